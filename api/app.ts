@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import express, { Router } from 'express';
+import pinoHttp from 'pino-http';
+import swaggerUiDist from 'swagger-ui-dist';
+import type { Logger } from '../infra/logger';
+import type { ApiDeps } from './deps';
+import { errorHandler, notFoundHandler } from './errors';
+import { buildOpenApiDocument } from './openapi';
+import { toExpressHandler } from './route';
+import { mountHealth } from './routes/health';
+import { routes } from './routes';
+
+export function createApp(deps: ApiDeps, logger: Logger): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      // Health probes every few seconds would drown the log.
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      redact: ['req.headers.authorization'],
+    }),
+  );
+  app.use(express.json({ limit: '64kb' }));
+
+  const router = Router();
+  mountHealth(router, deps);
+
+  const openApiDocument = buildOpenApiDocument(routes);
+  router.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
+  mountDocsPage(router);
+
+  for (const route of routes) router[route.method](route.path, toExpressHandler(route, deps));
+  app.use(router);
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}
+
+/** Swagger UI from the swagger-ui-dist package: the docs page works offline. */
+function mountDocsPage(router: Router): void {
+  const assets = swaggerUiDist.getAbsoluteFSPath();
+  router.use('/docs/assets', express.static(assets, { index: false }));
+  router.get('/docs', (_req, res) => {
+    res.type('html').send(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>durable-billing API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script></body></html>`);
+  });
+  router.get('/docs/init.js', (_req, res) => {
+    res.type('application/javascript').send(`window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui' });`);
+  });
+}

@@ -1,0 +1,71 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { jwtVerify } from 'jose';
+import { BillingError } from '../domain/errors';
+
+/**
+ * Credential scheme (docs/api.md):
+ * - service: `Authorization: Bearer <service key>` (SERVICE_API_KEYS), for business services.
+ * - admin:   `Authorization: Bearer <admin key>` (ADMIN_API_KEYS), for operators.
+ * - user:    `Authorization: Bearer <JWT>` signed HS256 with USER_TOKEN_SECRET by the calling service,
+ *            `sub` = the user id; it grants access to that user's own data only.
+ */
+export type Role = 'service' | 'admin' | 'user';
+
+export interface Principal {
+  role: Role;
+  /** Stable, non-secret id of the credential, used for idempotency scope and audit (`actor`). */
+  id: string;
+  /** For users: the only user id they may see. */
+  userId?: string;
+}
+
+export interface AuthConfig {
+  serviceKeys: string[];
+  adminKeys: string[];
+  userTokenSecret: string;
+}
+
+/** A short fingerprint names a key in logs and the ledger without revealing it. */
+function fingerprint(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 12);
+}
+
+function matchesAny(candidate: string, keys: Buffer[]): boolean {
+  const digest = createHash('sha256').update(candidate).digest();
+  // Compare fixed-length digests in constant time so key length and content do not leak through timing.
+  return keys.reduce((found, key) => timingSafeEqual(digest, key) || found, false);
+}
+
+export class Authenticator {
+  private readonly serviceDigests: Buffer[];
+  private readonly adminDigests: Buffer[];
+  private readonly secret: Uint8Array;
+
+  constructor(config: AuthConfig) {
+    const digest = (key: string) => createHash('sha256').update(key).digest();
+    this.serviceDigests = config.serviceKeys.map(digest);
+    this.adminDigests = config.adminKeys.map(digest);
+    this.secret = new TextEncoder().encode(config.userTokenSecret);
+  }
+
+  /** Resolves the caller from an Authorization header; undefined when there is none. */
+  async authenticate(header: string | undefined): Promise<Principal | undefined> {
+    if (header === undefined || header === '') return undefined;
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new BillingError('UNAUTHENTICATED', 'Authorization must be "Bearer <credential>".');
+    const credential = match[1]!;
+    if (matchesAny(credential, this.serviceDigests)) return { role: 'service', id: `service:${fingerprint(credential)}` };
+    if (matchesAny(credential, this.adminDigests)) return { role: 'admin', id: `admin:${fingerprint(credential)}` };
+    if (credential.split('.').length === 3) {
+      try {
+        const { payload } = await jwtVerify(credential, this.secret, { algorithms: ['HS256'] });
+        if (typeof payload.sub === 'string' && payload.sub.length > 0 && payload.sub.length <= 128) {
+          return { role: 'user', id: `user:${payload.sub}`, userId: payload.sub };
+        }
+      } catch {
+        // fall through: an invalid or expired token is simply not a credential
+      }
+    }
+    throw new BillingError('UNAUTHENTICATED', 'The credential is not valid.');
+  }
+}

@@ -1,0 +1,19 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../infra/config';
+import type { Database } from '../infra/database';
+import type { Authenticator } from './auth';
+
+/** What request handlers may use. Built once at start (api/main.ts, tests). */
+export interface ApiDeps {
+  db: Database;
+  temporal: Client;
+  authenticator: Authenticator;
+  config: Pick<
+    Config,
+    | 'TEMPORAL_TASK_QUEUE'
+    | 'RESERVATION_DEFAULT_HOLD_SECONDS'
+    | 'RESERVATION_MAX_HOLD_SECONDS'
+    | 'REFUND_WINDOW_DAYS'
+    | 'REFUND_GRACE_DAYS'
+  >;
+}

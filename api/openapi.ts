@@ -1,0 +1,80 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { ERROR_STATUS } from '../domain/errors';
+import type { RouteDefinition } from './route';
+import { errorEnvelopeSchema } from './schemas';
+
+const COMMON_ERRORS = ['VALIDATION_FAILED', 'INTERNAL'];
+
+/** Builds the OpenAPI 3.1 document from the same route table and zod schemas the server validates with. */
+export function buildOpenApiDocument(routes: RouteDefinition[]) {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'serviceKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A key from SERVICE_API_KEYS, for business services (/v1/internal/*).',
+  });
+  registry.registerComponent('securitySchemes', 'adminKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A key from ADMIN_API_KEYS, for operators (/v1/admin/*).',
+  });
+  registry.registerComponent('securitySchemes', 'userToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'HS256 JWT signed with USER_TOKEN_SECRET; `sub` is the user id. Grants access to that user only.',
+  });
+  const schemeOf = { service: 'serviceKey', admin: 'adminKey', user: 'userToken' } as const;
+
+  for (const route of routes) {
+    const errorCodes = new Set([...COMMON_ERRORS, ...(route.errors ?? [])]);
+    if (route.access !== 'public') ['UNAUTHENTICATED', 'FORBIDDEN'].forEach((code) => errorCodes.add(code));
+    if (route.idempotent) ['IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED'].forEach((code) => errorCodes.add(code));
+    const byStatus = new Map<number, string[]>();
+    for (const code of errorCodes) {
+      const status = ERROR_STATUS[code as keyof typeof ERROR_STATUS];
+      byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+    }
+    const errorResponses = Object.fromEntries(
+      [...byStatus].map(([status, codes]) => [
+        status,
+        { description: `Error codes: ${codes.join(', ')}`, content: { 'application/json': { schema: errorEnvelopeSchema } } },
+      ]),
+    );
+    const produces = route.produces ?? 'application/json';
+    registry.registerPath({
+      method: route.method,
+      path: route.path.replace(/:(\w+)/g, '{$1}'),
+      summary: route.summary,
+      tags: [route.tag],
+      security: route.access === 'public' ? [] : route.access.map((role) => ({ [schemeOf[role]]: [] })),
+      request: {
+        ...(route.params ? { params: route.params as z.ZodObject } : {}),
+        ...(route.query ? { query: route.query as z.ZodObject } : {}),
+        ...(route.body ? { body: { content: { 'application/json': { schema: route.body } } } } : {}),
+        ...(route.idempotent
+          ? { headers: z.object({ 'Idempotency-Key': z.string().min(1).max(255).openapi({ description: 'Unique per intended change; a retry with the same key replays the first answer.' }) }) }
+          : {}),
+      },
+      responses: {
+        [route.successStatus ?? 200]: {
+          description: 'Success',
+          content: { [produces]: { schema: produces === 'text/csv' ? z.string() : route.response } },
+        },
+        ...errorResponses,
+      },
+    });
+  }
+
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'durable-billing API',
+      version: '1.0.0',
+      description:
+        'Credits for business actions: prices, packages, grants, spends, reservations and refunds. Every error answers `{ "error": { "code", "message", "details"? } }`.',
+    },
+    servers: [{ url: '/' }],
+  });
+}

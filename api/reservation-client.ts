@@ -1,0 +1,202 @@
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { v5 as uuidv5 } from 'uuid';
+import { BillingError, isErrorCode } from '../domain/errors';
+import type { Idempotency } from '../credits/transaction';
+import { findStoredResult } from '../credits/transaction';
+import { getReservation } from '../credits/reservations';
+import { refundConsumption } from '../credits/refunds';
+import type { RefundView, ReservationView } from '../credits/views';
+import type { reservationWorkflow } from '../workflows/reservation';
+import { ActionKeyKey, ReservationIdKey, UserIdKey } from '../workflows/search-attributes';
+import {
+  commitUpdate,
+  extendUpdate,
+  refundUpdate,
+  releaseUpdate,
+  reservationWorkflowId,
+  reserveUpdate,
+  stateQuery,
+  type CommitResult,
+  type ReservationInput,
+  type ReservationState,
+} from '../workflows/reservation-contract';
+import type { ApiDeps } from './deps';
+
+/** Namespace for deriving reservation ids from (credential, Idempotency-Key): a retried reserve finds its run. */
+const RESERVATION_ID_NAMESPACE = '8f9c1d52-3c1e-4c57-9d7a-6a0f1d8b2e41';
+
+export function reservationIdFor(idempotency: Idempotency): string {
+  return uuidv5(`${idempotency.scope}\n${idempotency.key}`, RESERVATION_ID_NAMESPACE);
+}
+
+/** Update ids are unique per key and parameters: a retry is deduplicated by Temporal, a changed request is not. */
+function updateId(operation: string, idempotency: Idempotency): string {
+  return `${operation}:${idempotency.requestHash.slice(0, 32)}:${uuidv5(`${idempotency.scope}\n${idempotency.key}`, RESERVATION_ID_NAMESPACE)}`;
+}
+
+/** Turns a refusal raised in the workflow or an activity back into the API's error. */
+function toBillingError(error: unknown): unknown {
+  const cause = error instanceof WorkflowUpdateFailedError ? error.cause : error;
+  const failure = cause instanceof ApplicationFailure ? cause : undefined;
+  const inner = failure?.cause instanceof ApplicationFailure ? failure.cause : failure;
+  if (inner && isErrorCode(inner.type)) {
+    const details = inner.details?.[0];
+    return new BillingError(inner.type, inner.message, (details ?? undefined) as Record<string, unknown> | undefined);
+  }
+  return error;
+}
+
+function isClosedOrMissing(error: unknown): boolean {
+  if (error instanceof WorkflowNotFoundError) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /workflow execution already completed|not found/i.test(message);
+}
+
+export interface ReserveRequest {
+  userId: string;
+  actionKey: string;
+  quantity: number;
+  holdSeconds?: number | undefined;
+}
+
+export class ReservationClient {
+  constructor(private readonly deps: ApiDeps) {}
+
+  private handle(reservationId: string) {
+    return this.deps.temporal.workflow.getHandle(reservationWorkflowId(reservationId));
+  }
+
+  /** Reserve in one round trip: Update-With-Start creates the run (or finds it on a retry) and waits for the hold. */
+  async reserve(request: ReserveRequest, idempotency: Idempotency, actor: string): Promise<ReservationView> {
+    const { config } = this.deps;
+    const holdSeconds = request.holdSeconds ?? config.RESERVATION_DEFAULT_HOLD_SECONDS;
+    if (holdSeconds > config.RESERVATION_MAX_HOLD_SECONDS) {
+      throw new BillingError('HOLD_LIMIT_EXCEEDED', `holdSeconds may be at most ${config.RESERVATION_MAX_HOLD_SECONDS}.`, {
+        maxHoldSeconds: config.RESERVATION_MAX_HOLD_SECONDS,
+      });
+    }
+    const reservationId = reservationIdFor(idempotency);
+    const input: ReservationInput = {
+      reservationId,
+      userId: request.userId,
+      actionKey: request.actionKey,
+      quantity: request.quantity,
+      holdSeconds,
+      maxHoldSeconds: config.RESERVATION_MAX_HOLD_SECONDS,
+      refundWindowSeconds: config.REFUND_WINDOW_DAYS * 86_400,
+      requestHash: idempotency.requestHash,
+      actor,
+    };
+    const start = new WithStartWorkflowOperation<typeof reservationWorkflow>('reservationWorkflow', {
+      workflowId: reservationWorkflowId(reservationId),
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [
+        { key: UserIdKey, value: request.userId },
+        { key: ActionKeyKey, value: request.actionKey },
+        { key: ReservationIdKey, value: reservationId },
+      ],
+    });
+    try {
+      return await this.deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, {
+        args: [{ requestHash: idempotency.requestHash }],
+        updateId: updateId('reserve', idempotency),
+        startWorkflowOperation: start,
+      });
+    } catch (error) {
+      throw toBillingError(error);
+    }
+  }
+
+  async commit(reservationId: string, quantity: number | undefined, idempotency: Idempotency, actor: string): Promise<CommitResult> {
+    const held = quantity ?? (await this.requireReservation(reservationId)).quantity;
+    return this.update(reservationId, idempotency, () =>
+      this.handle(reservationId).executeUpdate(commitUpdate, {
+        args: [{ ...idempotency, actor, quantity: held }],
+        updateId: updateId('commit', idempotency),
+      }),
+    );
+  }
+
+  async release(reservationId: string, idempotency: Idempotency, actor: string): Promise<ReservationView> {
+    return this.update(reservationId, idempotency, () =>
+      this.handle(reservationId).executeUpdate(releaseUpdate, {
+        args: [{ ...idempotency, actor }],
+        updateId: updateId('release', idempotency),
+      }),
+    );
+  }
+
+  async extend(reservationId: string, holdSeconds: number, idempotency: Idempotency, actor: string): Promise<ReservationView> {
+    return this.update(reservationId, idempotency, () =>
+      this.handle(reservationId).executeUpdate(extendUpdate, {
+        args: [{ ...idempotency, actor, holdSeconds }],
+        updateId: updateId('extend', idempotency),
+      }),
+    );
+  }
+
+  /**
+   * Refunds the consumption a reservation committed. Within the refund window the reservation's
+   * workflow records it; after the window closes the credit engine does it directly (same rules).
+   */
+  async refund(
+    reservationId: string,
+    request: { credits?: number | undefined; reason: string },
+    idempotency: Idempotency,
+    actor: string,
+  ): Promise<RefundView> {
+    const reservation = await this.requireReservation(reservationId);
+    if (!reservation.consumptionId) {
+      throw new BillingError('RESERVATION_NOT_HELD', `Reservation ${reservationId} is ${reservation.status}; only a committed reservation can be refunded.`, {
+        status: reservation.status,
+      });
+    }
+    const consumptionId = reservation.consumptionId;
+    try {
+      return await this.handle(reservationId).executeUpdate(refundUpdate, {
+        args: [{ ...idempotency, actor, ...request }],
+        updateId: updateId('refund', idempotency),
+      });
+    } catch (error) {
+      if (!isClosedOrMissing(error)) throw toBillingError(error);
+      const { config, db } = this.deps;
+      return (await refundConsumption(db, { consumptionId, ...request }, { graceDays: config.REFUND_GRACE_DAYS }, idempotency, actor)).body;
+    }
+  }
+
+  /** The workflow's live state while it runs; the database's record once it has closed. */
+  async state(reservationId: string): Promise<{ reservation: ReservationView; phase: string; refunds: ReservationState['refunds'] }> {
+    try {
+      const state = await this.handle(reservationId).query(stateQuery);
+      if (state.reservation) return { reservation: state.reservation, phase: state.phase, refunds: state.refunds };
+    } catch (error) {
+      if (!isClosedOrMissing(error) && !/query/i.test(String(error))) throw error;
+    }
+    const reservation = await this.requireReservation(reservationId);
+    return { reservation, phase: reservation.status, refunds: [] };
+  }
+
+  private async requireReservation(reservationId: string): Promise<ReservationView> {
+    const reservation = await getReservation(this.deps.db, reservationId);
+    if (!reservation) throw new BillingError('NOT_FOUND', `Reservation ${reservationId} not found.`, { reservationId });
+    return reservation;
+  }
+
+  /** Sends an update; if the run has closed, a retry gets its stored first answer, anything else a clear refusal. */
+  private async update<T>(reservationId: string, idempotency: Idempotency, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      if (!isClosedOrMissing(error)) throw toBillingError(error);
+      const stored = await findStoredResult<T>(this.deps.db, idempotency);
+      if (stored !== undefined) return stored;
+      const reservation = await this.requireReservation(reservationId);
+      throw new BillingError('RESERVATION_NOT_HELD', `Reservation ${reservationId} is ${reservation.status}, not held.`, {
+        status: reservation.status,
+      });
+    }
+  }
+}

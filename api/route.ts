@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import type { Request, RequestHandler } from 'express';
+import { z } from 'zod';
+import { BillingError } from '../domain/errors';
+import type { Idempotency } from '../credits/transaction';
+import type { Principal, Role } from './auth';
+import { validationError } from './errors';
+import type { ApiDeps } from './deps';
+
+/**
+ * One table of endpoints drives the Express router, the OpenAPI document and the access-matrix tests,
+ * so the three cannot drift apart.
+ */
+export type Access = 'public' | Role[];
+
+export interface RouteContext<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principal | undefined;
+  /** Present on mutating routes: the caller's Idempotency-Key, scoped to the credential. */
+  idempotency: Idempotency;
+  deps: ApiDeps;
+  req: Request;
+}
+
+export interface RouteResult {
+  status?: number;
+  body: unknown;
+  /** For non-JSON answers (CSV). */
+  contentType?: string;
+  /** Set when an idempotent retry returned the stored first answer. */
+  replayed?: boolean;
+}
+
+export interface RouteDefinition<
+  P extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+  B extends z.ZodType = z.ZodType,
+> {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  /** Express syntax, e.g. /v1/internal/reservations/:reservationId */
+  path: string;
+  access: Access;
+  summary: string;
+  tag: string;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Response schema for the success status (documentation; handlers are typed by it too). */
+  response: z.ZodType;
+  successStatus?: number;
+  /** Mutating routes require an Idempotency-Key header. */
+  idempotent?: boolean;
+  /** Extra documented error codes besides the ones every route can answer. */
+  errors?: string[];
+  produces?: 'application/json' | 'text/csv';
+  handler: (ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<RouteResult>;
+}
+
+export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+  route: RouteDefinition<P, Q, B>,
+): RouteDefinition {
+  return route as unknown as RouteDefinition;
+}
+
+const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+/** Canonical JSON (sorted keys) so the same parameters hash the same whatever their order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value instanceof Date ? value.toISOString() : value) ?? 'null';
+}
+
+export function requestHash(operation: string, parameters: unknown): string {
+  return createHash('sha256').update(`${operation}\n${canonical(parameters)}`).digest('hex');
+}
+
+function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, where: 'params' | 'query' | 'body'): z.infer<T> {
+  if (!schema) return undefined as z.infer<T>;
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) throw validationError(result.error, where);
+  return result.data;
+}
+
+function authorize(route: RouteDefinition, principal: Principal | undefined): void {
+  if (route.access === 'public') return;
+  if (!principal) throw new BillingError('UNAUTHENTICATED', 'This endpoint needs a credential: Authorization: Bearer <credential>.');
+  if (!route.access.includes(principal.role)) {
+    throw new BillingError('FORBIDDEN', `This endpoint is not available to ${principal.role} credentials.`);
+  }
+}
+
+export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): RequestHandler {
+  return async (req, res) => {
+    const principal = await deps.authenticator.authenticate(req.get('authorization'));
+    authorize(route, principal);
+    const params = parsePart(route.params, req.params, 'params');
+    const query = parsePart(route.query, req.query, 'query');
+    const body = parsePart(route.body, req.body, 'body');
+
+    let idempotency: Idempotency = { scope: '', key: '', requestHash: '' };
+    if (route.idempotent) {
+      const header = idempotencyKeySchema.safeParse(req.get('idempotency-key'));
+      if (!header.success) {
+        throw new BillingError(
+          req.get('idempotency-key') === undefined ? 'IDEMPOTENCY_KEY_REQUIRED' : 'VALIDATION_FAILED',
+          'Mutating requests need an Idempotency-Key header (1-255 printable ASCII characters), unique per intended change.',
+        );
+      }
+      idempotency = {
+        scope: principal!.id,
+        key: header.data,
+        requestHash: requestHash(`${route.method} ${route.path}`, { params, body }),
+      };
+    }
+
+    const result = await route.handler({ params, query, body, principal, idempotency, deps, req });
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(result.status ?? route.successStatus ?? 200);
+    if (result.contentType) res.type(result.contentType).send(result.body);
+    else res.json(result.body);
+  };
+}

@@ -1,0 +1,8 @@
+import type { RouteDefinition } from '../route';
+import { internalRoutes } from './internal';
+import { publicRoutes } from './public';
+import { userRoutes } from './user';
+import { adminRoutes } from './admin';
+
+/** Every endpoint of the API; the router, the OpenAPI document and the access tests all read this. */
+export const routes: RouteDefinition[] = [...publicRoutes, ...internalRoutes, ...userRoutes, ...adminRoutes];

@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { checkCredits, deductCredits } from '../../credits/spend';
+import { refundConsumption } from '../../credits/refunds';
+import { defineRoute, type RouteDefinition } from '../route';
+import { ReservationClient } from '../reservation-client';
+import {
+  actionKeySchema,
+  consumptionSchema,
+  creditsSchema,
+  quantitySchema,
+  refundSchema,
+  reservationSchema,
+  userIdSchema,
+  uuidSchema,
+} from '../schemas';
+
+/** Endpoints for business services (service credential). */
+const SERVICE = ['service' as const];
+const TAG = 'Internal (service)';
+
+const checkBody = z.strictObject({ userId: userIdSchema, actionKey: actionKeySchema, quantity: quantitySchema.default(1) });
+const deductBody = checkBody.extend({
+  metadata: z.record(z.string(), z.unknown()).optional().openapi({ description: 'Stored with the consumption record.' }),
+});
+const reserveBody = checkBody.extend({
+  holdSeconds: z.number().int().min(1).optional().openapi({
+    description: 'How long the hold lasts before it is released automatically. Default and maximum come from configuration.',
+  }),
+});
+const reservationParams = z.strictObject({ reservationId: uuidSchema });
+const commitBody = z.strictObject({
+  quantity: quantitySchema.optional().openapi({ description: 'Units actually used; at most the reserved quantity. Default: all.' }),
+});
+const extendBody = z.strictObject({ holdSeconds: z.number().int().min(1) });
+const refundBody = z.strictObject({
+  credits: creditsSchema.optional().openapi({ description: 'Credits to refund. Default: everything not yet refunded.' }),
+  reason: z.string().trim().min(1).max(500),
+});
+const emptyBody = z.strictObject({});
+
+const reservationState = z
+  .object({ reservation: reservationSchema, phase: z.string(), refunds: z.array(refundSchema) })
+  .openapi('ReservationState');
+const commitResult = z.object({ reservation: reservationSchema, consumption: consumptionSchema }).openapi('CommitResult');
+
+export const internalRoutes: RouteDefinition[] = [
+  defineRoute({
+    method: 'post',
+    path: '/v1/internal/credits/check',
+    access: SERVICE,
+    tag: TAG,
+    summary: 'Would the user afford this action now? (Read-only; reserve to be sure.)',
+    body: checkBody,
+    response: z
+      .object({
+        userId: z.string(),
+        actionKey: z.string(),
+        quantity: z.number().int(),
+        required: z.number().int(),
+        available: z.number().int(),
+        sufficient: z.boolean(),
+      })
+      .openapi('CreditCheck'),
+    errors: ['NOT_FOUND', 'ACTION_DISABLED'],
+    handler: async ({ body, deps }) => ({ body: await checkCredits(deps.db, body.userId, body.actionKey, body.quantity) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/internal/credits/deduct',
+    access: SERVICE,
+    tag: TAG,
+    summary: 'Check and spend in one transaction, for quick one-shot actions.',
+    body: deductBody,
+    response: consumptionSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ body, deps, idempotency, principal }) => {
+      const result = await deductCredits(deps.db, body, idempotency, principal!.id);
+      return { body: result.body, replayed: result.replayed };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/internal/reservations',
+    access: SERVICE,
+    tag: TAG,
+    summary: 'Hold credits before a long action (one round trip: Update-With-Start of the reservation workflow).',
+    body: reserveBody,
+    response: reservationSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ body, deps, idempotency, principal }) => ({
+      body: await new ReservationClient(deps).reserve(body, idempotency, principal!.id),
+    }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/internal/reservations/:reservationId',
+    access: ['service', 'admin'],
+    tag: TAG,
+    summary: "A reservation's state (the workflow's query while it runs, the database record after).",
+    params: reservationParams,
+    response: reservationState,
+    errors: ['NOT_FOUND'],
+    handler: async ({ params, deps }) => ({ body: await new ReservationClient(deps).state(params.reservationId) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/internal/reservations/:reservationId/commit',
+    access: SERVICE,
+    tag: TAG,
+    summary: 'Spend what was used (at most what is held); the rest goes back.',
+    params: reservationParams,
+    body: commitBody,
+    response: commitResult,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'COMMIT_EXCEEDS_HOLD', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ params, body, deps, idempotency, principal }) => ({
+      body: await new ReservationClient(deps).commit(params.reservationId, body.quantity, idempotency, principal!.id),
+    }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/internal/reservations/:reservationId/release',
+    access: SERVICE,
+    tag: TAG,
+    summary: 'Give all held credits back (the action did not happen).',
+    params: reservationParams,
+    body: emptyBody,
+    response: reservationSchema,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ params, deps, idempotency, principal }) => ({
+      body: await new ReservationClient(deps).release(params.reservationId, idempotency, principal!.id),
+    }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/internal/reservations/:reservationId/extend',
+    access: SERVICE,
+    tag: TAG,
+    summary: 'Move the hold deadline to now + holdSeconds (bounded by the maximum hold from creation).',
+    params: reservationParams,
+    body: extendBody,
+    response: reservationSchema,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ params, body, deps, idempotency, principal }) => ({
+      body: await new ReservationClient(deps).extend(params.reservationId, body.holdSeconds, idempotency, principal!.id),
+    }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/internal/reservations/:reservationId/refund',
+    access: SERVICE,
+    tag: TAG,
+    summary: "Refund a committed reservation's consumption, in full or in part (compensation for a failed action).",
+    params: reservationParams,
+    body: refundBody,
+    response: refundSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ params, body, deps, idempotency, principal }) => ({
+      body: await new ReservationClient(deps).refund(params.reservationId, body, idempotency, principal!.id),
+    }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/internal/consumptions/:consumptionId/refund',
+    access: SERVICE,
+    tag: TAG,
+    summary: 'Refund any consumption (e.g. a direct deduct), in full or in part.',
+    params: z.strictObject({ consumptionId: uuidSchema }),
+    body: refundBody,
+    response: refundSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ params, body, deps, idempotency, principal }) => {
+      const result = await refundConsumption(
+        deps.db,
+        { consumptionId: params.consumptionId, ...body },
+        { graceDays: deps.config.REFUND_GRACE_DAYS },
+        idempotency,
+        principal!.id,
+      );
+      return { body: result.body, replayed: result.replayed };
+    },
+  }),
+];

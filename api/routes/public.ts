@@ -1,0 +1,3 @@
+import type { RouteDefinition } from '../route';
+
+export const publicRoutes: RouteDefinition[] = [];

@@ -1,0 +1,61 @@
+import type { Database } from '../infra/database';
+import { BillingError } from '../domain/errors';
+import { applyMovements } from './ledger';
+import { lockUserCredits, runIdempotent, type Idempotency, type IdempotentResult } from './transaction';
+import { grantView, type GrantView } from './views';
+
+export interface AssignPackageRequest {
+  userId: string;
+  packageCode: string;
+  source: 'purchase' | 'gift' | 'promotion' | 'system';
+  note?: string | undefined;
+  /** Overrides the package's default priority (lower is spent first). */
+  priority?: number | undefined;
+  /** Defaults to now; a later start makes the grant wait (it is skipped by spends until then). */
+  startsAt?: Date | undefined;
+  /** `pending` for grants awaiting something (e.g. payment); they are never spent from. */
+  status?: 'active' | 'pending' | undefined;
+}
+
+/** Gives a user a grant of a package's credits, valid for the package's duration (none = never expires). */
+export async function assignPackage(
+  db: Database,
+  request: AssignPackageRequest,
+  idempotency: Idempotency,
+  actor: string,
+): Promise<IdempotentResult<GrantView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const billingPackage = await tx.billingPackage.findUnique({ where: { code: request.packageCode } });
+    if (!billingPackage || billingPackage.deletedAt) {
+      throw new BillingError('NOT_FOUND', `Package "${request.packageCode}" not found.`, { packageCode: request.packageCode });
+    }
+    if (billingPackage.status !== 'active') {
+      throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${request.packageCode}" is disabled.`, {
+        packageCode: request.packageCode,
+      });
+    }
+    const startsAt = request.startsAt ?? new Date();
+    const expiresAt =
+      billingPackage.durationDays === null ? null : new Date(startsAt.getTime() + billingPackage.durationDays * 86_400_000);
+    await lockUserCredits(tx, request.userId);
+    const grant = await tx.userPackage.create({
+      data: {
+        userId: request.userId,
+        packageId: billingPackage.id,
+        source: request.source,
+        status: request.status ?? 'active',
+        totalCredits: 0, // the grant movement below brings it to the package's amount
+        priority: request.priority ?? billingPackage.defaultPriority,
+        startsAt,
+        expiresAt,
+        note: request.note ?? null,
+      },
+    });
+    await applyMovements(
+      tx,
+      { userId: request.userId, referenceType: 'grant', referenceId: grant.id, idempotencyKey: idempotency.key, actor },
+      [{ grantId: grant.id, entryType: 'grant', amount: billingPackage.creditsAmount }],
+    );
+    return grantView(await tx.userPackage.findUniqueOrThrow({ where: { id: grant.id } }));
+  });
+}

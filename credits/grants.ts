@@ -1,0 +1,44 @@
+import { planSpend, spendableTotal, type Allocation, type GrantBalance } from '../domain/burn-down';
+import { BillingError } from '../domain/errors';
+import type { Tx } from './transaction';
+
+/** The user's grants that could be spendable at `now` (planSpend applies the exact rule). */
+export async function loadCandidateGrants(tx: Tx, userId: string, now: Date): Promise<GrantBalance[]> {
+  return tx.userPackage.findMany({
+    where: {
+      userId,
+      status: 'active',
+      startsAt: { lte: now },
+      OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
+    },
+    select: {
+      id: true,
+      status: true,
+      priority: true,
+      startsAt: true,
+      expiresAt: true,
+      createdAt: true,
+      totalCredits: true,
+      usedCredits: true,
+      reservedCredits: true,
+    },
+  });
+}
+
+/** Plans a spend under the user's lock, or throws INSUFFICIENT_CREDITS with required and available. */
+export async function allocateSpend(tx: Tx, userId: string, credits: number, now: Date): Promise<Allocation[]> {
+  const grants = await loadCandidateGrants(tx, userId, now);
+  const plan = planSpend(grants, credits, now);
+  if (!plan.ok) {
+    throw new BillingError(
+      'INSUFFICIENT_CREDITS',
+      `Not enough credits: ${plan.required} required, ${plan.available} available.`,
+      { required: plan.required, available: plan.available },
+    );
+  }
+  return plan.allocations;
+}
+
+export async function spendableCredits(tx: Tx, userId: string, now: Date): Promise<number> {
+  return spendableTotal(await loadCandidateGrants(tx, userId, now), now);
+}

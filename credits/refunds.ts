@@ -1,0 +1,111 @@
+import type { Database } from '../infra/database';
+import { BillingError } from '../domain/errors';
+import { compareBurnDownOrder, drawInOrder } from '../domain/burn-down';
+import { applyMovements, type Movement } from './ledger';
+import { lockUserCredits, runIdempotent, type Idempotency, type IdempotentResult } from './transaction';
+import type { RefundView } from './views';
+
+export interface RefundRequest {
+  consumptionId: string;
+  /** Defaults to everything not yet refunded. */
+  credits?: number | undefined;
+  reason: string;
+}
+
+export interface RefundPolicy {
+  /** Validity of a replacement grant for credits whose original grant has expired or been revoked. */
+  graceDays: number;
+}
+
+/**
+ * Refunds a committed consumption, in full or in part: the compensation for an action that failed
+ * after it was charged. Credits go back to the grants they came from, last-drawn first.
+ * Rule for a grant that can no longer be spent from (expired, revoked, or past its expiry): its share
+ * goes to a new `system` grant with the same priority, valid for `graceDays`, so the user gets back
+ * what the failed action cost without reviving a lapsed grant.
+ */
+export async function refundConsumption(
+  db: Database,
+  request: RefundRequest,
+  policy: RefundPolicy,
+  idempotency: Idempotency,
+  actor: string,
+): Promise<IdempotentResult<RefundView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const head = await tx.consumptionRecord.findUnique({ where: { id: request.consumptionId }, select: { userId: true } });
+    if (!head) throw new BillingError('NOT_FOUND', `Consumption ${request.consumptionId} not found.`);
+    await lockUserCredits(tx, head.userId);
+    const consumption = await tx.consumptionRecord.findUniqueOrThrow({
+      where: { id: request.consumptionId },
+      include: { allocations: { include: { userPackage: true } } },
+    });
+    const refundable = consumption.creditsCost - consumption.creditsRefunded;
+    const credits = request.credits ?? refundable;
+    if (credits < 1 || credits > refundable) {
+      throw new BillingError(
+        'REFUND_EXCEEDS_CONSUMPTION',
+        `Cannot refund ${credits} credits; ${refundable} of this consumption are refundable.`,
+        { refundable, requested: credits },
+      );
+    }
+
+    const now = new Date();
+    const lastDrawnFirst = [...consumption.allocations]
+      .sort((a, b) => compareBurnDownOrder(b.userPackage, a.userPackage))
+      .map((a) => ({ grantId: a.userPackageId, credits: a.credits - a.creditsRefunded }));
+    const returned = drawInOrder(lastDrawnFirst, credits);
+
+    const refund = await tx.consumptionRefund.create({
+      data: { consumptionId: consumption.id, credits, reason: request.reason, idempotencyKey: idempotency.key, actor },
+    });
+    const movements: Movement[] = [];
+    const returnedTo: RefundView['returnedTo'] = [];
+    for (const part of returned) {
+      const grant = consumption.allocations.find((a) => a.userPackageId === part.grantId)!.userPackage;
+      await tx.consumptionAllocation.update({
+        where: { consumptionId_userPackageId: { consumptionId: consumption.id, userPackageId: grant.id } },
+        data: { creditsRefunded: { increment: part.credits } },
+      });
+      const stillSpendable =
+        (grant.status === 'active' || grant.status === 'depleted') && (grant.expiresAt === null || grant.expiresAt > now);
+      if (stillSpendable) {
+        movements.push({ grantId: grant.id, entryType: 'refund', amount: part.credits, usedDelta: -part.credits });
+        returnedTo.push({ grantId: grant.id, credits: part.credits, replacementFor: null });
+      } else {
+        const replacement = await tx.userPackage.create({
+          data: {
+            userId: consumption.userId,
+            packageId: grant.packageId,
+            source: 'system',
+            status: 'active',
+            totalCredits: 0, // the ledger movement below brings it to part.credits
+            priority: grant.priority,
+            startsAt: now,
+            expiresAt: new Date(now.getTime() + policy.graceDays * 86_400_000),
+            note: `Refund of consumption ${consumption.id}: grant ${grant.id} had ${grant.status === 'revoked' ? 'been revoked' : 'expired'}`,
+          },
+        });
+        movements.push({ grantId: replacement.id, entryType: 'refund', amount: part.credits });
+        returnedTo.push({ grantId: replacement.id, credits: part.credits, replacementFor: grant.id });
+      }
+    }
+    await applyMovements(
+      tx,
+      { userId: consumption.userId, referenceType: 'refund', referenceId: refund.id, idempotencyKey: idempotency.key, actor },
+      movements,
+    );
+    const updated = await tx.consumptionRecord.update({
+      where: { id: consumption.id },
+      data: { creditsRefunded: { increment: credits } },
+    });
+    return {
+      id: refund.id,
+      consumptionId: consumption.id,
+      credits,
+      reason: request.reason,
+      consumptionCreditsRefunded: updated.creditsRefunded,
+      returnedTo,
+      createdAt: refund.createdAt.toISOString(),
+    };
+  });
+}

@@ -1,0 +1,200 @@
+import type { Database } from '../infra/database';
+import { BillingError } from '../domain/errors';
+import { compareBurnDownOrder, drawInOrder } from '../domain/burn-down';
+import { applyMovements, type Movement } from './ledger';
+import { allocateSpend } from './grants';
+import { priceAction } from './pricing';
+import { lockUserCredits, runIdempotent, type Idempotency, type IdempotentResult, type Tx } from './transaction';
+import { consumptionView, reservationView, type ConsumptionView, type ReservationView } from './views';
+
+/**
+ * Reservation rules (see docs/architecture.md):
+ * - A hold pins credits on specific grants. If a grant expires while credits are held on it, the hold
+ *   stays valid until it is committed, released or its deadline passes: the caller started the action in
+ *   good faith. Credits released after the grant's expiry go back to it and lapse with it.
+ * - Commit takes at most what is held; the rest goes back in the same transaction.
+ */
+
+export interface HoldRequest {
+  reservationId: string;
+  workflowId: string;
+  userId: string;
+  actionKey: string;
+  quantity: number;
+  holdSeconds: number;
+  requestHash: string;
+}
+
+const withAllocations = { allocations: true } as const;
+
+export async function holdCredits(db: Database, request: HoldRequest, actor: string): Promise<ReservationView> {
+  const { body } = await runIdempotent(db, undefined, async (tx) => {
+    // The reservation id is the idempotency key of a hold: a retried activity finds its own row.
+    const existing = await tx.reservation.findUnique({ where: { id: request.reservationId }, include: withAllocations });
+    if (existing) {
+      if (existing.requestHash !== request.requestHash) {
+        throw new BillingError('IDEMPOTENCY_KEY_REUSED', 'This reservation was created with different parameters.');
+      }
+      return reservationView(existing);
+    }
+    const now = new Date();
+    const priced = await priceAction(tx, request.actionKey, request.quantity);
+    await lockUserCredits(tx, request.userId);
+    const allocations = await allocateSpend(tx, request.userId, priced.credits, now);
+    const reservation = await tx.reservation.create({
+      data: {
+        id: request.reservationId,
+        userId: request.userId,
+        actionKey: priced.actionKey,
+        quantity: request.quantity,
+        unitPrice: priced.unitPrice,
+        creditsHeld: priced.credits,
+        expiresAt: new Date(now.getTime() + request.holdSeconds * 1000),
+        workflowId: request.workflowId,
+        requestHash: request.requestHash,
+        allocations: { create: allocations.map((a) => ({ userPackageId: a.grantId, credits: a.credits })) },
+      },
+      include: withAllocations,
+    });
+    await applyMovements(
+      tx,
+      { userId: request.userId, referenceType: 'reservation', referenceId: reservation.id, actor },
+      allocations.map((a) => ({ grantId: a.grantId, entryType: 'reserve', amount: -a.credits, reservedDelta: a.credits })),
+    );
+    return reservationView(reservation);
+  });
+  return body;
+}
+
+/** Locks the user of a reservation, then reads the reservation with its allocations. */
+async function lockReservation(tx: Tx, reservationId: string) {
+  const head = await tx.reservation.findUnique({ where: { id: reservationId }, select: { userId: true } });
+  if (!head) throw new BillingError('NOT_FOUND', `Reservation ${reservationId} not found.`, { reservationId });
+  await lockUserCredits(tx, head.userId);
+  return tx.reservation.findUniqueOrThrow({
+    where: { id: reservationId },
+    include: { allocations: { include: { userPackage: true } } },
+  });
+}
+
+function notHeld(reservation: { id: string; status: string }): BillingError {
+  return new BillingError('RESERVATION_NOT_HELD', `Reservation ${reservation.id} is ${reservation.status}, not held.`, {
+    reservationId: reservation.id,
+    status: reservation.status,
+  });
+}
+
+export interface CommitResult {
+  reservation: ReservationView;
+  consumption: ConsumptionView;
+}
+
+export async function commitReservation(
+  db: Database,
+  reservationId: string,
+  quantity: number,
+  idempotency: Idempotency,
+  actor: string,
+): Promise<IdempotentResult<CommitResult>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const reservation = await lockReservation(tx, reservationId);
+    if (reservation.status !== 'held') throw notHeld(reservation);
+    if (quantity > reservation.quantity) {
+      throw new BillingError('COMMIT_EXCEEDS_HOLD', `Cannot commit ${quantity} units; ${reservation.quantity} are held.`, {
+        held: reservation.quantity,
+        requested: quantity,
+      });
+    }
+    const credits = reservation.unitPrice * quantity;
+    // Commit draws from the held credits in burn-down order, whatever happened to the grants since
+    // (the hold pinned them); what is not committed goes back in the same transaction.
+    const heldInBurnDownOrder = [...reservation.allocations]
+      .sort((a, b) => compareBurnDownOrder(a.userPackage, b.userPackage))
+      .map((a) => ({ grantId: a.userPackageId, credits: a.credits }));
+    const committedAllocations = drawInOrder(heldInBurnDownOrder, credits);
+    const committedByGrant = new Map(committedAllocations.map((a) => [a.grantId, a.credits]));
+
+    const consumption = await tx.consumptionRecord.create({
+      data: {
+        userId: reservation.userId,
+        actionKey: reservation.actionKey,
+        quantity,
+        unitPrice: reservation.unitPrice,
+        creditsCost: credits,
+        allocations: { create: committedAllocations.map((a) => ({ userPackageId: a.grantId, credits: a.credits })) },
+      },
+      include: { allocations: true },
+    });
+    const movements: Movement[] = [];
+    for (const allocation of reservation.allocations) {
+      const committed = committedByGrant.get(allocation.userPackageId) ?? 0;
+      const released = allocation.credits - committed;
+      if (committed > 0) {
+        movements.push({ grantId: allocation.userPackageId, entryType: 'commit', amount: 0, reservedDelta: -committed, usedDelta: committed });
+      }
+      if (released > 0) {
+        movements.push({ grantId: allocation.userPackageId, entryType: 'release', amount: released, reservedDelta: -released });
+      }
+    }
+    await applyMovements(
+      tx,
+      { userId: reservation.userId, referenceType: 'reservation', referenceId: reservation.id, idempotencyKey: idempotency.key, actor },
+      movements,
+    );
+    const updated = await tx.reservation.update({
+      where: { id: reservation.id },
+      data: { status: 'committed', consumptionId: consumption.id, settledAt: new Date() },
+      include: withAllocations,
+    });
+    return {
+      reservation: reservationView(updated),
+      consumption: consumptionView({ ...consumption, reservation: { id: reservation.id } }),
+    };
+  });
+}
+
+/**
+ * Returns every held credit to its grant. `outcome` is `released` (caller) or `expired` (deadline).
+ * Running it again after success returns the settled reservation unchanged.
+ */
+export async function releaseReservation(
+  db: Database,
+  reservationId: string,
+  outcome: 'released' | 'expired',
+  actor: string,
+  idempotency?: Idempotency,
+): Promise<ReservationView> {
+  const { body } = await runIdempotent(db, idempotency, async (tx) => {
+    const reservation = await lockReservation(tx, reservationId);
+    if (reservation.status === outcome) return reservationView(reservation);
+    if (reservation.status !== 'held') throw notHeld(reservation);
+    await applyMovements(
+      tx,
+      { userId: reservation.userId, referenceType: 'reservation', referenceId: reservation.id, idempotencyKey: idempotency?.key, actor },
+      reservation.allocations.map((a) => ({ grantId: a.userPackageId, entryType: 'release', amount: a.credits, reservedDelta: -a.credits })),
+    );
+    const updated = await tx.reservation.update({
+      where: { id: reservation.id },
+      data: { status: outcome, settledAt: new Date() },
+      include: withAllocations,
+    });
+    return reservationView(updated);
+  });
+  return body;
+}
+
+/** Moves a held reservation's deadline; no balance changes. */
+export async function extendReservation(db: Database, reservationId: string, expiresAt: Date): Promise<ReservationView> {
+  const { body } = await runIdempotent(db, undefined, async (tx) => {
+    const reservation = await lockReservation(tx, reservationId);
+    if (reservation.status !== 'held') throw notHeld(reservation);
+    const updated = await tx.reservation.update({ where: { id: reservationId }, data: { expiresAt }, include: withAllocations });
+    return reservationView(updated);
+  });
+  return body;
+}
+
+export async function getReservation(db: Database, reservationId: string): Promise<ReservationView | null> {
+  const reservation = await db.reservation.findUnique({ where: { id: reservationId }, include: withAllocations });
+  return reservation ? reservationView(reservation) : null;
+}

@@ -1,0 +1,63 @@
+import type { Database } from '../infra/database';
+import { applyMovements } from './ledger';
+import { allocateSpend, spendableCredits } from './grants';
+import { priceAction } from './pricing';
+import { lockUserCredits, runIdempotent, type Idempotency, type IdempotentResult } from './transaction';
+import { consumptionView, type ConsumptionView } from './views';
+import type { Prisma } from '../generated/prisma/client';
+
+export interface CreditCheck {
+  userId: string;
+  actionKey: string;
+  quantity: number;
+  required: number;
+  available: number;
+  sufficient: boolean;
+}
+
+/** Read-only: would this action be affordable now? (No hold: use a reservation to be sure.) */
+export async function checkCredits(db: Database, userId: string, actionKey: string, quantity: number): Promise<CreditCheck> {
+  const priced = await priceAction(db, actionKey, quantity);
+  const available = await db.$transaction((tx) => spendableCredits(tx, userId, new Date()));
+  return { userId, actionKey, quantity, required: priced.credits, available, sufficient: available >= priced.credits };
+}
+
+export interface DeductRequest {
+  userId: string;
+  actionKey: string;
+  quantity: number;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/** Check and spend in one transaction, for quick one-shot actions. */
+export async function deductCredits(
+  db: Database,
+  request: DeductRequest,
+  idempotency: Idempotency,
+  actor: string,
+): Promise<IdempotentResult<ConsumptionView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const now = new Date();
+    const priced = await priceAction(tx, request.actionKey, request.quantity);
+    await lockUserCredits(tx, request.userId);
+    const allocations = await allocateSpend(tx, request.userId, priced.credits, now);
+    const consumption = await tx.consumptionRecord.create({
+      data: {
+        userId: request.userId,
+        actionKey: priced.actionKey,
+        quantity: request.quantity,
+        unitPrice: priced.unitPrice,
+        creditsCost: priced.credits,
+        metadata: (request.metadata ?? undefined) as Prisma.InputJsonValue | undefined,
+        allocations: { create: allocations.map((a) => ({ userPackageId: a.grantId, credits: a.credits })) },
+      },
+      include: { allocations: true },
+    });
+    await applyMovements(
+      tx,
+      { userId: request.userId, referenceType: 'consumption', referenceId: consumption.id, idempotencyKey: idempotency.key, actor },
+      allocations.map((a) => ({ grantId: a.grantId, entryType: 'deduct', amount: -a.credits, usedDelta: a.credits })),
+    );
+    return consumptionView({ ...consumption, reservation: null });
+  });
+}

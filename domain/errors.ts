@@ -1,0 +1,43 @@
+/**
+ * Stable error codes of the public API. Clients branch on `code`; messages may change.
+ * Pure module (no I/O): imported by the API, the credit engine and workflows alike.
+ */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  IDEMPOTENCY_KEY_REQUIRED: 400,
+  UNAUTHENTICATED: 401,
+  INSUFFICIENT_CREDITS: 402,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  IDEMPOTENCY_KEY_REUSED: 409,
+  ALREADY_EXISTS: 409,
+  RESERVATION_NOT_HELD: 409,
+  REFUND_EXCEEDS_CONSUMPTION: 409,
+  ACTION_DISABLED: 422,
+  PACKAGE_UNAVAILABLE: 422,
+  HOLD_LIMIT_EXCEEDED: 422,
+  COMMIT_EXCEEDS_HOLD: 422,
+  PAYLOAD_TOO_LARGE: 413,
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class BillingError extends Error {
+  readonly httpStatus: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'BillingError';
+    this.httpStatus = ERROR_STATUS[code];
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_STATUS, value);
+}

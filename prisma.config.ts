@@ -1,0 +1,9 @@
+import { defineConfig } from 'prisma/config';
+
+// The CLI only needs a URL for `migrate deploy` where the schema engine is available;
+// `generate` needs none. Here migrations are applied by `npm run db:migrate` (scripts/migrate.ts).
+export default defineConfig({
+  schema: 'prisma/schema.prisma',
+  migrations: { path: 'prisma/migrations' },
+  datasource: { url: process.env.DATABASE_URL ?? 'postgresql://localhost:5432/durable_billing' },
+});

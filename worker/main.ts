@@ -1,0 +1,37 @@
+import { NativeConnection } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { loadConfigOrExit } from '../infra/config';
+import { createDatabase } from '../infra/database';
+import { createLogger } from '../infra/logger';
+import { ensureSearchAttributes } from '../infra/temporal';
+import { createBillingWorker } from './create-worker';
+
+/** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const log = createLogger('worker', config.LOG_LEVEL);
+  const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+
+  const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  await ensureSearchAttributes(admin, config.TEMPORAL_NAMESPACE);
+  await admin.close();
+
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await createBillingWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    db,
+    refundGraceDays: config.REFUND_GRACE_DAYS,
+  });
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker started');
+  await worker.run(); // resolves after a shutdown signal once in-flight tasks finish
+  await connection.close();
+  await db.$disconnect();
+  log.info('worker stopped');
+}
+
+main().catch((error: unknown) => {
+  createLogger('worker').fatal({ err: error }, 'worker failed');
+  process.exit(1);
+});

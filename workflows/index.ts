@@ -1,0 +1,2 @@
+// Entry point bundled for the worker: every workflow type the worker runs.
+export { reservationWorkflow } from './reservation';

@@ -1,0 +1,66 @@
+/**
+ * The reservation workflow's public contract: its id, input, updates and query. Shared by the API
+ * (client side) and the workflow; workflow-safe (no I/O imports).
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { ConsumptionView, RefundView, ReservationView } from '../credits/views';
+
+export const reservationWorkflowId = (reservationId: string): string => `reservation-${reservationId}`;
+
+export interface ReservationInput {
+  reservationId: string;
+  userId: string;
+  actionKey: string;
+  quantity: number;
+  holdSeconds: number;
+  maxHoldSeconds: number;
+  refundWindowSeconds: number;
+  /** Hash of the reserve request, so a reused key with other parameters is told apart. */
+  requestHash: string;
+  actor: string;
+}
+
+/** Identifies a caller's mutating request: the same key and hash replay; the same key, another hash, is rejected. */
+export interface OperationKey {
+  scope: string;
+  key: string;
+  requestHash: string;
+  actor: string;
+}
+
+export interface CommitArgs extends OperationKey {
+  quantity: number;
+}
+export interface ExtendArgs extends OperationKey {
+  holdSeconds: number;
+}
+export interface RefundArgs extends OperationKey {
+  credits?: number | undefined;
+  reason: string;
+}
+
+export type ReservationPhase = 'reserving' | 'held' | 'committed' | 'released' | 'expired' | 'rejected';
+
+export interface ReservationState {
+  phase: ReservationPhase;
+  reservation: ReservationView | null;
+  consumption: ConsumptionView | null;
+  refunds: RefundView[];
+  /** Why the hold was rejected (e.g. INSUFFICIENT_CREDITS), when phase is `rejected`. */
+  rejection: { code: string; message: string; details?: unknown } | null;
+  /** Keys of mutating requests seen, with their request hash. */
+  operations: Record<string, string>;
+  refundWindowEndsAt: string | null;
+}
+
+export interface CommitResult {
+  reservation: ReservationView;
+  consumption: ConsumptionView;
+}
+
+export const reserveUpdate = defineUpdate<ReservationView, [{ requestHash: string }]>('reserve');
+export const commitUpdate = defineUpdate<CommitResult, [CommitArgs]>('commit');
+export const releaseUpdate = defineUpdate<ReservationView, [OperationKey]>('release');
+export const extendUpdate = defineUpdate<ReservationView, [ExtendArgs]>('extend');
+export const refundUpdate = defineUpdate<RefundView, [RefundArgs]>('refund');
+export const stateQuery = defineQuery<ReservationState>('state');
