@@ -1,0 +1,331 @@
+/**
+ * The catalog: action prices (what an action costs) and packages (what a user can be granted).
+ * Writes run through runIdempotent so a retried admin call replays its first answer.
+ * Changing a price never rewrites history: consumption rows snapshot the unit price when charged.
+ */
+import type { Database } from '../infra/database';
+import type { ActionPrice, BillingPackage } from '../generated/prisma/client';
+import { BillingError } from '../domain/errors';
+import { runIdempotent, type Idempotency, type IdempotentResult } from './transaction';
+
+// ---------------------------------------------------------------------------------------------
+// Views (stored verbatim as idempotent replies, so JSON values only)
+// ---------------------------------------------------------------------------------------------
+
+export type ActionPriceStatus = 'active' | 'disabled';
+export type PackageStatus = 'active' | 'disabled';
+export type PackageType = 'duration' | 'credits' | 'hybrid' | 'permanent';
+
+export interface ActionPriceView {
+  id: string;
+  actionKey: string;
+  name: string;
+  creditsPerUnit: number;
+  status: ActionPriceStatus;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What anyone may see of a price: no ids or audit timestamps. */
+export interface PublicActionPriceView {
+  actionKey: string;
+  name: string;
+  creditsPerUnit: number;
+}
+
+export interface PackageView {
+  id: string;
+  code: string;
+  name: string;
+  type: PackageType;
+  creditsAmount: number;
+  durationDays: number | null;
+  priceMinor: number;
+  currency: string;
+  visible: boolean;
+  defaultPriority: number;
+  status: PackageStatus;
+  deletedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What a storefront shows: no internal flags (visibility, priority, status, deletion). */
+export interface StorefrontPackageView {
+  id: string;
+  code: string;
+  name: string;
+  type: PackageType;
+  creditsAmount: number;
+  durationDays: number | null;
+  priceMinor: number;
+  currency: string;
+}
+
+export function actionPriceView(price: ActionPrice): ActionPriceView {
+  return {
+    id: price.id,
+    actionKey: price.actionKey,
+    name: price.name,
+    creditsPerUnit: price.creditsPerUnit,
+    status: price.status,
+    createdAt: price.createdAt.toISOString(),
+    updatedAt: price.updatedAt.toISOString(),
+  };
+}
+
+export function packageView(billingPackage: BillingPackage): PackageView {
+  return {
+    ...storefrontPackageView(billingPackage),
+    visible: billingPackage.visible,
+    defaultPriority: billingPackage.defaultPriority,
+    status: billingPackage.status,
+    deletedAt: billingPackage.deletedAt?.toISOString() ?? null,
+    createdAt: billingPackage.createdAt.toISOString(),
+    updatedAt: billingPackage.updatedAt.toISOString(),
+  };
+}
+
+function storefrontPackageView(billingPackage: BillingPackage): StorefrontPackageView {
+  return {
+    id: billingPackage.id,
+    code: billingPackage.code,
+    name: billingPackage.name,
+    type: billingPackage.type,
+    creditsAmount: billingPackage.creditsAmount,
+    durationDays: billingPackage.durationDays,
+    priceMinor: billingPackage.priceMinor,
+    currency: billingPackage.currency,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Package type rules (pure: the request schema and the merged PATCH result both apply them)
+// ---------------------------------------------------------------------------------------------
+
+export interface PackageShape {
+  type: PackageType;
+  creditsAmount: number;
+  durationDays?: number | null | undefined;
+}
+
+export interface RuleViolation {
+  path: 'durationDays' | 'creditsAmount';
+  message: string;
+}
+
+/**
+ * permanent never expires; duration and hybrid always expire; credits may or may not.
+ * credits and hybrid exist to give credits, so they must give some.
+ */
+export function packageRuleViolations(shape: PackageShape): RuleViolation[] {
+  const violations: RuleViolation[] = [];
+  const hasDuration = shape.durationDays !== null && shape.durationDays !== undefined;
+  if (shape.type === 'permanent' && hasDuration) {
+    violations.push({ path: 'durationDays', message: 'must be null or absent for a permanent package' });
+  }
+  if ((shape.type === 'duration' || shape.type === 'hybrid') && !hasDuration) {
+    violations.push({ path: 'durationDays', message: `is required for a ${shape.type} package` });
+  }
+  if ((shape.type === 'credits' || shape.type === 'hybrid') && shape.creditsAmount <= 0) {
+    violations.push({ path: 'creditsAmount', message: `must be greater than 0 for a ${shape.type} package` });
+  }
+  return violations;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Action prices
+// ---------------------------------------------------------------------------------------------
+
+export interface CreateActionPriceInput {
+  actionKey: string;
+  name: string;
+  creditsPerUnit: number;
+  status?: ActionPriceStatus | undefined;
+}
+
+export interface UpdateActionPriceInput {
+  name?: string | undefined;
+  creditsPerUnit?: number | undefined;
+  status?: ActionPriceStatus | undefined;
+}
+
+export async function listActivePrices(db: Database): Promise<PublicActionPriceView[]> {
+  const prices = await db.actionPrice.findMany({ where: { status: 'active' }, orderBy: { actionKey: 'asc' } });
+  return prices.map(({ actionKey, name, creditsPerUnit }) => ({ actionKey, name, creditsPerUnit }));
+}
+
+export async function listActionPrices(db: Database): Promise<ActionPriceView[]> {
+  const prices = await db.actionPrice.findMany({ orderBy: { actionKey: 'asc' } });
+  return prices.map(actionPriceView);
+}
+
+export async function createActionPrice(
+  db: Database,
+  input: CreateActionPriceInput,
+  idempotency: Idempotency,
+): Promise<IdempotentResult<ActionPriceView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const price = await uniqueOrConflict(
+      () => tx.actionPrice.create({ data: input }),
+      `An action price with actionKey "${input.actionKey}" already exists.`,
+      { actionKey: input.actionKey },
+    );
+    return actionPriceView(price);
+  });
+}
+
+export async function updateActionPrice(
+  db: Database,
+  actionKey: string,
+  changes: UpdateActionPriceInput,
+  idempotency: Idempotency,
+): Promise<IdempotentResult<ActionPriceView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const { count } = await tx.actionPrice.updateMany({ where: { actionKey }, data: changes });
+    if (count === 0) throw new BillingError('NOT_FOUND', `Action price "${actionKey}" not found.`, { actionKey });
+    return actionPriceView(await tx.actionPrice.findUniqueOrThrow({ where: { actionKey } }));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packages
+// ---------------------------------------------------------------------------------------------
+
+export interface CreatePackageInput {
+  code: string;
+  name: string;
+  type: PackageType;
+  creditsAmount: number;
+  durationDays?: number | null | undefined;
+  priceMinor: number;
+  currency: string;
+  visible?: boolean | undefined;
+  defaultPriority?: number | undefined;
+  status?: PackageStatus | undefined;
+}
+
+export interface UpdatePackageInput {
+  name?: string | undefined;
+  creditsAmount?: number | undefined;
+  durationDays?: number | null | undefined;
+  priceMinor?: number | undefined;
+  currency?: string | undefined;
+  visible?: boolean | undefined;
+  defaultPriority?: number | undefined;
+  status?: PackageStatus | undefined;
+}
+
+/** What a storefront may offer: visible, active and not deleted. */
+export async function listStorefrontPackages(db: Database): Promise<StorefrontPackageView[]> {
+  const packages = await db.billingPackage.findMany({
+    where: { visible: true, status: 'active', deletedAt: null },
+    orderBy: [{ priceMinor: 'asc' }, { code: 'asc' }],
+  });
+  return packages.map(storefrontPackageView);
+}
+
+export async function listPackages(db: Database, options: { includeDeleted: boolean }): Promise<PackageView[]> {
+  const packages = await db.billingPackage.findMany({
+    where: options.includeDeleted ? {} : { deletedAt: null },
+    orderBy: { code: 'asc' },
+  });
+  return packages.map(packageView);
+}
+
+/** One package, deleted ones included (they still explain old grants). */
+export async function getPackage(db: Database, packageId: string): Promise<PackageView> {
+  const billingPackage = await db.billingPackage.findUnique({ where: { id: packageId } });
+  if (!billingPackage) throw packageNotFound(packageId);
+  return packageView(billingPackage);
+}
+
+export async function createPackage(
+  db: Database,
+  input: CreatePackageInput,
+  idempotency: Idempotency,
+): Promise<IdempotentResult<PackageView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const created = await uniqueOrConflict(
+      () => tx.billingPackage.create({ data: { ...input, durationDays: input.durationDays ?? null } }),
+      `A package with code "${input.code}" already exists.`,
+      { code: input.code },
+    );
+    return packageView(created);
+  });
+}
+
+/** Updates a live package; the type rules are checked on the package as it would be after the change. */
+export async function updatePackage(
+  db: Database,
+  packageId: string,
+  changes: UpdatePackageInput,
+  idempotency: Idempotency,
+): Promise<IdempotentResult<PackageView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const current = await tx.billingPackage.findUnique({ where: { id: packageId } });
+    if (!current || current.deletedAt) throw packageNotFound(packageId);
+    const violations = packageRuleViolations({
+      type: current.type,
+      creditsAmount: changes.creditsAmount ?? current.creditsAmount,
+      durationDays: changes.durationDays === undefined ? current.durationDays : changes.durationDays,
+    });
+    if (violations.length > 0) {
+      // Same shape as a schema failure, so clients handle both alike.
+      throw new BillingError('VALIDATION_FAILED', 'Invalid request body.', {
+        issues: violations.map((v) => ({ path: `body.${v.path}`, message: v.message })),
+      });
+    }
+    // The deletedAt guard in the write itself: a delete that committed since the read wins.
+    const { count } = await tx.billingPackage.updateMany({ where: { id: packageId, deletedAt: null }, data: changes });
+    if (count === 0) throw packageNotFound(packageId);
+    return packageView(await tx.billingPackage.findUniqueOrThrow({ where: { id: packageId } }));
+  });
+}
+
+/**
+ * Soft delete: the row stays because grants reference it; it disappears from lists and can no longer
+ * be assigned. Deleting an already-deleted package is NOT_FOUND (a retry with the same key replays).
+ */
+export async function deletePackage(
+  db: Database,
+  packageId: string,
+  idempotency: Idempotency,
+): Promise<IdempotentResult<PackageView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const { count } = await tx.billingPackage.updateMany({
+      where: { id: packageId, deletedAt: null },
+      data: { deletedAt: new Date(), visible: false },
+    });
+    if (count === 0) throw packageNotFound(packageId);
+    return packageView(await tx.billingPackage.findUniqueOrThrow({ where: { id: packageId } }));
+  });
+}
+
+function packageNotFound(packageId: string): BillingError {
+  return new BillingError('NOT_FOUND', `Package ${packageId} not found.`, { packageId });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unique violations
+// ---------------------------------------------------------------------------------------------
+
+/** Prisma's code for a unique constraint violation. */
+const UNIQUE_VIOLATION = 'P2002';
+
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === UNIQUE_VIOLATION;
+}
+
+/**
+ * Runs a create and turns a unique violation into ALREADY_EXISTS (409) rather than INTERNAL (500).
+ * Catching the violation, not checking first, also covers two concurrent creates of one key.
+ */
+async function uniqueOrConflict<T>(create: () => Promise<T>, message: string, details: Record<string, unknown>): Promise<T> {
+  try {
+    return await create();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new BillingError('ALREADY_EXISTS', message, details);
+    throw error;
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * Read-only views for users and operators: balances, grants, consumption history, statistics and
+ * the CSV export. Nothing here writes, so nothing here takes the user's credit lock.
+ */
+import { z } from 'zod';
+import type { Database } from '../infra/database';
+import { Prisma, type GrantStatus } from '../generated/prisma/client';
+import { compareBurnDownOrder, isSpendable, spendableTotal } from '../domain/burn-down';
+import { BillingError } from '../domain/errors';
+import { consumptionView, grantView, type ConsumptionView, type GrantView } from './views';
+
+// ---------------------------------------------------------------------------------------------
+// Balances and grants
+// ---------------------------------------------------------------------------------------------
+
+export interface BalanceGrantView extends GrantView {
+  /** Whether spends draw from this grant right now (active, started, not expired, credits left). */
+  spendable: boolean;
+}
+
+export interface UserCreditsView {
+  userId: string;
+  /** Credits spendable right now: the sum over spendable grants. */
+  availableCredits: number;
+  /** Grants that hold or may come to hold credits, in the order spends draw from them. */
+  grants: BalanceGrantView[];
+}
+
+export interface UserGrantView extends GrantView {
+  /** The package the grant came from; deleted packages still name their grants. */
+  package: { code: string; name: string } | null;
+}
+
+/** Statuses shown on a balance: those that count now (active) or may count later (pending, depleted). */
+const BALANCE_STATUSES: GrantStatus[] = ['active', 'pending', 'depleted'];
+
+export async function getUserCredits(db: Database, userId: string, now = new Date()): Promise<UserCreditsView> {
+  const grants = await db.userPackage.findMany({ where: { userId, status: { in: BALANCE_STATUSES } } });
+  grants.sort(compareBurnDownOrder);
+  return {
+    userId,
+    availableCredits: spendableTotal(grants, now),
+    grants: grants.map((grant) => ({ ...grantView(grant), spendable: isSpendable(grant, now) })),
+  };
+}
+
+/** Every grant of a user (any status unless filtered), newest first. */
+export async function listUserGrants(db: Database, userId: string, status?: GrantStatus): Promise<UserGrantView[]> {
+  const grants = await db.userPackage.findMany({
+    where: { userId, ...(status ? { status } : {}) },
+    include: { package: { select: { code: true, name: true } } },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+  });
+  return grants.map(({ package: billingPackage, ...grant }) => ({
+    ...grantView(grant),
+    package: billingPackage ? { code: billingPackage.code, name: billingPackage.name } : null,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumption history (keyset pagination)
+// ---------------------------------------------------------------------------------------------
+
+/** Filters shared by history, statistics and export. `from` is inclusive, `to` exclusive (ISO datetimes). */
+export interface ConsumptionFilter {
+  from?: string | undefined;
+  to?: string | undefined;
+  actionKey?: string | undefined;
+  userId?: string | undefined;
+}
+
+export interface ConsumptionPage {
+  items: ConsumptionView[];
+  nextCursor: string | null;
+}
+
+interface CursorPosition {
+  createdAt: string;
+  id: string;
+}
+
+const cursorSchema = z.strictObject({ createdAt: z.iso.datetime(), id: z.uuid() });
+
+/** Opaque to clients; it names the last row returned, so the next page starts strictly after it. */
+export function encodeCursor(position: CursorPosition): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): CursorPosition {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    decoded = undefined;
+  }
+  const parsed = cursorSchema.safeParse(decoded);
+  if (!parsed.success) {
+    throw new BillingError('VALIDATION_FAILED', 'Invalid request query.', {
+      issues: [{ path: 'query.cursor', message: 'is not a nextCursor returned by this endpoint' }],
+    });
+  }
+  return parsed.data;
+}
+
+/**
+ * Newest first. Keyset pagination on (createdAt, id) rather than offsets: pages stay stable while new
+ * consumptions arrive, and each page is an index range scan however deep the client pages.
+ */
+export async function listUserConsumptions(
+  db: Database,
+  userId: string,
+  filter: Omit<ConsumptionFilter, 'userId'>,
+  pageRequest: { limit: number; cursor?: string | undefined },
+): Promise<ConsumptionPage> {
+  const after = pageRequest.cursor === undefined ? undefined : decodeCursor(pageRequest.cursor);
+  const afterDate = after && new Date(after.createdAt);
+  const records = await db.consumptionRecord.findMany({
+    where: {
+      userId,
+      ...(filter.actionKey ? { actionKey: filter.actionKey } : {}),
+      createdAt: {
+        ...(filter.from ? { gte: new Date(filter.from) } : {}),
+        ...(filter.to ? { lt: new Date(filter.to) } : {}),
+      },
+      ...(after && afterDate
+        ? { OR: [{ createdAt: { lt: afterDate } }, { createdAt: afterDate, id: { lt: after.id } }] }
+        : {}),
+    },
+    include: { allocations: true, reservation: { select: { id: true } } },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    // One extra row tells whether another page exists without a count query.
+    take: pageRequest.limit + 1,
+  });
+  const items = records.slice(0, pageRequest.limit);
+  const last = items[items.length - 1];
+  return {
+    items: items.map(consumptionView),
+    nextCursor: records.length > pageRequest.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics (aggregated in SQL)
+// ---------------------------------------------------------------------------------------------
+
+export type StatsGroupBy = 'day' | 'action';
+
+export interface ConsumptionStatsRow {
+  /** YYYY-MM-DD (UTC) when grouped by day, the action key when grouped by action. */
+  key: string;
+  consumptions: number;
+  quantity: number;
+  creditsCost: number;
+  creditsRefunded: number;
+  netCredits: number;
+}
+
+export interface ConsumptionStats {
+  groupBy: StatsGroupBy;
+  rows: ConsumptionStatsRow[];
+}
+
+/** WHERE clause over consumption_records aliased `c`; every value is a bound parameter. */
+function filterSql(filter: ConsumptionFilter): Prisma.Sql {
+  const conditions: Prisma.Sql[] = [];
+  if (filter.from) conditions.push(Prisma.sql`c.created_at >= ${filter.from}::timestamptz`);
+  if (filter.to) conditions.push(Prisma.sql`c.created_at < ${filter.to}::timestamptz`);
+  if (filter.actionKey) conditions.push(Prisma.sql`c.action_key = ${filter.actionKey}`);
+  if (filter.userId) conditions.push(Prisma.sql`c.user_id = ${filter.userId}`);
+  return conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty;
+}
+
+const GROUP_KEY: Record<StatsGroupBy, Prisma.Sql> = {
+  day: Prisma.sql`to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  action: Prisma.sql`c.action_key`,
+};
+
+interface StatsSqlRow {
+  key: string;
+  consumptions: bigint | number;
+  quantity: bigint | number;
+  credits_cost: bigint | number;
+  credits_refunded: bigint | number;
+}
+
+/**
+ * Counts and sums per day or per action. Sums are bigint in SQL (int4 would overflow on a busy year)
+ * and become JS numbers here: exact up to 2^53, far beyond any realistic total.
+ */
+export async function consumptionStats(db: Database, filter: ConsumptionFilter, groupBy: StatsGroupBy): Promise<ConsumptionStats> {
+  const rows = await db.$queryRaw<StatsSqlRow[]>`
+    SELECT ${GROUP_KEY[groupBy]} AS key,
+           count(*)::bigint AS consumptions,
+           sum(c.quantity)::bigint AS quantity,
+           sum(c.credits_cost)::bigint AS credits_cost,
+           sum(c.credits_refunded)::bigint AS credits_refunded
+    FROM consumption_records c
+    ${filterSql(filter)}
+    GROUP BY 1
+    ORDER BY 1`;
+  return {
+    groupBy,
+    rows: rows.map((row) => {
+      const creditsCost = Number(row.credits_cost);
+      const creditsRefunded = Number(row.credits_refunded);
+      return {
+        key: row.key,
+        consumptions: Number(row.consumptions),
+        quantity: Number(row.quantity),
+        creditsCost,
+        creditsRefunded,
+        netCredits: creditsCost - creditsRefunded,
+      };
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV export
+// ---------------------------------------------------------------------------------------------
+
+export const CSV_EXPORT_MAX_ROWS = 100_000;
+
+const CSV_HEADER = [
+  'id',
+  'created_at',
+  'user_id',
+  'action_key',
+  'quantity',
+  'unit_price',
+  'credits_cost',
+  'credits_refunded',
+  'reservation_id',
+];
+
+interface ExportSqlRow {
+  id: string;
+  created_at: Date | string;
+  user_id: string;
+  action_key: string;
+  quantity: number;
+  unit_price: number;
+  credits_cost: number;
+  credits_refunded: number;
+  reservation_id: string | null;
+}
+
+export interface CsvExport {
+  csv: string;
+  rows: number;
+  /** More rows matched than the cap; narrow the time range to get the rest. */
+  truncated: boolean;
+}
+
+/**
+ * One CSV cell per RFC 4180: quoted when it holds a comma, quote, CR or LF, with quotes doubled.
+ * Text starting with = + - @ (or tab/CR) gets a leading ' so spreadsheets show it instead of running
+ * it as a formula (CSV injection); numbers are left alone so they stay numbers.
+ */
+export function csvCell(value: string | number | null): string {
+  if (value === null) return '';
+  let text = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** RFC 4180 lines end in CRLF. */
+export function toCsv(rows: Array<Array<string | number | null>>): string {
+  return rows.map((row) => row.map(csvCell).join(',') + '\r\n').join('');
+}
+
+/** Newest first, at most CSV_EXPORT_MAX_ROWS rows; one joined query (no per-row relation loads). */
+export async function exportConsumptionsCsv(db: Database, filter: ConsumptionFilter): Promise<CsvExport> {
+  const rows = await db.$queryRaw<ExportSqlRow[]>`
+    SELECT c.id::text AS id, c.created_at, c.user_id, c.action_key, c.quantity, c.unit_price,
+           c.credits_cost, c.credits_refunded, r.id::text AS reservation_id
+    FROM consumption_records c
+    LEFT JOIN reservations r ON r.consumption_id = c.id
+    ${filterSql(filter)}
+    ORDER BY c.created_at DESC, c.id DESC
+    LIMIT ${CSV_EXPORT_MAX_ROWS + 1}`;
+  const truncated = rows.length > CSV_EXPORT_MAX_ROWS;
+  const kept = truncated ? rows.slice(0, CSV_EXPORT_MAX_ROWS) : rows;
+  const csv = toCsv([
+    CSV_HEADER,
+    ...kept.map((row) => [
+      row.id,
+      new Date(row.created_at).toISOString(),
+      row.user_id,
+      row.action_key,
+      row.quantity,
+      row.unit_price,
+      row.credits_cost,
+      row.credits_refunded,
+      row.reservation_id,
+    ]),
+  ]);
+  return { csv, rows: kept.length, truncated };
+}

