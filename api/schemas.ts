@@ -146,3 +146,72 @@ export const timeRangeQuerySchema = z.object({
 export function page<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Catalog, balances and reports (public, user and admin routes)
+// ---------------------------------------------------------------------------------------------
+
+/** List answers are wrapped so fields (e.g. totals) can be added later without breaking clients. */
+export function listOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item) });
+}
+
+export const grantStatusSchema = z.enum(['pending', 'active', 'expired', 'depleted', 'revoked']);
+
+/** Read filter for consumptions: `from` inclusive, `to` exclusive. */
+export const consumptionFilterQuerySchema = timeRangeQuerySchema.extend({ actionKey: actionKeySchema.optional() });
+
+/** For `.refine` on a query with from/to: an inverted range is a client mistake, not an empty answer. */
+export function rangeInOrder(query: { from?: string | undefined; to?: string | undefined }): boolean {
+  return query.from === undefined || query.to === undefined || Date.parse(query.from) <= Date.parse(query.to);
+}
+export const rangeInOrderIssue = { message: 'from must not be after to', path: ['from'] };
+
+export const publicActionPriceSchema = z
+  .object({ actionKey: z.string(), name: z.string(), creditsPerUnit: z.number().int() })
+  .openapi('PublicActionPrice');
+
+export const storefrontPackageSchema = z
+  .object({
+    id: z.uuid(),
+    code: z.string(),
+    name: z.string(),
+    type: z.enum(['duration', 'credits', 'hybrid', 'permanent']),
+    creditsAmount: z.number().int(),
+    durationDays: z.number().int().nullable().openapi({ description: 'Validity after assignment; null = never expires.' }),
+    priceMinor: z.number().int().openapi({ description: 'Price in minor units of `currency` (e.g. cents).' }),
+    currency: z.string().length(3),
+  })
+  .openapi('StorefrontPackage');
+
+export const balanceGrantSchema = grantSchema
+  .extend({ spendable: z.boolean().openapi({ description: 'Spends draw from this grant right now.' }) })
+  .openapi('BalanceGrant');
+
+export const userCreditsSchema = z
+  .object({
+    userId: z.string(),
+    availableCredits: z.number().int().openapi({ description: 'Credits spendable right now.' }),
+    grants: z.array(balanceGrantSchema).openapi({ description: 'Active, pending and depleted grants, in burn-down order.' }),
+  })
+  .openapi('UserCredits');
+
+export const userGrantSchema = grantSchema
+  .extend({ package: z.object({ code: z.string(), name: z.string() }).nullable() })
+  .openapi('UserGrant');
+
+export const consumptionStatsSchema = z
+  .object({
+    groupBy: z.enum(['day', 'action']),
+    rows: z.array(
+      z.object({
+        key: z.string().openapi({ description: 'YYYY-MM-DD (UTC) or the action key.' }),
+        consumptions: z.number().int(),
+        quantity: z.number().int(),
+        creditsCost: z.number().int(),
+        creditsRefunded: z.number().int(),
+        netCredits: z.number().int(),
+      }),
+    ),
+  })
+  .openapi('ConsumptionStats');

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { SignJWT } from 'jose';
 import { createApp } from '../../api/app';
 import { Authenticator } from '../../api/auth';
@@ -57,7 +57,14 @@ export async function userToken(userId: string, secret = USER_TOKEN_SECRET): Pro
   return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
 }
 
+let runtimeInstalled = false;
+
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
+  if (!runtimeInstalled) {
+    // Worker lifecycle chatter at INFO would bury test output.
+    Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+    runtimeInstalled = true;
+  }
   const databaseUrl = requiredEnv('TEST_DATABASE_URL');
   const temporalAddress = requiredEnv('TEST_TEMPORAL_ADDRESS');
   const bundlePath = requiredEnv('TEST_WORKFLOW_BUNDLE');
