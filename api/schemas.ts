@@ -215,3 +215,6 @@ export const consumptionStatsSchema = z
     ),
   })
   .openapi('ConsumptionStats');
+
+/** One instance, shared by the user and admin routes, so the OpenAPI component is registered once. */
+export const userGrantListSchema = listOf(userGrantSchema).openapi('UserGrantList');

@@ -1,3 +1,296 @@
-import type { RouteDefinition } from '../route';
+import { z } from 'zod';
+import { assignPackage } from '../../credits/assign';
+import {
+  createActionPrice,
+  createPackage,
+  deletePackage,
+  getPackage,
+  listActionPrices,
+  listPackages,
+  packageRuleViolations,
+  updateActionPrice,
+  updatePackage,
+} from '../../credits/catalog';
+import { consumptionStats, exportConsumptionsCsv, listUserGrants } from '../../credits/reports';
+import { defineRoute, type RouteDefinition } from '../route';
+import {
+  actionKeySchema,
+  actionPriceSchema,
+  billingPackageSchema,
+  consumptionFilterQuerySchema,
+  consumptionStatsSchema,
+  grantSchema,
+  grantStatusSchema,
+  isoDate,
+  listOf,
+  rangeInOrder,
+  rangeInOrderIssue,
+  userGrantListSchema,
+  userIdSchema,
+  uuidSchema,
+} from '../schemas';
 
-export const adminRoutes: RouteDefinition[] = [];
+/** Operator endpoints (admin credential): the catalog, grants to users, and consumption reports. */
+const ADMIN = ['admin' as const];
+const TAG = 'Admin';
+
+const INT32_MAX = 2_147_483_647;
+
+// ---- request schemas --------------------------------------------------------------------------
+
+const nameSchema = z.string().trim().min(1).max(200);
+const statusSchema = z.enum(['active', 'disabled']);
+const prioritySchema = z.number().int().min(0).max(1_000_000).openapi({ description: 'Lower is spent first.' });
+const packageCodeSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^(?:[a-z0-9]+(?:_[a-z0-9]+)*|[a-z0-9]+(?:-[a-z0-9]+)*)$/, 'lower_snake_case or kebab-case')
+  .openapi({ example: 'pro_monthly' });
+
+/** Sent as an empty body would change nothing yet still burn an Idempotency-Key; refuse it. */
+const atLeastOneField = [
+  (changes: Record<string, unknown>) => Object.values(changes).some((value) => value !== undefined),
+  { message: 'give at least one field to change' },
+] as const;
+
+const createPriceBody = z.strictObject({
+  actionKey: actionKeySchema,
+  name: nameSchema,
+  creditsPerUnit: z.number().int().min(0).max(INT32_MAX),
+  status: statusSchema.optional(),
+});
+const updatePriceBody = createPriceBody.omit({ actionKey: true }).partial().refine(...atLeastOneField);
+const actionKeyParams = z.strictObject({ actionKey: actionKeySchema });
+
+const packageFields = {
+  name: nameSchema,
+  creditsAmount: z.number().int().min(0).max(INT32_MAX),
+  // Capped at 100 years so a grant's expiry stays a valid date; use type permanent for "never".
+  durationDays: z.number().int().min(1).max(36_500).nullable(),
+  priceMinor: z.number().int().min(0).max(INT32_MAX).openapi({ description: 'Price in minor units of `currency`.' }),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code in upper case').openapi({ example: 'USD' }),
+  visible: z.boolean(),
+  defaultPriority: prioritySchema,
+  status: statusSchema,
+};
+const createPackageBody = z
+  .strictObject({
+    ...packageFields,
+    code: packageCodeSchema,
+    type: z.enum(['duration', 'credits', 'hybrid', 'permanent']),
+    durationDays: packageFields.durationDays.optional(),
+    visible: packageFields.visible.optional(),
+    defaultPriority: packageFields.defaultPriority.optional(),
+    status: packageFields.status.optional(),
+  })
+  .superRefine((fields, ctx) => {
+    for (const violation of packageRuleViolations(fields)) {
+      ctx.addIssue({ code: 'custom', path: [violation.path], message: violation.message });
+    }
+  });
+// The type cannot change (grants already made follow it); the type rules are checked on the merged result.
+const updatePackageBody = z.strictObject(packageFields).partial().refine(...atLeastOneField);
+const packageParams = z.strictObject({ packageId: uuidSchema });
+const packagesQuery = z.object({
+  includeDeleted: z.enum(['true', 'false']).optional().openapi({ description: 'true: also list soft-deleted packages.' }),
+});
+
+const userParams = z.strictObject({ userId: userIdSchema });
+const assignBody = z.strictObject({
+  packageCode: packageCodeSchema,
+  source: z.enum(['purchase', 'gift', 'promotion', 'system']).default('gift'),
+  note: z.string().trim().min(1).max(500).optional(),
+  priority: prioritySchema.optional().openapi({ description: "Overrides the package's default priority." }),
+  startsAt: isoDate.optional().openapi({ description: 'Default now; a later start keeps the grant unspendable until then.' }),
+});
+const grantsQuery = z.object({ status: grantStatusSchema.optional() });
+
+const reportFilterQuery = consumptionFilterQuerySchema.extend({ userId: userIdSchema.optional() });
+const statsQuery = reportFilterQuery
+  .extend({ groupBy: z.enum(['day', 'action']).default('day') })
+  .refine(rangeInOrder, rangeInOrderIssue);
+const exportQuery = reportFilterQuery.refine(rangeInOrder, rangeInOrderIssue);
+
+// ---- routes -------------------------------------------------------------------------------------
+
+export const adminRoutes: RouteDefinition[] = [
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/action-prices',
+    access: ADMIN,
+    tag: TAG,
+    summary: 'All action prices, any status, ordered by actionKey.',
+    response: listOf(actionPriceSchema).openapi('ActionPriceList'),
+    handler: async ({ deps }) => ({ body: { items: await listActionPrices(deps.db) } }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/admin/action-prices',
+    access: ADMIN,
+    tag: TAG,
+    summary: 'Create an action price.',
+    body: createPriceBody,
+    response: actionPriceSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: ['ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ body, deps, idempotency }) => {
+      const result = await createActionPrice(deps.db, body, idempotency);
+      return { body: result.body, replayed: result.replayed };
+    },
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/v1/admin/action-prices/:actionKey',
+    access: ADMIN,
+    tag: TAG,
+    summary: 'Rename, reprice, enable or disable an action. Past consumptions keep the price they were charged.',
+    params: actionKeyParams,
+    body: updatePriceBody,
+    response: actionPriceSchema,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ params, body, deps, idempotency }) => {
+      const result = await updateActionPrice(deps.db, params.actionKey, body, idempotency);
+      return { body: result.body, replayed: result.replayed };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/packages',
+    access: ADMIN,
+    tag: TAG,
+    summary: 'All packages (soft-deleted ones only with includeDeleted=true), ordered by code.',
+    query: packagesQuery,
+    response: listOf(billingPackageSchema).openapi('BillingPackageList'),
+    handler: async ({ query, deps }) => ({
+      body: { items: await listPackages(deps.db, { includeDeleted: query.includeDeleted === 'true' }) },
+    }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/admin/packages',
+    access: ADMIN,
+    tag: TAG,
+    summary:
+      'Create a package. permanent: no durationDays; duration and hybrid: durationDays required; credits and hybrid: creditsAmount > 0.',
+    body: createPackageBody,
+    response: billingPackageSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: ['ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ body, deps, idempotency }) => {
+      const result = await createPackage(deps.db, body, idempotency);
+      return { body: result.body, replayed: result.replayed };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/packages/:packageId',
+    access: ADMIN,
+    tag: TAG,
+    summary: 'One package; a soft-deleted one is shown with its deletedAt.',
+    params: packageParams,
+    response: billingPackageSchema,
+    errors: ['NOT_FOUND'],
+    handler: async ({ params, deps }) => ({ body: await getPackage(deps.db, params.packageId) }),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/v1/admin/packages/:packageId',
+    access: ADMIN,
+    tag: TAG,
+    summary: 'Change a package (show/hide with visible). Existing grants keep what they were given.',
+    params: packageParams,
+    body: updatePackageBody,
+    response: billingPackageSchema,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ params, body, deps, idempotency }) => {
+      const result = await updatePackage(deps.db, params.packageId, body, idempotency);
+      return { body: result.body, replayed: result.replayed };
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/v1/admin/packages/:packageId',
+    access: ADMIN,
+    tag: TAG,
+    summary: 'Soft-delete a package: hidden and no longer assignable; existing grants are untouched.',
+    params: packageParams,
+    response: billingPackageSchema,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ params, deps, idempotency }) => {
+      const result = await deletePackage(deps.db, params.packageId, idempotency);
+      return { body: result.body, replayed: result.replayed };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/admin/users/:userId/packages',
+    access: ADMIN,
+    tag: TAG,
+    summary: "Give a user a package's credits, valid for the package's duration.",
+    params: userParams,
+    body: assignBody,
+    response: grantSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
+    handler: async ({ params, body, deps, idempotency, principal }) => {
+      const result = await assignPackage(
+        deps.db,
+        { ...body, userId: params.userId, startsAt: body.startsAt === undefined ? undefined : new Date(body.startsAt) },
+        idempotency,
+        principal!.id,
+      );
+      return { body: result.body, replayed: result.replayed };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/users/:userId/packages',
+    access: ADMIN,
+    tag: TAG,
+    summary: "A user's grants (any status unless filtered), newest first.",
+    params: userParams,
+    query: grantsQuery,
+    response: userGrantListSchema,
+    handler: async ({ params, query, deps }) => ({
+      body: { items: await listUserGrants(deps.db, params.userId, query.status) },
+    }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/consumptions/stats',
+    access: ADMIN,
+    tag: TAG,
+    summary: 'Consumption counts and credit totals per UTC day or per action.',
+    query: statsQuery,
+    response: consumptionStatsSchema,
+    handler: async ({ query, deps }) => {
+      const { groupBy, ...filter } = query;
+      return { body: await consumptionStats(deps.db, filter, groupBy) };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/consumptions/export.csv',
+    access: ADMIN,
+    tag: TAG,
+    summary:
+      'Consumptions as CSV (RFC 4180), newest first, at most 100000 rows; X-Export-Truncated: true when more matched (narrow the range).',
+    query: exportQuery,
+    response: z.string(),
+    produces: 'text/csv',
+    handler: async ({ query, deps, req }) => {
+      const exported = await exportConsumptionsCsv(deps.db, query);
+      // RouteResult carries no headers, so these two go on the response directly.
+      req.res?.setHeader('Content-Disposition', 'attachment; filename="consumptions.csv"');
+      if (exported.truncated) req.res?.setHeader('X-Export-Truncated', 'true');
+      return { body: exported.csv, contentType: 'text/csv; charset=utf-8' };
+    },
+  }),
+];

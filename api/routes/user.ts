@@ -7,13 +7,12 @@ import {
   consumptionFilterQuerySchema,
   consumptionSchema,
   grantStatusSchema,
-  listOf,
   page,
   pageQuerySchema,
   rangeInOrder,
   rangeInOrderIssue,
   userCreditsSchema,
-  userGrantSchema,
+  userGrantListSchema,
 } from '../schemas';
 
 /**
@@ -49,7 +48,7 @@ export const userRoutes: RouteDefinition[] = [
     tag: TAG,
     summary: 'All my grants (any status unless filtered), newest first.',
     query: grantsQuery,
-    response: listOf(userGrantSchema).openapi('UserGrantList'),
+    response: userGrantListSchema,
     handler: async ({ principal, query, deps }) => ({
       body: { items: await listUserGrants(deps.db, ownUserId(principal), query.status) },
     }),
