@@ -31,6 +31,7 @@ export interface RouteResult {
   contentType?: string;
   /** Set when an idempotent retry returned the stored first answer. */
   replayed?: boolean;
+  headers?: Record<string, string>;
 }
 
 export interface RouteDefinition<
@@ -127,6 +128,7 @@ export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): Request
 
     const result = await route.handler({ params, query, body, principal, idempotency, deps, req });
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
     res.status(result.status ?? route.successStatus ?? 200);
     if (result.contentType) res.type(result.contentType).send(result.body);
     else res.json(result.body);

@@ -285,12 +285,16 @@ export const adminRoutes: RouteDefinition[] = [
     query: exportQuery,
     response: z.string(),
     produces: 'text/csv',
-    handler: async ({ query, deps, req }) => {
+    handler: async ({ query, deps }) => {
       const exported = await exportConsumptionsCsv(deps.db, query);
-      // RouteResult carries no headers, so these two go on the response directly.
-      req.res?.setHeader('Content-Disposition', 'attachment; filename="consumptions.csv"');
-      if (exported.truncated) req.res?.setHeader('X-Export-Truncated', 'true');
-      return { body: exported.csv, contentType: 'text/csv; charset=utf-8' };
+      return {
+        body: exported.csv,
+        contentType: 'text/csv; charset=utf-8',
+        headers: {
+          'Content-Disposition': 'attachment; filename="consumptions.csv"',
+          ...(exported.truncated ? { 'X-Export-Truncated': 'true' } : {}),
+        },
+      };
     },
   }),
 ];
