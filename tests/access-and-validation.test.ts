@@ -1,0 +1,243 @@
+/**
+ * Endpoint by endpoint, from the route table itself: who may call it (anonymous, user A, user B,
+ * service, admin), and that invalid input gets 400 VALIDATION_FAILED with field paths and changes nothing.
+ * A route added without an entry in SAMPLES fails the first test.
+ */
+import { randomUUID } from 'node:crypto';
+import { routes } from '../api/routes';
+import type { RouteDefinition } from '../api/route';
+import { grantCredits, newUserId, startStack, userToken, type Caller, type TestStack } from './support/stack';
+
+let stack: TestStack;
+const userA = newUserId('alice');
+const userB = newUserId('bob');
+
+beforeAll(async () => {
+  stack = await startStack();
+  await grantCredits(stack.db, userA, 50);
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+interface Input {
+  params?: Record<string, string>;
+  query?: string;
+  body?: unknown;
+}
+interface Sample {
+  valid: () => Input;
+  /** null: the route takes no input that could be invalid. */
+  invalid: Input | null;
+}
+
+const missingId = '00000000-0000-4000-8000-000000000000';
+
+const SAMPLES: Record<string, Sample> = {
+  'GET /v1/action-prices': { valid: () => ({}), invalid: null },
+  'GET /v1/packages': { valid: () => ({}), invalid: null },
+  'POST /v1/internal/credits/check': {
+    valid: () => ({ body: { userId: userA, actionKey: 'ai_chat' } }),
+    invalid: { body: { userId: '', actionKey: 'Not A Key', quantity: 0 } },
+  },
+  'POST /v1/internal/credits/deduct': {
+    valid: () => ({ body: { userId: userA, actionKey: 'ai_chat' } }),
+    invalid: { body: { userId: userA, actionKey: 'ai_chat', quantity: 1.5 } },
+  },
+  'POST /v1/internal/reservations': {
+    valid: () => ({ body: { userId: userA, actionKey: 'ai_chat', holdSeconds: 30 } }),
+    invalid: { body: { userId: userA, actionKey: 'ai_chat', holdSeconds: -1 } },
+  },
+  'GET /v1/internal/reservations/:reservationId': {
+    valid: () => ({ params: { reservationId: missingId } }),
+    invalid: { params: { reservationId: 'not-a-uuid' } },
+  },
+  'POST /v1/internal/reservations/:reservationId/commit': {
+    valid: () => ({ params: { reservationId: missingId }, body: {} }),
+    invalid: { params: { reservationId: missingId }, body: { quantity: 'all' } },
+  },
+  'POST /v1/internal/reservations/:reservationId/release': {
+    valid: () => ({ params: { reservationId: missingId }, body: {} }),
+    invalid: { params: { reservationId: missingId }, body: { unexpected: true } },
+  },
+  'POST /v1/internal/reservations/:reservationId/extend': {
+    valid: () => ({ params: { reservationId: missingId }, body: { holdSeconds: 10 } }),
+    invalid: { params: { reservationId: missingId }, body: { holdSeconds: 0 } },
+  },
+  'POST /v1/internal/reservations/:reservationId/refund': {
+    valid: () => ({ params: { reservationId: missingId }, body: { reason: 'failed' } }),
+    invalid: { params: { reservationId: missingId }, body: { reason: '' } },
+  },
+  'POST /v1/internal/consumptions/:consumptionId/refund': {
+    valid: () => ({ params: { consumptionId: missingId }, body: { reason: 'failed' } }),
+    invalid: { params: { consumptionId: missingId }, body: { reason: 'failed', credits: -3 } },
+  },
+  'GET /v1/me/credits': { valid: () => ({}), invalid: null },
+  'GET /v1/me/packages': { valid: () => ({}), invalid: { query: '?status=bogus' } },
+  'GET /v1/me/consumptions': { valid: () => ({}), invalid: { query: '?limit=0&cursor=%%%' } },
+  'GET /v1/admin/action-prices': { valid: () => ({}), invalid: null },
+  'POST /v1/admin/action-prices': {
+    valid: () => ({ body: { actionKey: `probe_${randomUUID().slice(0, 8)}`, name: 'Probe', creditsPerUnit: 1 } }),
+    invalid: { body: { actionKey: 'probe_invalid', name: 'Probe', creditsPerUnit: -1 } },
+  },
+  'PATCH /v1/admin/action-prices/:actionKey': {
+    valid: () => ({ params: { actionKey: 'matrix_missing_action' }, body: { name: 'Nothing' } }),
+    invalid: { params: { actionKey: 'ai_chat' }, body: { creditsPerUnit: 'free' } },
+  },
+  'GET /v1/admin/packages': { valid: () => ({}), invalid: { query: '?includeDeleted=maybe' } },
+  'POST /v1/admin/packages': {
+    valid: () => ({
+      body: { code: `probe_${randomUUID().slice(0, 8)}`, name: 'Probe', type: 'credits', creditsAmount: 5, priceMinor: 100, currency: 'USD' },
+    }),
+    invalid: { body: { code: 'probe_invalid', name: 'Probe', type: 'permanent', creditsAmount: 5, durationDays: 30, priceMinor: 1, currency: 'usd' } },
+  },
+  'GET /v1/admin/packages/:packageId': {
+    valid: () => ({ params: { packageId: missingId } }),
+    invalid: { params: { packageId: 'monthly' } },
+  },
+  'PATCH /v1/admin/packages/:packageId': {
+    valid: () => ({ params: { packageId: missingId }, body: { visible: false } }),
+    invalid: { params: { packageId: missingId }, body: { priceMinor: -5 } },
+  },
+  'DELETE /v1/admin/packages/:packageId': {
+    valid: () => ({ params: { packageId: missingId } }),
+    invalid: { params: { packageId: '42' } },
+  },
+  'POST /v1/admin/users/:userId/packages': {
+    valid: () => ({ params: { userId: userB }, body: { packageCode: 'new_user_trial', source: 'gift' } }),
+    invalid: { params: { userId: userB }, body: { packageCode: 'new_user_trial', source: 'stolen' } },
+  },
+  'GET /v1/admin/users/:userId/packages': {
+    valid: () => ({ params: { userId: userA } }),
+    invalid: { params: { userId: 'not a user id!' } },
+  },
+  'GET /v1/admin/consumptions/stats': { valid: () => ({}), invalid: { query: '?groupBy=week' } },
+  'GET /v1/admin/consumptions/export.csv': { valid: () => ({}), invalid: { query: '?from=yesterday' } },
+};
+
+const keyOf = (route: RouteDefinition) => `${route.method.toUpperCase()} ${route.path}`;
+
+function urlOf(route: RouteDefinition, input: Input): string {
+  const path = route.path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(input.params?.[name] ?? name));
+  return `${path}${input.query ?? ''}`;
+}
+
+function send(route: RouteDefinition, input: Input, as: Caller) {
+  return stack.call(route.method.toUpperCase(), urlOf(route, input), { as, body: input.body });
+}
+
+const CALLERS: Array<{ name: string; as: Caller; role: 'anonymous' | 'service' | 'admin' | 'user' }> = [
+  { name: 'anonymous', as: 'anonymous', role: 'anonymous' },
+  { name: 'user A', as: { user: userA }, role: 'user' },
+  { name: 'user B', as: { user: userB }, role: 'user' },
+  { name: 'service', as: 'service', role: 'service' },
+  { name: 'admin', as: 'admin', role: 'admin' },
+];
+
+it('has a sample for every route in the table', () => {
+  expect(routes.map(keyOf).filter((key) => !(key in SAMPLES))).toEqual([]);
+});
+
+describe.each(routes.map((route) => [keyOf(route), route] as const))('%s', (_key, route) => {
+  it.each(CALLERS.map((caller) => [caller.name, caller] as const))('access as %s', async (_name, caller) => {
+    const response = await send(route, SAMPLES[keyOf(route)]!.valid(), caller.as);
+    if (route.access === 'public' || (caller.role !== 'anonymous' && route.access.includes(caller.role))) {
+      expect([401, 403]).not.toContain(response.status);
+      expect(response.status).toBeLessThan(500);
+    } else if (caller.role === 'anonymous') {
+      expect(response.status).toBe(401);
+      expect(response.body.error.code).toBe('UNAUTHENTICATED');
+    } else {
+      expect(response.status).toBe(403);
+      expect(response.body.error.code).toBe('FORBIDDEN');
+    }
+  });
+
+  if (route.access !== 'public') {
+    it('rejects forged and malformed credentials with 401', async () => {
+      const input = SAMPLES[keyOf(route)]!.valid();
+      const forged = await new (await import('jose')).SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(userA)
+        .sign(new TextEncoder().encode('some-other-secret-that-is-long-enough'));
+      for (const authorization of [`Bearer ${forged}`, 'Bearer not-a-key', 'Basic Zm9vOmJhcg==']) {
+        const response = await fetch(`${stack.baseUrl}${urlOf(route, input)}`, {
+          method: route.method.toUpperCase(),
+          headers: { authorization, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+          body: input.body === undefined ? undefined : JSON.stringify(input.body),
+        });
+        expect(response.status).toBe(401);
+        expect((await response.json()).error.code).toBe('UNAUTHENTICATED');
+      }
+    });
+  }
+
+  const invalid = SAMPLES[keyOf(route)]!.invalid;
+  if (invalid) {
+    it('answers invalid input with 400, field paths, and no change', async () => {
+      const allowed = route.access === 'public' ? 'anonymous' : route.access[0]!;
+      const as: Caller = allowed === 'user' ? { user: userA } : allowed;
+      const before = await tableCounts();
+      const response = await send(route, invalid, as);
+      expect(response.status).toBe(400);
+      expect(response.body.error.code).toBe('VALIDATION_FAILED');
+      expect(response.body.error.details.issues.length).toBeGreaterThan(0);
+      for (const issue of response.body.error.details.issues) expect(issue.path).toMatch(/^(body|query|params)(\.|$)/);
+      expect(JSON.stringify(response.body)).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+      expect(await tableCounts()).toEqual(before);
+    });
+  }
+});
+
+async function tableCounts() {
+  const [row] = await stack.db.$queryRaw<Array<Record<string, number>>>`
+    SELECT (SELECT count(*) FROM user_packages)::int AS grants,
+           (SELECT count(*) FROM credit_ledger_entries)::int AS ledger,
+           (SELECT count(*) FROM consumption_records)::int AS consumptions,
+           (SELECT count(*) FROM reservations)::int AS reservations,
+           (SELECT count(*) FROM idempotency_records)::int AS idempotency,
+           (SELECT count(*) FROM action_prices)::int AS prices,
+           (SELECT count(*) FROM billing_packages)::int AS packages,
+           (SELECT md5(string_agg(action_key || credits_per_unit || status || name, ',' ORDER BY action_key)) FROM action_prices) AS prices_digest`;
+  return row;
+}
+
+describe('user scoping', () => {
+  it("shows each user only their own credits, packages and consumptions", async () => {
+    const spend = await stack.call('POST', '/v1/internal/credits/deduct', { body: { userId: userA, actionKey: 'pdf_export' } });
+    expect(spend.status).toBe(201);
+
+    const aCredits = await stack.call('GET', '/v1/me/credits', { as: { user: userA } });
+    const bCredits = await stack.call('GET', '/v1/me/credits', { as: { user: userB } });
+    expect(aCredits.body.userId).toBe(userA);
+    expect(aCredits.body.availableCredits).toBeGreaterThan(0);
+    expect(bCredits.body.userId).toBe(userB);
+    expect(JSON.stringify(bCredits.body)).not.toContain(userA);
+
+    const aHistory = await stack.call('GET', '/v1/me/consumptions', { as: { user: userA } });
+    const bHistory = await stack.call('GET', '/v1/me/consumptions', { as: { user: userB } });
+    expect(aHistory.body.items.map((c: { id: string }) => c.id)).toContain(spend.body.id);
+    expect(bHistory.body.items.every((c: { userId: string }) => c.userId === userB)).toBe(true);
+
+    const bPackages = await stack.call('GET', '/v1/me/packages', { as: { user: userB } });
+    expect(JSON.stringify(bPackages.body)).not.toContain(userA);
+  });
+
+  it('accepts a valid user token and names the user in it', async () => {
+    const response = await fetch(`${stack.baseUrl}/v1/me/credits`, { headers: { authorization: `Bearer ${await userToken(userB)}` } });
+    expect(response.status).toBe(200);
+    expect((await response.json()).userId).toBe(userB);
+  });
+});
+
+describe('errors', () => {
+  it('answers unknown routes and malformed JSON with the error envelope', async () => {
+    const unknown = await stack.call('GET', '/v1/nothing-here');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
+
+    const malformed = await stack.call('POST', '/v1/internal/credits/deduct', { rawBody: '{"userId": ' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('VALIDATION_FAILED');
+  });
+});
