@@ -167,7 +167,7 @@ describe.each(routes.map((route) => [keyOf(route), route] as const))('%s', (_key
           body: input.body === undefined ? undefined : JSON.stringify(input.body),
         });
         expect(response.status).toBe(401);
-        expect((await response.json()).error.code).toBe('UNAUTHENTICATED');
+        expect(((await response.json()) as any).error.code).toBe('UNAUTHENTICATED');
       }
     });
   }
@@ -226,7 +226,7 @@ describe('user scoping', () => {
   it('accepts a valid user token and names the user in it', async () => {
     const response = await fetch(`${stack.baseUrl}/v1/me/credits`, { headers: { authorization: `Bearer ${await userToken(userB)}` } });
     expect(response.status).toBe(200);
-    expect((await response.json()).userId).toBe(userB);
+    expect(((await response.json()) as any).userId).toBe(userB);
   });
 });
 

@@ -1,4 +1,4 @@
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { Connection } from '@temporalio/client';
 import { loadConfigOrExit } from '../infra/config';
 import { createDatabase } from '../infra/database';
@@ -10,6 +10,14 @@ import { createBillingWorker } from './create-worker';
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const log = createLogger('worker', config.LOG_LEVEL);
+  // The SDK's own logs (workflow and activity context included: workflowId, runId, activityType...)
+  // go through pino too, so the worker writes one JSON log stream.
+  Runtime.install({
+    logger: new DefaultLogger(sdkLevel(config.LOG_LEVEL), (entry) => {
+      const level = entry.level === 'TRACE' ? 'trace' : entry.level === 'WARN' ? 'warn' : (entry.level.toLowerCase() as 'debug' | 'info' | 'error');
+      log[level]({ ...entry.meta, sdk: true }, entry.message);
+    }),
+  });
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
 
   const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -29,6 +37,11 @@ async function main(): Promise<void> {
   await connection.close();
   await db.$disconnect();
   log.info('worker stopped');
+}
+
+function sdkLevel(level: string): LogLevel {
+  const map: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', fatal: 'ERROR', silent: 'ERROR' };
+  return map[level] ?? 'INFO';
 }
 
 main().catch((error: unknown) => {

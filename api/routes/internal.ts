@@ -180,6 +180,11 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ params, body, deps, idempotency, principal }) => {
+      // A reservation's consumption is refunded through its workflow, so the run's state stays true.
+      const reservation = await deps.db.reservation.findUnique({ where: { consumptionId: params.consumptionId }, select: { id: true } });
+      if (reservation) {
+        return { body: await new ReservationClient(deps).refund(reservation.id, body, idempotency, principal!.id) };
+      }
       const result = await refundConsumption(
         deps.db,
         { consumptionId: params.consumptionId, ...body },
