@@ -1,6 +1,7 @@
 import { planSpend, spendableTotal, type Allocation, type GrantBalance } from '../domain/burn-down';
 import { BillingError } from '../domain/errors';
-import type { Tx } from './transaction';
+import { priceAction, type PricedAction } from './pricing';
+import { lockUserCredits, type Tx } from './transaction';
 
 /** The user's grants that could be spendable at `now` (planSpend applies the exact rule). */
 export async function loadCandidateGrants(tx: Tx, userId: string, now: Date): Promise<GrantBalance[]> {
@@ -41,4 +42,17 @@ export async function allocateSpend(tx: Tx, userId: string, credits: number, now
 
 export async function spendableCredits(tx: Tx, userId: string, now: Date): Promise<number> {
   return spendableTotal(await loadCandidateGrants(tx, userId, now), now);
+}
+
+/** Prices an action and plans its spend under the user's lock: the common first half of a deduct and a hold. */
+export async function priceAndAllocate(
+  tx: Tx,
+  userId: string,
+  actionKey: string,
+  quantity: number,
+  now: Date,
+): Promise<{ priced: PricedAction; allocations: Allocation[] }> {
+  const priced = await priceAction(tx, actionKey, quantity);
+  await lockUserCredits(tx, userId);
+  return { priced, allocations: await allocateSpend(tx, userId, priced.credits, now) };
 }

@@ -2,8 +2,7 @@ import type { Database } from '../infra/database';
 import { BillingError } from '../domain/errors';
 import { compareBurnDownOrder, drawInOrder } from '../domain/burn-down';
 import { applyMovements, type Movement } from './ledger';
-import { allocateSpend } from './grants';
-import { priceAction } from './pricing';
+import { priceAndAllocate } from './grants';
 import { lockUserCredits, runIdempotent, type Idempotency, type IdempotentResult, type Tx } from './transaction';
 import { consumptionView, reservationView, type ConsumptionView, type ReservationView } from './views';
 
@@ -38,9 +37,7 @@ export async function holdCredits(db: Database, request: HoldRequest, actor: str
       return reservationView(existing);
     }
     const now = new Date();
-    const priced = await priceAction(tx, request.actionKey, request.quantity);
-    await lockUserCredits(tx, request.userId);
-    const allocations = await allocateSpend(tx, request.userId, priced.credits, now);
+    const { priced, allocations } = await priceAndAllocate(tx, request.userId, request.actionKey, request.quantity, now);
     const reservation = await tx.reservation.create({
       data: {
         id: request.reservationId,

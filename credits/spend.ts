@@ -1,8 +1,8 @@
 import type { Database } from '../infra/database';
 import { applyMovements } from './ledger';
-import { allocateSpend, spendableCredits } from './grants';
+import { priceAndAllocate, spendableCredits } from './grants';
 import { priceAction } from './pricing';
-import { lockUserCredits, runIdempotent, type Idempotency, type IdempotentResult } from './transaction';
+import { runIdempotent, type Idempotency, type IdempotentResult } from './transaction';
 import { consumptionView, type ConsumptionView } from './views';
 import type { Prisma } from '../generated/prisma/client';
 
@@ -37,10 +37,7 @@ export async function deductCredits(
   actor: string,
 ): Promise<IdempotentResult<ConsumptionView>> {
   return runIdempotent(db, idempotency, async (tx) => {
-    const now = new Date();
-    const priced = await priceAction(tx, request.actionKey, request.quantity);
-    await lockUserCredits(tx, request.userId);
-    const allocations = await allocateSpend(tx, request.userId, priced.credits, now);
+    const { priced, allocations } = await priceAndAllocate(tx, request.userId, request.actionKey, request.quantity, new Date());
     const consumption = await tx.consumptionRecord.create({
       data: {
         userId: request.userId,
