@@ -49,7 +49,12 @@ export function createApp(deps: ApiDeps, logger: Logger): express.Express {
 /** Swagger UI from the swagger-ui-dist package: the docs page works offline. */
 function mountDocsPage(router: Router): void {
   const assets = swaggerUiDist.getAbsoluteFSPath();
-  router.use('/docs/assets', express.static(assets, { index: false }));
+  // Only the two files the page needs, not the package's demo pages.
+  for (const file of ['swagger-ui.css', 'swagger-ui-bundle.js']) {
+    router.get(`/docs/assets/${file}`, (_req, res) => {
+      res.sendFile(file, { root: assets, maxAge: '1h' });
+    });
+  }
   router.get('/docs', (_req, res) => {
     res.type('html').send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>durable-billing API</title>

@@ -1,4 +1,4 @@
-import { loadConfigOrExit } from '../infra/config';
+import { loadConfig, orExit } from '../infra/config';
 import { createDatabase } from '../infra/database';
 import { createLogger } from '../infra/logger';
 import { connectTemporal } from '../infra/temporal';
@@ -7,7 +7,7 @@ import { Authenticator } from './auth';
 
 /** Production entry point: `npm run api`. SIGINT/SIGTERM stop accepting, finish in-flight requests, exit. */
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = orExit(() => loadConfig());
   const log = createLogger('api', config.LOG_LEVEL);
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const temporal = await connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);

@@ -4,8 +4,8 @@ import { v5 as uuidv5 } from 'uuid';
 import { BillingError, isErrorCode } from '../domain/errors';
 import type { Idempotency } from '../credits/transaction';
 import { findStoredResult } from '../credits/transaction';
-import { getReservation } from '../credits/reservations';
-import { refundConsumption } from '../credits/refunds';
+import { commitReservation, getReservation, releaseReservation } from '../credits/reservations';
+import { listRefunds, refundConsumption } from '../credits/refunds';
 import type { RefundView, ReservationView } from '../credits/views';
 import type { reservationWorkflow } from '../workflows/reservation';
 import { ActionKeyKey, ReservationIdKey, UserIdKey } from '../workflows/search-attributes';
@@ -19,7 +19,6 @@ import {
   stateQuery,
   type CommitResult,
   type ReservationInput,
-  type ReservationState,
 } from '../workflows/reservation-contract';
 import type { ApiDeps } from './deps';
 
@@ -112,20 +111,28 @@ export class ReservationClient {
 
   async commit(reservationId: string, quantity: number | undefined, idempotency: Idempotency, actor: string): Promise<CommitResult> {
     const held = quantity ?? (await this.requireReservation(reservationId)).quantity;
-    return this.update(reservationId, idempotency, () =>
-      this.handle(reservationId).executeUpdate(commitUpdate, {
-        args: [{ ...idempotency, actor, quantity: held }],
-        updateId: updateId('commit', idempotency),
-      }),
+    return this.update(
+      reservationId,
+      idempotency,
+      () =>
+        this.handle(reservationId).executeUpdate(commitUpdate, {
+          args: [{ ...idempotency, actor, quantity: held }],
+          updateId: updateId('commit', idempotency),
+        }),
+      async () => (await commitReservation(this.deps.db, reservationId, held, idempotency, actor)).body,
     );
   }
 
   async release(reservationId: string, idempotency: Idempotency, actor: string): Promise<ReservationView> {
-    return this.update(reservationId, idempotency, () =>
-      this.handle(reservationId).executeUpdate(releaseUpdate, {
-        args: [{ ...idempotency, actor }],
-        updateId: updateId('release', idempotency),
-      }),
+    return this.update(
+      reservationId,
+      idempotency,
+      () =>
+        this.handle(reservationId).executeUpdate(releaseUpdate, {
+          args: [{ ...idempotency, actor }],
+          updateId: updateId('release', idempotency),
+        }),
+      () => releaseReservation(this.deps.db, reservationId, 'released', actor, idempotency),
     );
   }
 
@@ -167,16 +174,21 @@ export class ReservationClient {
     }
   }
 
-  /** The workflow's live state while it runs; the database's record once it has closed. */
-  async state(reservationId: string): Promise<{ reservation: ReservationView; phase: string; refunds: ReservationState['refunds'] }> {
+  /** The workflow's live state (its query) while it runs; the database's record once it has closed. */
+  async state(reservationId: string): Promise<{ reservation: ReservationView; phase: string; refunds: RefundView[] }> {
+    const handle = this.handle(reservationId);
     try {
-      const state = await this.handle(reservationId).query(stateQuery);
-      if (state.reservation) return { reservation: state.reservation, phase: state.phase, refunds: state.refunds };
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING') {
+        const state = await handle.query(stateQuery);
+        if (state.reservation) return { reservation: state.reservation, phase: state.phase, refunds: state.refunds };
+      }
     } catch (error) {
-      if (!isClosedOrMissing(error) && !/query/i.test(String(error))) throw error;
+      if (!isClosedOrMissing(error)) throw error;
     }
     const reservation = await this.requireReservation(reservationId);
-    return { reservation, phase: reservation.status, refunds: [] };
+    const refunds = reservation.consumptionId ? await listRefunds(this.deps.db, reservation.consumptionId) : [];
+    return { reservation, phase: reservation.status, refunds };
   }
 
   private async requireReservation(reservationId: string): Promise<ReservationView> {
@@ -185,8 +197,17 @@ export class ReservationClient {
     return reservation;
   }
 
-  /** Sends an update; if the run has closed, a retry gets its stored first answer, anything else a clear refusal. */
-  private async update<T>(reservationId: string, idempotency: Idempotency, send: () => Promise<T>): Promise<T> {
+  /**
+   * Sends an update. If the run has closed, a retry gets its stored first answer; a reservation the
+   * database still shows as held (its run was terminated by an operator) is settled by the credit
+   * engine directly, so its credits are never stuck; anything else is a clear refusal.
+   */
+  private async update<T>(
+    reservationId: string,
+    idempotency: Idempotency,
+    send: () => Promise<T>,
+    settleWithoutWorkflow?: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await send();
     } catch (error) {
@@ -194,9 +215,14 @@ export class ReservationClient {
       const stored = await findStoredResult<T>(this.deps.db, idempotency);
       if (stored !== undefined) return stored;
       const reservation = await this.requireReservation(reservationId);
-      throw new BillingError('RESERVATION_NOT_HELD', `Reservation ${reservationId} is ${reservation.status}, not held.`, {
-        status: reservation.status,
-      });
+      if (reservation.status === 'held' && settleWithoutWorkflow) return settleWithoutWorkflow();
+      throw new BillingError(
+        'RESERVATION_NOT_HELD',
+        reservation.status === 'held'
+          ? `Reservation ${reservationId} is held but its workflow has closed; commit or release it.`
+          : `Reservation ${reservationId} is ${reservation.status}, not held.`,
+        { status: reservation.status },
+      );
     }
   }
 }

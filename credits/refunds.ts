@@ -83,6 +83,7 @@ export async function refundConsumption(
             startsAt: now,
             expiresAt: new Date(now.getTime() + policy.graceDays * 86_400_000),
             note: `Refund of consumption ${consumption.id}: grant ${grant.id} had ${grant.status === 'revoked' ? 'been revoked' : 'expired'}`,
+            replacesGrantId: grant.id,
           },
         });
         movements.push({ grantId: replacement.id, entryType: 'refund', amount: part.credits });
@@ -108,4 +109,27 @@ export async function refundConsumption(
       createdAt: refund.createdAt.toISOString(),
     };
   });
+}
+
+/** A consumption's refunds, oldest first (where each went is in the ledger, by refund id). */
+export async function listRefunds(db: Database, consumptionId: string): Promise<RefundView[]> {
+  const [consumption, refunds] = await Promise.all([
+    db.consumptionRecord.findUniqueOrThrow({ where: { id: consumptionId }, select: { creditsRefunded: true } }),
+    db.consumptionRefund.findMany({ where: { consumptionId }, orderBy: { createdAt: 'asc' } }),
+  ]);
+  const entries = await db.creditLedgerEntry.findMany({
+    where: { referenceType: 'refund', referenceId: { in: refunds.map((r) => r.id) } },
+    include: { userPackage: { select: { replacesGrantId: true } } },
+  });
+  return refunds.map((refund) => ({
+    id: refund.id,
+    consumptionId,
+    credits: refund.credits,
+    reason: refund.reason,
+    consumptionCreditsRefunded: consumption.creditsRefunded,
+    returnedTo: entries
+      .filter((entry) => entry.referenceId === refund.id)
+      .map((entry) => ({ grantId: entry.userPackageId, credits: entry.amount, replacementFor: entry.userPackage.replacesGrantId })),
+    createdAt: refund.createdAt.toISOString(),
+  }));
 }

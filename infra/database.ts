@@ -4,7 +4,9 @@ import { PrismaClient } from '../generated/prisma/client';
 export type Database = PrismaClient;
 
 export function createDatabase(url: string, poolSize = 20): Database {
-  const adapter = new PrismaPg({ connectionString: url, max: poolSize });
+  // Sessions in UTC: Prisma's pg adapter writes and reads timestamps without their offset, so any other
+  // session time zone would shift stored instants against SQL's now() and the day buckets of reports.
+  const adapter = new PrismaPg({ connectionString: url, max: poolSize, options: '-c TimeZone=UTC' });
   return new PrismaClient({
     adapter,
     // Spends wait for the per-user lock; under load that can take longer than Prisma's 2 s default.

@@ -699,8 +699,9 @@ async function startService(spec: ServiceSpec, probe: () => Promise<void>, timeo
       throw new ServiceStartError(`${spec.name} ${service.exitReason} before it was ready (log: ${service.logFile ?? 'inherited'})`, service.logTail());
     }
     try {
-      await probe();
-      return service;
+      // Racing the exit makes a crash (e.g. port taken) fail at once instead of after a probe timeout.
+      await Promise.race([probe(), service.exited]);
+      if (service.exitReason === undefined) return service;
     } catch (error) {
       lastError = errorMessage(error);
     }

@@ -122,8 +122,8 @@ function urlOf(route: RouteDefinition, input: Input): string {
   return `${path}${input.query ?? ''}`;
 }
 
-function send(route: RouteDefinition, input: Input, as: Caller) {
-  return stack.call(route.method.toUpperCase(), urlOf(route, input), { as, body: input.body });
+function send(route: RouteDefinition, input: Input, as: Caller, idempotencyKey?: string) {
+  return stack.call(route.method.toUpperCase(), urlOf(route, input), { as, body: input.body, idempotencyKey });
 }
 
 const CALLERS: Array<{ name: string; as: Caller; role: 'anonymous' | 'service' | 'admin' | 'user' }> = [
@@ -177,29 +177,38 @@ describe.each(routes.map((route) => [keyOf(route), route] as const))('%s', (_key
     it('answers invalid input with 400, field paths, and no change', async () => {
       const allowed = route.access === 'public' ? 'anonymous' : route.access[0]!;
       const as: Caller = allowed === 'user' ? { user: userA } : allowed;
-      const before = await tableCounts();
-      const response = await send(route, invalid, as);
+      const key = `invalid-${randomUUID()}`;
+      const before = await stateTouchedByInvalidSamples();
+      const response = await send(route, invalid, as, key);
       expect(response.status).toBe(400);
       expect(response.body.error.code).toBe('VALIDATION_FAILED');
       expect(response.body.error.details.issues.length).toBeGreaterThan(0);
       for (const issue of response.body.error.details.issues) expect(issue.path).toMatch(/^(body|query|params)(\.|$)/);
       expect(JSON.stringify(response.body)).not.toMatch(/at .*\.ts:\d+/); // no stack trace
-      expect(await tableCounts()).toEqual(before);
+      expect(await stateTouchedByInvalidSamples()).toEqual(before);
+      expect(await stack.db.idempotencyRecord.count({ where: { key } })).toBe(0);
     });
   }
 });
 
-async function tableCounts() {
-  const [row] = await stack.db.$queryRaw<Array<Record<string, number>>>`
-    SELECT (SELECT count(*) FROM user_packages)::int AS grants,
-           (SELECT count(*) FROM credit_ledger_entries)::int AS ledger,
-           (SELECT count(*) FROM consumption_records)::int AS consumptions,
-           (SELECT count(*) FROM reservations)::int AS reservations,
-           (SELECT count(*) FROM idempotency_records)::int AS idempotency,
-           (SELECT count(*) FROM action_prices)::int AS prices,
-           (SELECT count(*) FROM billing_packages)::int AS packages,
-           (SELECT md5(string_agg(action_key || credits_per_unit || status || name, ',' ORDER BY action_key)) FROM action_prices) AS prices_digest`;
-  return row;
+/**
+ * Everything an invalid sample could have written if validation let it through. Scoped to this
+ * file's users and probe names, because other test files write to the same database concurrently.
+ */
+async function stateTouchedByInvalidSamples() {
+  const users = [userA, userB];
+  const [grants, ledger, consumptions, reservations, probes, aiChat] = await Promise.all([
+    stack.db.userPackage.count({ where: { userId: { in: users } } }),
+    stack.db.creditLedgerEntry.count({ where: { userId: { in: users } } }),
+    stack.db.consumptionRecord.count({ where: { userId: { in: users } } }),
+    stack.db.reservation.count({ where: { userId: { in: users } } }),
+    Promise.all([
+      stack.db.actionPrice.count({ where: { actionKey: 'probe_invalid' } }),
+      stack.db.billingPackage.count({ where: { code: 'probe_invalid' } }),
+    ]),
+    stack.db.actionPrice.findUnique({ where: { actionKey: 'ai_chat' } }),
+  ]);
+  return { grants, ledger, consumptions, reservations, probes, aiChat };
 }
 
 describe('user scoping', () => {

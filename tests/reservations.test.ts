@@ -201,4 +201,19 @@ describe('reservations', () => {
     expect(state.body.phase).toBe('committed');
     await expectLedgerInvariant(stack.db, userId);
   });
+
+  it('settles a held reservation whose workflow an operator terminated, so credits are never stuck', async () => {
+    const userId = newUserId();
+    await grantCredits(stack.db, userId, 10);
+    const held = await reserve(userId, { holdSeconds: 600 });
+    await stack.temporal.workflow.getHandle(`reservation-${held.body.id}`).terminate('operator test');
+
+    const released = await stack.call('POST', `/v1/internal/reservations/${held.body.id}/release`, { body: {} });
+    expect(released.status).toBe(200);
+    expect(released.body.status).toBe('released');
+    expect((await balances(stack.db, userId))[0]).toMatchObject({ reserved: 0, available: 10 });
+    const state = await stack.call('GET', `/v1/internal/reservations/${held.body.id}`);
+    expect(state.body.reservation.status).toBe('released');
+    await expectLedgerInvariant(stack.db, userId);
+  });
 });

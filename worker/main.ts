@@ -1,6 +1,6 @@
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { Connection } from '@temporalio/client';
-import { loadConfigOrExit } from '../infra/config';
+import { loadWorkerConfig, orExit } from '../infra/config';
 import { createDatabase } from '../infra/database';
 import { createLogger } from '../infra/logger';
 import { ensureSearchAttributes } from '../infra/temporal';
@@ -8,7 +8,7 @@ import { createBillingWorker } from './create-worker';
 
 /** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = orExit(() => loadWorkerConfig());
   const log = createLogger('worker', config.LOG_LEVEL);
   // The SDK's own logs (workflow and activity context included: workflowId, runId, activityType...)
   // go through pino too, so the worker writes one JSON log stream.

@@ -52,6 +52,7 @@ CREATE TABLE "user_packages" (
     "starts_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "expires_at" TIMESTAMPTZ(3),
     "note" TEXT,
+    "replaces_grant_id" UUID,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMPTZ(3) NOT NULL,
     CONSTRAINT "user_packages_pkey" PRIMARY KEY ("id"),
