@@ -595,7 +595,9 @@ class ServiceProcess {
       stdio = ['ignore', logFd, logFd];
     }
     try {
-      this.child = spawn(spec.command, spec.args, { cwd: spec.cwd, uid: spec.uid, gid: spec.gid, stdio });
+      // Own process group: a Ctrl-C in the terminal reaches only us, so a caller that handles SIGINT can
+      // stop its workers before the services they use (which we still end on exit; see above).
+      this.child = spawn(spec.command, spec.args, { cwd: spec.cwd, uid: spec.uid, gid: spec.gid, stdio, detached: true });
     } finally {
       // The child holds its own copy of the descriptor.
       if (logFd !== undefined) fs.closeSync(logFd);
