@@ -385,27 +385,41 @@ function readStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefine
   }
 }
 
-/** Whole-machine CPU time from /proc/stat (ms summed over all CPUs): to see other processes' load. */
-function machineCpuMs(): Record<string, number> {
+/** Whole-machine CPU time from /proc/stat, ms summed over all CPUs. */
+function machineCpuMs(): { total: number; irq: number; steal: number } {
   try {
     const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
     const toMs = (ticks: number) => (ticks * 1000) / CLK_TCK;
-    const busy = user! + nice! + system! + irq! + softirq!;
-    return { [MACHINE_BUSY]: toMs(busy), [MACHINE_STEAL]: toMs(steal ?? 0), [MACHINE_TOTAL]: toMs(busy + idle! + iowait! + (steal ?? 0)) };
+    return { total: toMs(user + nice + system + idle + iowait + irq + softirq + steal), irq: toMs(irq + softirq), steal: toMs(steal) };
   } catch {
-    return {};
+    return { total: NaN, irq: 0, steal: 0 };
   }
 }
 
-const MACHINE_BUSY = '@machineBusy';
-const MACHINE_STEAL = '@machineSteal';
-const MACHINE_TOTAL = '@machineTotal';
 /** Other processes using more than this share of the machine during a window make its figures suspect. */
 const FOREIGN_LOAD_WARNING = 0.1;
 const disturbedPhases: string[] = [];
 
-/** CPU ms per component, for per-phase deltas. */
+interface CpuSnapshot {
+  /** ms by bench component (bench = this load generator). */
+  components: Record<string, number>;
+  /** ticks by pid: user-space processes outside this bench (e.g. other people's test runs). */
+  foreign: Map<number, number>;
+  /** ticks by pid: kernel threads (some of their work — I/O, networking — is the bench's own). */
+  kernel: Map<number, number>;
+  machine: { total: number; irq: number; steal: number };
+}
+
+export interface CpuDelta {
+  components: Record<string, number>;
+  foreignMs: number;
+  kernelMs: number;
+  stealMs: number;
+  totalMs: number;
+}
+
+/** CPU time per component, and of everything else on the machine, for per-window deltas. */
 class CpuMeter {
   private readonly components = new Map<string, number>();
 
@@ -417,21 +431,43 @@ class CpuMeter {
     this.components.delete(name);
   }
 
-  snapshot(): Record<string, number> {
+  snapshot(): CpuSnapshot {
     const table = processTable();
     const usage = process.cpuUsage();
-    const result: Record<string, number> = { bench: (usage.user + usage.system) / 1000 };
-    for (const [name, pid] of this.components) result[name] = treeCpuMs(pid, table);
-    return { ...result, ...machineCpuMs() };
+    const components: Record<string, number> = { bench: (usage.user + usage.system) / 1000 };
+    for (const [name, pid] of this.components) components[name] = treeCpuMs(pid, table);
+    // Ours: this process, everything it started (services, children, the watchdog) and its ancestors (tsx, npm).
+    const ours = new Set<number>([process.pid, ...descendants(process.pid, table).map((child) => child.pid)]);
+    const all = new Map<number, ProcStat>();
+    for (const siblings of table.values()) for (const stat of siblings) all.set(stat.pid, stat);
+    for (let pid = process.ppid; pid > 1 && !ours.has(pid); pid = all.get(pid)?.ppid ?? 0) ours.add(pid);
+    const foreign = new Map<number, number>();
+    const kernel = new Map<number, number>();
+    for (const stat of all.values()) {
+      if (ours.has(stat.pid)) continue;
+      if (stat.pid === 2 || stat.ppid === 2) kernel.set(stat.pid, stat.ticks);
+      else foreign.set(stat.pid, stat.ticks);
+    }
+    return { components, foreign, kernel, machine: machineCpuMs() };
   }
 
-  static delta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
-    const result: Record<string, number> = {};
-    for (const [name, value] of Object.entries(after)) {
-      const start = before[name];
-      if (start !== undefined && Number.isFinite(start) && Number.isFinite(value)) result[name] = value - start;
+  static delta(before: CpuSnapshot, after: CpuSnapshot): CpuDelta {
+    const components: Record<string, number> = {};
+    for (const [name, value] of Object.entries(after.components)) {
+      const start = before.components[name];
+      if (start !== undefined && Number.isFinite(start) && Number.isFinite(value)) components[name] = value - start;
     }
-    return result;
+    // Processes that exited meanwhile are in their parent's cutime; new ones count in full.
+    const ticks = (a: Map<number, number>, b: Map<number, number>) =>
+      [...b].reduce((sum, [pid, value]) => sum + Math.max(0, value - (a.get(pid) ?? 0)), 0);
+    const toMs = (n: number) => (n * 1000) / CLK_TCK;
+    return {
+      components,
+      foreignMs: toMs(ticks(before.foreign, after.foreign)),
+      kernelMs: toMs(ticks(before.kernel, after.kernel)) + (after.machine.irq - before.machine.irq),
+      stealMs: after.machine.steal - before.machine.steal,
+      totalMs: after.machine.total - before.machine.total,
+    };
   }
 }
 
@@ -939,27 +975,28 @@ interface PhaseResult extends LoadResult {
   cpuMsPerOp: Record<string, number>;
   /** CPU use during the window as a share of all cores. */
   cpuUtilisation: number;
-  /** Share of all CPUs used by processes that are not part of the bench (other work on the machine), and stolen by the hypervisor. */
+  /** Share of all CPUs used by processes that are not part of the bench (other work on the machine). */
   foreignCpuShare: number;
+  /** Kernel threads and interrupts (largely the bench's own I/O and loopback traffic), and hypervisor steal. */
+  kernelCpuShare: number;
   stealShare: number;
 }
 
-function phaseResult(result: LoadResult, cpu: Record<string, number>): PhaseResult {
+function phaseResult(result: LoadResult, cpu: CpuDelta): PhaseResult {
   const perOp: Record<string, number> = {};
   let ours = 0;
-  for (const [name, ms] of Object.entries(cpu)) {
-    if (name.startsWith('@')) continue;
+  for (const [name, ms] of Object.entries(cpu.components)) {
     perOp[name] = result.count > 0 ? round(ms / result.count, 3) : NaN;
     ours += ms;
   }
-  const machineTotal = cpu[MACHINE_TOTAL] ?? result.elapsedMs * os.cpus().length;
-  const foreign = Math.max(0, ((cpu[MACHINE_BUSY] ?? ours) - ours) / machineTotal);
+  const total = Number.isFinite(cpu.totalMs) && cpu.totalMs > 0 ? cpu.totalMs : result.elapsedMs * os.cpus().length;
   return {
     ...result,
     cpuMsPerOp: perOp,
-    cpuUtilisation: round(ours / machineTotal, 3),
-    foreignCpuShare: round(foreign, 3),
-    stealShare: round((cpu[MACHINE_STEAL] ?? 0) / machineTotal, 3),
+    cpuUtilisation: round(ours / total, 3),
+    foreignCpuShare: round(cpu.foreignMs / total, 3),
+    kernelCpuShare: round(cpu.kernelMs / total, 3),
+    stealShare: round(cpu.stealMs / total, 3),
   };
 }
 
@@ -971,14 +1008,14 @@ async function measure(
   op: LoadOp,
   warmupSeconds = WARMUP_SECONDS,
 ): Promise<PhaseResult> {
-  let before: Record<string, number> = {};
-  let after: Record<string, number> = {};
+  let before: CpuSnapshot | undefined;
+  let after: CpuSnapshot | undefined;
   const result = await runLoad(concurrency, seconds * 1000, op, {
     warmupMs: warmupSeconds * 1000,
     onWindowStart: () => (before = meter.snapshot()),
     onWindowEnd: () => (after = meter.snapshot()),
   });
-  const phase = phaseResult(result, CpuMeter.delta(before, after));
+  const phase = phaseResult(result, CpuMeter.delta(before!, after!));
   if (phase.foreignCpuShare > FOREIGN_LOAD_WARNING || phase.stealShare > FOREIGN_LOAD_WARNING) {
     disturbedPhases.push(`${label} (other processes ${pct(phase.foreignCpuShare)}, steal ${pct(phase.stealShare)} of the CPUs)`);
     log(`  ! ${label}: other processes on this machine used ${pct(phase.foreignCpuShare)} of its CPUs during the window: figures disturbed`);
@@ -996,7 +1033,7 @@ function cpuLine(result: PhaseResult): string {
   const parts = Object.entries(result.cpuMsPerOp)
     .filter(([, ms]) => Number.isFinite(ms) && ms > 0.0005)
     .map(([name, ms]) => `${name} ${ms.toFixed(3)}`);
-  return `${parts.join(', ')}  (CPUs busy: bench processes ${pct(result.cpuUtilisation)}, others ${pct(result.foreignCpuShare)})`;
+  return `${parts.join(', ')}  (of all CPUs: bench ${pct(result.cpuUtilisation)}, kernel/irq ${pct(result.kernelCpuShare)}, other processes ${pct(result.foreignCpuShare)})`;
 }
 
 function reportErrors(label: string, result: LoadResult): void {

@@ -118,14 +118,21 @@ function run(command: string, args: readonly string[], options: RunOptions = {})
     child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
+    let spawnFailed = false;
     child.on('error', (error) => {
+      spawnFailed = true;
       output += errorMessage(error);
     });
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
-      resolve({ code, stdout, output });
+      resolve({ code: spawnFailed ? null : code, stdout, output });
     });
   });
+}
+
+/** For error messages: "exit 2", or "could not run" when the command never started. */
+function describeExit(result: RunResult): string {
+  return result.code === null ? 'could not run' : `exit ${result.code}`;
 }
 
 function isExecutableFile(file: string): boolean {
@@ -341,7 +348,7 @@ async function pipInstall(requirement: string, log: (line: string) => void): Pro
     result = await run(python, userArgs, { timeoutMs: INSTALL_TIMEOUT_MS });
   }
   if (result.code !== 0) {
-    throw new Error(`${python} -m pip install ${requirement} failed (exit ${result.code}):\n${lastLines(result.output, 20)}`);
+    throw new Error(`${python} -m pip install ${requirement} failed (${describeExit(result)}):\n${lastLines(result.output, 20)}`);
   }
   // Makes the new command usable from shells too; we resolve the real binary ourselves anyway.
   const pyenv = pyenvCommand();
@@ -354,7 +361,7 @@ async function goInstall(modulePath: string, log: (line: string) => void): Promi
   log(`running: ${go} install ${modulePath}`);
   const result = await run(go, ['install', modulePath], { timeoutMs: INSTALL_TIMEOUT_MS });
   if (result.code !== 0) {
-    throw new Error(`go install ${modulePath} failed (exit ${result.code}):\n${lastLines(result.output, 20)}`);
+    throw new Error(`go install ${modulePath} failed (${describeExit(result)}):\n${lastLines(result.output, 20)}`);
   }
 }
 
@@ -917,7 +924,7 @@ async function initClusterIfNeeded(binDir: string, dataDir: string, runAs: OsUse
   if (fast) args.push('--no-sync');
   const result = await run(path.join(binDir, 'initdb'), args, { cwd: dataDir, uid: runAs?.uid, gid: runAs?.gid, timeoutMs: 120_000 });
   if (result.code !== 0) {
-    throw new Error(`initdb ${args.join(' ')} failed (exit ${result.code}):\n${lastLines(result.output, 20)}`);
+    throw new Error(`initdb ${args.join(' ')} failed (${describeExit(result)}):\n${lastLines(result.output, 20)}`);
   }
   return result.output;
 }
