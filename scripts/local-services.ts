@@ -762,6 +762,8 @@ export interface TemporalDevServerOptions {
   log?: LogDestination;
   /** Default 30 s. */
   readyTimeoutMs?: number;
+  /** Extra `KEY=VALUE` dynamic config, e.g. a low continue-as-new threshold for a test. */
+  dynamicConfig?: string[];
 }
 
 export interface TemporalDevServer {
@@ -809,7 +811,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
       '--log-level', options.logLevel ?? 'warn',
       ...namespaces.slice(1).flatMap((name) => ['--namespace', name]),
       ...Object.entries(searchAttributes).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
-      ...DEV_SERVER_DYNAMIC_CONFIG.flatMap((entry) => ['--dynamic-config-value', entry]),
+      ...[...DEV_SERVER_DYNAMIC_CONFIG, ...(options.dynamicConfig ?? [])].flatMap((entry) => ['--dynamic-config-value', entry]),
     ];
     const address = `${LOOPBACK}:${port}`;
     const service = await startService(

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Worker } from '@temporalio/worker';
 import { balances, expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
 
 let stack: TestStack;
@@ -215,5 +216,22 @@ describe('reservations', () => {
     const state = await stack.call('GET', `/v1/internal/reservations/${held.body.id}`);
     expect(state.body.reservation.status).toBe('released');
     await expectLedgerInvariant(stack.db, userId);
+  });
+
+  it('replays every reservation history of this file deterministically (workflow code is replay-safe)', async () => {
+    const executions = [];
+    for await (const execution of stack.temporal.workflow.list({ query: `TaskQueue = "${stack.taskQueue}"` })) {
+      executions.push(execution);
+    }
+    expect(executions.length).toBeGreaterThanOrEqual(5);
+    const histories = await Promise.all(
+      executions.map(async (e) => ({ workflowId: e.workflowId, history: await stack.temporal.workflow.getHandle(e.workflowId, e.runId).fetchHistory() })),
+    );
+    const results = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } }, histories)) {
+      results.push({ workflowId: result.workflowId, error: result.error?.message ?? null });
+    }
+    expect(results.filter((r) => r.error)).toEqual([]);
+    expect(results).toHaveLength(histories.length);
   });
 });

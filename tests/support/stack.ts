@@ -51,6 +51,8 @@ export interface StackOptions {
   holdMaxSeconds?: number;
   refundWindowDays?: number;
   withWorker?: boolean;
+  /** Another Temporal server than the suite's (e.g. one with special dynamic config). */
+  temporalAddress?: string;
 }
 
 export async function userToken(userId: string, secret = USER_TOKEN_SECRET): Promise<string> {
@@ -66,7 +68,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     runtimeInstalled = true;
   }
   const databaseUrl = requiredEnv('TEST_DATABASE_URL');
-  const temporalAddress = requiredEnv('TEST_TEMPORAL_ADDRESS');
+  const temporalAddress = options.temporalAddress ?? requiredEnv('TEST_TEMPORAL_ADDRESS');
   const bundlePath = requiredEnv('TEST_WORKFLOW_BUNDLE');
   const taskQueue = `test-${randomUUID()}`;
   const db = createDatabase(databaseUrl, 40);
