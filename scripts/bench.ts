@@ -17,8 +17,8 @@
  * BENCH_API_ENTRY / BENCH_WORKER_ENTRY (api/main.ts, worker/main.ts; to A/B a candidate change).
  * Targets are reported as PASS/MISS; the exit code is 0 unless the run itself fails.
  *
- * Internal: `scripts/bench.ts --baseline-worker` runs the baseline's Temporal worker (its own process,
- * like the billing worker, so neither side shares the load generator's CPU).
+ * Internal: `scripts/bench.ts --baseline-worker` runs the baseline's Temporal worker in its own process,
+ * like the billing worker, so both workers are measured the same way (CPU, memory).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -85,6 +85,14 @@ const BASELINE_UPDATE =
 // ---------------------------------------------------------------------------------------------------
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Set on Ctrl-C/SIGTERM: load loops stop at once and no new phase starts. */
+let aborting = false;
+
+class AbortedError extends Error {
+  constructor() {
+    super('bench aborted');
+  }
+}
 const benchStarted = performance.now();
 
 function log(line: string): void {
@@ -191,7 +199,7 @@ export async function runLoad(concurrency: number, durationMs: number, op: LoadO
   }, (options.warmupMs ?? 0) + durationMs);
 
   const loop = async (index: number) => {
-    while (!stopping) {
+    while (!stopping && !aborting) {
       const started = performance.now();
       try {
         const opParts = await op(index);
@@ -205,12 +213,11 @@ export async function runLoad(concurrency: number, durationMs: number, op: LoadO
           }
         }
       } catch (error) {
-        if (!measuring) {
-          firstError ??= `(during warm-up) ${errorMessage(error)}`;
-          continue;
-        }
-        errors++;
-        firstError ??= errorMessage(error);
+        if (measuring) errors++;
+        firstError ??= `${measuring ? '' : '(during warm-up) '}${errorMessage(error)}`;
+        // An operation that fails at once (a closed client) must not spin this loop without ever
+        // yielding to timers and I/O.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }
   };
@@ -220,6 +227,7 @@ export async function runLoad(concurrency: number, durationMs: number, op: LoadO
     clearTimeout(startTimer);
     clearTimeout(endTimer);
   }
+  if (aborting) throw new AbortedError();
   const elapsedMs = windowEnd - windowStart;
   const stats = latencyStats(latencies);
   return {
@@ -457,9 +465,10 @@ class CpuMeter {
       const start = before.components[name];
       if (start !== undefined && Number.isFinite(start) && Number.isFinite(value)) components[name] = value - start;
     }
-    // Processes that exited meanwhile are in their parent's cutime; new ones count in full.
-    const ticks = (a: Map<number, number>, b: Map<number, number>) =>
-      [...b].reduce((sum, [pid, value]) => sum + Math.max(0, value - (a.get(pid) ?? 0)), 0);
+    // Whole-set sums: a process that exits moves its time (cutime included) into its parent's cutime,
+    // so the difference of the sums is the time used in between (new processes count from zero).
+    const sum = (map: Map<number, number>) => [...map.values()].reduce((total, value) => total + value, 0);
+    const ticks = (a: Map<number, number>, b: Map<number, number>) => Math.max(0, sum(b) - sum(a));
     const toMs = (n: number) => (n * 1000) / CLK_TCK;
     return {
       components,
@@ -629,7 +638,11 @@ function installExitHandlers(): void {
         process.exit(code);
       }
       process.stderr.write(`\n${signal}: stopping the bench and cleaning up...\n`);
-      void cleanup().finally(() => process.exit(code));
+      aborting = true;
+      void cleanup().finally(() => {
+        process.stderr.write('cleaned up\n');
+        process.exit(code);
+      });
     });
   }
 }
@@ -1149,9 +1162,11 @@ async function main(): Promise<void> {
     const answer = await httpPost(agent, apiPort, '/v1/internal/credits/deduct', { userId: randomUser(), actionKey: ACTION_KEY, quantity: 1 }, authHeaders());
     if (answer.status !== 201) throw new Error(`deduct: HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
   };
+  let reservationsCreated = 0;
   const reserve = async (): Promise<string> => {
     const answer = await httpPost(agent, apiPort, '/v1/internal/reservations', { userId: randomUser(), actionKey: ACTION_KEY, quantity: 1 }, authHeaders());
     if (answer.status !== 201) throw new Error(`reserve: HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
+    reservationsCreated++;
     return answer.body.id as string;
   };
   const commit = async (reservationId: string): Promise<void> => {
@@ -1237,7 +1252,8 @@ async function main(): Promise<void> {
   reportErrors('sql deduct', deductSql);
   reportErrors('healthz', healthApi);
   process.stdout.write(
-    `  ratio api/baseline: ${deductRatio.toFixed(3)}   target >= ${TARGETS.deductRatio}: ${verdict(deductRatio >= TARGETS.deductRatio)}\n` +
+    `  ratio api/baseline: ${deductRatio.toFixed(3)}   target >= ${TARGETS.deductRatio}: ${verdict(deductRatio >= TARGETS.deductRatio)}` +
+      `   (api / the same SQL via pg: ${(deductApi.perSecond / deductSql.perSecond).toFixed(2)}; SQL via pg / baseline: ${(deductSql.perSecond / deductBaseline.perSecond).toFixed(3)})\n` +
       `  CPU ms per op — baseline:       ${cpuLine(deductBaseline)}\n` +
       `  CPU ms per op — api deduct:     ${cpuLine(deductApi)}\n` +
       `  CPU ms per op — SQL via pg:     ${cpuLine(deductSql)}\n` +
@@ -1273,8 +1289,13 @@ async function main(): Promise<void> {
   log(`(b) api: POST /v1/internal/reservations then .../commit from ${LIFECYCLE_CLIENTS} HTTP clients`);
   await settleDatabase(admin);
   freshAgent();
+  // Committed reservations stay open for the refund window: the worker keeps their runs cached.
+  const workerGrowth = { rssBeforeKiB: readStatusKiB(worker.pid, 'VmRSS') ?? NaN, reservationsBefore: reservationsCreated, rssAfterKiB: NaN, reservationsAfter: 0 };
   const lifecycleApi = await measure(meter, '(b) api lifecycle', LIFECYCLE_CLIENTS, MEASURE_SECONDS, lifecycle);
   const lifecycleApiSerial = SERIAL_SECONDS > 0 ? await measure(meter, '(b) api single client', 1, SERIAL_SECONDS, lifecycle, 0.5) : undefined;
+  workerGrowth.rssAfterKiB = readStatusKiB(worker.pid, 'VmRSS') ?? NaN;
+  workerGrowth.reservationsAfter = reservationsCreated;
+  const openWorkflowKiB = (workerGrowth.rssAfterKiB - workerGrowth.rssBeforeKiB) / (workerGrowth.reservationsAfter - workerGrowth.reservationsBefore);
   const lifecycleRatio = lifecycleApi.perSecond / lifecycleBaseline.perSecond;
   const breakdown = {
     baseline: await lifecycleBreakdown(client, baselineSamples, lifecycleBaseline.window),
@@ -1337,7 +1358,10 @@ async function main(): Promise<void> {
       ];
     }),
   );
-  process.stdout.write('\n');
+  process.stdout.write(
+    `  worker RSS ${fmt(mib(workerGrowth.rssBeforeKiB))} -> ${fmt(mib(workerGrowth.rssAfterKiB))} MiB over the API lifecycle runs, which left ` +
+      `${workerGrowth.reservationsAfter - workerGrowth.reservationsBefore} more reservation workflows open (refund window): ~${fmt(openWorkflowKiB, 0)} KiB per open reservation\n\n`,
+  );
 
   // --- summary -------------------------------------------------------------------------------------
   const checks = [
@@ -1404,6 +1428,8 @@ async function main(): Promise<void> {
       pass: checks[0]!.pass,
       referenceSqlViaPg: deductSql,
       referenceHealthz: healthApi,
+      apiOverSqlRatio: round(deductApi.perSecond / deductSql.perSecond, 4),
+      sqlOverBaselineRatio: round(deductSql.perSecond / deductBaseline.perSecond, 4),
     },
     lifecycle: {
       baseline: lifecycleBaseline,
@@ -1419,6 +1445,8 @@ async function main(): Promise<void> {
     memory: {
       apiPeakMiB: round(apiPeak),
       workerPeakMiB: round(workerPeak),
+      workerGrowthDuringLifecycles: { ...workerGrowth, perOpenReservationKiB: round(openWorkflowKiB, 0) },
+      reservationWorkflowsLeftOpen: reservationsCreated,
       api: memoryReport.api,
       worker: memoryReport.worker,
     },
@@ -1490,6 +1518,8 @@ if (process.argv.includes('--baseline-worker')) {
   main().then(
     () => process.exit(0),
     async (error: unknown) => {
+      // After Ctrl-C the signal handler cleans up and exits; whatever failed meanwhile is a consequence.
+      if (aborting) return;
       process.stderr.write(`\nbench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
       await cleanup();
       process.exit(1);
