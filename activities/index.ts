@@ -33,7 +33,7 @@ export function createActivities({ db, refundGraceDays }: ActivityDeps) {
   return {
     holdCredits: (request: HoldRequest, actor: string) => asActivity(() => holdCredits(db, request, actor)),
 
-    commitReservation: (reservationId: string, args: CommitArgs) =>
+    commitReservation: (reservationId: string, args: CommitArgs & { quantity: number }) =>
       asActivity(async () => (await commitReservation(db, reservationId, args.quantity, idempotencyOf(args), args.actor)).body),
 
     releaseReservation: (reservationId: string, op: OperationKey) =>

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router } from 'express';
 import pinoHttp from 'pino-http';
-import swaggerUiDist from 'swagger-ui-dist';
 import type { Logger } from '../infra/logger';
 import type { ApiDeps } from './deps';
 import { errorHandler, notFoundHandler } from './errors';
@@ -48,7 +47,8 @@ export function createApp(deps: ApiDeps, logger: Logger): express.Express {
 
 /** Swagger UI from the swagger-ui-dist package: the docs page works offline. */
 function mountDocsPage(router: Router): void {
-  const assets = swaggerUiDist.getAbsoluteFSPath();
+  // The path helper alone: requiring the package itself loads its browser bundles (~40 MiB of memory).
+  const assets: string = require('swagger-ui-dist/absolute-path.js')();
   // Only the two files the page needs, not the package's demo pages.
   for (const file of ['swagger-ui.css', 'swagger-ui-bundle.js']) {
     router.get(`/docs/assets/${file}`, (_req, res) => {

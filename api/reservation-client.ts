@@ -8,7 +8,7 @@ import { commitReservation, getReservation, releaseReservation } from '../credit
 import { listRefunds, refundConsumption } from '../credits/refunds';
 import type { RefundView, ReservationView } from '../credits/views';
 import type { reservationWorkflow } from '../workflows/reservation';
-import { ActionKeyKey, ReservationIdKey, UserIdKey } from '../workflows/search-attributes';
+import { ActionKeyKey, ReservationIdKey, ReservationStatusKey, UserIdKey } from '../workflows/search-attributes';
 import {
   commitUpdate,
   extendUpdate,
@@ -96,6 +96,7 @@ export class ReservationClient {
         { key: UserIdKey, value: request.userId },
         { key: ActionKeyKey, value: request.actionKey },
         { key: ReservationIdKey, value: reservationId },
+        { key: ReservationStatusKey, value: 'reserving' },
       ],
     });
     try {
@@ -110,16 +111,18 @@ export class ReservationClient {
   }
 
   async commit(reservationId: string, quantity: number | undefined, idempotency: Idempotency, actor: string): Promise<CommitResult> {
-    const held = quantity ?? (await this.requireReservation(reservationId)).quantity;
     return this.update(
       reservationId,
       idempotency,
       () =>
         this.handle(reservationId).executeUpdate(commitUpdate, {
-          args: [{ ...idempotency, actor, quantity: held }],
+          args: [{ ...idempotency, actor, quantity }],
           updateId: updateId('commit', idempotency),
         }),
-      async () => (await commitReservation(this.deps.db, reservationId, held, idempotency, actor)).body,
+      async () => {
+        const held = quantity ?? (await this.requireReservation(reservationId)).quantity;
+        return (await commitReservation(this.deps.db, reservationId, held, idempotency, actor)).body;
+      },
     );
   }
 

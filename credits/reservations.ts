@@ -4,7 +4,8 @@ import { compareBurnDownOrder, drawInOrder } from '../domain/burn-down';
 import { applyMovements, type Movement } from './ledger';
 import { priceAndAllocate } from './grants';
 import { lockUserCredits, runIdempotent, type Idempotency, type IdempotentResult, type Tx } from './transaction';
-import { consumptionView, reservationView, type ConsumptionView, type ReservationView } from './views';
+import { recordConsumption } from './consumptions';
+import { reservationView, type ConsumptionView, type ReservationView } from './views';
 
 /**
  * Reservation rules (see docs/architecture.md):
@@ -38,27 +39,32 @@ export async function holdCredits(db: Database, request: HoldRequest, actor: str
     }
     const now = new Date();
     const { priced, allocations } = await priceAndAllocate(tx, request.userId, request.actionKey, request.quantity, now);
-    const reservation = await tx.reservation.create({
-      data: {
-        id: request.reservationId,
-        userId: request.userId,
-        actionKey: priced.actionKey,
-        quantity: request.quantity,
-        unitPrice: priced.unitPrice,
-        creditsHeld: priced.credits,
-        expiresAt: new Date(now.getTime() + request.holdSeconds * 1000),
-        workflowId: request.workflowId,
-        requestHash: request.requestHash,
-        allocations: { create: allocations.map((a) => ({ userPackageId: a.grantId, credits: a.credits })) },
-      },
-      include: withAllocations,
-    });
+    // Written with createMany and returned from the values in hand: no read-back on the hot path.
+    const reservation = {
+      id: request.reservationId,
+      userId: request.userId,
+      actionKey: priced.actionKey,
+      quantity: request.quantity,
+      unitPrice: priced.unitPrice,
+      creditsHeld: priced.credits,
+      status: 'held' as const,
+      expiresAt: new Date(now.getTime() + request.holdSeconds * 1000),
+      workflowId: request.workflowId,
+      requestHash: request.requestHash,
+      consumptionId: null,
+      settledAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await tx.reservation.createMany({ data: [reservation] });
+    const reservationAllocations = allocations.map((a) => ({ reservationId: reservation.id, userPackageId: a.grantId, credits: a.credits }));
+    await tx.reservationAllocation.createMany({ data: reservationAllocations });
     await applyMovements(
       tx,
       { userId: request.userId, referenceType: 'reservation', referenceId: reservation.id, actor },
       allocations.map((a) => ({ grantId: a.grantId, entryType: 'reserve', amount: -a.credits, reservedDelta: a.credits })),
     );
-    return reservationView(reservation);
+    return reservationView({ ...reservation, allocations: reservationAllocations });
   });
   return body;
 }
@@ -111,16 +117,14 @@ export async function commitReservation(
     const committedAllocations = drawInOrder(heldInBurnDownOrder, credits);
     const committedByGrant = new Map(committedAllocations.map((a) => [a.grantId, a.credits]));
 
-    const consumption = await tx.consumptionRecord.create({
-      data: {
-        userId: reservation.userId,
-        actionKey: reservation.actionKey,
-        quantity,
-        unitPrice: reservation.unitPrice,
-        creditsCost: credits,
-        allocations: { create: committedAllocations.map((a) => ({ userPackageId: a.grantId, credits: a.credits })) },
-      },
-      include: { allocations: true },
+    const consumption = await recordConsumption(tx, {
+      userId: reservation.userId,
+      actionKey: reservation.actionKey,
+      quantity,
+      unitPrice: reservation.unitPrice,
+      creditsCost: credits,
+      allocations: committedAllocations,
+      reservationId: reservation.id,
     });
     const movements: Movement[] = [];
     for (const allocation of reservation.allocations) {
@@ -145,7 +149,7 @@ export async function commitReservation(
     });
     return {
       reservation: reservationView(updated),
-      consumption: consumptionView({ ...consumption, reservation: { id: reservation.id } }),
+      consumption,
     };
   });
 }

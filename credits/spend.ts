@@ -3,8 +3,8 @@ import { applyMovements } from './ledger';
 import { priceAndAllocate, spendableCredits } from './grants';
 import { priceAction } from './pricing';
 import { runIdempotent, type Idempotency, type IdempotentResult } from './transaction';
-import { consumptionView, type ConsumptionView } from './views';
-import type { Prisma } from '../generated/prisma/client';
+import { recordConsumption } from './consumptions';
+import type { ConsumptionView } from './views';
 
 export interface CreditCheck {
   userId: string;
@@ -38,23 +38,20 @@ export async function deductCredits(
 ): Promise<IdempotentResult<ConsumptionView>> {
   return runIdempotent(db, idempotency, async (tx) => {
     const { priced, allocations } = await priceAndAllocate(tx, request.userId, request.actionKey, request.quantity, new Date());
-    const consumption = await tx.consumptionRecord.create({
-      data: {
-        userId: request.userId,
-        actionKey: priced.actionKey,
-        quantity: request.quantity,
-        unitPrice: priced.unitPrice,
-        creditsCost: priced.credits,
-        metadata: (request.metadata ?? undefined) as Prisma.InputJsonValue | undefined,
-        allocations: { create: allocations.map((a) => ({ userPackageId: a.grantId, credits: a.credits })) },
-      },
-      include: { allocations: true },
+    const consumption = await recordConsumption(tx, {
+      userId: request.userId,
+      actionKey: priced.actionKey,
+      quantity: request.quantity,
+      unitPrice: priced.unitPrice,
+      creditsCost: priced.credits,
+      metadata: request.metadata,
+      allocations,
     });
     await applyMovements(
       tx,
       { userId: request.userId, referenceType: 'consumption', referenceId: consumption.id, idempotencyKey: idempotency.key, actor },
       allocations.map((a) => ({ grantId: a.grantId, entryType: 'deduct', amount: -a.credits, usedDelta: a.credits })),
     );
-    return consumptionView({ ...consumption, reservation: null });
+    return consumption;
   });
 }

@@ -36,6 +36,12 @@ export const baseConfigSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('billing'),
+  /**
+   * Workflow runs the worker keeps in memory (~0.5 MiB each). Committed reservations stay open for
+   * their refund window, so without a bound the cache would grow with traffic; evicted runs are
+   * replayed from history when they next get work.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: envInt({ min: 0, max: 100_000, default: 1000 }),
   /** Validity of a replacement grant when refunded credits belong to a grant that has expired meanwhile. */
   REFUND_GRACE_DAYS: envInt({ min: 1, max: 3650, default: 30 }),
 });

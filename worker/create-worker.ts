@@ -12,6 +12,7 @@ export interface BillingWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Cap on concurrent activities; each holds a database connection while it runs. */
   maxConcurrentActivityTaskExecutions?: number;
+  maxCachedWorkflows?: number;
 }
 
 export function workflowsPath(): string {
@@ -26,5 +27,7 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
     activities: createActivities({ db: options.db, refundGraceDays: options.refundGraceDays }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,
+    maxConcurrentLocalActivityExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,
+    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
 }

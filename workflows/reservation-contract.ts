@@ -29,7 +29,8 @@ export interface OperationKey {
 }
 
 export interface CommitArgs extends OperationKey {
-  quantity: number;
+  /** Units used; defaults to everything held. */
+  quantity?: number | undefined;
 }
 export interface ExtendArgs extends OperationKey {
   holdSeconds: number;
