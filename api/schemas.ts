@@ -120,7 +120,7 @@ export const billingPackageSchema = z
     name: z.string(),
     type: z.enum(['duration', 'credits', 'hybrid', 'permanent']),
     creditsAmount: z.number().int(),
-    durationDays: z.number().int().nullable(),
+    durationDays: z.number().int().nullable().openapi({ description: 'Validity after assignment; null = never expires.' }),
     priceMinor: z.number().int().openapi({ description: 'Price in minor units of `currency` (e.g. cents).' }),
     currency: z.string().length(3),
     visible: z.boolean(),
@@ -171,17 +171,8 @@ export const publicActionPriceSchema = z
   .object({ actionKey: z.string(), name: z.string(), creditsPerUnit: z.number().int() })
   .openapi('PublicActionPrice');
 
-export const storefrontPackageSchema = z
-  .object({
-    id: z.uuid(),
-    code: z.string(),
-    name: z.string(),
-    type: z.enum(['duration', 'credits', 'hybrid', 'permanent']),
-    creditsAmount: z.number().int(),
-    durationDays: z.number().int().nullable().openapi({ description: 'Validity after assignment; null = never expires.' }),
-    priceMinor: z.number().int().openapi({ description: 'Price in minor units of `currency` (e.g. cents).' }),
-    currency: z.string().length(3),
-  })
+export const storefrontPackageSchema = billingPackageSchema
+  .pick({ id: true, code: true, name: true, type: true, creditsAmount: true, durationDays: true, priceMinor: true, currency: true })
   .openapi('StorefrontPackage');
 
 export const balanceGrantSchema = grantSchema
