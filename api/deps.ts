@@ -15,5 +15,6 @@ export interface ApiDeps {
     | 'RESERVATION_MAX_HOLD_SECONDS'
     | 'REFUND_WINDOW_DAYS'
     | 'REFUND_GRACE_DAYS'
+    | 'RESERVATION_CALL_TIMEOUT_MS'
   >;
 }

@@ -1,4 +1,9 @@
-import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  isGrpcDeadlineError,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { v5 as uuidv5 } from 'uuid';
 import { BillingError, isErrorCode } from '../domain/errors';
@@ -100,11 +105,13 @@ export class ReservationClient {
       ],
     });
     try {
-      return await this.deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, {
-        args: [{ requestHash: idempotency.requestHash }],
-        updateId: updateId('reserve', idempotency),
-        startWorkflowOperation: start,
-      });
+      return await this.withinCallTimeout(() =>
+        this.deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, {
+          args: [{ requestHash: idempotency.requestHash }],
+          updateId: updateId('reserve', idempotency),
+          startWorkflowOperation: start,
+        }),
+      );
     } catch (error) {
       throw toBillingError(error);
     }
@@ -166,10 +173,12 @@ export class ReservationClient {
     }
     const consumptionId = reservation.consumptionId;
     try {
-      return await this.handle(reservationId).executeUpdate(refundUpdate, {
-        args: [{ ...idempotency, actor, ...request }],
-        updateId: updateId('refund', idempotency),
-      });
+      return await this.withinCallTimeout(() =>
+        this.handle(reservationId).executeUpdate(refundUpdate, {
+          args: [{ ...idempotency, actor, ...request }],
+          updateId: updateId('refund', idempotency),
+        }),
+      );
     } catch (error) {
       if (!isClosedOrMissing(error)) throw toBillingError(error);
       const { config, db } = this.deps;
@@ -194,6 +203,25 @@ export class ReservationClient {
     return { reservation, phase: reservation.status, refunds };
   }
 
+  /**
+   * Bounds the wait for a workflow's answer (no worker running, say). Every call is idempotent, so the
+   * caller can retry with the same Idempotency-Key and gets the answer once the worker is back.
+   */
+  private async withinCallTimeout<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await this.deps.temporal.withDeadline(Date.now() + this.deps.config.RESERVATION_CALL_TIMEOUT_MS, call);
+    } catch (error) {
+      if (isGrpcDeadlineError(error)) {
+        throw new BillingError(
+          'SERVICE_UNAVAILABLE',
+          'The reservation workflow did not answer in time; retry with the same Idempotency-Key.',
+          { retryable: true },
+        );
+      }
+      throw error;
+    }
+  }
+
   private async requireReservation(reservationId: string): Promise<ReservationView> {
     const reservation = await getReservation(this.deps.db, reservationId);
     if (!reservation) throw new BillingError('NOT_FOUND', `Reservation ${reservationId} not found.`, { reservationId });
@@ -212,7 +240,7 @@ export class ReservationClient {
     settleWithoutWorkflow?: () => Promise<T>,
   ): Promise<T> {
     try {
-      return await send();
+      return await this.withinCallTimeout(send);
     } catch (error) {
       if (!isClosedOrMissing(error)) throw toBillingError(error);
       const stored = await findStoredResult<T>(this.deps.db, idempotency);

@@ -61,6 +61,11 @@ export const configSchema = baseConfigSchema.extend({
   /** How long after commit a reservation's consumption can be refunded through its workflow. */
   REFUND_WINDOW_DAYS: envInt({ min: 0, max: 365, default: 30 }),
   SHUTDOWN_GRACE_MS: envInt({ min: 0, default: 10_000 }),
+  /**
+   * How long a reservation call waits for the workflow's answer (e.g. while no worker runs) before
+   * answering 503 SERVICE_UNAVAILABLE; a retry with the same Idempotency-Key is safe.
+   */
+  RESERVATION_CALL_TIMEOUT_MS: envInt({ min: 100, max: 600_000, default: 30_000 }),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

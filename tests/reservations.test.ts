@@ -203,6 +203,31 @@ describe('reservations', () => {
     await expectLedgerInvariant(stack.db, userId);
   });
 
+  it('answers 503 when no worker answers in time, and the retry with the same key succeeds', async () => {
+    const userId = newUserId();
+    await grantCredits(stack.db, userId, 10);
+    const held = await reserve(userId, { holdSeconds: 600 });
+    await stack.stopWorker();
+    const impatient = await startStack({ withWorker: false, callTimeoutMs: 1_000 });
+    try {
+      const key = randomUUID();
+      const release = () =>
+        impatient.call('POST', `/v1/internal/reservations/${held.body.id}/release`, { body: {}, idempotencyKey: key });
+      const timedOut = await release();
+      expect(timedOut.status).toBe(503);
+      expect(timedOut.body.error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { retryable: true } });
+      await stack.startWorker();
+      const retried = await release();
+      expect(retried.status).toBe(200);
+      expect(retried.body.status).toBe('released');
+    } finally {
+      await impatient.close();
+      if (!stack.worker) await stack.startWorker();
+    }
+    expect((await balances(stack.db, userId))[0]).toMatchObject({ reserved: 0, available: 10 });
+    await expectLedgerInvariant(stack.db, userId);
+  });
+
   it('settles a held reservation whose workflow an operator terminated, so credits are never stuck', async () => {
     const userId = newUserId();
     await grantCredits(stack.db, userId, 10);

@@ -136,6 +136,10 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     {
       validator: (args) => {
         requirePhase(args, 'held');
+        if (!isReplay(args) && state.reservation && Date.now() >= Date.parse(state.reservation.expiresAt)) {
+          // The deadline timer is about to release it (it may wait for a worker): too late to commit.
+          throw refusal('RESERVATION_NOT_HELD', 'The hold has reached its deadline.', { status: 'expired' });
+        }
         if (!isReplay(args) && state.reservation && args.quantity !== undefined && args.quantity > state.reservation.quantity) {
           throw refusal('COMMIT_EXCEEDS_HOLD', `Cannot commit ${args.quantity} units; ${state.reservation.quantity} are held.`, {
             held: state.reservation.quantity,

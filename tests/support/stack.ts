@@ -51,6 +51,7 @@ export interface StackOptions {
   holdMaxSeconds?: number;
   refundWindowDays?: number;
   withWorker?: boolean;
+  callTimeoutMs?: number;
   /** Another Temporal server than the suite's (e.g. one with special dynamic config). */
   temporalAddress?: string;
 }
@@ -81,6 +82,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     RESERVATION_MAX_HOLD_SECONDS: options.holdMaxSeconds ?? 86_400,
     REFUND_WINDOW_DAYS: options.refundWindowDays ?? 7,
     REFUND_GRACE_DAYS: 30,
+    RESERVATION_CALL_TIMEOUT_MS: options.callTimeoutMs ?? 30_000,
   };
   const deps: ApiDeps = {
     db,
