@@ -3,7 +3,7 @@ import { jwtVerify } from 'jose';
 import { BillingError } from '../domain/errors';
 
 /**
- * Credential scheme (docs/api.md):
+ * Credential scheme (README.md, "Credentials"):
  * - service: `Authorization: Bearer <service key>` (SERVICE_API_KEYS), for business services.
  * - admin:   `Authorization: Bearer <admin key>` (ADMIN_API_KEYS), for operators.
  * - user:    `Authorization: Bearer <JWT>` signed HS256 with USER_TOKEN_SECRET by the calling service,

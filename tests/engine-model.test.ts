@@ -1,0 +1,117 @@
+/**
+ * Property test of the credit engine against its specification: random sequences of deducts, holds,
+ * commits, releases and refunds on random grants, run on the real database. Before every spend the
+ * expected allocation is computed by the pure burn-down rules (domain/burn-down.ts) from the grants as
+ * they are in the database; the engine must allocate exactly that, refuse exactly when the model says
+ * the balance is short, and keep the ledger invariant after every sequence.
+ */
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { planSpend } from '../domain/burn-down';
+import { BillingError } from '../domain/errors';
+import { createDatabase, type Database } from '../infra/database';
+import { deductCredits } from '../credits/spend';
+import { commitReservation, holdCredits, releaseReservation } from '../credits/reservations';
+import { refundConsumption } from '../credits/refunds';
+import { loadCandidateGrants } from '../credits/grants';
+import { expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
+
+let db: Database;
+beforeAll(() => {
+  db = createDatabase(process.env.TEST_DATABASE_URL!, 5);
+});
+afterAll(async () => {
+  await db?.$disconnect();
+});
+
+const DAY = 86_400_000;
+
+const grantArb = fc.record({
+  credits: fc.integer({ min: 0, max: 12 }),
+  priority: fc.integer({ min: 1, max: 3 }),
+  expiresInDays: fc.option(fc.integer({ min: -2, max: 30 }), { nil: null }),
+  pending: fc.boolean().map((b) => b && Math.random() < 0.3),
+});
+
+type Step =
+  | { kind: 'deduct'; quantity: number }
+  | { kind: 'hold'; quantity: number }
+  | { kind: 'commit'; share: number }
+  | { kind: 'release' }
+  | { kind: 'refund'; share: number };
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ kind: fc.constant('deduct' as const), quantity: fc.integer({ min: 1, max: 6 }) }),
+  fc.record({ kind: fc.constant('hold' as const), quantity: fc.integer({ min: 1, max: 8 }) }),
+  fc.record({ kind: fc.constant('commit' as const), share: fc.double({ min: 0.01, max: 1, noNaN: true }) }),
+  fc.record({ kind: fc.constant('release' as const) }),
+  fc.record({ kind: fc.constant('refund' as const), share: fc.double({ min: 0.01, max: 1, noNaN: true }) }),
+);
+
+const idempotency = () => ({ scope: 'model-test', key: randomUUID(), requestHash: 'h' });
+
+async function expectedPlan(userId: string, credits: number) {
+  const now = new Date();
+  return db.$transaction(async (tx) => planSpend(await loadCandidateGrants(tx, userId, now), credits, now));
+}
+
+it('allocates exactly as the burn-down rules say, refuses exactly when short, and keeps the ledger whole', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(grantArb, { minLength: 1, maxLength: 4 }), fc.array(stepArb, { minLength: 1, maxLength: 12 }), async (grants, steps) => {
+      const userId = newUserId('model');
+      for (const g of grants) {
+        await grantCredits(db, userId, g.credits, {
+          priority: g.priority,
+          expiresAt: g.expiresInDays === null ? null : new Date(Date.now() + g.expiresInDays * DAY + 60_000),
+          status: g.pending ? 'pending' : 'active',
+        });
+      }
+      const held: Array<{ id: string; quantity: number }> = [];
+      const consumptions: Array<{ id: string; refundable: number }> = [];
+
+      for (const step of steps) {
+        if (step.kind === 'deduct' || step.kind === 'hold') {
+          const plan = await expectedPlan(userId, step.quantity); // ai_chat costs 1 credit per unit
+          try {
+            if (step.kind === 'deduct') {
+              const { body } = await deductCredits(db, { userId, actionKey: 'ai_chat', quantity: step.quantity }, idempotency(), 'model');
+              consumptions.push({ id: body.id, refundable: body.creditsCost });
+              expect(plan.ok && body.allocations).toEqual(plan.ok && plan.allocations);
+            } else {
+              const reservationId = randomUUID();
+              const view = await holdCredits(
+                db,
+                { reservationId, workflowId: 'none', userId, actionKey: 'ai_chat', quantity: step.quantity, holdSeconds: 600, requestHash: 'h' },
+                'model',
+              );
+              held.push({ id: reservationId, quantity: step.quantity });
+              expect(plan.ok && view.allocations).toEqual(plan.ok && plan.allocations);
+            }
+            expect(plan.ok).toBe(true);
+          } catch (error) {
+            if (!(error instanceof BillingError) || error.code !== 'INSUFFICIENT_CREDITS') throw error;
+            expect(plan).toEqual({ ok: false, required: step.quantity, available: error.details!.available });
+          }
+        } else if (step.kind === 'commit' || step.kind === 'release') {
+          const reservation = held.shift();
+          if (!reservation) continue;
+          if (step.kind === 'release') {
+            await releaseReservation(db, reservation.id, 'released', 'model');
+          } else {
+            const quantity = Math.max(1, Math.ceil(reservation.quantity * step.share));
+            const { body } = await commitReservation(db, reservation.id, quantity, idempotency(), 'model');
+            consumptions.push({ id: body.consumption.id, refundable: body.consumption.creditsCost });
+          }
+        } else {
+          const target = consumptions.find((c) => c.refundable > 0);
+          if (!target) continue;
+          const credits = Math.max(1, Math.floor(target.refundable * step.share));
+          await refundConsumption(db, { consumptionId: target.id, credits, reason: 'model' }, { graceDays: 30 }, idempotency(), 'model');
+          target.refundable -= credits;
+        }
+      }
+      await expectLedgerInvariant(db, userId);
+    }),
+    { numRuns: 40 },
+  );
+});
