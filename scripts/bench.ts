@@ -791,7 +791,7 @@ function describeStatements(count: StatementCount): string {
 }
 
 /**
- * Reference for (a): the same 13 statements, in the same transaction, that a deduct through the API
+ * Reference for (a): the same 10 statements, in the same transaction, that a deduct through the API
  * makes (see the statement log), sent by `pg` directly — the database's share of a deduct, without
  * HTTP, Express, zod or Prisma.
  */
@@ -823,38 +823,38 @@ function sqlDeductOp(clients: PgClient[], userIds: string[], grantIds: string[])
          FROM user_packages WHERE user_id = $1 AND status = 'active' AND starts_at <= $2 AND (expires_at IS NULL OR expires_at > $2)`,
         [userId, now],
       );
+      const createdAt = new Date();
       await db.query(
         `INSERT INTO consumption_records (id, user_id, action_key, quantity, unit_price, credits_cost, credits_refunded, metadata, created_at)
-         VALUES ($1, $2, $3, 1, $4, $4, 0, NULL, now()) RETURNING id`,
-        [consumptionId, userId, ACTION_KEY, unitPrice],
+         VALUES ($1, $2, $3, 1, $4, $4, 0, NULL, $5)`,
+        [consumptionId, userId, ACTION_KEY, unitPrice, createdAt],
       );
       await db.query(
         `INSERT INTO consumption_allocations (consumption_id, user_package_id, credits, credits_refunded) VALUES ($1, $2, $3, 0)`,
         [consumptionId, grantId, unitPrice],
       );
-      const consumption = await db.query(`SELECT * FROM consumption_records WHERE id = $1 LIMIT 1`, [consumptionId]);
-      await db.query(`SELECT * FROM consumption_allocations WHERE consumption_id = ANY($1::uuid[])`, [[consumptionId]]);
+      // credits/ledger.ts applyMovements: the grant UPDATE and its ledger entry in one statement.
       await db.query(
-        `UPDATE user_packages SET
-           total_credits = total_credits + $1, used_credits = used_credits + $2, reserved_credits = reserved_credits + $3,
-           status = CASE
-             WHEN status NOT IN ('active', 'depleted') THEN status
-             WHEN total_credits + $1 - (used_credits + $2) - (reserved_credits + $3) = 0 THEN 'depleted'::"GrantStatus"
-             ELSE 'active'::"GrantStatus"
-           END,
-           updated_at = now()
-         WHERE id = $4::uuid AND user_id = $5`,
-        [0, unitPrice, 0, grantId, userId],
+        `WITH updated AS (
+           UPDATE user_packages SET
+             used_credits = used_credits + $1,
+             status = CASE
+               WHEN status NOT IN ('active', 'depleted') THEN status
+               WHEN total_credits - (used_credits + $1) - reserved_credits = 0 THEN 'depleted'::"GrantStatus"
+               ELSE 'active'::"GrantStatus"
+             END,
+             updated_at = now()
+           WHERE id = $2::uuid AND user_id = $3
+           RETURNING id)
+         INSERT INTO credit_ledger_entries (user_id, user_package_id, entry_type, amount, reserved_delta, used_delta, reference_type, reference_id, idempotency_key, actor)
+         SELECT $3, id, 'deduct', -$1::int, 0, $1, 'consumption', $4, $5, $6 FROM updated`,
+        [unitPrice, grantId, userId, consumptionId, key, scope],
       );
-      await db.query(
-        `INSERT INTO credit_ledger_entries (user_id, user_package_id, entry_type, amount, reserved_delta, used_delta, reference_type, reference_id, idempotency_key, actor, created_at)
-         VALUES ($1, $2, 'deduct', $3, 0, $4, 'consumption', $5, $6, $7, now())`,
-        [userId, grantId, -unitPrice, unitPrice, consumptionId, key, scope],
-      );
+      const consumption = { id: consumptionId, userId, actionKey: ACTION_KEY, quantity: 1, unitPrice, creditsCost: unitPrice, createdAt };
       await db.query(`UPDATE idempotency_records SET status_code = 200, response_body = $3 WHERE scope = $1 AND key = $2`, [
         scope,
         key,
-        JSON.stringify({ ...consumption.rows[0], allocations: [{ grantId, credits: unitPrice }] }),
+        JSON.stringify({ ...consumption, allocations: [{ grantId, credits: unitPrice }] }),
       ]);
       await db.query('COMMIT');
     } catch (error) {
