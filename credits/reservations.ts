@@ -1,4 +1,5 @@
 import type { Database } from '../infra/database';
+import type { Reservation, ReservationAllocation } from '../generated/prisma/client';
 import { BillingError } from '../domain/errors';
 import { compareBurnDownOrder, drawInOrder } from '../domain/burn-down';
 import { applyMovements, type Movement } from './ledger';
@@ -80,6 +81,18 @@ async function lockReservation(tx: Tx, reservationId: string) {
   });
 }
 
+/** Marks a locked reservation settled and returns its view from the values in hand (no read-back). */
+async function settle(
+  tx: Tx,
+  reservation: Reservation & { allocations: ReservationAllocation[] },
+  change: { status: 'committed' | 'released' | 'expired'; consumptionId?: string },
+): Promise<ReservationView> {
+  const settledAt = new Date();
+  const data = { status: change.status, consumptionId: change.consumptionId ?? reservation.consumptionId, settledAt, updatedAt: settledAt };
+  await tx.reservation.updateMany({ where: { id: reservation.id }, data });
+  return reservationView({ ...reservation, ...data });
+}
+
 function notHeld(reservation: { id: string; status: string }): BillingError {
   return new BillingError('RESERVATION_NOT_HELD', `Reservation ${reservation.id} is ${reservation.status}, not held.`, {
     reservationId: reservation.id,
@@ -142,13 +155,8 @@ export async function commitReservation(
       { userId: reservation.userId, referenceType: 'reservation', referenceId: reservation.id, idempotencyKey: idempotency.key, actor },
       movements,
     );
-    const updated = await tx.reservation.update({
-      where: { id: reservation.id },
-      data: { status: 'committed', consumptionId: consumption.id, settledAt: new Date() },
-      include: withAllocations,
-    });
     return {
-      reservation: reservationView(updated),
+      reservation: await settle(tx, reservation, { status: 'committed', consumptionId: consumption.id }),
       consumption,
     };
   });
@@ -174,12 +182,7 @@ export async function releaseReservation(
       { userId: reservation.userId, referenceType: 'reservation', referenceId: reservation.id, idempotencyKey: idempotency?.key, actor },
       reservation.allocations.map((a) => ({ grantId: a.userPackageId, entryType: 'release', amount: a.credits, reservedDelta: -a.credits })),
     );
-    const updated = await tx.reservation.update({
-      where: { id: reservation.id },
-      data: { status: outcome, settledAt: new Date() },
-      include: withAllocations,
-    });
-    return reservationView(updated);
+    return settle(tx, reservation, { status: outcome });
   });
   return body;
 }
