@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { get_dmmf } from '@prisma/prisma-schema-wasm';
 import { Client } from 'pg';
+import { listMigrations, migrate } from '../scripts/migrate';
+import { seedDatabase } from '../scripts/seed';
 
 interface DmmfField {
   name: string;
@@ -171,6 +173,40 @@ describe('schema drift: migrated database vs schema.prisma', () => {
       expect((await actualModel(client)).tables).not.toEqual(expected.tables);
     } finally {
       await client.query('ROLLBACK');
+    }
+  });
+});
+
+describe('npm run db:migrate and seed data', () => {
+  it('is idempotent: a second run applies nothing and the seed inserts nothing new', async () => {
+    const url = process.env.TEST_DATABASE_URL!;
+    expect(await migrate(url)).toEqual([]);
+    await seedDatabase(url);
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      const recorded = await client.query('SELECT migration_name, checksum FROM "_prisma_migrations" ORDER BY migration_name');
+      expect(recorded.rows.map((r) => r.migration_name)).toEqual(listMigrations().map((m) => m.name));
+      expect(recorded.rows.map((r) => r.checksum)).toEqual(listMigrations().map((m) => m.checksum));
+      const prices = await client.query(
+        `SELECT action_key, credits_per_unit FROM action_prices
+         WHERE action_key IN ('resume_optimize', 'ai_chat', 'pdf_export', 'advanced_analysis') ORDER BY action_key`,
+      );
+      expect(prices.rows).toEqual([
+        { action_key: 'advanced_analysis', credits_per_unit: 3 },
+        { action_key: 'ai_chat', credits_per_unit: 1 },
+        { action_key: 'pdf_export', credits_per_unit: 1 },
+        { action_key: 'resume_optimize', credits_per_unit: 1 },
+      ]);
+      const packages = await client.query(
+        `SELECT code, credits_amount, duration_days FROM billing_packages WHERE code IN ('new_user_trial', 'monthly_membership') ORDER BY code`,
+      );
+      expect(packages.rows).toEqual([
+        { code: 'monthly_membership', credits_amount: 100, duration_days: 30 },
+        { code: 'new_user_trial', credits_amount: 10, duration_days: 30 },
+      ]);
+    } finally {
+      await client.end();
     }
   });
 });
