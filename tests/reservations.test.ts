@@ -217,7 +217,8 @@ describe('reservations', () => {
       expect(timedOut.status).toBe(503);
       expect(timedOut.body.error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { retryable: true } });
       await stack.startWorker();
-      const retried = await release();
+      // A client retries a 503 with the same key until the (restarting) worker answers.
+      const retried = await waitFor(release, (r) => r.status !== 503);
       expect(retried.status).toBe(200);
       expect(retried.body.status).toBe('released');
     } finally {
