@@ -2,6 +2,7 @@ import {
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcDeadlineError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -211,7 +212,8 @@ export class ReservationClient {
     try {
       return await this.deps.temporal.withDeadline(Date.now() + this.deps.config.RESERVATION_CALL_TIMEOUT_MS, call);
     } catch (error) {
-      if (isGrpcDeadlineError(error)) {
+      // The deadline surfaces as a gRPC DEADLINE_EXCEEDED or, inside the update call, as the SDK's own error.
+      if (isGrpcDeadlineError(error) || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
         throw new BillingError(
           'SERVICE_UNAVAILABLE',
           'The reservation workflow did not answer in time; retry with the same Idempotency-Key.',
