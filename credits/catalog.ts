@@ -6,6 +6,7 @@
 import type { Database } from '../infra/database';
 import type { ActionPrice, BillingPackage } from '../generated/prisma/client';
 import { BillingError } from '../domain/errors';
+import { recordAudit } from './audit';
 import { runIdempotent, type Idempotency, type IdempotentResult } from './transaction';
 
 // ---------------------------------------------------------------------------------------------
@@ -164,6 +165,7 @@ export async function createActionPrice(
   db: Database,
   input: CreateActionPriceInput,
   idempotency: Idempotency,
+  actor: string,
 ): Promise<IdempotentResult<ActionPriceView>> {
   return runIdempotent(db, idempotency, async (tx) => {
     const price = await uniqueOrConflict(
@@ -171,7 +173,9 @@ export async function createActionPrice(
       `An action price with actionKey "${input.actionKey}" already exists.`,
       { actionKey: input.actionKey },
     );
-    return actionPriceView(price);
+    const after = actionPriceView(price);
+    await recordAudit(tx, { actor, action: 'action_price.created', entityType: 'action_price', entityId: price.actionKey, before: null, after }, idempotency);
+    return after;
   });
 }
 
@@ -180,11 +184,18 @@ export async function updateActionPrice(
   actionKey: string,
   changes: UpdateActionPriceInput,
   idempotency: Idempotency,
+  actor: string,
 ): Promise<IdempotentResult<ActionPriceView>> {
   return runIdempotent(db, idempotency, async (tx) => {
-    const { count } = await tx.actionPrice.updateMany({ where: { actionKey }, data: changes });
-    if (count === 0) throw new BillingError('NOT_FOUND', `Action price "${actionKey}" not found.`, { actionKey });
-    return actionPriceView(await tx.actionPrice.findUniqueOrThrow({ where: { actionKey } }));
+    const current = await tx.actionPrice.findUnique({ where: { actionKey } });
+    if (!current) throw new BillingError('NOT_FOUND', `Action price "${actionKey}" not found.`, { actionKey });
+    const after = actionPriceView(await tx.actionPrice.update({ where: { actionKey }, data: changes }));
+    await recordAudit(
+      tx,
+      { actor, action: 'action_price.updated', entityType: 'action_price', entityId: actionKey, before: actionPriceView(current), after },
+      idempotency,
+    );
+    return after;
   });
 }
 
@@ -244,6 +255,7 @@ export async function createPackage(
   db: Database,
   input: CreatePackageInput,
   idempotency: Idempotency,
+  actor: string,
 ): Promise<IdempotentResult<PackageView>> {
   return runIdempotent(db, idempotency, async (tx) => {
     const created = await uniqueOrConflict(
@@ -251,7 +263,9 @@ export async function createPackage(
       `A package with code "${input.code}" already exists.`,
       { code: input.code },
     );
-    return packageView(created);
+    const after = packageView(created);
+    await recordAudit(tx, { actor, action: 'billing_package.created', entityType: 'billing_package', entityId: created.id, before: null, after }, idempotency);
+    return after;
   });
 }
 
@@ -261,6 +275,7 @@ export async function updatePackage(
   packageId: string,
   changes: UpdatePackageInput,
   idempotency: Idempotency,
+  actor: string,
 ): Promise<IdempotentResult<PackageView>> {
   return runIdempotent(db, idempotency, async (tx) => {
     const current = await tx.billingPackage.findUnique({ where: { id: packageId } });
@@ -279,7 +294,13 @@ export async function updatePackage(
     // The deletedAt guard in the write itself: a delete that committed since the read wins.
     const { count } = await tx.billingPackage.updateMany({ where: { id: packageId, deletedAt: null }, data: changes });
     if (count === 0) throw packageNotFound(packageId);
-    return packageView(await tx.billingPackage.findUniqueOrThrow({ where: { id: packageId } }));
+    const after = packageView(await tx.billingPackage.findUniqueOrThrow({ where: { id: packageId } }));
+    await recordAudit(
+      tx,
+      { actor, action: 'billing_package.updated', entityType: 'billing_package', entityId: packageId, before: packageView(current), after },
+      idempotency,
+    );
+    return after;
   });
 }
 
@@ -291,14 +312,22 @@ export async function deletePackage(
   db: Database,
   packageId: string,
   idempotency: Idempotency,
+  actor: string,
 ): Promise<IdempotentResult<PackageView>> {
   return runIdempotent(db, idempotency, async (tx) => {
+    const current = await tx.billingPackage.findUnique({ where: { id: packageId } });
     const { count } = await tx.billingPackage.updateMany({
       where: { id: packageId, deletedAt: null },
       data: { deletedAt: new Date(), visible: false },
     });
-    if (count === 0) throw packageNotFound(packageId);
-    return packageView(await tx.billingPackage.findUniqueOrThrow({ where: { id: packageId } }));
+    if (count === 0 || !current) throw packageNotFound(packageId);
+    const after = packageView(await tx.billingPackage.findUniqueOrThrow({ where: { id: packageId } }));
+    await recordAudit(
+      tx,
+      { actor, action: 'billing_package.deleted', entityType: 'billing_package', entityId: packageId, before: packageView(current), after },
+      idempotency,
+    );
+    return after;
   });
 }
 

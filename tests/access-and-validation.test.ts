@@ -113,6 +113,7 @@ const SAMPLES: Record<string, Sample> = {
   },
   'GET /v1/admin/consumptions/stats': { valid: () => ({}), invalid: { query: '?groupBy=week' } },
   'GET /v1/admin/consumptions/export.csv': { valid: () => ({}), invalid: { query: '?from=yesterday' } },
+  'GET /v1/admin/audit-events': { valid: () => ({}), invalid: { query: '?entityType=ledger' } },
 };
 
 const keyOf = (route: RouteDefinition) => `${route.method.toUpperCase()} ${route.path}`;

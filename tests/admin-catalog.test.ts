@@ -160,6 +160,37 @@ describe('action prices', () => {
     await expectLedgerInvariant(stack.db, userId);
   });
 
+  it('audits every change: who, what, before and after, newest first', async () => {
+    const price = await createActionPrice(stack, { creditsPerUnit: 2, name: 'Audited' });
+    await updateActionPrice(stack, price.actionKey, { creditsPerUnit: 5 });
+    const audit = expectStatus(
+      await stack.call('GET', `/v1/admin/audit-events?entityType=action_price&entityId=${price.actionKey}`, { as: 'admin' }),
+      200,
+      'audit events',
+    );
+    expect(audit.items).toEqual([
+      {
+        id: expect.any(String),
+        actor: expect.stringMatching(/^admin:[0-9a-f]{12}$/),
+        action: 'action_price.updated',
+        entityType: 'action_price',
+        entityId: price.actionKey,
+        changes: { before: price, after: { ...price, creditsPerUnit: 5, updatedAt: isoString } },
+        createdAt: isoString,
+      },
+      {
+        id: expect.any(String),
+        actor: expect.stringMatching(/^admin:[0-9a-f]{12}$/),
+        action: 'action_price.created',
+        entityType: 'action_price',
+        entityId: price.actionKey,
+        changes: { before: null, after: price },
+        createdAt: isoString,
+      },
+    ]);
+    await expect(stack.db.$executeRaw`DELETE FROM audit_events WHERE entity_id = ${price.actionKey}`).rejects.toThrow(/append-only/);
+  });
+
   it('answers a change to an unknown action with 404 NOT_FOUND', async () => {
     const missing = uniqueKey('missing');
     const response = await updateActionPrice(stack, missing, { creditsPerUnit: 5 });

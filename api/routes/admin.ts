@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { assignPackage } from '../../credits/assign';
+import { listAuditEvents } from '../../credits/audit';
 import {
   createActionPrice,
   createPackage,
@@ -135,8 +136,8 @@ export const adminRoutes: RouteDefinition[] = [
     successStatus: 201,
     idempotent: true,
     errors: ['ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ body, deps, idempotency }) => {
-      const result = await createActionPrice(deps.db, body, idempotency);
+    handler: async ({ body, deps, idempotency, principal }) => {
+      const result = await createActionPrice(deps.db, body, idempotency, principal!.id);
       return { body: result.body, replayed: result.replayed };
     },
   }),
@@ -151,8 +152,8 @@ export const adminRoutes: RouteDefinition[] = [
     response: actionPriceSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ params, body, deps, idempotency }) => {
-      const result = await updateActionPrice(deps.db, params.actionKey, body, idempotency);
+    handler: async ({ params, body, deps, idempotency, principal }) => {
+      const result = await updateActionPrice(deps.db, params.actionKey, body, idempotency, principal!.id);
       return { body: result.body, replayed: result.replayed };
     },
   }),
@@ -180,8 +181,8 @@ export const adminRoutes: RouteDefinition[] = [
     successStatus: 201,
     idempotent: true,
     errors: ['ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ body, deps, idempotency }) => {
-      const result = await createPackage(deps.db, body, idempotency);
+    handler: async ({ body, deps, idempotency, principal }) => {
+      const result = await createPackage(deps.db, body, idempotency, principal!.id);
       return { body: result.body, replayed: result.replayed };
     },
   }),
@@ -207,8 +208,8 @@ export const adminRoutes: RouteDefinition[] = [
     response: billingPackageSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ params, body, deps, idempotency }) => {
-      const result = await updatePackage(deps.db, params.packageId, body, idempotency);
+    handler: async ({ params, body, deps, idempotency, principal }) => {
+      const result = await updatePackage(deps.db, params.packageId, body, idempotency, principal!.id);
       return { body: result.body, replayed: result.replayed };
     },
   }),
@@ -222,8 +223,8 @@ export const adminRoutes: RouteDefinition[] = [
     response: billingPackageSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ params, deps, idempotency }) => {
-      const result = await deletePackage(deps.db, params.packageId, idempotency);
+    handler: async ({ params, deps, idempotency, principal }) => {
+      const result = await deletePackage(deps.db, params.packageId, idempotency, principal!.id);
       return { body: result.body, replayed: result.replayed };
     },
   }),
@@ -296,5 +297,33 @@ export const adminRoutes: RouteDefinition[] = [
         },
       };
     },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/audit-events',
+    access: ADMIN,
+    tag: TAG,
+    summary: 'Who changed prices and packages, and how (before/after), newest first. Balance changes are in the ledger.',
+    query: z.strictObject({
+      entityType: z.enum(['action_price', 'billing_package']).optional(),
+      entityId: z.string().min(1).max(128).optional(),
+      limit: z.coerce.number().int().min(1).max(500).default(100),
+    }),
+    response: z
+      .object({
+        items: z.array(
+          z.object({
+            id: z.string(),
+            actor: z.string(),
+            action: z.string(),
+            entityType: z.string(),
+            entityId: z.string(),
+            changes: z.object({ before: z.unknown(), after: z.unknown() }),
+            createdAt: z.string(),
+          }),
+        ),
+      })
+      .openapi('AuditEvents'),
+    handler: async ({ query, deps }) => ({ body: { items: await listAuditEvents(deps.db, query) } }),
   }),
 ];

@@ -138,6 +138,18 @@ CREATE TABLE "credit_ledger_entries" (
     CONSTRAINT "credit_ledger_entries_pkey" PRIMARY KEY ("id")
 );
 
+CREATE TABLE "audit_events" (
+    "id" BIGSERIAL NOT NULL,
+    "actor" TEXT NOT NULL,
+    "action" TEXT NOT NULL,
+    "entity_type" TEXT NOT NULL,
+    "entity_id" TEXT NOT NULL,
+    "changes" JSONB NOT NULL,
+    "idempotency_key" TEXT,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "audit_events_pkey" PRIMARY KEY ("id")
+);
+
 CREATE TABLE "idempotency_records" (
     "scope" TEXT NOT NULL,
     "key" TEXT NOT NULL,
@@ -158,6 +170,7 @@ CREATE INDEX "consumption_records_user_id_created_at_idx" ON "consumption_record
 CREATE INDEX "consumption_records_action_key_created_at_idx" ON "consumption_records"("action_key", "created_at");
 CREATE INDEX "consumption_records_created_at_idx" ON "consumption_records"("created_at");
 CREATE INDEX "consumption_refunds_consumption_id_idx" ON "consumption_refunds"("consumption_id");
+CREATE INDEX "audit_events_entity_type_entity_id_idx" ON "audit_events"("entity_type", "entity_id");
 CREATE INDEX "credit_ledger_entries_user_package_id_idx" ON "credit_ledger_entries"("user_package_id");
 CREATE INDEX "credit_ledger_entries_user_id_created_at_idx" ON "credit_ledger_entries"("user_id", "created_at");
 CREATE INDEX "credit_ledger_entries_reference_type_reference_id_idx" ON "credit_ledger_entries"("reference_type", "reference_id");
@@ -172,12 +185,15 @@ ALTER TABLE "consumption_allocations" ADD CONSTRAINT "consumption_allocations_us
 ALTER TABLE "consumption_refunds" ADD CONSTRAINT "consumption_refunds_consumption_id_fkey" FOREIGN KEY ("consumption_id") REFERENCES "consumption_records"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 ALTER TABLE "credit_ledger_entries" ADD CONSTRAINT "credit_ledger_entries_user_package_id_fkey" FOREIGN KEY ("user_package_id") REFERENCES "user_packages"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
--- The ledger is append-only: history is corrected by new entries, never by edits.
-CREATE FUNCTION "credit_ledger_entries_append_only"() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The ledger and the audit log are append-only: history is corrected by new entries, never by edits.
+CREATE FUNCTION "reject_update_or_delete"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'credit_ledger_entries is append-only';
+  RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
 END;
 $$;
-CREATE TRIGGER "credit_ledger_entries_no_update_or_delete"
+CREATE TRIGGER "credit_ledger_entries_append_only"
   BEFORE UPDATE OR DELETE ON "credit_ledger_entries"
-  FOR EACH ROW EXECUTE FUNCTION "credit_ledger_entries_append_only"();
+  FOR EACH ROW EXECUTE FUNCTION "reject_update_or_delete"();
+CREATE TRIGGER "audit_events_append_only"
+  BEFORE UPDATE OR DELETE ON "audit_events"
+  FOR EACH ROW EXECUTE FUNCTION "reject_update_or_delete"();

@@ -1,0 +1,56 @@
+import type { Prisma } from '../generated/prisma/client';
+import type { Idempotency, Tx } from './transaction';
+
+export interface AuditedChange {
+  actor: string;
+  /** e.g. `action_price.updated` */
+  action: string;
+  entityType: 'action_price' | 'billing_package';
+  entityId: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** Appends who changed which catalog entity, and how, in the same transaction as the change. */
+export async function recordAudit(tx: Tx, change: AuditedChange, idempotency: Idempotency): Promise<void> {
+  await tx.auditEvent.create({
+    data: {
+      actor: change.actor,
+      action: change.action,
+      entityType: change.entityType,
+      entityId: change.entityId,
+      changes: { before: change.before ?? null, after: change.after ?? null } as Prisma.InputJsonValue,
+      idempotencyKey: idempotency.key,
+    },
+  });
+}
+
+export interface AuditEventView {
+  id: string;
+  actor: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  changes: unknown;
+  createdAt: string;
+}
+
+export async function listAuditEvents(
+  tx: Pick<Tx, 'auditEvent'>,
+  filter: { entityType?: string | undefined; entityId?: string | undefined; limit: number },
+): Promise<AuditEventView[]> {
+  const events = await tx.auditEvent.findMany({
+    where: { ...(filter.entityType ? { entityType: filter.entityType } : {}), ...(filter.entityId ? { entityId: filter.entityId } : {}) },
+    orderBy: { id: 'desc' },
+    take: filter.limit,
+  });
+  return events.map((event) => ({
+    id: event.id.toString(),
+    actor: event.actor,
+    action: event.action,
+    entityType: event.entityType,
+    entityId: event.entityId,
+    changes: event.changes,
+    createdAt: event.createdAt.toISOString(),
+  }));
+}
