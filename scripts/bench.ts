@@ -30,7 +30,7 @@ import { performance } from 'node:perf_hooks';
 import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { findFreePort, startPostgres, startTemporalDevServer, type LocalPostgres, type TemporalDevServer } from './local-services';
+import { findFreePort, startPostgres, startTemporalDevServer, type LocalPostgres, type TemporalDevServer } from './services';
 import { migrate } from './migrate';
 import { seedDatabase } from './seed';
 import { reservationWorkflowId } from '../workflows/reservation-contract';
@@ -621,7 +621,7 @@ function cleanup(): Promise<void> {
 }
 
 function installExitHandlers(): void {
-  // Last resort when we exit without cleanup(): no child outlives us (local-services kills its own).
+  // Last resort when we exit without cleanup(): no child outlives us (scripts/services kills its own).
   process.on('exit', () => {
     for (const child of children) child.killNow();
     if (workDir) fs.rmSync(workDir, { recursive: true, force: true });

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { startPostgres, startTemporalDevServer } from './local-services';
+import { startPostgres, startTemporalDevServer } from './services';
 import { migrate } from './migrate';
 import { seedDatabase } from './seed';
 

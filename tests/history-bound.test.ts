@@ -3,7 +3,7 @@
  * hands its state to a new run and carries on. This file runs its own Temporal dev server that
  * suggests it after a few dozen events, so the path is exercised in seconds.
  */
-import { startTemporalDevServer, type TemporalDevServer } from '../scripts/local-services';
+import { startTemporalDevServer, type TemporalDevServer } from '../scripts/services';
 import { ReservationStatusKey, UserIdKey } from '../workflows/search-attributes';
 import { balances, expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
 

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
-import { findFreePort } from '../scripts/local-services';
+import { findFreePort } from '../scripts/services';
 import { SERVICE_KEY, ADMIN_KEY, USER_TOKEN_SECRET, grantCredits, newUserId } from './support/stack';
 import { createDatabase, type Database } from '../infra/database';
 

@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { startPostgres, startTemporalDevServer } from '../../scripts/local-services';
+import { startPostgres, startTemporalDevServer } from '../../scripts/services';
 import { migrate } from '../../scripts/migrate';
 import { seedDatabase } from '../../scripts/seed';
 import { workflowsPath } from '../../worker/create-worker';

@@ -1,0 +1,229 @@
+/**
+ * PostgreSQL: finds the server binaries, creates the cluster when its data dir is new, and starts it.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describeExit, isExecutableFile, lastLines, run } from './commands';
+import { DEFAULT_READY_TIMEOUT_MS, LOOPBACK, onFreePort, startService, type LogDestination } from './processes';
+
+export const DATABASE_NAME = 'durable_billing';
+
+/** No PostgreSQL server binaries on this machine; callers may fall back to something else (e.g. PGlite). */
+export class PostgresNotFoundError extends Error {
+  constructor(detail: string) {
+    super(
+      `PostgreSQL server binaries (initdb, postgres) not found: ${detail}. ` +
+        'Install the Debian package `postgresql`, or set PG_BIN to the directory holding them.',
+    );
+    this.name = 'PostgresNotFoundError';
+  }
+}
+
+const hasServerBinaries = (dir: string) =>
+  isExecutableFile(path.join(dir, 'postgres')) && isExecutableFile(path.join(dir, 'initdb'));
+
+/** $PG_BIN, else the newest /usr/lib/postgresql/<major>/bin (Debian layout), else `pg_config --bindir`. */
+export async function findPostgresBinDir(): Promise<string> {
+  const fromEnv = process.env.PG_BIN;
+  if (fromEnv) {
+    if (hasServerBinaries(fromEnv)) return fromEnv;
+    throw new PostgresNotFoundError(`PG_BIN=${fromEnv} lacks postgres or initdb`);
+  }
+  const debianRoot = '/usr/lib/postgresql';
+  const majors = fs.existsSync(debianRoot) ? fs.readdirSync(debianRoot) : [];
+  majors.sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+  for (const major of majors) {
+    const dir = path.join(debianRoot, major, 'bin');
+    if (hasServerBinaries(dir)) return dir;
+  }
+  const pgConfig = await run('pg_config', ['--bindir'], { timeoutMs: 10_000 });
+  const bindir = pgConfig.stdout.trim();
+  if (pgConfig.code === 0 && bindir && hasServerBinaries(bindir)) return bindir;
+  throw new PostgresNotFoundError(`looked in PG_BIN, ${debianRoot}/*/bin and \`pg_config --bindir\``);
+}
+
+interface OsUser {
+  uid: number;
+  gid: number;
+}
+
+/** PostgreSQL refuses to run as root; as root we run it as the `postgres` OS user. */
+function postgresRunAs(): OsUser | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const entry = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((line) => line.split(':'))
+    .find((fields) => fields[0] === 'postgres');
+  if (!entry) {
+    throw new Error('Running as root, PostgreSQL needs an unprivileged OS user `postgres` to run as; none exists (useradd --system postgres).');
+  }
+  return { uid: Number(entry[2]), gid: Number(entry[3]) };
+}
+
+/** Fails early, with a clear message, when the `postgres` user could not even reach the data dir (e.g. it
+ * sits inside a root-only mkdtemp directory) — initdb's own error for that is cryptic. */
+function assertReachableBy(user: OsUser, dir: string): void {
+  for (let current = path.dirname(dir); ; current = path.dirname(current)) {
+    const stat = fs.statSync(current);
+    const searchable =
+      stat.mode & 0o001 || (stat.gid === user.gid && stat.mode & 0o010) || (stat.uid === user.uid && stat.mode & 0o100);
+    if (!searchable) {
+      throw new Error(
+        `PostgreSQL runs as the \`postgres\` user, which cannot enter ${current} (mode ${(stat.mode & 0o777).toString(8)}). ` +
+          `Put the data dir elsewhere or \`chmod o+x ${current}\`.`,
+      );
+    }
+    if (current === path.dirname(current)) return;
+  }
+}
+
+/** Creates the cluster when the data dir is new. Returns initdb's output for the log. */
+async function initClusterIfNeeded(binDir: string, dataDir: string, runAs: OsUser | undefined, fast: boolean): Promise<string> {
+  await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) return '';
+  const entries = await fsp.readdir(dataDir);
+  if (entries.length > 0) {
+    throw new Error(`${dataDir} is neither empty nor a PostgreSQL data directory (contains ${entries.slice(0, 5).join(', ')})`);
+  }
+  if (runAs) await fsp.chown(dataDir, runAs.uid, runAs.gid);
+  const args = ['-D', dataDir, '--auth=trust', '--username=postgres', '-E', 'UTF8', '--locale=C'];
+  // Skipping initdb's fsync saves seconds; an ephemeral cluster is thrown away after a crash anyway.
+  if (fast) args.push('--no-sync');
+  const result = await run(path.join(binDir, 'initdb'), args, { cwd: dataDir, uid: runAs?.uid, gid: runAs?.gid, timeoutMs: 120_000 });
+  if (result.code !== 0) {
+    throw new Error(`initdb ${args.join(' ')} failed (${describeExit(result)}):\n${lastLines(result.output, 20)}`);
+  }
+  return result.output;
+}
+
+/** A postmaster.pid left by a killed server blocks the next start when its PID now belongs to some other
+ * process (PIDs are reused quickly in containers). Remove it unless a postgres really holds it. */
+function removeStalePidFile(dataDir: string): void {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  } catch {
+    return;
+  }
+  let command = '';
+  try {
+    command = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    // No such process.
+  }
+  if (command === 'postgres') {
+    throw new Error(`A PostgreSQL server (PID ${pid}) is already running on ${dataDir}; stop it first.`);
+  }
+  fs.rmSync(pidFile, { force: true });
+}
+
+/** Unix sockets have a ~107-byte path limit; a deep data dir gets a short socket dir in /tmp instead. */
+async function socketDirFor(dataDir: string, port: number, runAs: OsUser | undefined): Promise<{ dir: string; cleanup: () => void }> {
+  if (path.join(dataDir, `.s.PGSQL.${port}.lock`).length < 100) return { dir: dataDir, cleanup: () => undefined };
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'pg-sock-'));
+  if (runAs) await fsp.chown(dir, runAs.uid, runAs.gid);
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface PostgresOptions {
+  /** The cluster directory (PGDATA). Created and initdb'd when missing or empty. */
+  dataDir: string;
+  /** 0/undefined picks a free port. */
+  port?: number;
+  /** Trade durability for speed (fsync off): for tests, whose clusters are thrown away. */
+  ephemeral?: boolean;
+  /** Default: `<dataDir>/postgres.log`. */
+  log?: LogDestination;
+  /** Default 30 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface LocalPostgres {
+  /** postgresql://postgres@127.0.0.1:PORT/durable_billing */
+  url: string;
+  port: number;
+  dataDir: string;
+  logFile?: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+function postgresServerArgs(dataDir: string, port: number, socketDir: string, ephemeral: boolean): string[] {
+  const settings = ['listen_addresses=127.0.0.1', 'max_connections=300'];
+  if (ephemeral) settings.push('fsync=off', 'synchronous_commit=off', 'full_page_writes=off');
+  return ['-D', dataDir, '-p', String(port), '-k', socketDir, ...settings.flatMap((setting) => ['-c', setting])];
+}
+
+/** Ready means a client can connect (not "the database system is starting up"); then our database exists. */
+async function postgresIsReady(port: number): Promise<void> {
+  const { Client } = await import('pg');
+  const client = new Client({ host: LOOPBACK, port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2_000 });
+  await client.connect();
+  try {
+    const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE_NAME]);
+    if (existing.rowCount === 0) {
+      try {
+        await client.query(`CREATE DATABASE ${DATABASE_NAME}`);
+      } catch (error) {
+        // 42P04 duplicate_database: another process created it between our check and our CREATE.
+        if ((error as { code?: string }).code !== '42P04') throw error;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function startPostgres(options: PostgresOptions): Promise<LocalPostgres> {
+  const binDir = await findPostgresBinDir();
+  const dataDir = path.resolve(options.dataDir);
+  const runAs = postgresRunAs();
+  // Parents get the default mode (0700 is only for the data dir itself, else `postgres` cannot reach it).
+  await fsp.mkdir(path.dirname(dataDir), { recursive: true });
+  if (runAs) assertReachableBy(runAs, dataDir);
+  const initOutput = await initClusterIfNeeded(binDir, dataDir, runAs, options.ephemeral ?? false);
+  removeStalePidFile(dataDir);
+  const log = options.log ?? path.join(dataDir, 'postgres.log');
+  if (initOutput && log !== 'inherit') await fsp.appendFile(log, `=== initdb\n${initOutput}`);
+
+  return onFreePort(options.port, async (port) => {
+    const socket = await socketDirFor(dataDir, port, runAs);
+    try {
+      const service = await startService(
+        {
+          name: 'postgres',
+          command: path.join(binDir, 'postgres'),
+          args: postgresServerArgs(dataDir, port, socket.dir, options.ephemeral ?? false),
+          log,
+          cwd: dataDir,
+          uid: runAs?.uid,
+          gid: runAs?.gid,
+          // SIGINT = fast shutdown (disconnect clients, checkpoint); SIGQUIT = immediate, then SIGKILL.
+          stopSignals: ['SIGINT', 'SIGQUIT'],
+          // Immediate shutdown: the postmaster still takes its backends down with it.
+          emergencySignal: 'SIGQUIT',
+        },
+        () => postgresIsReady(port),
+        options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+      );
+      return {
+        url: `postgresql://postgres@${LOOPBACK}:${port}/${DATABASE_NAME}`,
+        port,
+        dataDir,
+        logFile: service.logFile,
+        pid: service.pid,
+        stop: async () => {
+          await service.stop();
+          socket.cleanup();
+        },
+      };
+    } catch (error) {
+      socket.cleanup();
+      throw error;
+    }
+  });
+}
