@@ -6,7 +6,7 @@ import { BillingError } from '../domain/errors';
  * Credential scheme (README.md, "Credentials"):
  * - service: `Authorization: Bearer <service key>` (SERVICE_API_KEYS), for business services.
  * - admin:   `Authorization: Bearer <admin key>` (ADMIN_API_KEYS), for operators.
- * - user:    `Authorization: Bearer <JWT>` signed HS256 with USER_TOKEN_SECRET by the calling service,
+ * - user:    `Authorization: Bearer <JWT>` signed HS256 with USER_TOKEN_SECRET by the calling service (with `exp`),
  *            `sub` = the user id; it grants access to that user's own data only.
  */
 export type Role = 'service' | 'admin' | 'user';
@@ -58,7 +58,8 @@ export class Authenticator {
     if (matchesAny(credential, this.adminDigests)) return { role: 'admin', id: `admin:${fingerprint(credential)}` };
     if (credential.split('.').length === 3) {
       try {
-        const { payload } = await jwtVerify(credential, this.secret, { algorithms: ['HS256'] });
+        // exp is required: a user token that never expires cannot be revoked short of rotating the secret.
+        const { payload } = await jwtVerify(credential, this.secret, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] });
         if (typeof payload.sub === 'string' && payload.sub.length > 0 && payload.sub.length <= 128) {
           return { role: 'user', id: `user:${payload.sub}`, userId: payload.sub };
         }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { routes } from '../api/routes';
 import type { RouteDefinition } from '../api/route';
-import { grantCredits, newUserId, startStack, userToken, type Caller, type TestStack } from './support/stack';
+import { USER_TOKEN_SECRET, grantCredits, newUserId, startStack, userToken, type Caller, type TestStack } from './support/stack';
 
 let stack: TestStack;
 const userA = newUserId('alice');
@@ -161,7 +161,11 @@ describe.each(routes.map((route) => [keyOf(route), route] as const))('%s', (_key
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(userA)
         .sign(new TextEncoder().encode('some-other-secret-that-is-long-enough'));
-      for (const authorization of [`Bearer ${forged}`, 'Bearer not-a-key', 'Basic Zm9vOmJhcg==']) {
+      const neverExpires = await new (await import('jose')).SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(userA)
+        .sign(new TextEncoder().encode(USER_TOKEN_SECRET));
+      for (const authorization of [`Bearer ${forged}`, `Bearer ${neverExpires}`, 'Bearer not-a-key', 'Basic Zm9vOmJhcg==']) {
         const response = await fetch(`${stack.baseUrl}${urlOf(route, input)}`, {
           method: route.method.toUpperCase(),
           headers: { authorization, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
