@@ -31,13 +31,14 @@ import type { ApiDeps } from './deps';
 /** Namespace for deriving reservation ids from (credential, Idempotency-Key): a retried reserve finds its run. */
 const RESERVATION_ID_NAMESPACE = '8f9c1d52-3c1e-4c57-9d7a-6a0f1d8b2e41';
 
+/** A stable UUID for (credential, Idempotency-Key): names the reservation a reserve creates. */
 export function reservationIdFor(idempotency: Idempotency): string {
   return uuidv5(`${idempotency.scope}\n${idempotency.key}`, RESERVATION_ID_NAMESPACE);
 }
 
 /** Update ids are unique per key and parameters: a retry is deduplicated by Temporal, a changed request is not. */
 function updateId(operation: string, idempotency: Idempotency): string {
-  return `${operation}:${idempotency.requestHash.slice(0, 32)}:${uuidv5(`${idempotency.scope}\n${idempotency.key}`, RESERVATION_ID_NAMESPACE)}`;
+  return `${operation}:${idempotency.requestHash.slice(0, 32)}:${reservationIdFor(idempotency)}`;
 }
 
 /** Turns a refusal raised in the workflow or an activity back into the API's error. */
