@@ -26,6 +26,7 @@ import {
   type CommitResult,
   type ReservationInput,
 } from '../workflows/reservation-contract';
+import type { Logger } from '../infra/logger';
 import type { ApiDeps } from './deps';
 
 /** Namespace for deriving reservation ids from (credential, Idempotency-Key): a retried reserve finds its run. */
@@ -67,10 +68,16 @@ export interface ReserveRequest {
 }
 
 export class ReservationClient {
-  constructor(private readonly deps: ApiDeps) {}
+  /** `requestLog`: the request's logger, so its log lines name the workflow the request reached. */
+  constructor(
+    private readonly deps: ApiDeps,
+    private readonly requestLog?: Pick<Logger, 'setBindings'>,
+  ) {}
 
   private handle(reservationId: string) {
-    return this.deps.temporal.workflow.getHandle(reservationWorkflowId(reservationId));
+    const workflowId = reservationWorkflowId(reservationId);
+    this.requestLog?.setBindings({ workflowId });
+    return this.deps.temporal.workflow.getHandle(workflowId);
   }
 
   /** Reserve in one round trip: Update-With-Start creates the run (or finds it on a retry) and waits for the hold. */
@@ -83,6 +90,7 @@ export class ReservationClient {
       });
     }
     const reservationId = reservationIdFor(idempotency);
+    this.requestLog?.setBindings({ workflowId: reservationWorkflowId(reservationId) });
     const input: ReservationInput = {
       reservationId,
       userId: request.userId,

@@ -71,7 +71,7 @@ afterAll(async () => {
   await db?.$disconnect();
 });
 
-it('serves a reservation end to end and logs JSON lines with the request id', async () => {
+it('serves a reservation end to end and logs JSON lines with the request id and the workflow id', async () => {
   const userId = newUserId();
   await grantCredits(db, userId, 5);
   const response = await fetch(`${baseUrl}/v1/internal/reservations`, {
@@ -87,7 +87,14 @@ it('serves a reservation end to end and logs JSON lines with the request id', as
   expect(response.status).toBe(201);
   expect(response.headers.get('x-request-id')).toBe(`req-${userId}`);
   const logged = JSON.parse(await waitForLine(api, new RegExp(`"id":"req-${userId}"`)));
-  expect(logged).toMatchObject({ level: 30, component: 'api', req: { id: `req-${userId}`, method: 'POST' }, res: { statusCode: 201 } });
+  const reservation = (await response.json()) as { id: string };
+  expect(logged).toMatchObject({
+    level: 30,
+    component: 'api',
+    workflowId: `reservation-${reservation.id}`,
+    req: { id: `req-${userId}`, method: 'POST' },
+    res: { statusCode: 201 },
+  });
   expect(JSON.stringify(logged)).not.toContain(SERVICE_KEY); // the credential is redacted
 });
 

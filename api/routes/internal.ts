@@ -91,8 +91,8 @@ export const internalRoutes: RouteDefinition[] = [
     successStatus: 201,
     idempotent: true,
     errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ body, deps, idempotency, principal }) => ({
-      body: await new ReservationClient(deps).reserve(body, idempotency, principal!.id),
+    handler: async ({ req, body, deps, idempotency, principal }) => ({
+      body: await new ReservationClient(deps, req.log).reserve(body, idempotency, principal!.id),
     }),
   }),
   defineRoute({
@@ -104,7 +104,7 @@ export const internalRoutes: RouteDefinition[] = [
     params: reservationParams,
     response: reservationState,
     errors: ['NOT_FOUND'],
-    handler: async ({ params, deps }) => ({ body: await new ReservationClient(deps).state(params.reservationId) }),
+    handler: async ({ req, params, deps }) => ({ body: await new ReservationClient(deps, req.log).state(params.reservationId) }),
   }),
   defineRoute({
     method: 'post',
@@ -117,8 +117,8 @@ export const internalRoutes: RouteDefinition[] = [
     response: commitResult,
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'COMMIT_EXCEEDS_HOLD', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ params, body, deps, idempotency, principal }) => ({
-      body: await new ReservationClient(deps).commit(params.reservationId, body.quantity, idempotency, principal!.id),
+    handler: async ({ req, params, body, deps, idempotency, principal }) => ({
+      body: await new ReservationClient(deps, req.log).commit(params.reservationId, body.quantity, idempotency, principal!.id),
     }),
   }),
   defineRoute({
@@ -132,8 +132,8 @@ export const internalRoutes: RouteDefinition[] = [
     response: reservationSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ params, deps, idempotency, principal }) => ({
-      body: await new ReservationClient(deps).release(params.reservationId, idempotency, principal!.id),
+    handler: async ({ req, params, deps, idempotency, principal }) => ({
+      body: await new ReservationClient(deps, req.log).release(params.reservationId, idempotency, principal!.id),
     }),
   }),
   defineRoute({
@@ -147,8 +147,8 @@ export const internalRoutes: RouteDefinition[] = [
     response: reservationSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ params, body, deps, idempotency, principal }) => ({
-      body: await new ReservationClient(deps).extend(params.reservationId, body.holdSeconds, idempotency, principal!.id),
+    handler: async ({ req, params, body, deps, idempotency, principal }) => ({
+      body: await new ReservationClient(deps, req.log).extend(params.reservationId, body.holdSeconds, idempotency, principal!.id),
     }),
   }),
   defineRoute({
@@ -163,8 +163,8 @@ export const internalRoutes: RouteDefinition[] = [
     successStatus: 201,
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ params, body, deps, idempotency, principal }) => ({
-      body: await new ReservationClient(deps).refund(params.reservationId, body, idempotency, principal!.id),
+    handler: async ({ req, params, body, deps, idempotency, principal }) => ({
+      body: await new ReservationClient(deps, req.log).refund(params.reservationId, body, idempotency, principal!.id),
     }),
   }),
   defineRoute({
@@ -179,11 +179,11 @@ export const internalRoutes: RouteDefinition[] = [
     successStatus: 201,
     idempotent: true,
     errors: ['NOT_FOUND', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ params, body, deps, idempotency, principal }) => {
+    handler: async ({ req, params, body, deps, idempotency, principal }) => {
       // A reservation's consumption is refunded through its workflow, so the run's state stays true.
       const reservation = await deps.db.reservation.findUnique({ where: { consumptionId: params.consumptionId }, select: { id: true } });
       if (reservation) {
-        return { body: await new ReservationClient(deps).refund(reservation.id, body, idempotency, principal!.id) };
+        return { body: await new ReservationClient(deps, req.log).refund(reservation.id, body, idempotency, principal!.id) };
       }
       const result = await refundConsumption(
         deps.db,
