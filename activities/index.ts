@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { BillingError } from '../domain/errors';
 import type { Database } from '../infra/database';
 import { commitReservation, extendReservation, holdCredits, releaseReservation, type HoldRequest } from '../credits/reservations';
@@ -11,17 +10,26 @@ export interface ActivityDeps {
 }
 
 /**
- * Business refusals (BillingError) become non-retryable failures carrying the stable error code as
- * their type, so the workflow and the API can pass them on; anything else (a lost connection, say)
- * stays retryable. Every activity is idempotent: holds by reservation id, the rest by idempotency key
- * or by the reservation's state, so a retry after a crash changes nothing twice.
+ * A business refusal (BillingError: not enough credits, not held...) is an answer, not a failure: it
+ * comes back as a value, so it is neither retried nor logged as a failed activity, and the workflow
+ * hands it to the caller with its stable code. Anything else (a lost connection, say) throws and is
+ * retried. Every activity is idempotent: holds by reservation id, the rest by idempotency key or by
+ * the reservation's state, so a retry after a crash changes nothing twice.
  */
-async function asActivity<T>(work: () => Promise<T>): Promise<T> {
+export type Outcome<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
+
+export interface Refusal {
+  code: string;
+  message: string;
+  details: unknown;
+}
+
+async function asActivity<T>(work: () => Promise<T>): Promise<Outcome<T>> {
   try {
-    return await work();
+    return { ok: true, value: await work() };
   } catch (error) {
     if (error instanceof BillingError) {
-      throw ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: true, details: [error.details ?? null] });
+      return { ok: false, refusal: { code: error.code, message: error.message, details: error.details ?? null } };
     }
     throw error;
   }

@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -9,7 +8,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BillingActivities } from '../activities';
+import type { BillingActivities, Outcome } from '../activities';
 import { ReservationStatusKey } from './search-attributes';
 import {
   commitUpdate,
@@ -40,8 +39,10 @@ function refusal(code: string, message: string, details?: unknown): ApplicationF
   return ApplicationFailure.create({ type: code, message, nonRetryable: true, details: [details ?? null] });
 }
 
-function unwrapActivityFailure(error: unknown): unknown {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : error;
+/** An activity's answer, or its business refusal thrown to the caller with the stable code. */
+function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw refusal(outcome.refusal.code, outcome.refusal.message, outcome.refusal.details);
 }
 
 /**
@@ -92,8 +93,6 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
       const result = await step();
       if (op) state.operations[`${op.scope}:${op.key}`] = op.requestHash;
       return result;
-    } catch (error) {
-      throw unwrapActivityFailure(error);
     } finally {
       busy = false;
     }
@@ -124,7 +123,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     (args) =>
       exclusive(args, async () => {
         const quantity = args.quantity ?? state.reservation!.quantity;
-        const result = await credits.commitReservation(input.reservationId, { ...args, quantity });
+        const result = unwrap(await credits.commitReservation(input.reservationId, { ...args, quantity }));
         if (state.phase === 'held') {
           state.reservation = result.reservation;
           state.consumption = result.consumption;
@@ -154,7 +153,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     releaseUpdate,
     (op) =>
       exclusive(op, async () => {
-        const reservation = await credits.releaseReservation(input.reservationId, op);
+        const reservation = unwrap(await credits.releaseReservation(input.reservationId, op));
         if (state.phase === 'held') {
           state.reservation = reservation;
           setPhase('released');
@@ -170,7 +169,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
       exclusive(args, async () => {
         if (state.phase !== 'held') return state.reservation!; // replay after settlement: nothing to move
         const expiresAt = new Date(Date.now() + args.holdSeconds * 1000).toISOString();
-        state.reservation = await credits.extendReservation(input.reservationId, expiresAt);
+        state.reservation = unwrap(await credits.extendReservation(input.reservationId, expiresAt));
         deadlineVersion++;
         return state.reservation;
       }),
@@ -193,7 +192,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     refundUpdate,
     (args) =>
       exclusive(args, async () => {
-        const refund = await credits.refundConsumption(state.consumption!.id, args);
+        const refund = unwrap(await credits.refundConsumption(state.consumption!.id, args));
         if (!state.refunds.some((r) => r.id === refund.id)) state.refunds.push(refund);
         state.consumption = { ...state.consumption!, creditsRefunded: refund.consumptionCreditsRefunded };
         return refund;
@@ -202,25 +201,24 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
   );
 
   if (state.phase === 'reserving') {
-    try {
-      state.reservation = await credits.holdCredits(
-        {
-          reservationId: input.reservationId,
-          workflowId: workflowInfo().workflowId,
-          userId: input.userId,
-          actionKey: input.actionKey,
-          quantity: input.quantity,
-          holdSeconds: input.holdSeconds,
-          requestHash: input.requestHash,
-        },
-        input.actor,
-      );
+    const held = await credits.holdCredits(
+      {
+        reservationId: input.reservationId,
+        workflowId: workflowInfo().workflowId,
+        userId: input.userId,
+        actionKey: input.actionKey,
+        quantity: input.quantity,
+        holdSeconds: input.holdSeconds,
+        requestHash: input.requestHash,
+      },
+      input.actor,
+    );
+    if (held.ok) {
+      state.reservation = held.value;
       // A retried start after the reservation settled finds the settled row: mirror it and finish.
-      setPhase(state.reservation.status === 'held' ? 'held' : state.reservation.status);
-    } catch (error) {
-      const failure = unwrapActivityFailure(error);
-      if (!(failure instanceof ApplicationFailure)) throw failure;
-      state.rejection = { code: failure.type ?? 'INTERNAL', message: failure.message, details: failure.details?.[0] };
+      setPhase(held.value.status);
+    } else {
+      state.rejection = held.refusal;
       setPhase('rejected');
     }
   }
@@ -236,7 +234,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
     if (!woken && state.phase === 'held') {
       await exclusive(null, async () => {
         if (state.phase !== 'held') return; // a commit or release won the race
-        state.reservation = await credits.expireReservation(input.reservationId);
+        state.reservation = unwrap(await credits.expireReservation(input.reservationId));
         setPhase('expired');
       });
     }
