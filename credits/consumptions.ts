@@ -20,38 +20,20 @@ export interface NewConsumption {
  * hand: two INSERTs and no read-back, on the hot path of every deduct and commit.
  */
 export async function recordConsumption(tx: Tx, consumption: NewConsumption): Promise<ConsumptionView> {
-  const id = randomUUID();
-  const createdAt = new Date();
-  await tx.consumptionRecord.createMany({
-    data: [
-      {
-        id,
-        userId: consumption.userId,
-        actionKey: consumption.actionKey,
-        quantity: consumption.quantity,
-        unitPrice: consumption.unitPrice,
-        creditsCost: consumption.creditsCost,
-        metadata: consumption.metadata as Prisma.InputJsonValue | undefined,
-        createdAt,
-      },
-    ],
-  });
-  if (consumption.allocations.length > 0) {
+  const { allocations, reservationId, metadata, ...fields } = consumption;
+  const row = { id: randomUUID(), ...fields, createdAt: new Date() };
+  await tx.consumptionRecord.createMany({ data: [{ ...row, metadata: metadata as Prisma.InputJsonValue | undefined }] });
+  if (allocations.length > 0) {
     await tx.consumptionAllocation.createMany({
-      data: consumption.allocations.map((a) => ({ consumptionId: id, userPackageId: a.grantId, credits: a.credits })),
+      data: allocations.map((a) => ({ consumptionId: row.id, userPackageId: a.grantId, credits: a.credits })),
     });
   }
   return {
-    id,
-    userId: consumption.userId,
-    actionKey: consumption.actionKey,
-    quantity: consumption.quantity,
-    unitPrice: consumption.unitPrice,
-    creditsCost: consumption.creditsCost,
+    ...row,
     creditsRefunded: 0,
-    reservationId: consumption.reservationId ?? null,
-    metadata: consumption.metadata ?? null,
-    allocations: consumption.allocations.map((a) => ({ grantId: a.grantId, credits: a.credits })),
-    createdAt: createdAt.toISOString(),
+    reservationId: reservationId ?? null,
+    metadata: metadata ?? null,
+    allocations: allocations.map((a) => ({ grantId: a.grantId, credits: a.credits })),
+    createdAt: row.createdAt.toISOString(),
   };
 }
