@@ -137,8 +137,7 @@ export const adminRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ body, deps, idempotency, principal }) => {
-      const result = await createActionPrice(deps.db, body, idempotency, principal!.id);
-      return { body: result.body, replayed: result.replayed };
+      return createActionPrice(deps.db, body, idempotency, principal!.id);
     },
   }),
   defineRoute({
@@ -153,8 +152,7 @@ export const adminRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ params, body, deps, idempotency, principal }) => {
-      const result = await updateActionPrice(deps.db, params.actionKey, body, idempotency, principal!.id);
-      return { body: result.body, replayed: result.replayed };
+      return updateActionPrice(deps.db, params.actionKey, body, idempotency, principal!.id);
     },
   }),
   defineRoute({
@@ -182,8 +180,7 @@ export const adminRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ body, deps, idempotency, principal }) => {
-      const result = await createPackage(deps.db, body, idempotency, principal!.id);
-      return { body: result.body, replayed: result.replayed };
+      return createPackage(deps.db, body, idempotency, principal!.id);
     },
   }),
   defineRoute({
@@ -209,8 +206,7 @@ export const adminRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ params, body, deps, idempotency, principal }) => {
-      const result = await updatePackage(deps.db, params.packageId, body, idempotency, principal!.id);
-      return { body: result.body, replayed: result.replayed };
+      return updatePackage(deps.db, params.packageId, body, idempotency, principal!.id);
     },
   }),
   defineRoute({
@@ -224,8 +220,7 @@ export const adminRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ params, deps, idempotency, principal }) => {
-      const result = await deletePackage(deps.db, params.packageId, idempotency, principal!.id);
-      return { body: result.body, replayed: result.replayed };
+      return deletePackage(deps.db, params.packageId, idempotency, principal!.id);
     },
   }),
   defineRoute({
@@ -241,13 +236,12 @@ export const adminRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ params, body, deps, idempotency, principal }) => {
-      const result = await assignPackage(
+      return assignPackage(
         deps.db,
         { ...body, userId: params.userId, startsAt: body.startsAt === undefined ? undefined : new Date(body.startsAt) },
         idempotency,
         principal!.id,
       );
-      return { body: result.body, replayed: result.replayed };
     },
   }),
   defineRoute({

@@ -76,8 +76,7 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ body, deps, idempotency, principal }) => {
-      const result = await deductCredits(deps.db, body, idempotency, principal!.id);
-      return { body: result.body, replayed: result.replayed };
+      return deductCredits(deps.db, body, idempotency, principal!.id);
     },
   }),
   defineRoute({
@@ -185,14 +184,13 @@ export const internalRoutes: RouteDefinition[] = [
       if (reservation) {
         return { body: await new ReservationClient(deps, req.log).refund(reservation.id, body, idempotency, principal!.id) };
       }
-      const result = await refundConsumption(
+      return refundConsumption(
         deps.db,
         { consumptionId: params.consumptionId, ...body },
         { graceDays: deps.config.REFUND_GRACE_DAYS },
         idempotency,
         principal!.id,
       );
-      return { body: result.body, replayed: result.replayed };
     },
   }),
 ];
