@@ -29,6 +29,12 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
  * anything else is logged with its stack and answered as a bare INTERNAL error (no stack in responses).
  */
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  if (res.headersSent) {
+    // A streamed answer (CSV) failed midway: the status is gone, so cut the connection short.
+    req.log?.error({ err: error }, 'response failed after headers were sent');
+    res.destroy();
+    return;
+  }
   let billingError: BillingError;
   if (error instanceof BillingError) {
     billingError = error;

@@ -1,8 +1,11 @@
-import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Request, RequestHandler } from 'express';
 import { z } from 'zod';
 import { BillingError } from '../domain/errors';
-import type { Idempotency } from '../credits/transaction';
+import type { Idempotency } from '../domain/idempotency';
+import { idempotencyKeySchema } from '../idempotency/key';
+import { requestFingerprint } from '../idempotency/fingerprint';
 import type { Principal, Role } from './auth';
 import { validationError } from './errors';
 import type { ApiDeps } from './deps';
@@ -24,20 +27,21 @@ export interface RouteContext<P, Q, B> {
   req: Request;
 }
 
-export interface RouteResult {
+interface ResultMeta {
   status?: number;
-  body: unknown;
-  /** For non-JSON answers (CSV). */
-  contentType?: string;
   /** Set when an idempotent retry returned the stored first answer. */
   replayed?: boolean;
   headers?: Record<string, string>;
 }
 
+/** A JSON answer typed by the route's response schema (a mismatch fails type-checking), or a streamed one (CSV). */
+export type RouteResult<T = unknown> = ResultMeta & ({ body: T } | { stream: Readable; contentType: string });
+
 export interface RouteDefinition<
   P extends z.ZodType = z.ZodType,
   Q extends z.ZodType = z.ZodType,
   B extends z.ZodType = z.ZodType,
+  R extends z.ZodType = z.ZodType,
 > {
   method: 'get' | 'post' | 'patch' | 'delete';
   /** Express syntax, e.g. /v1/internal/reservations/:reservationId */
@@ -48,43 +52,21 @@ export interface RouteDefinition<
   params?: P;
   query?: Q;
   body?: B;
-  /** Response schema for the success status (documentation; handlers are typed by it too). */
-  response: z.ZodType;
+  /** Response schema for the success status: documents the route and types its handler's answer. */
+  response: R;
   successStatus?: number;
   /** Mutating routes require an Idempotency-Key header. */
   idempotent?: boolean;
   /** Extra documented error codes besides the ones every route can answer. */
   errors?: string[];
   produces?: 'application/json' | 'text/csv';
-  handler: (ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<RouteResult>;
+  handler: (ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<RouteResult<z.input<R>>>;
 }
 
-export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
-  route: RouteDefinition<P, Q, B>,
+export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(
+  route: RouteDefinition<P, Q, B, R>,
 ): RouteDefinition {
   return route as unknown as RouteDefinition;
-}
-
-const idempotencyKeySchema = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
-
-/** Canonical JSON (sorted keys) so the same parameters hash the same whatever their order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object' && !(value instanceof Date)) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value instanceof Date ? value.toISOString() : value) ?? 'null';
-}
-
-export function requestHash(operation: string, parameters: unknown): string {
-  return createHash('sha256').update(`${operation}\n${canonical(parameters)}`).digest('hex');
 }
 
 function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, where: 'params' | 'query' | 'body'): z.infer<T> {
@@ -122,7 +104,7 @@ export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): Request
       idempotency = {
         scope: principal!.id,
         key: header.data,
-        requestHash: requestHash(`${route.method} ${route.path}`, { params, body }),
+        requestHash: requestFingerprint(`${route.method} ${route.path}`, { params, body }),
       };
     }
 
@@ -130,7 +112,11 @@ export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): Request
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
     res.status(result.status ?? route.successStatus ?? 200);
-    if (result.contentType) res.type(result.contentType).send(result.body);
-    else res.json(result.body);
+    if ('stream' in result) {
+      res.type(result.contentType);
+      await pipeline(result.stream, res);
+    } else {
+      res.json(result.body);
+    }
   };
 }

@@ -1,7 +1,9 @@
 import type { Database } from '../infra/database';
 import { BillingError } from '../domain/errors';
+import { grantExpiry } from '../domain/grants';
 import { applyMovements } from './ledger';
-import { lockUserCredits, runIdempotent, type Idempotency, type IdempotentResult } from './transaction';
+import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
+import { lockUserCredits } from './locks';
 import { grantView, type GrantView } from './views';
 
 export interface AssignPackageRequest {
@@ -35,8 +37,7 @@ export async function assignPackage(
       });
     }
     const startsAt = request.startsAt ?? new Date();
-    const expiresAt =
-      billingPackage.durationDays === null ? null : new Date(startsAt.getTime() + billingPackage.durationDays * 86_400_000);
+    const expiresAt = grantExpiry(startsAt, billingPackage.durationDays);
     await lockUserCredits(tx, request.userId);
     const grant = await tx.userPackage.create({
       data: {

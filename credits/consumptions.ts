@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Allocation } from '../domain/burn-down';
 import type { Prisma } from '../generated/prisma/client';
-import type { Tx } from './transaction';
+import type { Tx } from '../infra/database';
 import type { ConsumptionView } from './views';
 
 export interface NewConsumption {

@@ -1,7 +1,8 @@
 import { planSpend, spendableTotal, type Allocation, type GrantBalance } from '../domain/burn-down';
 import { BillingError } from '../domain/errors';
 import { priceAction, type PricedAction } from './pricing';
-import { lockUserCredits, type Tx } from './transaction';
+import type { Tx } from '../infra/database';
+import { lockUserCredits } from './locks';
 
 /** The user's grants that could be spendable at `now` (planSpend applies the exact rule). */
 export async function loadCandidateGrants(tx: Tx, userId: string, now: Date): Promise<GrantBalance[]> {

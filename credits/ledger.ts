@@ -1,4 +1,4 @@
-import type { Tx } from './transaction';
+import type { Tx } from '../infra/database';
 import type { LedgerEntryType } from '../generated/prisma/enums';
 
 /** One balance change on one grant. amount = change to available credits. */

@@ -1,5 +1,5 @@
 import { BillingError } from '../domain/errors';
-import type { Tx } from './transaction';
+import type { Tx } from '../infra/database';
 
 export const MAX_CREDITS_PER_CALL = 2_147_483_647;
 

@@ -1,8 +1,10 @@
 import type { Database } from '../infra/database';
 import { BillingError } from '../domain/errors';
+import { canTakeRefundBack, refundAmount, replacementGrantWindow } from '../domain/refunds';
 import { compareBurnDownOrder, drawInOrder } from '../domain/burn-down';
 import { applyMovements, type Movement } from './ledger';
-import { lockUserCredits, runIdempotent, type Idempotency, type IdempotentResult } from './transaction';
+import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
+import { lockUserCredits } from './locks';
 import type { RefundView } from './views';
 
 export interface RefundRequest {
@@ -39,15 +41,7 @@ export async function refundConsumption(
       where: { id: request.consumptionId },
       include: { allocations: { include: { userPackage: true } } },
     });
-    const refundable = consumption.creditsCost - consumption.creditsRefunded;
-    const credits = request.credits ?? refundable;
-    if (credits < 1 || credits > refundable) {
-      throw new BillingError(
-        'REFUND_EXCEEDS_CONSUMPTION',
-        `Cannot refund ${credits} credits; ${refundable} of this consumption are refundable.`,
-        { refundable, requested: credits },
-      );
-    }
+    const credits = refundAmount(consumption, request.credits);
 
     const now = new Date();
     const lastDrawnFirst = [...consumption.allocations]
@@ -66,9 +60,7 @@ export async function refundConsumption(
         where: { consumptionId_userPackageId: { consumptionId: consumption.id, userPackageId: grant.id } },
         data: { creditsRefunded: { increment: part.credits } },
       });
-      const stillSpendable =
-        (grant.status === 'active' || grant.status === 'depleted') && (grant.expiresAt === null || grant.expiresAt > now);
-      if (stillSpendable) {
+      if (canTakeRefundBack(grant, now)) {
         movements.push({ grantId: grant.id, entryType: 'refund', amount: part.credits, usedDelta: -part.credits });
         returnedTo.push({ grantId: grant.id, credits: part.credits, replacementFor: null });
       } else {
@@ -80,8 +72,7 @@ export async function refundConsumption(
             status: 'active',
             totalCredits: 0, // the ledger movement below brings it to part.credits
             priority: grant.priority,
-            startsAt: now,
-            expiresAt: new Date(now.getTime() + policy.graceDays * 86_400_000),
+            ...replacementGrantWindow(now, policy.graceDays),
             note: `Refund of consumption ${consumption.id}: grant ${grant.id} had ${grant.status === 'revoked' ? 'been revoked' : 'expired'}`,
             replacesGrantId: grant.id,
           },

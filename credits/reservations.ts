@@ -1,10 +1,13 @@
 import type { Database } from '../infra/database';
 import type { Reservation, ReservationAllocation } from '../generated/prisma/client';
 import { BillingError } from '../domain/errors';
-import { compareBurnDownOrder, drawInOrder } from '../domain/burn-down';
+import { keyReused } from '../domain/idempotency';
+import { settleHold } from '../domain/settlement';
 import { applyMovements, type Movement } from './ledger';
 import { priceAndAllocate } from './grants';
-import { lockUserCredits, runIdempotent, type Idempotency, type IdempotentResult, type Tx } from './transaction';
+import type { Tx } from '../infra/database';
+import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
+import { lockUserCredits } from './locks';
 import { recordConsumption } from './consumptions';
 import { reservationView, type ConsumptionView, type ReservationView } from './views';
 
@@ -34,7 +37,7 @@ export async function holdCredits(db: Database, request: HoldRequest, actor: str
     const existing = await tx.reservation.findUnique({ where: { id: request.reservationId }, include: withAllocations });
     if (existing) {
       if (existing.requestHash !== request.requestHash) {
-        throw new BillingError('IDEMPOTENCY_KEY_REUSED', 'This reservation was created with different parameters.');
+        throw keyReused();
       }
       return reservationView(existing);
     }
@@ -122,13 +125,10 @@ export async function commitReservation(
       });
     }
     const credits = reservation.unitPrice * quantity;
-    // Commit draws from the held credits in burn-down order, whatever happened to the grants since
-    // (the hold pinned them); what is not committed goes back in the same transaction.
-    const heldInBurnDownOrder = [...reservation.allocations]
-      .sort((a, b) => compareBurnDownOrder(a.userPackage, b.userPackage))
-      .map((a) => ({ grantId: a.userPackageId, credits: a.credits }));
-    const committedAllocations = drawInOrder(heldInBurnDownOrder, credits);
-    const committedByGrant = new Map(committedAllocations.map((a) => [a.grantId, a.credits]));
+    const settlement = settleHold(
+      reservation.allocations.map((a) => ({ grant: a.userPackage, credits: a.credits })),
+      credits,
+    );
 
     const consumption = await recordConsumption(tx, {
       userId: reservation.userId,
@@ -136,20 +136,13 @@ export async function commitReservation(
       quantity,
       unitPrice: reservation.unitPrice,
       creditsCost: credits,
-      allocations: committedAllocations,
+      allocations: settlement.committed,
       reservationId: reservation.id,
     });
-    const movements: Movement[] = [];
-    for (const allocation of reservation.allocations) {
-      const committed = committedByGrant.get(allocation.userPackageId) ?? 0;
-      const released = allocation.credits - committed;
-      if (committed > 0) {
-        movements.push({ grantId: allocation.userPackageId, entryType: 'commit', amount: 0, reservedDelta: -committed, usedDelta: committed });
-      }
-      if (released > 0) {
-        movements.push({ grantId: allocation.userPackageId, entryType: 'release', amount: released, reservedDelta: -released });
-      }
-    }
+    const movements: Movement[] = settlement.perGrant.flatMap(({ grantId, committed, released }) => [
+      ...(committed > 0 ? [{ grantId, entryType: 'commit' as const, amount: 0, reservedDelta: -committed, usedDelta: committed }] : []),
+      ...(released > 0 ? [{ grantId, entryType: 'release' as const, amount: released, reservedDelta: -released }] : []),
+    ]);
     await applyMovements(
       tx,
       { userId: reservation.userId, referenceType: 'reservation', referenceId: reservation.id, idempotencyKey: idempotency.key, actor },

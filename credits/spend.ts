@@ -2,7 +2,7 @@ import type { Database } from '../infra/database';
 import { applyMovements } from './ledger';
 import { priceAndAllocate, spendableCredits } from './grants';
 import { priceAction } from './pricing';
-import { runIdempotent, type Idempotency, type IdempotentResult } from './transaction';
+import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import { recordConsumption } from './consumptions';
 import type { ConsumptionView } from './views';
 

@@ -1,8 +1,9 @@
 /**
- * JSON shapes the engine returns. They are stored verbatim as idempotent replies, so they hold only
- * JSON values (dates as ISO strings).
+ * The credit engine's answers, written once as zod schemas: the TypeScript types are inferred from
+ * them and the API documents them as they are. They are stored verbatim as idempotent replies and in
+ * workflow histories, so they hold only JSON values (dates as ISO strings) and change only by adding
+ * fields (docs/architecture.md, "Stored views").
  */
-import { availableCredits } from '../domain/burn-down';
 import type {
   ConsumptionAllocation,
   ConsumptionRecord,
@@ -10,68 +11,82 @@ import type {
   ReservationAllocation,
   UserPackage,
 } from '../generated/prisma/client';
+import { GrantSource, GrantStatus, ReservationStatus } from '../generated/prisma/enums';
+import { availableCredits } from '../domain/burn-down';
+import { z } from '../infra/zod';
 
-export interface GrantView {
-  id: string;
-  userId: string;
-  packageId: string | null;
-  source: string;
-  status: string;
-  totalCredits: number;
-  usedCredits: number;
-  reservedCredits: number;
-  availableCredits: number;
-  priority: number;
-  startsAt: string;
-  expiresAt: string | null;
-  note: string | null;
-  createdAt: string;
-}
+export const allocationSchema = z.object({ grantId: z.uuid(), credits: z.number().int() });
 
-export interface AllocationView {
-  grantId: string;
-  credits: number;
-}
+export const grantSchema = z
+  .object({
+    id: z.uuid(),
+    userId: z.string(),
+    packageId: z.uuid().nullable(),
+    source: z.enum(GrantSource),
+    status: z.enum(GrantStatus),
+    totalCredits: z.number().int(),
+    usedCredits: z.number().int(),
+    reservedCredits: z.number().int(),
+    availableCredits: z.number().int(),
+    priority: z.number().int(),
+    startsAt: z.string(),
+    expiresAt: z.string().nullable(),
+    note: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi('Grant');
 
-export interface ConsumptionView {
-  id: string;
-  userId: string;
-  actionKey: string;
-  quantity: number;
-  unitPrice: number;
-  creditsCost: number;
-  creditsRefunded: number;
-  reservationId: string | null;
-  metadata: unknown;
-  allocations: AllocationView[];
-  createdAt: string;
-}
+export const consumptionSchema = z
+  .object({
+    id: z.uuid(),
+    userId: z.string(),
+    actionKey: z.string(),
+    quantity: z.number().int(),
+    unitPrice: z.number().int().openapi({ description: 'Credits per unit at the time of the charge.' }),
+    creditsCost: z.number().int(),
+    creditsRefunded: z.number().int(),
+    reservationId: z.uuid().nullable(),
+    metadata: z.unknown(),
+    allocations: z.array(allocationSchema),
+    createdAt: z.string(),
+  })
+  .openapi('Consumption');
 
-export interface ReservationView {
-  id: string;
-  userId: string;
-  actionKey: string;
-  quantity: number;
-  unitPrice: number;
-  creditsHeld: number;
-  status: 'held' | 'committed' | 'released' | 'expired';
-  expiresAt: string;
-  consumptionId: string | null;
-  allocations: AllocationView[];
-  createdAt: string;
-  settledAt: string | null;
-}
+export const reservationSchema = z
+  .object({
+    id: z.uuid(),
+    userId: z.string(),
+    actionKey: z.string(),
+    quantity: z.number().int(),
+    unitPrice: z.number().int(),
+    creditsHeld: z.number().int(),
+    status: z.enum(ReservationStatus),
+    expiresAt: z.string(),
+    consumptionId: z.uuid().nullable(),
+    allocations: z.array(allocationSchema),
+    createdAt: z.string(),
+    settledAt: z.string().nullable(),
+  })
+  .openapi('Reservation');
 
-export interface RefundView {
-  id: string;
-  consumptionId: string;
-  credits: number;
-  reason: string;
-  consumptionCreditsRefunded: number;
-  /** Where the credits went: the original grant, or a replacement when the original had expired. */
-  returnedTo: Array<{ grantId: string; credits: number; replacementFor: string | null }>;
-  createdAt: string;
-}
+export const refundSchema = z
+  .object({
+    id: z.uuid(),
+    consumptionId: z.uuid(),
+    credits: z.number().int(),
+    reason: z.string(),
+    consumptionCreditsRefunded: z.number().int(),
+    /** Where the credits went: the original grant, or a replacement when the original had expired. */
+    returnedTo: z.array(z.object({ grantId: z.uuid(), credits: z.number().int(), replacementFor: z.uuid().nullable() })),
+    createdAt: z.string(),
+  })
+  .openapi('Refund');
+
+export type AllocationView = z.infer<typeof allocationSchema>;
+export type GrantView = z.infer<typeof grantSchema>;
+export type ConsumptionView = z.infer<typeof consumptionSchema>;
+export type ReservationView = z.infer<typeof reservationSchema>;
+export type RefundView = z.infer<typeof refundSchema>;
 
 export function grantView(grant: UserPackage): GrantView {
   return {

@@ -1,7 +1,10 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from '../generated/prisma/client';
+import { Prisma, PrismaClient } from '../generated/prisma/client';
 
 export type Database = PrismaClient;
+
+/** A transaction's client: what every multi-statement write receives. */
+export type Tx = Prisma.TransactionClient;
 
 export function createDatabase(url: string, poolSize = 20): Database {
   // Sessions in UTC: Prisma's pg adapter writes and reads timestamps without their offset, so any other
@@ -12,4 +15,9 @@ export function createDatabase(url: string, poolSize = 20): Database {
     // Spends wait for the per-user lock; under load that can take longer than Prisma's 2 s default.
     transactionOptions: { maxWait: 15_000, timeout: 15_000 },
   });
+}
+
+/** A unique constraint refused the write (Prisma's P2002), e.g. two concurrent creates of one code. */
+export function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
-import { consumptionStats } from '../credits/reports';
+import { consumptionStats } from '../reports/reports';
 import type { Database } from '../infra/database';
 import { createActionPrice, deductOk, expectStatus, issuePaths, query, setConsumptionTime, uniqueKey } from './support/fixtures';
 

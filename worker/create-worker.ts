@@ -1,5 +1,5 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { createActivities } from './activities';
 import type { Database } from '../infra/database';
 
 export interface BillingWorkerOptions {

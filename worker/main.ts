@@ -3,7 +3,7 @@ import { Connection } from '@temporalio/client';
 import { loadWorkerConfig, orExit } from '../infra/config';
 import { createDatabase } from '../infra/database';
 import { createLogger } from '../infra/logger';
-import { ensureSearchAttributes } from '../infra/temporal';
+import { ensureSearchAttributes } from './search-attributes';
 import { createBillingWorker } from './create-worker';
 
 /** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */

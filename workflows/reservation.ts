@@ -8,7 +8,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BillingActivities, Outcome } from '../activities';
+import type { Outcome } from '../activities/outcome';
+import type { ReservationActivities } from '../activities/reservations';
 import { ReservationStatusKey } from './search-attributes';
 import {
   commitUpdate,
@@ -29,7 +30,7 @@ import {
  * reservation, single-client lifecycle 150 ms -> 45 ms). They are idempotent, so the re-run that
  * follows a worker crash mid-activity is safe.
  */
-const credits = proxyLocalActivities<BillingActivities>({
+const credits = proxyLocalActivities<ReservationActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });

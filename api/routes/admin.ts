@@ -1,6 +1,9 @@
-import { z } from 'zod';
+import { GrantSource, PackageStatus, PackageType } from '../../generated/prisma/enums';
+import { z } from '../../infra/zod';
+import { packageRuleViolations } from '../../domain/packages';
 import { assignPackage } from '../../credits/assign';
-import { listAuditEvents } from '../../credits/audit';
+import { grantSchema } from '../../credits/views';
+import { listAuditEvents } from '../../catalog/audit';
 import {
   createActionPrice,
   createPackage,
@@ -8,25 +11,22 @@ import {
   getPackage,
   listActionPrices,
   listPackages,
-  packageRuleViolations,
   updateActionPrice,
   updatePackage,
-} from '../../credits/catalog';
-import { consumptionStats, exportConsumptionsCsv, listUserGrants } from '../../credits/reports';
+} from '../../catalog/catalog';
+import { actionPriceSchema, auditEventSchema, billingPackageSchema } from '../../catalog/views';
+import { consumptionStats, listUserGrants } from '../../reports/reports';
+import { exportConsumptionsCsv } from '../../reports/csv-export';
+import { consumptionStatsSchema, statsGroupBySchema, userGrantListSchema } from '../../reports/views';
 import { defineRoute, type RouteDefinition } from '../route';
 import {
   actionKeySchema,
-  actionPriceSchema,
-  billingPackageSchema,
   consumptionFilterQuerySchema,
-  consumptionStatsSchema,
-  grantSchema,
   grantStatusSchema,
   isoDate,
   listOf,
   rangeInOrder,
   rangeInOrderIssue,
-  userGrantListSchema,
   userIdSchema,
   uuidSchema,
 } from '../schemas';
@@ -40,7 +40,7 @@ const INT32_MAX = 2_147_483_647;
 // ---- request schemas --------------------------------------------------------------------------
 
 const nameSchema = z.string().trim().min(1).max(200);
-const statusSchema = z.enum(['active', 'disabled']);
+const statusSchema = z.enum(PackageStatus);
 const prioritySchema = z.number().int().min(0).max(1_000_000).openapi({ description: 'Lower is spent first.' });
 const packageCodeSchema = z
   .string()
@@ -79,7 +79,7 @@ const createPackageBody = z
   .strictObject({
     ...packageFields,
     code: packageCodeSchema,
-    type: z.enum(['duration', 'credits', 'hybrid', 'permanent']),
+    type: z.enum(PackageType),
     durationDays: packageFields.durationDays.optional(),
     visible: packageFields.visible.optional(),
     defaultPriority: packageFields.defaultPriority.optional(),
@@ -100,7 +100,7 @@ const packagesQuery = z.object({
 const userParams = z.strictObject({ userId: userIdSchema });
 const assignBody = z.strictObject({
   packageCode: packageCodeSchema,
-  source: z.enum(['purchase', 'gift', 'promotion', 'system']).default('gift'),
+  source: z.enum(GrantSource).default('gift'),
   note: z.string().trim().min(1).max(500).optional(),
   priority: prioritySchema.optional().openapi({ description: "Overrides the package's default priority." }),
   startsAt: isoDate.optional().openapi({ description: 'Default now; a later start keeps the grant unspendable until then.' }),
@@ -109,7 +109,7 @@ const grantsQuery = z.object({ status: grantStatusSchema.optional() });
 
 const reportFilterQuery = consumptionFilterQuerySchema.extend({ userId: userIdSchema.optional() });
 const statsQuery = reportFilterQuery
-  .extend({ groupBy: z.enum(['day', 'action']).default('day') })
+  .extend({ groupBy: statsGroupBySchema.default('day') })
   .refine(rangeInOrder, rangeInOrderIssue);
 const exportQuery = reportFilterQuery.refine(rangeInOrder, rangeInOrderIssue);
 
@@ -283,7 +283,7 @@ export const adminRoutes: RouteDefinition[] = [
     handler: async ({ query, deps }) => {
       const exported = await exportConsumptionsCsv(deps.db, query);
       return {
-        body: exported.csv,
+        stream: exported.stream,
         contentType: 'text/csv; charset=utf-8',
         headers: {
           'Content-Disposition': 'attachment; filename="consumptions.csv"',
@@ -303,21 +303,7 @@ export const adminRoutes: RouteDefinition[] = [
       entityId: z.string().min(1).max(128).optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
     }),
-    response: z
-      .object({
-        items: z.array(
-          z.object({
-            id: z.string(),
-            actor: z.string(),
-            action: z.string(),
-            entityType: z.string(),
-            entityId: z.string(),
-            changes: z.object({ before: z.unknown(), after: z.unknown() }),
-            createdAt: z.string(),
-          }),
-        ),
-      })
-      .openapi('AuditEvents'),
+    response: listOf(auditEventSchema).openapi('AuditEvents'),
     handler: async ({ query, deps }) => ({ body: { items: await listAuditEvents(deps.db, query) } }),
   }),
 ];

@@ -1,18 +1,9 @@
-import { z } from 'zod';
+import { z } from '../../infra/zod';
 import { checkCredits, deductCredits } from '../../credits/spend';
-import { refundConsumption } from '../../credits/refunds';
+import { consumptionSchema, refundSchema, reservationSchema } from '../../credits/views';
+import { ReservationService } from '../../reservations/service';
 import { defineRoute, type RouteDefinition } from '../route';
-import { ReservationClient } from '../reservation-client';
-import {
-  actionKeySchema,
-  consumptionSchema,
-  creditsSchema,
-  quantitySchema,
-  refundSchema,
-  reservationSchema,
-  userIdSchema,
-  uuidSchema,
-} from '../schemas';
+import { actionKeySchema, creditsSchema, quantitySchema, userIdSchema, uuidSchema } from '../schemas';
 
 /** Endpoints for business services (service credential). */
 const SERVICE = ['service' as const];
@@ -91,7 +82,7 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ req, body, deps, idempotency, principal }) => ({
-      body: await new ReservationClient(deps, req.log).reserve(body, idempotency, principal!.id),
+      body: await new ReservationService(deps, req.log).reserve(body, idempotency, principal!.id),
     }),
   }),
   defineRoute({
@@ -103,7 +94,7 @@ export const internalRoutes: RouteDefinition[] = [
     params: reservationParams,
     response: reservationState,
     errors: ['NOT_FOUND'],
-    handler: async ({ req, params, deps }) => ({ body: await new ReservationClient(deps, req.log).state(params.reservationId) }),
+    handler: async ({ req, params, deps }) => ({ body: await new ReservationService(deps, req.log).state(params.reservationId) }),
   }),
   defineRoute({
     method: 'post',
@@ -117,7 +108,7 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'COMMIT_EXCEEDS_HOLD', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ req, params, body, deps, idempotency, principal }) => ({
-      body: await new ReservationClient(deps, req.log).commit(params.reservationId, body.quantity, idempotency, principal!.id),
+      body: await new ReservationService(deps, req.log).commit(params.reservationId, body.quantity, idempotency, principal!.id),
     }),
   }),
   defineRoute({
@@ -132,7 +123,7 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ req, params, deps, idempotency, principal }) => ({
-      body: await new ReservationClient(deps, req.log).release(params.reservationId, idempotency, principal!.id),
+      body: await new ReservationService(deps, req.log).release(params.reservationId, idempotency, principal!.id),
     }),
   }),
   defineRoute({
@@ -147,7 +138,7 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ req, params, body, deps, idempotency, principal }) => ({
-      body: await new ReservationClient(deps, req.log).extend(params.reservationId, body.holdSeconds, idempotency, principal!.id),
+      body: await new ReservationService(deps, req.log).extend(params.reservationId, body.holdSeconds, idempotency, principal!.id),
     }),
   }),
   defineRoute({
@@ -163,7 +154,7 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ req, params, body, deps, idempotency, principal }) => ({
-      body: await new ReservationClient(deps, req.log).refund(params.reservationId, body, idempotency, principal!.id),
+      body: await new ReservationService(deps, req.log).refund(params.reservationId, body, idempotency, principal!.id),
     }),
   }),
   defineRoute({
@@ -178,19 +169,7 @@ export const internalRoutes: RouteDefinition[] = [
     successStatus: 201,
     idempotent: true,
     errors: ['NOT_FOUND', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ req, params, body, deps, idempotency, principal }) => {
-      // A reservation's consumption is refunded through its workflow, so the run's state stays true.
-      const reservation = await deps.db.reservation.findUnique({ where: { consumptionId: params.consumptionId }, select: { id: true } });
-      if (reservation) {
-        return { body: await new ReservationClient(deps, req.log).refund(reservation.id, body, idempotency, principal!.id) };
-      }
-      return refundConsumption(
-        deps.db,
-        { consumptionId: params.consumptionId, ...body },
-        { graceDays: deps.config.REFUND_GRACE_DAYS },
-        idempotency,
-        principal!.id,
-      );
-    },
+    handler: async ({ req, params, body, deps, idempotency, principal }) =>
+      new ReservationService(deps, req.log).refundConsumption(params.consumptionId, body, idempotency, principal!.id),
   }),
 ];

@@ -1,6 +1,7 @@
-import { listActivePrices, listStorefrontPackages } from '../../credits/catalog';
+import { listActivePrices, listStorefrontPackages } from '../../catalog/catalog';
+import { publicActionPriceSchema, storefrontPackageSchema } from '../../catalog/views';
 import { defineRoute, type RouteDefinition } from '../route';
-import { listOf, publicActionPriceSchema, storefrontPackageSchema } from '../schemas';
+import { listOf } from '../schemas';
 
 /** Catalog reads anyone may make (no credential): what actions cost and what can be bought. */
 const TAG = 'Public';

@@ -1,19 +1,10 @@
-import { z } from 'zod';
+import { z } from '../../infra/zod';
 import { BillingError } from '../../domain/errors';
-import { getUserCredits, listUserConsumptions, listUserGrants } from '../../credits/reports';
+import { getUserCredits, listUserConsumptions, listUserGrants } from '../../reports/reports';
+import { consumptionPageSchema, userCreditsSchema, userGrantListSchema } from '../../reports/views';
 import type { Principal } from '../auth';
 import { defineRoute, type RouteDefinition } from '../route';
-import {
-  consumptionFilterQuerySchema,
-  consumptionSchema,
-  grantStatusSchema,
-  page,
-  pageQuerySchema,
-  rangeInOrder,
-  rangeInOrderIssue,
-  userCreditsSchema,
-  userGrantListSchema,
-} from '../schemas';
+import { consumptionFilterQuerySchema, grantStatusSchema, pageQuerySchema, rangeInOrder, rangeInOrderIssue } from '../schemas';
 
 /**
  * A user's own data. There is no user id in these paths: the id comes from the token alone, so a user
@@ -60,7 +51,7 @@ export const userRoutes: RouteDefinition[] = [
     tag: TAG,
     summary: 'My consumption history, newest first; pass nextCursor back as cursor for the next page.',
     query: consumptionsQuery,
-    response: page(consumptionSchema).openapi('ConsumptionPage'),
+    response: consumptionPageSchema,
     handler: async ({ principal, query, deps }) => {
       const { limit, cursor, ...filter } = query;
       return { body: await listUserConsumptions(deps.db, ownUserId(principal), filter, { limit, cursor }) };

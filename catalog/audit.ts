@@ -1,5 +1,7 @@
 import type { Prisma } from '../generated/prisma/client';
-import type { Idempotency, Tx } from './transaction';
+import type { Tx } from '../infra/database';
+import type { Idempotency } from '../idempotency/store';
+import { auditEventView, type AuditEventView } from './views';
 
 export interface AuditedChange {
   actor: string;
@@ -25,16 +27,6 @@ export async function recordAudit(tx: Tx, change: AuditedChange, idempotency: Id
   });
 }
 
-export interface AuditEventView {
-  id: string;
-  actor: string;
-  action: string;
-  entityType: string;
-  entityId: string;
-  changes: unknown;
-  createdAt: string;
-}
-
 export async function listAuditEvents(
   tx: Pick<Tx, 'auditEvent'>,
   filter: { entityType?: string | undefined; entityId?: string | undefined; limit: number },
@@ -44,13 +36,5 @@ export async function listAuditEvents(
     orderBy: { id: 'desc' },
     take: filter.limit,
   });
-  return events.map((event) => ({
-    id: event.id.toString(),
-    actor: event.actor,
-    action: event.action,
-    entityType: event.entityType,
-    entityId: event.entityId,
-    changes: event.changes,
-    createdAt: event.createdAt.toISOString(),
-  }));
+  return events.map(auditEventView);
 }

@@ -7,29 +7,12 @@ import type { Database } from '../infra/database';
 import { Prisma, type GrantStatus } from '../generated/prisma/client';
 import { compareBurnDownOrder, isSpendable, spendableTotal } from '../domain/burn-down';
 import { BillingError } from '../domain/errors';
-import { consumptionView, grantView, type ConsumptionView, type GrantView } from './views';
+import { consumptionView, grantView } from '../credits/views';
+import type { ConsumptionPage, ConsumptionStats, StatsGroupBy, UserCreditsView, UserGrantView } from './views';
 
 // ---------------------------------------------------------------------------------------------
 // Balances and grants
 // ---------------------------------------------------------------------------------------------
-
-export interface BalanceGrantView extends GrantView {
-  /** Whether spends draw from this grant right now (active, started, not expired, credits left). */
-  spendable: boolean;
-}
-
-export interface UserCreditsView {
-  userId: string;
-  /** Credits spendable right now: the sum over spendable grants. */
-  availableCredits: number;
-  /** Grants that hold or may come to hold credits, in the order spends draw from them. */
-  grants: BalanceGrantView[];
-}
-
-export interface UserGrantView extends GrantView {
-  /** The package the grant came from; deleted packages still name their grants. */
-  package: { code: string; name: string } | null;
-}
 
 /** Statuses shown on a balance: those that count now (active) or may count later (pending, depleted). */
 const BALANCE_STATUSES: GrantStatus[] = ['active', 'pending', 'depleted'];
@@ -67,11 +50,6 @@ export interface ConsumptionFilter {
   to?: string | undefined;
   actionKey?: string | undefined;
   userId?: string | undefined;
-}
-
-export interface ConsumptionPage {
-  items: ConsumptionView[];
-  nextCursor: string | null;
 }
 
 interface CursorPosition {
@@ -143,26 +121,9 @@ export async function listUserConsumptions(
 // Statistics (aggregated in SQL)
 // ---------------------------------------------------------------------------------------------
 
-export type StatsGroupBy = 'day' | 'action';
-
-export interface ConsumptionStatsRow {
-  /** YYYY-MM-DD (UTC) when grouped by day, the action key when grouped by action. */
-  key: string;
-  consumptions: number;
-  quantity: number;
-  creditsCost: number;
-  creditsRefunded: number;
-  netCredits: number;
-}
-
-export interface ConsumptionStats {
-  groupBy: StatsGroupBy;
-  rows: ConsumptionStatsRow[];
-}
-
-/** WHERE clause over consumption_records aliased `c`; every value is a bound parameter. */
-function filterSql(filter: ConsumptionFilter): Prisma.Sql {
-  const conditions: Prisma.Sql[] = [];
+/** WHERE clause over consumption_records aliased `c`, plus any `extra` conditions; every value is a bound parameter. */
+export function filterSql(filter: ConsumptionFilter, extra: Prisma.Sql[] = []): Prisma.Sql {
+  const conditions: Prisma.Sql[] = [...extra];
   if (filter.from) conditions.push(Prisma.sql`c.created_at >= ${filter.from}::timestamptz`);
   if (filter.to) conditions.push(Prisma.sql`c.created_at < ${filter.to}::timestamptz`);
   if (filter.actionKey) conditions.push(Prisma.sql`c.action_key = ${filter.actionKey}`);
@@ -213,87 +174,4 @@ export async function consumptionStats(db: Database, filter: ConsumptionFilter, 
       };
     }),
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// CSV export
-// ---------------------------------------------------------------------------------------------
-
-export const CSV_EXPORT_MAX_ROWS = 100_000;
-
-const CSV_HEADER = [
-  'id',
-  'created_at',
-  'user_id',
-  'action_key',
-  'quantity',
-  'unit_price',
-  'credits_cost',
-  'credits_refunded',
-  'reservation_id',
-];
-
-interface ExportSqlRow {
-  id: string;
-  created_at: Date | string;
-  user_id: string;
-  action_key: string;
-  quantity: number;
-  unit_price: number;
-  credits_cost: number;
-  credits_refunded: number;
-  reservation_id: string | null;
-}
-
-export interface CsvExport {
-  csv: string;
-  rows: number;
-  /** More rows matched than the cap; narrow the time range to get the rest. */
-  truncated: boolean;
-}
-
-/**
- * One CSV cell per RFC 4180: quoted when it holds a comma, quote, CR or LF, with quotes doubled.
- * Text starting with = + - @ (or tab/CR) gets a leading ' so spreadsheets show it instead of running
- * it as a formula (CSV injection); numbers are left alone so they stay numbers.
- */
-export function csvCell(value: string | number | null): string {
-  if (value === null) return '';
-  let text = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/** RFC 4180 lines end in CRLF. */
-export function toCsv(rows: Array<Array<string | number | null>>): string {
-  return rows.map((row) => row.map(csvCell).join(',') + '\r\n').join('');
-}
-
-/** Newest first, at most CSV_EXPORT_MAX_ROWS rows; one joined query (no per-row relation loads). */
-export async function exportConsumptionsCsv(db: Database, filter: ConsumptionFilter): Promise<CsvExport> {
-  const rows = await db.$queryRaw<ExportSqlRow[]>`
-    SELECT c.id::text AS id, c.created_at, c.user_id, c.action_key, c.quantity, c.unit_price,
-           c.credits_cost, c.credits_refunded, r.id::text AS reservation_id
-    FROM consumption_records c
-    LEFT JOIN reservations r ON r.consumption_id = c.id
-    ${filterSql(filter)}
-    ORDER BY c.created_at DESC, c.id DESC
-    LIMIT ${CSV_EXPORT_MAX_ROWS + 1}`;
-  const truncated = rows.length > CSV_EXPORT_MAX_ROWS;
-  const kept = truncated ? rows.slice(0, CSV_EXPORT_MAX_ROWS) : rows;
-  const csv = toCsv([
-    CSV_HEADER,
-    ...kept.map((row) => [
-      row.id,
-      new Date(row.created_at).toISOString(),
-      row.user_id,
-      row.action_key,
-      row.quantity,
-      row.unit_price,
-      row.credits_cost,
-      row.credits_refunded,
-      row.reservation_id,
-    ]),
-  ]);
-  return { csv, rows: kept.length, truncated };
 }

@@ -1,17 +1,13 @@
-import type { Database } from '../infra/database';
+/**
+ * The idempotency store: the first answer to every mutating call, by (credential scope, key), claimed in
+ * the same transaction as the change it answers. Any feature and any entry point (HTTP, webhook,
+ * activity) runs its writes through `runIdempotent`. See docs/architecture.md, "Idempotency".
+ */
 import type { Prisma } from '../generated/prisma/client';
-import { BillingError } from '../domain/errors';
+import type { Database, Tx } from '../infra/database';
+import { isReplayOf, type Idempotency } from '../domain/idempotency';
 
-export type Tx = Prisma.TransactionClient;
-
-/** Who asked for a write, and under which key; a retry with the same key replays the first answer. */
-export interface Idempotency {
-  /** The caller's namespace for keys, e.g. `service:checkout` or `admin:ops-1`. */
-  scope: string;
-  key: string;
-  /** Hash of the operation and its parameters; the same key with other parameters is rejected. */
-  requestHash: string;
-}
+export type { Idempotency } from '../domain/idempotency';
 
 export interface IdempotentResult<T> {
   body: T;
@@ -38,7 +34,7 @@ export async function runIdempotent<T>(
         ON CONFLICT DO NOTHING`;
       if (claimed === 0) {
         const stored = await tx.idempotencyRecord.findUniqueOrThrow({ where: { scope_key: { scope, key } } });
-        assertSameRequest(stored.requestHash, requestHash);
+        isReplayOf(stored.requestHash, requestHash);
         return { body: stored.responseBody as T, replayed: true };
       }
     }
@@ -60,24 +56,6 @@ export async function findStoredResult<T>(db: Database, idempotency: Idempotency
     where: { scope_key: { scope: idempotency.scope, key: idempotency.key } },
   });
   if (!stored) return undefined;
-  assertSameRequest(stored.requestHash, idempotency.requestHash);
+  isReplayOf(stored.requestHash, idempotency.requestHash);
   return stored.responseBody as T;
-}
-
-function assertSameRequest(storedHash: string, requestHash: string): void {
-  if (storedHash !== requestHash) {
-    throw new BillingError(
-      'IDEMPOTENCY_KEY_REUSED',
-      'This Idempotency-Key was already used with different parameters; use a new key for a new request.',
-    );
-  }
-}
-
-/**
- * Serialises every balance change of one user. All writers take this lock before touching a user's
- * grants, so no two spends interleave (no double spend) and lock order is trivially consistent
- * (no deadlocks). Different users never contend.
- */
-export async function lockUserCredits(tx: Tx, userId: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${userId}, 0))`;
 }

@@ -3,136 +3,21 @@
  * Writes run through runIdempotent so a retried admin call replays its first answer.
  * Changing a price never rewrites history: consumption rows snapshot the unit price when charged.
  */
-import type { Database } from '../infra/database';
-import type { ActionPrice, BillingPackage } from '../generated/prisma/client';
+import { isUniqueViolation, type Database } from '../infra/database';
+import type { ActionPriceStatus, PackageStatus, PackageType } from '../generated/prisma/enums';
 import { BillingError } from '../domain/errors';
+import { packageRuleViolations } from '../domain/packages';
+import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import { recordAudit } from './audit';
-import { runIdempotent, type Idempotency, type IdempotentResult } from './transaction';
-
-// ---------------------------------------------------------------------------------------------
-// Views (stored verbatim as idempotent replies, so JSON values only)
-// ---------------------------------------------------------------------------------------------
-
-export type ActionPriceStatus = 'active' | 'disabled';
-export type PackageStatus = 'active' | 'disabled';
-export type PackageType = 'duration' | 'credits' | 'hybrid' | 'permanent';
-
-export interface ActionPriceView {
-  id: string;
-  actionKey: string;
-  name: string;
-  creditsPerUnit: number;
-  status: ActionPriceStatus;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** What anyone may see of a price: no ids or audit timestamps. */
-export interface PublicActionPriceView {
-  actionKey: string;
-  name: string;
-  creditsPerUnit: number;
-}
-
-export interface PackageView {
-  id: string;
-  code: string;
-  name: string;
-  type: PackageType;
-  creditsAmount: number;
-  durationDays: number | null;
-  priceMinor: number;
-  currency: string;
-  visible: boolean;
-  defaultPriority: number;
-  status: PackageStatus;
-  deletedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** What a storefront shows: no internal flags (visibility, priority, status, deletion). */
-export interface StorefrontPackageView {
-  id: string;
-  code: string;
-  name: string;
-  type: PackageType;
-  creditsAmount: number;
-  durationDays: number | null;
-  priceMinor: number;
-  currency: string;
-}
-
-export function actionPriceView(price: ActionPrice): ActionPriceView {
-  return {
-    id: price.id,
-    actionKey: price.actionKey,
-    name: price.name,
-    creditsPerUnit: price.creditsPerUnit,
-    status: price.status,
-    createdAt: price.createdAt.toISOString(),
-    updatedAt: price.updatedAt.toISOString(),
-  };
-}
-
-export function packageView(billingPackage: BillingPackage): PackageView {
-  return {
-    ...storefrontPackageView(billingPackage),
-    visible: billingPackage.visible,
-    defaultPriority: billingPackage.defaultPriority,
-    status: billingPackage.status,
-    deletedAt: billingPackage.deletedAt?.toISOString() ?? null,
-    createdAt: billingPackage.createdAt.toISOString(),
-    updatedAt: billingPackage.updatedAt.toISOString(),
-  };
-}
-
-function storefrontPackageView(billingPackage: BillingPackage): StorefrontPackageView {
-  return {
-    id: billingPackage.id,
-    code: billingPackage.code,
-    name: billingPackage.name,
-    type: billingPackage.type,
-    creditsAmount: billingPackage.creditsAmount,
-    durationDays: billingPackage.durationDays,
-    priceMinor: billingPackage.priceMinor,
-    currency: billingPackage.currency,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Package type rules (pure: the request schema and the merged PATCH result both apply them)
-// ---------------------------------------------------------------------------------------------
-
-export interface PackageShape {
-  type: PackageType;
-  creditsAmount: number;
-  durationDays?: number | null | undefined;
-}
-
-export interface RuleViolation {
-  path: 'durationDays' | 'creditsAmount';
-  message: string;
-}
-
-/**
- * permanent never expires; duration and hybrid always expire; credits may or may not.
- * credits and hybrid exist to give credits, so they must give some.
- */
-export function packageRuleViolations(shape: PackageShape): RuleViolation[] {
-  const violations: RuleViolation[] = [];
-  const hasDuration = shape.durationDays !== null && shape.durationDays !== undefined;
-  if (shape.type === 'permanent' && hasDuration) {
-    violations.push({ path: 'durationDays', message: 'must be null or absent for a permanent package' });
-  }
-  if ((shape.type === 'duration' || shape.type === 'hybrid') && !hasDuration) {
-    violations.push({ path: 'durationDays', message: `is required for a ${shape.type} package` });
-  }
-  if ((shape.type === 'credits' || shape.type === 'hybrid') && shape.creditsAmount <= 0) {
-    violations.push({ path: 'creditsAmount', message: `must be greater than 0 for a ${shape.type} package` });
-  }
-  return violations;
-}
+import {
+  actionPriceView,
+  packageView,
+  storefrontPackageView,
+  type ActionPriceView,
+  type PackageView,
+  type PublicActionPriceView,
+  type StorefrontPackageView,
+} from './views';
 
 // ---------------------------------------------------------------------------------------------
 // Action prices
@@ -333,17 +218,6 @@ export async function deletePackage(
 
 function packageNotFound(packageId: string): BillingError {
   return new BillingError('NOT_FOUND', `Package ${packageId} not found.`, { packageId });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Unique violations
-// ---------------------------------------------------------------------------------------------
-
-/** Prisma's code for a unique constraint violation. */
-const UNIQUE_VIOLATION = 'P2002';
-
-export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === UNIQUE_VIOLATION;
 }
 
 /**

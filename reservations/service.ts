@@ -1,15 +1,14 @@
-import {
-  WithStartWorkflowOperation,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-  isGrpcDeadlineError,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import { v5 as uuidv5 } from 'uuid';
-import { BillingError, isErrorCode } from '../domain/errors';
-import type { Idempotency } from '../credits/transaction';
-import { findStoredResult } from '../credits/transaction';
+/**
+ * The reservation service: the one way into a reservation's workflow, for any entry point (HTTP today;
+ * webhooks, schedules or other workflows tomorrow). It takes its own dependencies, never the API's.
+ */
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { BillingError } from '../domain/errors';
+import type { Database } from '../infra/database';
+import type { Logger } from '../infra/logger';
+import { isWorkflowGone, toApiError } from '../infra/temporal-errors';
+import { findStoredResult, type Idempotency } from '../idempotency/store';
+import { idFromKey, updateIdFor } from '../idempotency/fingerprint';
 import { commitReservation, getReservation, releaseReservation } from '../credits/reservations';
 import { listRefunds, refundConsumption } from '../credits/refunds';
 import type { RefundView, ReservationView } from '../credits/views';
@@ -26,38 +25,26 @@ import {
   type CommitResult,
   type ReservationInput,
 } from '../workflows/reservation-contract';
-import type { Logger } from '../infra/logger';
-import type { ApiDeps } from './deps';
 
 /** Namespace for deriving reservation ids from (credential, Idempotency-Key): a retried reserve finds its run. */
 const RESERVATION_ID_NAMESPACE = '8f9c1d52-3c1e-4c57-9d7a-6a0f1d8b2e41';
 
-/** A stable UUID for (credential, Idempotency-Key): names the reservation a reserve creates. */
+/** The reservation a reserve under this (credential, key) creates. */
 export function reservationIdFor(idempotency: Idempotency): string {
-  return uuidv5(`${idempotency.scope}\n${idempotency.key}`, RESERVATION_ID_NAMESPACE);
+  return idFromKey(idempotency, RESERVATION_ID_NAMESPACE);
 }
 
-/** Update ids are unique per key and parameters: a retry is deduplicated by Temporal, a changed request is not. */
-function updateId(operation: string, idempotency: Idempotency): string {
-  return `${operation}:${idempotency.requestHash.slice(0, 32)}:${reservationIdFor(idempotency)}`;
-}
-
-/** Turns a refusal raised in the workflow or an activity back into the API's error. */
-function toBillingError(error: unknown): unknown {
-  const cause = error instanceof WorkflowUpdateFailedError ? error.cause : error;
-  const failure = cause instanceof ApplicationFailure ? cause : undefined;
-  const inner = failure?.cause instanceof ApplicationFailure ? failure.cause : failure;
-  if (inner && isErrorCode(inner.type)) {
-    const details = inner.details?.[0];
-    return new BillingError(inner.type, inner.message, (details ?? undefined) as Record<string, unknown> | undefined);
-  }
-  return error;
-}
-
-function isClosedOrMissing(error: unknown): boolean {
-  if (error instanceof WorkflowNotFoundError) return true;
-  const message = error instanceof Error ? error.message : '';
-  return /workflow execution already completed|not found/i.test(message);
+export interface ReservationServiceDeps {
+  db: Database;
+  temporal: Client;
+  config: {
+    TEMPORAL_TASK_QUEUE: string;
+    RESERVATION_DEFAULT_HOLD_SECONDS: number;
+    RESERVATION_MAX_HOLD_SECONDS: number;
+    REFUND_WINDOW_DAYS: number;
+    REFUND_GRACE_DAYS: number;
+    RESERVATION_CALL_TIMEOUT_MS: number;
+  };
 }
 
 export interface ReserveRequest {
@@ -67,10 +54,16 @@ export interface ReserveRequest {
   holdSeconds?: number | undefined;
 }
 
-export class ReservationClient {
-  /** `requestLog`: the request's logger, so its log lines name the workflow the request reached. */
+export interface ReservationStateView {
+  reservation: ReservationView;
+  phase: string;
+  refunds: RefundView[];
+}
+
+export class ReservationService {
+  /** `requestLog`: the caller's logger, so its log lines name the workflow the request reached. */
   constructor(
-    private readonly deps: ApiDeps,
+    private readonly deps: ReservationServiceDeps,
     private readonly requestLog?: Pick<Logger, 'setBindings'>,
   ) {}
 
@@ -118,12 +111,12 @@ export class ReservationClient {
       return await this.withinCallTimeout(() =>
         this.deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, {
           args: [{ requestHash: idempotency.requestHash }],
-          updateId: updateId('reserve', idempotency),
+          updateId: updateIdFor('reserve', idempotency, reservationId),
           startWorkflowOperation: start,
         }),
       );
     } catch (error) {
-      throw toBillingError(error);
+      throw toApiError(error);
     }
   }
 
@@ -134,7 +127,7 @@ export class ReservationClient {
       () =>
         this.handle(reservationId).executeUpdate(commitUpdate, {
           args: [{ ...idempotency, actor, quantity }],
-          updateId: updateId('commit', idempotency),
+          updateId: updateIdFor('commit', idempotency, reservationId),
         }),
       async () => {
         const held = quantity ?? (await this.requireReservation(reservationId)).quantity;
@@ -150,7 +143,7 @@ export class ReservationClient {
       () =>
         this.handle(reservationId).executeUpdate(releaseUpdate, {
           args: [{ ...idempotency, actor }],
-          updateId: updateId('release', idempotency),
+          updateId: updateIdFor('release', idempotency, reservationId),
         }),
       () => releaseReservation(this.deps.db, reservationId, 'released', actor, idempotency),
     );
@@ -160,7 +153,7 @@ export class ReservationClient {
     return this.update(reservationId, idempotency, () =>
       this.handle(reservationId).executeUpdate(extendUpdate, {
         args: [{ ...idempotency, actor, holdSeconds }],
-        updateId: updateId('extend', idempotency),
+        updateId: updateIdFor('extend', idempotency, reservationId),
       }),
     );
   }
@@ -186,18 +179,30 @@ export class ReservationClient {
       return await this.withinCallTimeout(() =>
         this.handle(reservationId).executeUpdate(refundUpdate, {
           args: [{ ...idempotency, actor, ...request }],
-          updateId: updateId('refund', idempotency),
+          updateId: updateIdFor('refund', idempotency, reservationId),
         }),
       );
     } catch (error) {
-      if (!isClosedOrMissing(error)) throw toBillingError(error);
+      if (!isWorkflowGone(error)) throw toApiError(error);
       const { config, db } = this.deps;
       return (await refundConsumption(db, { consumptionId, ...request }, { graceDays: config.REFUND_GRACE_DAYS }, idempotency, actor)).body;
     }
   }
 
+  /** Refunds a consumption: through its reservation's workflow when it came from one, so the run's state stays true. */
+  async refundConsumption(
+    consumptionId: string,
+    request: { credits?: number | undefined; reason: string },
+    idempotency: Idempotency,
+    actor: string,
+  ): Promise<{ body: RefundView; replayed?: boolean }> {
+    const reservation = await this.deps.db.reservation.findUnique({ where: { consumptionId }, select: { id: true } });
+    if (reservation) return { body: await this.refund(reservation.id, request, idempotency, actor) };
+    return refundConsumption(this.deps.db, { consumptionId, ...request }, { graceDays: this.deps.config.REFUND_GRACE_DAYS }, idempotency, actor);
+  }
+
   /** The workflow's live state (its query) while it runs; the database's record once it has closed. */
-  async state(reservationId: string): Promise<{ reservation: ReservationView; phase: string; refunds: RefundView[] }> {
+  async state(reservationId: string): Promise<ReservationStateView> {
     const handle = this.handle(reservationId);
     try {
       const { status } = await handle.describe();
@@ -206,7 +211,7 @@ export class ReservationClient {
         if (state.reservation) return { reservation: state.reservation, phase: state.phase, refunds: state.refunds };
       }
     } catch (error) {
-      if (!isClosedOrMissing(error)) throw error;
+      if (!isWorkflowGone(error)) throw error;
     }
     const reservation = await this.requireReservation(reservationId);
     const refunds = reservation.consumptionId ? await listRefunds(this.deps.db, reservation.consumptionId) : [];
@@ -218,19 +223,7 @@ export class ReservationClient {
    * caller can retry with the same Idempotency-Key and gets the answer once the worker is back.
    */
   private async withinCallTimeout<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await this.deps.temporal.withDeadline(Date.now() + this.deps.config.RESERVATION_CALL_TIMEOUT_MS, call);
-    } catch (error) {
-      // The deadline surfaces as a gRPC DEADLINE_EXCEEDED or, inside the update call, as the SDK's own error.
-      if (isGrpcDeadlineError(error) || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-        throw new BillingError(
-          'SERVICE_UNAVAILABLE',
-          'The reservation workflow did not answer in time; retry with the same Idempotency-Key.',
-          { retryable: true },
-        );
-      }
-      throw error;
-    }
+    return this.deps.temporal.withDeadline(Date.now() + this.deps.config.RESERVATION_CALL_TIMEOUT_MS, call);
   }
 
   private async requireReservation(reservationId: string): Promise<ReservationView> {
@@ -253,7 +246,7 @@ export class ReservationClient {
     try {
       return await this.withinCallTimeout(send);
     } catch (error) {
-      if (!isClosedOrMissing(error)) throw toBillingError(error);
+      if (!isWorkflowGone(error)) throw toApiError(error);
       const stored = await findStoredResult<T>(this.deps.db, idempotency);
       if (stored !== undefined) return stored;
       const reservation = await this.requireReservation(reservationId);

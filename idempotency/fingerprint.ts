@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { v5 as uuidv5 } from 'uuid';
+import type { Idempotency } from '../domain/idempotency';
+
+/**
+ * A request's fingerprint: SHA-256 of the operation (method and route) and its parameters in RFC 8785
+ * canonical JSON, so the same parameters hash the same whatever their key order.
+ */
+export function requestFingerprint(operation: string, parameters: unknown): string {
+  return createHash('sha256')
+    .update(`${operation}\n${canonicalize(parameters) ?? 'null'}`)
+    .digest('hex');
+}
+
+/**
+ * A stable UUID for (credential, key) in a feature's namespace: the id of the thing a first request
+ * creates (a reservation, an order), so a retry finds the same row and the same workflow run.
+ */
+export function idFromKey(idempotency: Pick<Idempotency, 'scope' | 'key'>, namespace: string): string {
+  return uuidv5(`${idempotency.scope}\n${idempotency.key}`, namespace);
+}
+
+/**
+ * A Temporal Update id: unique per (key, request), so the server deduplicates a retried update while a
+ * changed request under the same key reaches the workflow, which refuses it (domain/idempotency.ts).
+ */
+export function updateIdFor(operation: string, idempotency: Idempotency, targetId: string): string {
+  return `${operation}:${idempotency.requestHash.slice(0, 32)}:${targetId}`;
+}

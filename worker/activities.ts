@@ -1,0 +1,17 @@
+/**
+ * Every feature's activities, merged for the worker. A new feature adds its factory here (one line):
+ * this is the composition root, the one place that knows every feature.
+ */
+import type { Database } from '../infra/database';
+import { createReservationActivities } from '../activities/reservations';
+
+export interface ActivityDeps {
+  db: Database;
+  refundGraceDays: number;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createReservationActivities(deps),
+  };
+}
