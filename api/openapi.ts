@@ -2,6 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-ope
 import { z } from 'zod';
 import { ERROR_STATUS } from '../domain/errors';
 import type { RouteDefinition } from './route';
+import { idempotencyKeySchema } from '../idempotency/key';
 import { errorEnvelopeSchema } from './schemas';
 
 const COMMON_ERRORS = ['VALIDATION_FAILED', 'INTERNAL'];
@@ -54,7 +55,7 @@ export function buildOpenApiDocument(routes: RouteDefinition[]) {
         ...(route.query ? { query: route.query as z.ZodObject } : {}),
         ...(route.body ? { body: { content: { 'application/json': { schema: route.body } } } } : {}),
         ...(route.idempotent
-          ? { headers: z.object({ 'Idempotency-Key': z.string().min(1).max(255).openapi({ description: 'Unique per intended change; a retry with the same key replays the first answer.' }) }) }
+          ? { headers: z.object({ 'Idempotency-Key': idempotencyKeySchema.openapi({ description: 'Unique per intended change; a retry with the same key replays the first answer.' }) }) }
           : {}),
       },
       responses: {

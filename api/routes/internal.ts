@@ -80,7 +80,7 @@ export const internalRoutes: RouteDefinition[] = [
     response: reservationSchema,
     successStatus: 201,
     idempotent: true,
-    errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
     handler: async ({ req, body, deps, idempotency, principal }) => ({
       body: await new ReservationService(deps, req.log).reserve(body, idempotency, principal!.id),
     }),
@@ -93,7 +93,7 @@ export const internalRoutes: RouteDefinition[] = [
     summary: "A reservation's state (the workflow's query while it runs, the database record after).",
     params: reservationParams,
     response: reservationState,
-    errors: ['NOT_FOUND'],
+    errors: ['NOT_FOUND', 'SERVICE_UNAVAILABLE'],
     handler: async ({ req, params, deps }) => ({ body: await new ReservationService(deps, req.log).state(params.reservationId) }),
   }),
   defineRoute({
@@ -106,7 +106,7 @@ export const internalRoutes: RouteDefinition[] = [
     body: commitBody,
     response: commitResult,
     idempotent: true,
-    errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'COMMIT_EXCEEDS_HOLD', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'COMMIT_EXCEEDS_HOLD', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
     handler: async ({ req, params, body, deps, idempotency, principal }) => ({
       body: await new ReservationService(deps, req.log).commit(params.reservationId, body.quantity, idempotency, principal!.id),
     }),
@@ -121,7 +121,7 @@ export const internalRoutes: RouteDefinition[] = [
     body: emptyBody,
     response: reservationSchema,
     idempotent: true,
-    errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
     handler: async ({ req, params, deps, idempotency, principal }) => ({
       body: await new ReservationService(deps, req.log).release(params.reservationId, idempotency, principal!.id),
     }),
@@ -136,7 +136,7 @@ export const internalRoutes: RouteDefinition[] = [
     body: extendBody,
     response: reservationSchema,
     idempotent: true,
-    errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
     handler: async ({ req, params, body, deps, idempotency, principal }) => ({
       body: await new ReservationService(deps, req.log).extend(params.reservationId, body.holdSeconds, idempotency, principal!.id),
     }),
@@ -152,7 +152,7 @@ export const internalRoutes: RouteDefinition[] = [
     response: refundSchema,
     successStatus: 201,
     idempotent: true,
-    errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
     handler: async ({ req, params, body, deps, idempotency, principal }) => ({
       body: await new ReservationService(deps, req.log).refund(params.reservationId, body, idempotency, principal!.id),
     }),
@@ -168,7 +168,7 @@ export const internalRoutes: RouteDefinition[] = [
     response: refundSchema,
     successStatus: 201,
     idempotent: true,
-    errors: ['NOT_FOUND', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['NOT_FOUND', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
     handler: async ({ req, params, body, deps, idempotency, principal }) =>
       new ReservationService(deps, req.log).refundConsumption(params.consumptionId, body, idempotency, principal!.id),
   }),

@@ -16,6 +16,7 @@ import { createDatabase, type Database } from '../../infra/database';
 import { createLogger } from '../../infra/logger';
 import { createBillingWorker } from '../../worker/create-worker';
 import { applyMovements } from '../../credits/ledger';
+import { expectDocumentedResponse } from './openapi-conformance';
 
 export const SERVICE_KEY = 'test-service-key-0123456789abcdef';
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -139,7 +140,9 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
       const text = await response.text();
       let parsed: unknown = text;
-      if ((response.headers.get('content-type') ?? '').includes('application/json')) parsed = JSON.parse(text);
+      const contentType = response.headers.get('content-type') ?? '';
+      if (contentType.includes('application/json')) parsed = JSON.parse(text);
+      expectDocumentedResponse(method, path, response.status, contentType, parsed);
       return { status: response.status, body: parsed as any, headers: response.headers };
     },
     async close() {
