@@ -8,7 +8,7 @@ export interface ErrorEnvelope {
   error: { code: ErrorCode; message: string; details?: unknown };
 }
 
-export function envelope(error: BillingError): ErrorEnvelope {
+function envelope(error: BillingError): ErrorEnvelope {
   return {
     error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) },
   };

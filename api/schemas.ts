@@ -43,14 +43,10 @@ export const pageQuerySchema = z.object({
   cursor: z.string().max(200).optional(),
 });
 
-export const timeRangeQuerySchema = z.object({
+const timeRangeQuerySchema = z.object({
   from: isoDate.optional(),
   to: isoDate.optional(),
 });
-
-export function page<T extends z.ZodType>(item: T) {
-  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Catalog, balances and reports (public, user and admin routes)

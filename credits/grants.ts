@@ -28,7 +28,7 @@ export async function loadCandidateGrants(tx: Tx, userId: string, now: Date): Pr
 }
 
 /** Plans a spend under the user's lock, or throws INSUFFICIENT_CREDITS with required and available. */
-export async function allocateSpend(tx: Tx, userId: string, credits: number, now: Date): Promise<Allocation[]> {
+async function allocateSpend(tx: Tx, userId: string, credits: number, now: Date): Promise<Allocation[]> {
   const grants = await loadCandidateGrants(tx, userId, now);
   const plan = planSpend(grants, credits, now);
   if (!plan.ok) {

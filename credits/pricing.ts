@@ -1,7 +1,7 @@
 import { BillingError } from '../domain/errors';
 import type { Tx } from '../infra/database';
 
-export const MAX_CREDITS_PER_CALL = 2_147_483_647;
+const MAX_CREDITS_PER_CALL = 2_147_483_647;
 
 export interface PricedAction {
   actionKey: string;
