@@ -1,9 +1,9 @@
 /**
- * Proves the database built by our SQL migrations matches prisma/schema.prisma: every model's table,
+ * Proves the database built by our SQL migrations matches prisma/schema/*.prisma: every model's table,
  * every column's type and nullability, every primary key, unique and plain index, and every enum.
  * The expected side comes from Prisma's own schema parser (DMMF), not from a hand-written copy.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { get_dmmf } from '@prisma/prisma-schema-wasm';
 import { Client } from 'pg';
@@ -38,8 +38,11 @@ interface Dmmf {
   };
 }
 
-const schema = readFileSync(path.join(__dirname, '..', 'prisma', 'schema.prisma'), 'utf8');
-const dmmf = JSON.parse(get_dmmf(JSON.stringify({ prismaSchema: [['schema.prisma', schema]] }))) as Dmmf;
+const schemaDir = path.join(__dirname, '..', 'prisma', 'schema');
+const schemaFiles = readdirSync(schemaDir)
+  .filter((name) => name.endsWith('.prisma'))
+  .map((name) => [name, readFileSync(path.join(schemaDir, name), 'utf8')]);
+const dmmf = JSON.parse(get_dmmf(JSON.stringify({ prismaSchema: schemaFiles }))) as Dmmf;
 
 /** The PostgreSQL column type Prisma Migrate creates for a field. */
 function expectedColumnType(field: DmmfField, enumDbNames: Map<string, string>): string {
@@ -139,7 +142,7 @@ async function actualModel(client: Client) {
   return { tables, indexes, enums };
 }
 
-describe('schema drift: migrated database vs schema.prisma', () => {
+describe('schema drift: migrated database vs prisma/schema/*.prisma', () => {
   let client: Client;
   beforeAll(async () => {
     client = new Client({ connectionString: process.env.TEST_DATABASE_URL });
