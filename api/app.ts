@@ -27,7 +27,9 @@ export function createApp(deps: ApiDeps, logger: Logger): express.Express {
       redact: ['req.headers.authorization'],
     }),
   );
-  app.use(express.json({ limit: '64kb' }));
+  // Per route: JSON for most, the raw bytes for routes that verify a signature over them (webhooks).
+  const jsonBody = express.json({ limit: '64kb' });
+  const rawBody = express.raw({ type: () => true, limit: '64kb' });
 
   const router = Router();
   mountHealth(router, deps);
@@ -38,7 +40,7 @@ export function createApp(deps: ApiDeps, logger: Logger): express.Express {
   });
   mountDocsPage(router);
 
-  for (const route of routes) router[route.method](route.path, toExpressHandler(route, deps));
+  for (const route of routes) router[route.method](route.path, route.rawBody ? rawBody : jsonBody, toExpressHandler(route, deps));
   app.use(router);
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -2,12 +2,16 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../infra/config';
 import type { Database } from '../infra/database';
 import type { Authenticator } from './auth';
+import type { PaymentsDeps } from '../payments/deps';
+import type { OrderWorkflowClient } from '../orders/workflow-client';
 
 /** What request handlers may use. Built once at start (api/main.ts, tests). */
 export interface ApiDeps {
   db: Database;
   temporal: Client;
   authenticator: Authenticator;
+  payments: PaymentsDeps;
+  orders: OrderWorkflowClient;
   config: Pick<
     Config,
     | 'TEMPORAL_TASK_QUEUE'

@@ -1,6 +1,6 @@
 import 'pino-http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { z } from 'zod';
+import { z } from '../infra/zod';
 import { BillingError, type ErrorCode } from '../domain/errors';
 
 /** The one error envelope every endpoint answers with. */

@@ -4,6 +4,8 @@ import { createLogger } from '../infra/logger';
 import { connectTemporal } from '../infra/temporal';
 import { createApp } from './app';
 import { Authenticator } from './auth';
+import { paymentsFromConfig } from '../payments/from-config';
+import { OrderWorkflowClient } from '../orders/workflow-client';
 
 /** Production entry point: `npm run api`. SIGINT/SIGTERM stop accepting, finish in-flight requests, exit. */
 async function main(): Promise<void> {
@@ -16,7 +18,8 @@ async function main(): Promise<void> {
     adminKeys: config.ADMIN_API_KEYS,
     userTokenSecret: config.USER_TOKEN_SECRET,
   });
-  const app = createApp({ db, temporal, authenticator, config }, log);
+  const orders = new OrderWorkflowClient({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, callTimeoutMs: config.RESERVATION_CALL_TIMEOUT_MS });
+  const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders }, log);
   const server = app.listen(config.PORT, config.HOST, () => {
     log.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening');
   });

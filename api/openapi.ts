@@ -1,5 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
+import { z } from '../infra/zod';
 import { ERROR_STATUS } from '../domain/errors';
 import type { RouteDefinition } from './route';
 import { idempotencyKeySchema } from '../idempotency/key';

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, RequestHandler } from 'express';
-import { z } from 'zod';
+import { z } from '../infra/zod';
 import { BillingError } from '../domain/errors';
 import type { Idempotency } from '../domain/idempotency';
 import { idempotencyKeySchema } from '../idempotency/key';
@@ -25,6 +25,8 @@ export interface RouteContext<P, Q, B> {
   idempotency: Idempotency;
   deps: ApiDeps;
   req: Request;
+  /** The body as received, on routes declared with `rawBody: true` (signature checks need the exact bytes). */
+  rawBody: Buffer | undefined;
 }
 
 interface ResultMeta {
@@ -60,6 +62,8 @@ export interface RouteDefinition<
   /** Extra documented error codes besides the ones every route can answer. */
   errors?: string[];
   produces?: 'application/json' | 'text/csv';
+  /** Hand the handler the raw body instead of parsed JSON (webhooks verifying a signature); `body` then only documents it. */
+  rawBody?: boolean;
   handler: (ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<RouteResult<z.input<R>>>;
 }
 
@@ -90,7 +94,8 @@ export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): Request
     authorize(route, principal);
     const params = parsePart(route.params, req.params, 'params');
     const query = parsePart(route.query, req.query, 'query');
-    const body = parsePart(route.body, req.body, 'body');
+    const rawBody = route.rawBody ? (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)) : undefined;
+    const body = route.rawBody ? undefined : parsePart(route.body, req.body, 'body');
 
     let idempotency: Idempotency = { scope: '', key: '', requestHash: '' };
     if (route.idempotent) {
@@ -108,7 +113,7 @@ export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): Request
       };
     }
 
-    const result = await route.handler({ params, query, body, principal, idempotency, deps, req });
+    const result = await route.handler({ params, query, body, principal, idempotency, deps, req, rawBody });
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
     res.status(result.status ?? route.successStatus ?? 200);

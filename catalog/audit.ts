@@ -7,7 +7,7 @@ export interface AuditedChange {
   actor: string;
   /** e.g. `action_price.updated` */
   action: string;
-  entityType: 'action_price' | 'billing_package';
+  entityType: 'action_price' | 'billing_package' | 'payment_channel';
   entityId: string;
   before: unknown;
   after: unknown;

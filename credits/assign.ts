@@ -17,6 +17,10 @@ export interface AssignPackageRequest {
   startsAt?: Date | undefined;
   /** `pending` for grants awaiting something (e.g. payment); they are never spent from. */
   status?: 'active' | 'pending' | undefined;
+  /** Overrides the package's duration (e.g. a subscription period's end); null = never expires. */
+  expiresAt?: Date | null | undefined;
+  /** Overrides the package's credits (e.g. the amount snapshotted on an order). */
+  credits?: number | undefined;
 }
 
 /** Gives a user a grant of a package's credits, valid for the package's duration (none = never expires). */
@@ -37,7 +41,7 @@ export async function assignPackage(
       });
     }
     const startsAt = request.startsAt ?? new Date();
-    const expiresAt = grantExpiry(startsAt, billingPackage.durationDays);
+    const expiresAt = request.expiresAt !== undefined ? request.expiresAt : grantExpiry(startsAt, billingPackage.durationDays);
     await lockUserCredits(tx, request.userId);
     const grant = await tx.userPackage.create({
       data: {
@@ -55,7 +59,7 @@ export async function assignPackage(
     await applyMovements(
       tx,
       { userId: request.userId, referenceType: 'grant', referenceId: grant.id, idempotencyKey: idempotency.key, actor },
-      [{ grantId: grant.id, entryType: 'grant', amount: billingPackage.creditsAmount }],
+      [{ grantId: grant.id, entryType: 'grant', amount: request.credits ?? billingPackage.creditsAmount }],
     );
     return grantView(await tx.userPackage.findUniqueOrThrow({ where: { id: grant.id } }));
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { paymentsConfigShape } from '../payments/config';
 
 /**
  * All configuration comes from the environment and is validated here, once, at start.
@@ -44,6 +45,7 @@ export const baseConfigSchema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: envInt({ min: 0, max: 100_000, default: 1000 }),
   /** Validity of a replacement grant when refunded credits belong to a grant that has expired meanwhile. */
   REFUND_GRACE_DAYS: envInt({ min: 1, max: 3650, default: 30 }),
+  ...paymentsConfigShape,
 });
 
 /** The API also needs credentials, listening address and reservation bounds. */

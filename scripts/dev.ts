@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { startPostgres, startTemporalDevServer } from './services';
+import { startPostgres, startStripeMock, startTemporalDevServer } from './services';
 import { migrate } from './migrate';
 import { seedDatabase } from './seed';
 
@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   let uiUrl: string | undefined;
   let databaseUrl = process.env.DATABASE_URL;
+  let stripeApiBase = process.env.STRIPE_API_BASE;
 
   await Promise.all([
     (async () => {
@@ -86,6 +87,13 @@ async function main(): Promise<void> {
       uiUrl = temporal.uiUrl;
     })(),
     (async () => {
+      // Stripe calls go to stripe-mock unless a real key is configured.
+      if (stripeApiBase || process.env.STRIPE_SECRET_KEY) return;
+      const stripeMock = await startStripeMock({ port: Number(process.env.DEV_STRIPE_MOCK_PORT ?? 12111) });
+      stoppables.push(stripeMock);
+      stripeApiBase = stripeMock.url;
+    })(),
+    (async () => {
       if (databaseUrl) return;
       const postgres = await startPostgres({ dataDir: path.join(DATA, 'postgres'), port: Number(process.env.DEV_POSTGRES_PORT ?? 54329) });
       stoppables.push(postgres);
@@ -97,6 +105,7 @@ async function main(): Promise<void> {
   await seedDatabase(databaseUrl!);
   say(`database ${databaseUrl} (${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}; seed data present)`);
   say(`temporal ${temporalAddress}${uiUrl ? `, Web UI ${uiUrl}` : ''}`);
+  if (stripeApiBase) say(`stripe-mock ${stripeApiBase} (npm run pay -- <orderId> completes a Stripe order)`);
 
   const port = process.env.PORT ?? '3000';
   const env: NodeJS.ProcessEnv = {
@@ -105,6 +114,8 @@ async function main(): Promise<void> {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporalAddress,
     PORT: port,
+    PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`,
+    ...(stripeApiBase ? { STRIPE_API_BASE: stripeApiBase } : {}),
   };
   runChild('worker', 'worker/main.ts', env);
   runChild('api', 'api/main.ts', env);

@@ -17,6 +17,12 @@ export const SEED_PACKAGES = [
   { code: 'monthly_membership', name: 'Monthly membership', type: 'hybrid', creditsAmount: 100, durationDays: 30, priceMinor: 999, currency: 'USD', visible: true, defaultPriority: 100 },
 ];
 
+/** Payment channels a fresh install can take orders with; admins change or disable them. */
+export const SEED_PAYMENT_CHANNELS = [
+  { code: 'stripe', kind: 'stripe', name: 'Card (Stripe Checkout)', displayOrder: 10, currencies: ['USD', 'EUR'] },
+  { code: 'manual', kind: 'manual', name: 'Bank transfer (confirmed by an operator)', displayOrder: 90, currencies: ['USD', 'EUR', 'CNY'] },
+];
+
 export async function seedDatabase(databaseUrl: string): Promise<void> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
@@ -33,6 +39,13 @@ export async function seedDatabase(databaseUrl: string): Promise<void> {
         `INSERT INTO billing_packages (id, code, name, type, credits_amount, duration_days, price_minor, currency, visible, default_priority, updated_at)
          VALUES (gen_random_uuid(), $1, $2, $3::"PackageType", $4, $5, $6, $7, $8, $9, now()) ON CONFLICT (code) DO NOTHING`,
         [pkg.code, pkg.name, pkg.type, pkg.creditsAmount, pkg.durationDays, pkg.priceMinor, pkg.currency, pkg.visible, pkg.defaultPriority],
+      );
+    }
+    for (const channel of SEED_PAYMENT_CHANNELS) {
+      await client.query(
+        `INSERT INTO payment_channels (id, code, kind, name, display_order, currencies, config, updated_at)
+         VALUES (gen_random_uuid(), $1, $2::"PaymentChannelKind", $3, $4, $5::jsonb, '{}'::jsonb, now()) ON CONFLICT (code) DO NOTHING`,
+        [channel.code, channel.kind, channel.name, channel.displayOrder, JSON.stringify(channel.currencies)],
       );
     }
   } finally {

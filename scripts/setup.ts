@@ -12,8 +12,7 @@ import { findPostgresBinDir, resolveTool, type ResolvedTool, type ToolName } fro
 const TOOLS: ReadonlyArray<{ name: ToolName; purpose: string; required: boolean }> = [
   { name: 'temporal', purpose: 'Temporal dev server (npm run dev, integration tests)', required: true },
   { name: 'temporal-test-server', purpose: 'time-skipping test server (workflow tests)', required: false },
-  // Make this required when the first payment test starts stripe-mock.
-  { name: 'stripe-mock', purpose: 'Stripe API mock (payment tests)', required: false },
+  { name: 'stripe-mock', purpose: 'Stripe API mock (npm run dev, payment tests)', required: true },
 ];
 
 function describe(tool: ResolvedTool): string {

@@ -114,6 +114,52 @@ const SAMPLES: Record<string, Sample> = {
   'GET /v1/admin/consumptions/stats': { valid: () => ({}), invalid: { query: '?groupBy=week' } },
   'GET /v1/admin/consumptions/export.csv': { valid: () => ({}), invalid: { query: '?from=yesterday' } },
   'GET /v1/admin/audit-events': { valid: () => ({}), invalid: { query: '?entityType=ledger' } },
+  // orders, payments, webhooks
+  'POST /v1/me/orders': {
+    valid: () => ({ body: { packageCode: 'matrix_missing_package', channel: 'manual' } }),
+    invalid: { body: { packageCode: 'Not A Code', channel: '' } },
+  },
+  'GET /v1/me/orders': { valid: () => ({}), invalid: { query: '?status=lost' } },
+  'GET /v1/me/orders/:orderId': { valid: () => ({ params: { orderId: missingId } }), invalid: { params: { orderId: 'order-1' } } },
+  'POST /v1/me/orders/:orderId/cancel': {
+    valid: () => ({ params: { orderId: missingId }, body: {} }),
+    invalid: { params: { orderId: missingId }, body: { reason: 'unexpected' } },
+  },
+  'GET /v1/me/subscriptions': { valid: () => ({}), invalid: null },
+  'POST /v1/internal/orders': {
+    valid: () => ({ body: { userId: userB, packageCode: 'matrix_missing_package', channel: 'manual' } }),
+    invalid: { body: { userId: 'not a user id!', packageCode: 'monthly_membership', channel: 'manual' } },
+  },
+  'GET /v1/internal/orders/:orderId': { valid: () => ({ params: { orderId: missingId } }), invalid: { params: { orderId: '42' } } },
+  'GET /v1/admin/orders': { valid: () => ({}), invalid: { query: '?status=paid&limit=0' } },
+  'GET /v1/admin/orders/:orderId': { valid: () => ({ params: { orderId: missingId } }), invalid: { params: { orderId: 'x' } } },
+  'POST /v1/admin/orders/:orderId/mark-paid': {
+    valid: () => ({ params: { orderId: missingId }, body: { reason: 'bank transfer' } }),
+    invalid: { params: { orderId: missingId }, body: { reason: '' } },
+  },
+  'POST /v1/admin/orders/:orderId/refund': {
+    valid: () => ({ params: { orderId: missingId }, body: { reason: 'goodwill' } }),
+    invalid: { params: { orderId: missingId }, body: { reason: 'goodwill', amountMinor: -1 } },
+  },
+  'GET /v1/admin/orders/:orderId/refunds': { valid: () => ({ params: { orderId: missingId } }), invalid: { params: { orderId: 'y' } } },
+  'GET /v1/admin/users/:userId/subscriptions': { valid: () => ({ params: { userId: userA } }), invalid: { params: { userId: 'not a user id!' } } },
+  'GET /v1/payment-channels': { valid: () => ({}), invalid: null },
+  'GET /v1/admin/payment-channels': { valid: () => ({}), invalid: null },
+  'GET /v1/admin/payment-channels/:channel': { valid: () => ({ params: { channel: 'matrix-missing' } }), invalid: { params: { channel: 'Not A Code' } } },
+  'POST /v1/admin/payment-channels': {
+    valid: () => ({ body: { code: `probe-${randomUUID().slice(0, 8)}`, kind: 'manual', name: 'Probe', currencies: ['USD'], enabled: false } }),
+    invalid: { body: { code: 'probe_invalid', kind: 'bitcoin', name: 'Probe', currencies: ['usd'] } },
+  },
+  'PATCH /v1/admin/payment-channels/:channel': {
+    valid: () => ({ params: { channel: 'matrix-missing' }, body: { enabled: false } }),
+    invalid: { params: { channel: 'manual' }, body: { displayOrder: -1 } },
+  },
+  // Authenticated by signature, not credential: every caller gets the same 400 for an unsigned body.
+  'POST /v1/webhooks/stripe': { valid: () => ({ body: {} }), invalid: null },
+  'POST /v1/webhooks/gateway/:channel': {
+    valid: () => ({ params: { channel: 'matrix-missing' }, body: {} }),
+    invalid: { params: { channel: 'Not A Channel!' } },
+  },
 };
 
 const keyOf = (route: RouteDefinition) => `${route.method.toUpperCase()} ${route.path}`;
@@ -213,7 +259,12 @@ async function stateTouchedByInvalidSamples() {
     ]),
     stack.db.actionPrice.findUnique({ where: { actionKey: 'ai_chat' } }),
   ]);
-  return { grants, ledger, consumptions, reservations, probes, aiChat };
+  const [orders, channels, manualChannel] = await Promise.all([
+    stack.db.order.count({ where: { userId: { in: users } } }),
+    stack.db.paymentChannel.count({ where: { code: 'probe_invalid' } }),
+    stack.db.paymentChannel.findUnique({ where: { code: 'manual' } }),
+  ]);
+  return { grants, ledger, consumptions, reservations, probes, aiChat, orders, channels, manualChannel };
 }
 
 describe('user scoping', () => {

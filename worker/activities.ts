@@ -3,15 +3,19 @@
  * this is the composition root, the one place that knows every feature.
  */
 import type { Database } from '../infra/database';
+import type { PaymentsDeps } from '../payments/deps';
+import { createOrderActivities } from '../activities/orders';
 import { createReservationActivities } from '../activities/reservations';
 
 export interface ActivityDeps {
   db: Database;
   refundGraceDays: number;
+  payments: PaymentsDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createReservationActivities(deps),
+    ...createOrderActivities(deps),
   };
 }

@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import type { PaymentsDeps } from '../payments/deps';
 import type { Database } from '../infra/database';
 
 export interface BillingWorkerOptions {
@@ -8,6 +9,7 @@ export interface BillingWorkerOptions {
   taskQueue: string;
   db: Database;
   refundGraceDays: number;
+  payments: PaymentsDeps;
   /** A prebuilt bundle (tests build one per run); otherwise the worker bundles workflows/ at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Cap on concurrent activities; each holds a database connection while it runs. */
@@ -24,7 +26,7 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createActivities({ db: options.db, refundGraceDays: options.refundGraceDays }),
+    activities: createActivities({ db: options.db, refundGraceDays: options.refundGraceDays, payments: options.payments }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,
     maxConcurrentLocalActivityExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,

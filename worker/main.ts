@@ -5,6 +5,7 @@ import { createDatabase } from '../infra/database';
 import { createLogger } from '../infra/logger';
 import { ensureSearchAttributes } from './search-attributes';
 import { createBillingWorker } from './create-worker';
+import { paymentsFromConfig } from '../payments/from-config';
 
 /** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */
 async function main(): Promise<void> {
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     db,
     refundGraceDays: config.REFUND_GRACE_DAYS,
+    payments: paymentsFromConfig(config),
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
   log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker started');

@@ -1,2 +1,3 @@
 // Entry point bundled for the worker: every workflow type the worker runs.
 export { reservationWorkflow } from './reservation';
+export { orderWorkflow, orderRefundWorkflow } from './order';

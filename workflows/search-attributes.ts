@@ -6,5 +6,6 @@ export const ActionKeyKey = defineSearchAttributeKey('ActionKey', SearchAttribut
 export const ReservationIdKey = defineSearchAttributeKey('ReservationId', SearchAttributeType.KEYWORD);
 export const ReservationStatusKey = defineSearchAttributeKey('ReservationStatus', SearchAttributeType.KEYWORD);
 export const OrderIdKey = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
+export const OrderStatusKey = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTE_KEYS = [UserIdKey, ActionKeyKey, ReservationIdKey, ReservationStatusKey, OrderIdKey];
+export const SEARCH_ATTRIBUTE_KEYS = [UserIdKey, ActionKeyKey, ReservationIdKey, ReservationStatusKey, OrderIdKey, OrderStatusKey];

@@ -3,6 +3,17 @@ import { internalRoutes } from './internal';
 import { publicRoutes } from './public';
 import { userRoutes } from './user';
 import { adminRoutes } from './admin';
+import { orderRoutes } from './orders';
+import { paymentRoutes } from './payments';
+import { webhookRoutes } from './webhooks';
 
 /** Every endpoint of the API; the router, the OpenAPI document and the access tests all read this. */
-export const routes: RouteDefinition[] = [...publicRoutes, ...internalRoutes, ...userRoutes, ...adminRoutes];
+export const routes: RouteDefinition[] = [
+  ...publicRoutes,
+  ...internalRoutes,
+  ...userRoutes,
+  ...adminRoutes,
+  ...orderRoutes,
+  ...paymentRoutes,
+  ...webhookRoutes,
+];

@@ -15,6 +15,7 @@ export const DEV_SERVER_SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttribu
   ReservationStatus: 'Keyword',
   ReservationId: 'Keyword',
   OrderId: 'Keyword',
+  OrderStatus: 'Keyword',
 };
 
 /** Update-With-Start needs ExecuteMultiOperation; the Update flags match what the SDK's own launcher sets. */

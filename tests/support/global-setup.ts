@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { startPostgres, startTemporalDevServer } from '../../scripts/services';
+import { startPostgres, startStripeMock, startTemporalDevServer } from '../../scripts/services';
 import { migrate } from '../../scripts/migrate';
 import { seedDatabase } from '../../scripts/seed';
 import { workflowsPath } from '../../worker/create-worker';
@@ -28,7 +28,7 @@ export default async function globalSetup(): Promise<void> {
   const services: Stoppable[] = [];
   globalThis.__durableBillingServices = services;
 
-  const [databaseUrl, temporalAddress, bundlePath] = await Promise.all([
+  const [databaseUrl, temporalAddress, bundlePath, stripeApiBase] = await Promise.all([
     (async () => {
       if (process.env.TEST_DATABASE_URL) return process.env.TEST_DATABASE_URL;
       const postgres = await startPostgres({ dataDir: path.join(workDir, 'pg'), ephemeral: true });
@@ -47,6 +47,12 @@ export default async function globalSetup(): Promise<void> {
       writeFileSync(file, bundle.code);
       return file;
     })(),
+    (async () => {
+      if (process.env.TEST_STRIPE_API_BASE) return process.env.TEST_STRIPE_API_BASE;
+      const stripeMock = await startStripeMock({ log: path.join(workDir, 'stripe-mock.log') });
+      services.push(stripeMock);
+      return stripeMock.url;
+    })(),
   ]);
   await migrate(databaseUrl);
   await seedDatabase(databaseUrl);
@@ -54,7 +60,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_DATABASE_URL = databaseUrl;
   process.env.TEST_TEMPORAL_ADDRESS = temporalAddress;
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
-  process.stdout.write(`\n[test services] postgres + temporal + workflow bundle ready in ${Date.now() - started} ms\n`);
+  process.env.TEST_STRIPE_API_BASE = stripeApiBase;
+  process.stdout.write(`\n[test services] postgres + temporal + stripe-mock + workflow bundle ready in ${Date.now() - started} ms\n`);
 }
 
 const quietLogger = {

@@ -17,6 +17,11 @@ import { createLogger } from '../../infra/logger';
 import { createBillingWorker } from '../../worker/create-worker';
 import { applyMovements } from '../../credits/ledger';
 import { expectDocumentedResponse } from './openapi-conformance';
+import { OrderWorkflowClient } from '../../orders/workflow-client';
+import type { PaymentsDeps } from '../../payments/deps';
+import { createStripeClient } from '../../payments/stripe';
+
+export const STRIPE_WEBHOOK_SECRET = 'whsec_test_secret';
 
 export const SERVICE_KEY = 'test-service-key-0123456789abcdef';
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -42,7 +47,7 @@ export interface TestStack {
   call<T = any>(
     method: string,
     path: string,
-    options?: { as?: Caller; body?: unknown; idempotencyKey?: string | null; rawBody?: string },
+    options?: { as?: Caller; body?: unknown; idempotencyKey?: string | null; rawBody?: string; headers?: Record<string, string> },
   ): Promise<ApiResponse<T>>;
   close(): Promise<void>;
 }
@@ -53,6 +58,10 @@ export interface StackOptions {
   refundWindowDays?: number;
   withWorker?: boolean;
   callTimeoutMs?: number;
+  /** Unpaid orders expire after this many seconds (default 1800). */
+  orderExpirySeconds?: number;
+  /** Order workflow step retries (default: 3 attempts, 200 ms apart, so failures compensate quickly). */
+  orderStepAttempts?: number;
   /** Another Temporal server than the suite's (e.g. one with special dynamic config). */
   temporalAddress?: string;
 }
@@ -85,16 +94,31 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     REFUND_GRACE_DAYS: 30,
     RESERVATION_CALL_TIMEOUT_MS: options.callTimeoutMs ?? 30_000,
   };
+  const payments: PaymentsDeps = {
+    stripe: createStripeClient({ secretKey: 'sk_test_123', apiBase: requiredEnv('TEST_STRIPE_API_BASE') }),
+    stripeWebhookSecret: STRIPE_WEBHOOK_SECRET,
+    publicBaseUrl: 'http://127.0.0.1', // set to the API's address once it listens
+    orderExpirySeconds: options.orderExpirySeconds ?? 1800,
+  };
+  const orders = new OrderWorkflowClient({
+    temporal,
+    taskQueue,
+    callTimeoutMs: options.callTimeoutMs ?? 30_000,
+    workflowOptions: { maxStepAttempts: options.orderStepAttempts ?? 3, retryBaseMs: 200 },
+  });
   const deps: ApiDeps = {
     db,
     temporal,
     config,
+    payments,
+    orders,
     authenticator: new Authenticator({ serviceKeys: [SERVICE_KEY], adminKeys: [ADMIN_KEY], userTokenSecret: USER_TOKEN_SECRET }),
   };
   const server: Server = await new Promise((resolve) => {
     const listening = createApp(deps, logger).listen(0, '127.0.0.1', () => resolve(listening));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  payments.publicBaseUrl = baseUrl;
 
   let workerConnection: NativeConnection | null = null;
   let running: Promise<void> | null = null;
@@ -113,6 +137,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         taskQueue,
         db,
         refundGraceDays: 30,
+        payments,
         workflowBundle: { codePath: bundlePath },
       });
       stack.worker = worker;
@@ -137,6 +162,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       let body: string | undefined = callOptions.rawBody;
       if (callOptions.body !== undefined) body = JSON.stringify(callOptions.body);
       if (body !== undefined) headers['content-type'] = 'application/json';
+      Object.assign(headers, callOptions.headers);
       const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
       const text = await response.text();
       let parsed: unknown = text;

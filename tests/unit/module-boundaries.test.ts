@@ -7,18 +7,28 @@ import path from 'node:path';
 
 const ROOT = path.join(__dirname, '..', '..');
 
+/** Feature folders: services and storage of one business capability each. */
+const FEATURES = ['credits', 'catalog', 'reports', 'reservations', 'orders', 'payments', 'subscriptions'];
+const SHARED = ['domain', 'idempotency', 'infra', 'generated'];
+
 /** Folder -> project folders (or folder/file prefixes) it may import from, besides itself. */
 const ALLOWED: Record<string, string[]> = {
   domain: ['generated/prisma/enums'],
   idempotency: ['domain', 'infra', 'generated'],
-  credits: ['domain', 'idempotency', 'infra', 'generated'],
-  catalog: ['domain', 'idempotency', 'infra', 'generated'],
-  reports: ['domain', 'credits/views', 'infra', 'generated'],
-  reservations: ['domain', 'idempotency', 'infra', 'credits', 'workflows'],
-  activities: ['domain', 'idempotency', 'infra', 'credits', 'catalog', 'reservations', 'workflows', 'generated'],
-  workflows: ['domain', 'activities', 'credits/views', 'generated/prisma/enums'],
-  infra: ['domain/errors', 'generated'],
-  api: ['domain', 'idempotency', 'infra', 'credits', 'catalog', 'reports', 'reservations', 'generated/prisma/enums'],
+  credits: SHARED,
+  catalog: SHARED,
+  reports: [...SHARED, 'credits/views'],
+  reservations: [...SHARED, 'credits', 'workflows'],
+  // Orders build on the credit engine and the catalog, and start their workflows through the contracts.
+  orders: [...SHARED, 'credits', 'catalog', 'payments', 'subscriptions', 'workflows'],
+  payments: [...SHARED, 'catalog', 'orders/views', 'workflows'],
+  subscriptions: [...SHARED, 'credits', 'catalog', 'orders'],
+  activities: [...SHARED, ...FEATURES, 'workflows'],
+  // Workflow code: pure rules, and types (views, activity signatures) that the bundle erases.
+  workflows: ['domain', 'activities', 'generated/prisma/enums', ...FEATURES.map((feature) => `${feature}/views`)],
+  // Config is composed from each feature's own config shape.
+  infra: ['domain/errors', 'generated', ...FEATURES.map((feature) => `${feature}/config`)],
+  api: [...SHARED, ...FEATURES],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -1,0 +1,132 @@
+/**
+ * Activities of the order and order-refund workflows: thin, idempotent steps over orders/,
+ * payments/ and subscriptions/. A business refusal (package withdrawn, gateway refused) comes back
+ * as a value, so the workflow compensates instead of retrying; anything else throws and the workflow
+ * retries the step (recording attempts and the last error in its progress).
+ */
+import { BillingError } from '../domain/errors';
+import type { Database } from '../infra/database';
+import type { OrderStatus } from '../domain/order-status';
+import type { PaymentsDeps } from '../payments/deps';
+import { closePaymentSession, openPaymentSession, refundPayment } from '../payments/providers';
+import { findOrder, getOrder, recordPayment, transitionOrder } from '../orders/store';
+import { failRefund, settleRefund } from '../orders/refunds';
+import { grantOrderCredits, provisionSubscription, revokeOrderShare } from '../subscriptions/provision';
+import type { PaymentSessionView, PaymentSignal } from '../workflows/order-contract';
+import { asOutcome as outcome } from './outcome';
+
+export interface OrderActivityDeps {
+  db: Database;
+  payments: PaymentsDeps;
+}
+
+export interface LoadedOrder {
+  status: OrderStatus;
+  expiresAt: string;
+  paymentUrl: string | null;
+  paymentReference: string | null;
+}
+
+export function createOrderActivities({ db, payments }: OrderActivityDeps) {
+  const orderAndChannel = async (orderId: string) => {
+    const order = await getOrder(db, orderId);
+    return { order, channel: await db.paymentChannel.findUniqueOrThrow({ where: { id: order.channelId } }) };
+  };
+
+  return {
+    loadOrder: (orderId: string) =>
+      outcome(async (): Promise<LoadedOrder | null> => {
+        const order = await findOrder(db, orderId);
+        if (!order) return null;
+        return { status: order.status, expiresAt: order.expiresAt.toISOString(), paymentUrl: order.paymentUrl, paymentReference: order.paymentReference };
+      }),
+
+    /** Idempotent: a session already stored is returned; Stripe dedupes the create by the order's key. */
+    openPaymentSession: (orderId: string) =>
+      outcome(async (): Promise<PaymentSessionView> => {
+        const { order, channel } = await orderAndChannel(orderId);
+        if (order.paymentUrl || order.paymentReference || channel.kind === 'manual') {
+          return { paymentUrl: order.paymentUrl, paymentReference: order.paymentReference };
+        }
+        const session = await openPaymentSession(payments, order, channel);
+        await db.order.update({ where: { id: orderId }, data: { paymentUrl: session.url, paymentReference: session.reference } });
+        return { paymentUrl: session.url, paymentReference: session.reference };
+      }),
+
+    /** The expiry timer fired: expire the order unless it moved on meanwhile. Answers the order's status. */
+    expireOrder: (orderId: string) =>
+      outcome(async (): Promise<OrderStatus> => {
+        const expired = await transitionOrder(db, orderId, 'expired', { closedAt: new Date() });
+        const { order, channel } = await orderAndChannel(orderId);
+        if (expired) await closePaymentSession(payments, order, channel);
+        return order.status;
+      }),
+
+    closePaymentSession: (orderId: string) =>
+      outcome(async () => {
+        const { order, channel } = await orderAndChannel(orderId);
+        await closePaymentSession(payments, order, channel);
+        return order.status;
+      }),
+
+    recordPayment: (orderId: string, payment: PaymentSignal) =>
+      outcome(() =>
+        recordPayment(db, orderId, {
+          source: payment.source,
+          externalId: payment.externalId,
+          amountMinor: payment.amountMinor,
+          currency: payment.currency,
+          actor: payment.actor,
+          note: payment.note,
+        }),
+      ),
+
+    provisionSubscription: (orderId: string) => outcome(() => provisionSubscription(db, orderId)),
+
+    grantOrderCredits: (orderId: string) => outcome(() => grantOrderCredits(db, orderId)),
+
+    completeOrder: (orderId: string) =>
+      outcome(async () => {
+        await transitionOrder(db, orderId, 'completed', { completedAt: new Date() });
+        return (await getOrder(db, orderId)).status;
+      }),
+
+    /** Saga compensation: take back whatever provisioning gave (credits left, the period's time). */
+    revokeProvisioning: (orderId: string) =>
+      outcome(() =>
+        db.$transaction((tx) => revokeOrderShare(tx, orderId, { credits: 'all', seconds: 'all', full: true, referenceId: orderId, actor: 'system:order-saga' })),
+      ),
+
+    /** Gives a payment back through the order's channel; `refundKey` makes it idempotent at the provider. */
+    refundOrderPayment: (orderId: string, payment: { externalId: string; amountMinor: number; currency: string } | null, refundKey: string) =>
+      outcome(async () => {
+        const { order, channel } = await orderAndChannel(orderId);
+        const paid = payment ?? (await db.orderPayment.findUniqueOrThrow({ where: { orderId } }));
+        if (paid.amountMinor === 0) return 'nothing-to-refund';
+        return refundPayment(payments, channel, { orderId: order.id, externalId: paid.externalId, currency: paid.currency }, paid.amountMinor, refundKey);
+      }),
+
+    failOrder: (orderId: string, reason: string) =>
+      outcome(async () => {
+        await transitionOrder(db, orderId, 'failed', { failureReason: reason.slice(0, 1000), closedAt: new Date() });
+        return (await getOrder(db, orderId)).status;
+      }),
+
+    refundForAdminRefund: (refundId: string) =>
+      outcome(async () => {
+        const refund = await db.orderRefund.findUniqueOrThrow({ where: { id: refundId } });
+        if (refund.gatewayRefundId) return refund.gatewayRefundId;
+        const { order, channel } = await orderAndChannel(refund.orderId);
+        const payment = await db.orderPayment.findUniqueOrThrow({ where: { orderId: order.id } });
+        const gatewayRefundId = await refundPayment(payments, channel, payment, refund.amountMinor, refundId);
+        await db.orderRefund.update({ where: { id: refundId }, data: { gatewayRefundId } });
+        return gatewayRefundId;
+      }),
+
+    settleRefund: (refundId: string, gatewayRefundId: string) => outcome(() => settleRefund(db, refundId, gatewayRefundId)),
+
+    failRefund: (refundId: string, reason: string) => outcome(() => failRefund(db, refundId, reason)),
+  };
+}
+
+export type OrderActivities = ReturnType<typeof createOrderActivities>;

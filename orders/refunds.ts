@@ -1,0 +1,63 @@
+/**
+ * Settling an admin refund after the gateway gave the money back: revoke the refunded share of the
+ * order's credits and subscription time (domain/refund-proportion.ts), record it on the refund, and
+ * move the order to refunded / partially_refunded. Idempotent by the refund's status.
+ */
+import { planRevocation } from '../domain/refund-proportion';
+import { statusAfterRefund } from '../domain/order-status';
+import type { Database } from '../infra/database';
+import { revokeOrderShare } from '../subscriptions/provision';
+import { getOrder } from './store';
+import { orderRefundView, type OrderRefundView } from './views';
+
+export async function settleRefund(db: Database, refundId: string, gatewayRefundId: string): Promise<OrderRefundView> {
+  return db.$transaction(async (tx) => {
+    const refund = await tx.orderRefund.findUniqueOrThrow({ where: { id: refundId } });
+    await tx.$executeRaw`SELECT 1 FROM orders WHERE id = ${refund.orderId}::uuid FOR UPDATE`;
+    const current = await tx.orderRefund.findUniqueOrThrow({ where: { id: refundId } });
+    if (current.status !== 'pending') return orderRefundView(current);
+    const order = await getOrder(tx, refund.orderId);
+    const period = await tx.subscriptionPeriod.findUnique({ where: { orderId: order.id } });
+    const grant = period?.grantId ? await tx.userPackage.findUnique({ where: { id: period.grantId } }) : null;
+    const earlier = await tx.orderRefund.aggregate({
+      where: { orderId: order.id, status: 'succeeded' },
+      _sum: { creditsRevoked: true, creditsShortfall: true },
+    });
+    const plan = planRevocation({
+      orderAmountMinor: order.amountMinor,
+      refundedBeforeMinor: order.refundedMinor,
+      refundMinor: refund.amountMinor,
+      grantedCredits: grant ? order.creditsAmount : 0,
+      creditsAccountedBefore: (earlier._sum.creditsRevoked ?? 0) + (earlier._sum.creditsShortfall ?? 0),
+      grantAvailable: grant ? grant.totalCredits - grant.usedCredits - grant.reservedCredits : 0,
+      periodSeconds: period?.periodEnd ? Math.floor((period.periodEnd.getTime() - period.periodStart.getTime()) / 1000) : null,
+      secondsRevokedBefore: period?.revokedSeconds ?? 0,
+    });
+    const revoked = await revokeOrderShare(tx, order.id, {
+      credits: plan.creditsToRevoke,
+      seconds: plan.secondsToRevoke,
+      full: plan.full,
+      referenceId: refundId,
+      actor: refund.actor,
+    });
+    const refundedMinor = order.refundedMinor + refund.amountMinor;
+    await tx.order.update({ where: { id: order.id }, data: { refundedMinor, status: statusAfterRefund(order.amountMinor, refundedMinor) } });
+    const settled = await tx.orderRefund.update({
+      where: { id: refundId },
+      data: {
+        status: 'succeeded',
+        gatewayRefundId,
+        creditsRevoked: revoked.creditsRevoked,
+        creditsShortfall: plan.creditsToRevoke - revoked.creditsRevoked + plan.creditsShortfall,
+        secondsRevoked: revoked.secondsRevoked,
+        completedAt: new Date(),
+      },
+    });
+    return orderRefundView(settled);
+  });
+}
+
+export async function failRefund(db: Database, refundId: string, reason: string): Promise<OrderRefundView> {
+  await db.orderRefund.updateMany({ where: { id: refundId, status: 'pending' }, data: { status: 'failed', failureReason: reason, completedAt: new Date() } });
+  return orderRefundView(await db.orderRefund.findUniqueOrThrow({ where: { id: refundId } }));
+}

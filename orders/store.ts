@@ -1,0 +1,218 @@
+/**
+ * Orders in PostgreSQL: placing one (with its checks), reading them, and every status change, each
+ * guarded by the state machine in domain/order-status.ts so a change that is no longer allowed
+ * (e.g. expiring an order that was paid a moment ago) changes nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import { BillingError } from '../domain/errors';
+import { decidePayment, statusesLeadingTo, type OrderStatus, type PaymentDecision } from '../domain/order-status';
+import { refundableMinor } from '../domain/refund-proportion';
+import type { Database } from '../infra/database';
+import type { Order, Prisma } from '../generated/prisma/client';
+import type { Tx } from '../infra/database';
+import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
+import { lockUserCredits } from '../credits/locks';
+import { orderRefundView, orderView, type OrderRefundView, type OrderView } from './views';
+
+export interface PlaceOrderRequest {
+  userId: string;
+  packageCode: string;
+  channel: string;
+}
+
+/**
+ * Places an order (or returns the user's unpaid one for the same package). Checks: the package
+ * exists, is visible and on sale; the channel is enabled and takes the package's currency; a user who
+ * holds an active permanent package cannot buy it again. Package terms and price are snapshotted.
+ */
+export async function placeOrder(
+  db: Database,
+  request: PlaceOrderRequest,
+  expirySeconds: number,
+  idempotency: Idempotency,
+  actor: string,
+): Promise<IdempotentResult<OrderView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const billingPackage = await tx.billingPackage.findUnique({ where: { code: request.packageCode } });
+    if (!billingPackage || billingPackage.deletedAt) {
+      throw new BillingError('NOT_FOUND', `Package "${request.packageCode}" not found.`, { packageCode: request.packageCode });
+    }
+    if (billingPackage.status !== 'active' || !billingPackage.visible) {
+      throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${request.packageCode}" is not on sale.`, { packageCode: request.packageCode });
+    }
+    const channel = await tx.paymentChannel.findUnique({ where: { code: request.channel } });
+    if (!channel || !channel.enabled) {
+      throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${request.channel}" is not available.`, { channel: request.channel });
+    }
+    if (!(channel.currencies as string[]).includes(billingPackage.currency)) {
+      throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${request.channel}" does not take ${billingPackage.currency}.`, {
+        channel: request.channel,
+        currency: billingPackage.currency,
+      });
+    }
+    // One order decision per user at a time, so two concurrent orders cannot both pass the guards.
+    await lockUserCredits(tx, request.userId);
+    if (billingPackage.type === 'permanent') {
+      const held = await tx.userPackage.count({ where: { userId: request.userId, packageId: billingPackage.id, status: { in: ['active', 'depleted'] } } });
+      if (held > 0) {
+        throw new BillingError('ALREADY_OWNED', `User already holds the permanent package "${billingPackage.code}".`, { packageCode: billingPackage.code });
+      }
+    }
+    const unpaid = await tx.order.findFirst({
+      where: { userId: request.userId, packageId: billingPackage.id, status: 'pending_payment', expiresAt: { gt: new Date() } },
+      orderBy: { createdAt: 'asc' },
+    });
+    if (unpaid) return orderView(unpaid);
+    const order = await tx.order.create({
+      data: {
+        id: randomUUID(),
+        userId: request.userId,
+        packageId: billingPackage.id,
+        packageCode: billingPackage.code,
+        packageName: billingPackage.name,
+        packageType: billingPackage.type,
+        creditsAmount: billingPackage.creditsAmount,
+        durationDays: billingPackage.durationDays,
+        priority: billingPackage.defaultPriority,
+        amountMinor: billingPackage.priceMinor,
+        currency: billingPackage.currency,
+        channelId: channel.id,
+        channelCode: channel.code,
+        expiresAt: new Date(Date.now() + expirySeconds * 1000),
+        createdBy: actor,
+      },
+    });
+    return orderView(order);
+  });
+}
+
+export async function findOrder(db: Database | Tx, orderId: string): Promise<Order | null> {
+  return db.order.findUnique({ where: { id: orderId } });
+}
+
+/** The order, or NOT_FOUND; with `userId`, another user's order is NOT_FOUND too (its existence is not revealed). */
+export async function getOrder(db: Database | Tx, orderId: string, userId?: string): Promise<Order> {
+  const order = await db.order.findUnique({ where: { id: orderId } });
+  if (!order || (userId !== undefined && order.userId !== userId)) throw new BillingError('NOT_FOUND', `Order ${orderId} not found.`, { orderId });
+  return order;
+}
+
+export interface OrderFilter {
+  userId?: string | undefined;
+  status?: OrderStatus | undefined;
+  channel?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  limit: number;
+}
+
+export async function listOrders(db: Database, filter: OrderFilter): Promise<OrderView[]> {
+  const where: Prisma.OrderWhereInput = {
+    ...(filter.userId ? { userId: filter.userId } : {}),
+    ...(filter.status ? { status: filter.status } : {}),
+    ...(filter.channel ? { channelCode: filter.channel } : {}),
+    ...(filter.from || filter.to
+      ? { createdAt: { ...(filter.from ? { gte: new Date(filter.from) } : {}), ...(filter.to ? { lt: new Date(filter.to) } : {}) } }
+      : {}),
+  };
+  const orders = await db.order.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: filter.limit });
+  return orders.map(orderView);
+}
+
+/**
+ * Moves an order to `to` if the state machine allows it from its current status; answers whether it
+ * moved. The WHERE clause is the guard, so concurrent writers cannot both win.
+ */
+export async function transitionOrder(
+  db: Database | Tx,
+  orderId: string,
+  to: OrderStatus,
+  data: Omit<Prisma.OrderUpdateManyMutationInput, 'status'> = {},
+): Promise<boolean> {
+  const { count } = await db.order.updateMany({ where: { id: orderId, status: { in: statusesLeadingTo(to) } }, data: { ...data, status: to } });
+  return count === 1;
+}
+
+/** The user (or an admin) cancels an unpaid order. */
+export async function cancelOrder(db: Database, orderId: string, userId: string | undefined, idempotency: Idempotency): Promise<IdempotentResult<OrderView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const order = await getOrder(tx, orderId, userId);
+    if (order.status !== 'pending_payment' || !(await transitionOrder(tx, orderId, 'cancelled', { closedAt: new Date() }))) {
+      throw new BillingError('ORDER_STATE_CONFLICT', `Order is ${order.status}; only an unpaid order can be cancelled.`, { status: order.status });
+    }
+    return orderView(await getOrder(tx, orderId));
+  });
+}
+
+export interface ConfirmedPayment {
+  source: 'stripe' | 'gateway' | 'manual';
+  externalId: string;
+  amountMinor: number;
+  currency: string;
+  actor: string;
+  note?: string | null | undefined;
+}
+
+/**
+ * Records the order's payment once and moves it to `paid` (also from expired, cancelled or failed:
+ * the late-payment rule). A second event for the same payment changes nothing; a different payment
+ * for an already-paid order is reported so it can be refunded.
+ */
+export async function recordPayment(db: Database, orderId: string, payment: ConfirmedPayment): Promise<{ decision: PaymentDecision; status: OrderStatus }> {
+  return db.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT 1 FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
+    const order = await getOrder(tx, orderId);
+    const recorded = await tx.orderPayment.findUnique({ where: { orderId } });
+    const decision = decidePayment(recorded?.externalId ?? null, payment.externalId);
+    if (decision === 'provision') {
+      await tx.orderPayment.create({
+        data: {
+          orderId,
+          source: payment.source,
+          externalId: payment.externalId,
+          amountMinor: payment.amountMinor,
+          currency: payment.currency,
+          actor: payment.actor,
+          note: payment.note ?? null,
+        },
+      });
+      await transitionOrder(tx, orderId, 'paid', { paidAt: new Date(), failureReason: null });
+    }
+    return { decision, status: (await getOrder(tx, orderId)).status };
+  });
+}
+
+/** Refunds not failed: what they total is no longer refundable. */
+async function committedRefundsMinor(tx: Tx, orderId: string): Promise<number> {
+  const result = await tx.orderRefund.aggregate({ where: { orderId, status: { not: 'failed' } }, _sum: { amountMinor: true } });
+  return result._sum.amountMinor ?? 0;
+}
+
+/** Opens an admin refund (pending until the refund workflow has given the money back and revoked the share). */
+export async function openRefund(
+  db: Database,
+  orderId: string,
+  request: { amountMinor?: number | undefined; reason: string },
+  idempotency: Idempotency,
+  actor: string,
+): Promise<IdempotentResult<OrderRefundView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    await tx.$executeRaw`SELECT 1 FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
+    const order = await getOrder(tx, orderId);
+    if (order.status !== 'completed' && order.status !== 'partially_refunded') {
+      throw new BillingError('ORDER_STATE_CONFLICT', `Order is ${order.status}; only a completed order can be refunded.`, { status: order.status });
+    }
+    const refundable = refundableMinor(order.amountMinor, await committedRefundsMinor(tx, orderId));
+    const amountMinor = request.amountMinor ?? refundable;
+    if (amountMinor <= 0 || amountMinor > refundable) {
+      throw new BillingError('REFUND_EXCEEDS_PAYMENT', `At most ${refundable} can still be refunded.`, { refundable, requested: amountMinor });
+    }
+    const refund = await tx.orderRefund.create({ data: { id: randomUUID(), orderId, amountMinor, reason: request.reason, actor } });
+    return orderRefundView(refund);
+  });
+}
+
+export async function listOrderRefunds(db: Database, orderId: string): Promise<OrderRefundView[]> {
+  const refunds = await db.orderRefund.findMany({ where: { orderId }, orderBy: { createdAt: 'asc' } });
+  return refunds.map(orderRefundView);
+}

@@ -1,0 +1,169 @@
+/**
+ * Payment channels: admin CRUD, the public list (no secrets), and each kind's settings validated by zod.
+ */
+import { z } from '../infra/zod';
+import { BillingError } from '../domain/errors';
+import type { Database } from '../infra/database';
+import type { Prisma, PaymentChannel } from '../generated/prisma/client';
+import { recordAudit } from '../catalog/audit';
+import type { Tx } from '../infra/database';
+import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
+
+export const CHANNEL_KINDS = ['stripe', 'gateway', 'manual'] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+
+/** Per-kind settings. Stripe's keys come from the environment, not the database. */
+export const channelConfigSchemas = {
+  stripe: z.strictObject({
+    successUrl: z.url().optional(),
+    cancelUrl: z.url().optional(),
+  }),
+  gateway: z.strictObject({
+    gatewayUrl: z.url({ protocol: /^https?$/ }),
+    merchantId: z.string().min(1).max(64),
+    secret: z.string().min(16).max(256),
+  }),
+  manual: z.strictObject({
+    instructions: z.string().max(2000).optional(),
+  }),
+} as const;
+
+export type GatewayConfig = z.infer<typeof channelConfigSchemas.gateway>;
+export type StripeChannelConfig = z.infer<typeof channelConfigSchemas.stripe>;
+
+const SECRET_FIELDS = new Set(['secret']);
+
+export interface PublicChannelView {
+  code: string;
+  kind: ChannelKind;
+  name: string;
+  displayOrder: number;
+  currencies: string[];
+}
+
+export interface ChannelView extends PublicChannelView {
+  id: string;
+  enabled: boolean;
+  /** Settings with secrets replaced by "***". */
+  config: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function publicChannelView(channel: PaymentChannel): PublicChannelView {
+  return {
+    code: channel.code,
+    kind: channel.kind,
+    name: channel.name,
+    displayOrder: channel.displayOrder,
+    currencies: channel.currencies as string[],
+  };
+}
+
+export function channelView(channel: PaymentChannel): ChannelView {
+  const config = Object.fromEntries(
+    Object.entries(channel.config as Record<string, unknown>).map(([key, value]) => [key, SECRET_FIELDS.has(key) ? '***' : value]),
+  );
+  return {
+    id: channel.id,
+    ...publicChannelView(channel),
+    enabled: channel.enabled,
+    config,
+    createdAt: channel.createdAt.toISOString(),
+    updatedAt: channel.updatedAt.toISOString(),
+  };
+}
+
+/** A channel's settings, parsed for its kind (throws if the stored JSON no longer fits). */
+export function channelConfig<K extends ChannelKind>(channel: PaymentChannel & { kind: K }): z.infer<(typeof channelConfigSchemas)[K]> {
+  return channelConfigSchemas[channel.kind].parse(channel.config) as z.infer<(typeof channelConfigSchemas)[K]>;
+}
+
+export async function listPublicChannels(db: Database): Promise<PublicChannelView[]> {
+  const channels = await db.paymentChannel.findMany({ where: { enabled: true }, orderBy: [{ displayOrder: 'asc' }, { code: 'asc' }] });
+  return channels.map(publicChannelView);
+}
+
+export async function listChannels(db: Database): Promise<ChannelView[]> {
+  const channels = await db.paymentChannel.findMany({ orderBy: [{ displayOrder: 'asc' }, { code: 'asc' }] });
+  return channels.map(channelView);
+}
+
+export async function getChannel(db: Database | Tx, code: string): Promise<PaymentChannel> {
+  const channel = await db.paymentChannel.findUnique({ where: { code } });
+  if (!channel) throw new BillingError('NOT_FOUND', `Payment channel "${code}" not found.`, { channel: code });
+  return channel;
+}
+
+export interface ChannelInput {
+  code: string;
+  kind: ChannelKind;
+  name: string;
+  enabled?: boolean | undefined;
+  displayOrder?: number | undefined;
+  currencies: string[];
+  config: Record<string, unknown>;
+}
+
+function validConfig(kind: ChannelKind, config: unknown): Prisma.InputJsonValue {
+  const parsed = channelConfigSchemas[kind].safeParse(config);
+  if (!parsed.success) {
+    throw new BillingError('VALIDATION_FAILED', `Invalid config for a ${kind} channel.`, {
+      issues: parsed.error.issues.map((issue) => ({ path: ['body', 'config', ...issue.path].join('.'), message: issue.message })),
+    });
+  }
+  return parsed.data as Prisma.InputJsonValue;
+}
+
+export async function createChannel(db: Database, input: ChannelInput, idempotency: Idempotency, actor: string): Promise<IdempotentResult<ChannelView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    if (await tx.paymentChannel.findUnique({ where: { code: input.code } })) {
+      throw new BillingError('ALREADY_EXISTS', `Payment channel "${input.code}" already exists.`, { channel: input.code });
+    }
+    const channel = await tx.paymentChannel.create({
+      data: {
+        code: input.code,
+        kind: input.kind,
+        name: input.name,
+        enabled: input.enabled ?? true,
+        displayOrder: input.displayOrder ?? 0,
+        currencies: input.currencies,
+        config: validConfig(input.kind, input.config),
+      },
+    });
+    const view = channelView(channel);
+    await recordAudit(tx, { actor, action: 'payment_channel.created', entityType: 'payment_channel', entityId: channel.id, before: null, after: view }, idempotency);
+    return view;
+  });
+}
+
+export type ChannelChanges = Partial<Omit<ChannelInput, 'code' | 'kind'>>;
+
+export async function updateChannel(
+  db: Database,
+  code: string,
+  changes: ChannelChanges,
+  idempotency: Idempotency,
+  actor: string,
+): Promise<IdempotentResult<ChannelView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const before = await getChannel(tx, code);
+    const channel = await tx.paymentChannel.update({
+      where: { id: before.id },
+      data: {
+        ...(changes.name === undefined ? {} : { name: changes.name }),
+        ...(changes.enabled === undefined ? {} : { enabled: changes.enabled }),
+        ...(changes.displayOrder === undefined ? {} : { displayOrder: changes.displayOrder }),
+        ...(changes.currencies === undefined ? {} : { currencies: changes.currencies }),
+        ...(changes.config === undefined ? {} : { config: validConfig(before.kind, changes.config) }),
+      },
+    });
+    const view = channelView(channel);
+    await recordAudit(
+      tx,
+      { actor, action: 'payment_channel.updated', entityType: 'payment_channel', entityId: channel.id, before: channelView(before), after: view },
+      idempotency,
+    );
+    return view;
+  });
+}

@@ -1,0 +1,147 @@
+/**
+ * A paid order becomes a subscription period and a grant of credits, each step idempotent by the
+ * order id (a period row is unique per order; the grant is made under the key `order:<id>/grant`), so
+ * a retried or replayed step never provisions twice. The same module takes a share back for refunds
+ * and for the saga's compensation.
+ */
+import { BillingError } from '../domain/errors';
+import { DAY_MS, planPeriod } from '../domain/subscription-period';
+import type { Database } from '../infra/database';
+import { assignPackage } from '../credits/assign';
+import { applyMovements } from '../credits/ledger';
+import type { Tx } from '../infra/database';
+import { lockUserCredits } from '../credits/locks';
+import { getOrder, transitionOrder } from '../orders/store';
+import { subscriptionView, type SubscriptionView } from '../orders/views';
+
+export interface ProvisionedPeriod {
+  subscriptionId: string;
+  periodStart: string;
+  periodEnd: string | null;
+}
+
+/** Step 1: create the user's subscription to the package, or renew it by one period (domain/subscription-period.ts). */
+export async function provisionSubscription(db: Database, orderId: string): Promise<ProvisionedPeriod> {
+  return db.$transaction(async (tx) => {
+    const order = await getOrder(tx, orderId);
+    await lockUserCredits(tx, order.userId);
+    const existing = await tx.subscriptionPeriod.findUnique({ where: { orderId } });
+    if (existing) {
+      return { subscriptionId: existing.subscriptionId, periodStart: existing.periodStart.toISOString(), periodEnd: existing.periodEnd?.toISOString() ?? null };
+    }
+    const billingPackage = await tx.billingPackage.findUnique({ where: { id: order.packageId } });
+    if (!billingPackage || billingPackage.deletedAt || billingPackage.status !== 'active') {
+      throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${order.packageCode}" was withdrawn after the order was placed.`, {
+        packageCode: order.packageCode,
+      });
+    }
+    if (order.status === 'paid') await transitionOrder(tx, orderId, 'provisioning');
+    const current = await tx.subscription.findUnique({ where: { userId_packageId: { userId: order.userId, packageId: order.packageId } } });
+    const now = new Date();
+    const plan = planPeriod(current, now, order.durationDays);
+    const subscription = current
+      ? await tx.subscription.update({
+          where: { id: current.id },
+          data: {
+            status: 'active',
+            currentPeriodEnd: plan.end,
+            ...(plan.kind === 'renewal' ? {} : { currentPeriodStart: plan.start }),
+          },
+        })
+      : await tx.subscription.create({
+          data: { userId: order.userId, packageId: order.packageId, currentPeriodStart: plan.start, currentPeriodEnd: plan.end },
+        });
+    await tx.subscriptionPeriod.create({
+      data: { subscriptionId: subscription.id, orderId, kind: plan.kind, periodStart: plan.start, periodEnd: plan.end },
+    });
+    await tx.order.update({ where: { id: orderId }, data: { subscriptionId: subscription.id } });
+    return { subscriptionId: subscription.id, periodStart: plan.start.toISOString(), periodEnd: plan.end?.toISOString() ?? null };
+  });
+}
+
+/**
+ * Step 2: grant the period's credits through the credit engine (ledger entry included), with the
+ * package's priority (snapshotted on the order) and an expiry at the period's end. Spendable at once.
+ */
+export async function grantOrderCredits(db: Database, orderId: string): Promise<{ grantId: string }> {
+  const order = await getOrder(db, orderId);
+  const period = await db.subscriptionPeriod.findUnique({ where: { orderId } });
+  if (!period) throw new Error(`grantOrderCredits: order ${orderId} has no subscription period yet`);
+  if (period.grantId) return { grantId: period.grantId };
+  const { body: grant } = await assignPackage(
+    db,
+    {
+      userId: order.userId,
+      packageCode: order.packageCode,
+      source: 'purchase',
+      note: `order ${orderId}`,
+      priority: order.priority,
+      expiresAt: period.periodEnd,
+      credits: order.creditsAmount,
+    },
+    { scope: `order:${orderId}`, key: 'grant', requestHash: 'grant' },
+    'system:order',
+  );
+  await db.$transaction([
+    db.subscriptionPeriod.update({ where: { orderId }, data: { grantId: grant.id } }),
+    db.order.update({ where: { id: orderId }, data: { grantId: grant.id } }),
+  ]);
+  return { grantId: grant.id };
+}
+
+export interface RevokedShare {
+  creditsRevoked: number;
+  secondsRevoked: number;
+}
+
+/**
+ * Takes back `credits` from the order's grant (never more than it has available) and `seconds` from
+ * the subscription's end, in the caller's transaction; `full` also marks the grant revoked. With
+ * `credits: 'all'` it takes whatever is left (the saga's compensation).
+ */
+export async function revokeOrderShare(
+  tx: Tx,
+  orderId: string,
+  share: { credits: number | 'all'; seconds: number | 'all'; full: boolean; referenceId: string; actor: string },
+): Promise<RevokedShare> {
+  const order = await getOrder(tx, orderId);
+  await lockUserCredits(tx, order.userId);
+  const period = await tx.subscriptionPeriod.findUnique({ where: { orderId } });
+  let creditsRevoked = 0;
+  if (period?.grantId) {
+    const grant = await tx.userPackage.findUniqueOrThrow({ where: { id: period.grantId } });
+    const available = grant.totalCredits - grant.usedCredits - grant.reservedCredits;
+    creditsRevoked = Math.max(0, Math.min(available, share.credits === 'all' ? available : share.credits));
+    if (creditsRevoked > 0) {
+      await applyMovements(tx, { userId: order.userId, referenceType: 'refund', referenceId: share.referenceId, actor: share.actor }, [
+        { grantId: grant.id, entryType: 'adjust', amount: -creditsRevoked },
+      ]);
+    }
+    if (share.full) await tx.userPackage.update({ where: { id: grant.id }, data: { status: 'revoked' } });
+  }
+  let secondsRevoked = 0;
+  if (period) {
+    const length = period.periodEnd ? Math.floor((period.periodEnd.getTime() - period.periodStart.getTime()) / 1000) : 0;
+    secondsRevoked = Math.max(0, share.seconds === 'all' ? length - period.revokedSeconds : share.seconds);
+    await tx.subscriptionPeriod.update({ where: { id: period.id }, data: { revokedSeconds: { increment: secondsRevoked } } });
+    const subscription = await tx.subscription.findUniqueOrThrow({ where: { id: period.subscriptionId } });
+    const now = new Date();
+    const end = subscription.currentPeriodEnd ? new Date(subscription.currentPeriodEnd.getTime() - secondsRevoked * 1000) : null;
+    const lapsed = end === null ? share.full : end <= now;
+    await tx.subscription.update({
+      where: { id: subscription.id },
+      data: { currentPeriodEnd: end && end < subscription.currentPeriodStart ? subscription.currentPeriodStart : end, ...(lapsed ? { status: 'cancelled' } : {}) },
+    });
+  }
+  return { creditsRevoked, secondsRevoked };
+}
+
+export async function listSubscriptions(db: Database, userId: string): Promise<SubscriptionView[]> {
+  const subscriptions = await db.subscription.findMany({ where: { userId }, include: { periods: true }, orderBy: { createdAt: 'asc' } });
+  return subscriptions.map(subscriptionView);
+}
+
+/** Length of the period an order bought, in seconds (null: permanent). */
+export function periodSeconds(durationDays: number | null): number | null {
+  return durationDays === null ? null : (durationDays * DAY_MS) / 1000;
+}
