@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../infra/config';
 import type { Database } from '../infra/database';
+import type { DependencyHealth } from '../infra/dependency-health';
 import type { Authenticator } from './auth';
 
 /** What request handlers may use. Built once at start (api/main.ts, tests). */
@@ -8,6 +9,8 @@ export interface ApiDeps {
   db: Database;
   temporal: Client;
   authenticator: Authenticator;
+  /** What the API knows about PostgreSQL's and Temporal's health (fail fast, 503, one log line per outage). */
+  health: DependencyHealth;
   config: Pick<
     Config,
     | 'TEMPORAL_TASK_QUEUE'
@@ -16,5 +19,6 @@ export interface ApiDeps {
     | 'REFUND_WINDOW_DAYS'
     | 'REFUND_GRACE_DAYS'
     | 'RESERVATION_CALL_TIMEOUT_MS'
+    | 'COMMIT_GRACE_MS'
   >;
 }

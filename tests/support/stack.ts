@@ -13,6 +13,8 @@ import { createApp } from '../../api/app';
 import { Authenticator } from '../../api/auth';
 import type { ApiDeps } from '../../api/deps';
 import { createDatabase, type Database } from '../../infra/database';
+import { createDependencyHealth } from '../../infra/dependency-health';
+import { TEMPORAL_CHANNEL_ARGS } from '../../infra/temporal';
 import { createLogger } from '../../infra/logger';
 import { createBillingWorker } from '../../worker/create-worker';
 import { applyMovements } from '../../credits/ledger';
@@ -55,6 +57,9 @@ export interface StackOptions {
   callTimeoutMs?: number;
   /** Another Temporal server than the suite's (e.g. one with special dynamic config). */
   temporalAddress?: string;
+  /** Another PostgreSQL than the suite's (e.g. one a fault test stops and restarts). */
+  databaseUrl?: string;
+  commitGraceMs?: number;
 }
 
 export async function userToken(userId: string, secret = USER_TOKEN_SECRET): Promise<string> {
@@ -69,12 +74,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
     runtimeInstalled = true;
   }
-  const databaseUrl = requiredEnv('TEST_DATABASE_URL');
+  const databaseUrl = options.databaseUrl ?? requiredEnv('TEST_DATABASE_URL');
   const temporalAddress = options.temporalAddress ?? requiredEnv('TEST_TEMPORAL_ADDRESS');
   const bundlePath = requiredEnv('TEST_WORKFLOW_BUNDLE');
   const taskQueue = `test-${randomUUID()}`;
   const db = createDatabase(databaseUrl, 40);
-  const clientConnection = await Connection.connect({ address: temporalAddress });
+  const clientConnection = await Connection.connect({ address: temporalAddress, channelArgs: TEMPORAL_CHANNEL_ARGS });
   const temporal = new Client({ connection: clientConnection, namespace: 'default' });
   const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const config = {
@@ -84,11 +89,14 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     REFUND_WINDOW_DAYS: options.refundWindowDays ?? 7,
     REFUND_GRACE_DAYS: 30,
     RESERVATION_CALL_TIMEOUT_MS: options.callTimeoutMs ?? 30_000,
+    COMMIT_GRACE_MS: options.commitGraceMs ?? 60_000,
   };
+  const health = createDependencyHealth({ db, temporal }, logger, { retryAfterSeconds: 1, probeIntervalMs: 500 });
   const deps: ApiDeps = {
     db,
     temporal,
     config,
+    health,
     authenticator: new Authenticator({ serviceKeys: [SERVICE_KEY], adminKeys: [ADMIN_KEY], userTokenSecret: USER_TOKEN_SECRET }),
   };
   const server: Server = await new Promise((resolve) => {
@@ -147,6 +155,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     },
     async close() {
       await stack.stopWorker();
+      health.close();
       await new Promise((resolve) => server.close(resolve));
       await workerConnection?.close();
       await clientConnection.close();
