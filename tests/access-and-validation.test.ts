@@ -114,6 +114,18 @@ const SAMPLES: Record<string, Sample> = {
   'GET /v1/admin/consumptions/stats': { valid: () => ({}), invalid: { query: '?groupBy=week' } },
   'GET /v1/admin/consumptions/export.csv': { valid: () => ({}), invalid: { query: '?from=yesterday' } },
   'GET /v1/admin/audit-events': { valid: () => ({}), invalid: { query: '?entityType=ledger' } },
+  'GET /v1/admin/reservations': {
+    valid: () => ({ query: `?userId=${userA}&pastDeadline=true` }),
+    invalid: { query: '?status=stuck&pastDeadline=yes' },
+  },
+  'GET /v1/admin/grants/:grantId/ledger': {
+    valid: () => ({ params: { grantId: missingId } }),
+    invalid: { params: { grantId: 'grant-1' } },
+  },
+  'GET /v1/admin/users/:userId/invariant': {
+    valid: () => ({ params: { userId: userA } }),
+    invalid: { params: { userId: 'not a user id!' } },
+  },
 };
 
 const keyOf = (route: RouteDefinition) => `${route.method.toUpperCase()} ${route.path}`;
