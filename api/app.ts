@@ -3,6 +3,7 @@ import express, { Router } from 'express';
 import pinoHttp from 'pino-http';
 import type { Logger } from '../infra/logger';
 import type { ApiDeps } from './deps';
+import { failFastDuringOutage, outageErrors } from './outages';
 import { errorHandler, notFoundHandler } from './errors';
 import { buildOpenApiDocument } from './openapi';
 import { toExpressHandler } from './route';
@@ -40,9 +41,11 @@ export function createApp(deps: ApiDeps, logger: Logger): express.Express {
   });
   mountDocsPage(router);
 
+  router.use('/v1', failFastDuringOutage(deps.health));
   for (const route of routes) router[route.method](route.path, route.rawBody ? rawBody : jsonBody, toExpressHandler(route, deps));
   app.use(router);
   app.use(notFoundHandler);
+  app.use(outageErrors(deps.health));
   app.use(errorHandler);
   return app;
 }

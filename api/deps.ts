@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../infra/config';
 import type { Database } from '../infra/database';
+import type { DependencyHealth } from '../infra/dependency-health';
 import type { Authenticator } from './auth';
 import type { PaymentsDeps } from '../payments/deps';
 import type { OrderWorkflowClient } from '../orders/workflow-client';
@@ -12,6 +13,8 @@ export interface ApiDeps {
   authenticator: Authenticator;
   payments: PaymentsDeps;
   orders: OrderWorkflowClient;
+  /** What the API knows about PostgreSQL's and Temporal's health (fail fast, 503, one log line per outage). */
+  health: DependencyHealth;
   config: Pick<
     Config,
     | 'TEMPORAL_TASK_QUEUE'
@@ -20,5 +23,6 @@ export interface ApiDeps {
     | 'REFUND_WINDOW_DAYS'
     | 'REFUND_GRACE_DAYS'
     | 'RESERVATION_CALL_TIMEOUT_MS'
+    | 'COMMIT_GRACE_MS'
   >;
 }

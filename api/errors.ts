@@ -2,6 +2,7 @@ import 'pino-http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from '../infra/zod';
 import { BillingError, type ErrorCode } from '../domain/errors';
+import { DependencyUnavailableError, retryAfterHeader } from '../infra/dependency-errors';
 
 /** The one error envelope every endpoint answers with. */
 export interface ErrorEnvelope {
@@ -47,7 +48,9 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
     req.log?.error({ err: error }, 'unhandled error');
     billingError = new BillingError('INTERNAL', 'Internal error. The request id identifies it in the logs.');
   }
-  if (billingError.httpStatus >= 500 && billingError.code !== 'INTERNAL') req.log?.warn({ err: error }, billingError.message);
+  // An outage is logged once by infra/dependency-health.ts, not per request.
+  if (billingError.httpStatus >= 500 && billingError.code !== 'INTERNAL' && !(billingError instanceof DependencyUnavailableError)) req.log?.warn({ err: error }, billingError.message);
+  if (billingError.code === 'SERVICE_UNAVAILABLE') res.setHeader('Retry-After', retryAfterHeader(billingError));
   res.status(billingError.httpStatus).json(envelope(billingError));
 };
 

@@ -1,5 +1,6 @@
 import { loadConfig, orExit } from '../infra/config';
 import { createDatabase } from '../infra/database';
+import { createDependencyHealth } from '../infra/dependency-health';
 import { createLogger } from '../infra/logger';
 import { connectTemporal } from '../infra/temporal';
 import { createApp } from './app';
@@ -11,7 +12,7 @@ import { OrderWorkflowClient } from '../orders/workflow-client';
 async function main(): Promise<void> {
   const config = orExit(() => loadConfig());
   const log = createLogger('api', config.LOG_LEVEL);
-  const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_CONNECT_TIMEOUT_MS);
   const temporal = await connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
   const authenticator = new Authenticator({
     serviceKeys: config.SERVICE_API_KEYS,
@@ -19,7 +20,8 @@ async function main(): Promise<void> {
     userTokenSecret: config.USER_TOKEN_SECRET,
   });
   const orders = new OrderWorkflowClient({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, callTimeoutMs: config.RESERVATION_CALL_TIMEOUT_MS });
-  const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders }, log);
+  const health = createDependencyHealth({ db, temporal }, log, { retryAfterSeconds: config.OUTAGE_RETRY_AFTER_SECONDS });
+  const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health }, log);
   const server = app.listen(config.PORT, config.HOST, () => {
     log.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening');
   });
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
     }, config.SHUTDOWN_GRACE_MS);
     force.unref();
     server.close(async () => {
+      health.close();
       await temporal.connection.close();
       await db.$disconnect();
       log.info('api stopped');

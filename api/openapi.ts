@@ -5,7 +5,8 @@ import type { RouteDefinition } from './route';
 import { idempotencyKeySchema } from '../idempotency/key';
 import { errorEnvelopeSchema } from './schemas';
 
-const COMMON_ERRORS = ['VALIDATION_FAILED', 'INTERNAL'];
+/** SERVICE_UNAVAILABLE: every endpoint answers 503 with Retry-After while PostgreSQL (or, for reservations, Temporal) is down. */
+const COMMON_ERRORS = ['VALIDATION_FAILED', 'INTERNAL', 'SERVICE_UNAVAILABLE'];
 
 /** Builds the OpenAPI 3.1 document from the same route table and zod schemas the server validates with. */
 export function buildOpenApiDocument(routes: RouteDefinition[]) {
@@ -40,7 +41,11 @@ export function buildOpenApiDocument(routes: RouteDefinition[]) {
     const errorResponses = Object.fromEntries(
       [...byStatus].map(([status, codes]) => [
         status,
-        { description: `Error codes: ${codes.join(', ')}`, content: { 'application/json': { schema: errorEnvelopeSchema } } },
+        {
+          description: `Error codes: ${codes.join(', ')}`,
+          ...(status === 503 ? { headers: z.object({ 'Retry-After': z.string().openapi({ description: 'Seconds to wait before retrying with the same Idempotency-Key.' }) }) } : {}),
+          content: { 'application/json': { schema: errorEnvelopeSchema } },
+        },
       ]),
     );
     const produces = route.produces ?? 'application/json';

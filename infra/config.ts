@@ -34,6 +34,8 @@ export const baseConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: databaseUrl,
   DATABASE_POOL_SIZE: envInt({ min: 1, max: 200, default: 20 }),
+  /** How long opening a database connection may take before the call fails (so no call hangs on a dead server). */
+  DATABASE_CONNECT_TIMEOUT_MS: envInt({ min: 100, max: 120_000, default: 5_000 }),
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('billing'),
@@ -68,6 +70,13 @@ export const configSchema = baseConfigSchema.extend({
    * answering 503 SERVICE_UNAVAILABLE; a retry with the same Idempotency-Key is safe.
    */
   RESERVATION_CALL_TIMEOUT_MS: envInt({ min: 100, max: 600_000, default: 30_000 }),
+  /**
+   * A commit the API accepted before the hold's deadline still counts if the workflow gets to it
+   * (worker down, say) up to this long after the deadline (domain/commit-time.ts).
+   */
+  COMMIT_GRACE_MS: envInt({ min: 0, max: 3_600_000, default: 60_000 }),
+  /** Seconds a 503 SERVICE_UNAVAILABLE tells the caller to wait (Retry-After) while a dependency is down. */
+  OUTAGE_RETRY_AFTER_SECONDS: envInt({ min: 1, max: 300, default: 2 }),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

@@ -6,10 +6,11 @@ export type Database = PrismaClient;
 /** A transaction's client: what every multi-statement write receives. */
 export type Tx = Prisma.TransactionClient;
 
-export function createDatabase(url: string, poolSize = 20): Database {
+export function createDatabase(url: string, poolSize = 20, connectTimeoutMs = 5_000): Database {
   // Sessions in UTC: Prisma's pg adapter writes and reads timestamps without their offset, so any other
   // session time zone would shift stored instants against SQL's now() and the day buckets of reports.
-  const adapter = new PrismaPg({ connectionString: url, max: poolSize, options: '-c TimeZone=UTC' });
+  // A connect timeout, so a call fails (503) instead of hanging when the server does not answer.
+  const adapter = new PrismaPg({ connectionString: url, max: poolSize, options: '-c TimeZone=UTC', connectionTimeoutMillis: connectTimeoutMs });
   return new PrismaClient({
     adapter,
     // Spends wait for the per-user lock; under load that can take longer than Prisma's 2 s default.

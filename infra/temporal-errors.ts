@@ -9,9 +9,10 @@ import {
   isGrpcDeadlineError,
   isGrpcServiceError,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { BillingError, isErrorCode } from '../domain/errors';
+import { DependencyUnavailableError, isTemporalUnavailable } from './dependency-errors';
 
 /** A refusal raised in a workflow or an activity (ApplicationFailure typed with one of our codes) as the API's error. */
 export function refusalFromTemporal(error: unknown): BillingError | undefined {
@@ -34,14 +35,28 @@ export function isWorkflowGone(error: unknown): boolean {
   return isGrpcServiceError(error) && error.code === grpcStatus.NOT_FOUND;
 }
 
-/** The error the API answers for a failed Temporal call: the refusal it carries, 503 on timeout, else itself. */
-export function toApiError(error: unknown): unknown {
+/**
+ * The error the API answers for a failed Temporal call: the refusal it carries; 503 with Retry-After
+ * when the server is unavailable (gRPC UNAVAILABLE, including Update-With-Start's "could not be
+ * executed") or the workflow did not answer in time (no worker); else the error itself (a 500).
+ */
+export function toApiError(error: unknown, retryAfterSeconds = 1): unknown {
   const refusal = refusalFromTemporal(error);
   if (refusal) return refusal;
-  if (isTemporalTimeout(error)) {
-    return new BillingError('SERVICE_UNAVAILABLE', 'The workflow did not answer in time; retry with the same Idempotency-Key.', {
-      retryable: true,
-    });
-  }
+  if (isTemporalUnavailable(error)) return new DependencyUnavailableError('temporal', retryAfterSeconds, error);
+  if (isTemporalTimeout(error)) return workflowDidNotAnswer(retryAfterSeconds);
   return error;
+}
+
+/** 503 for a call the server took but no worker answered in time: the Temporal server itself is fine. */
+export function workflowDidNotAnswer(retryAfterSeconds: number): BillingError {
+  return new BillingError('SERVICE_UNAVAILABLE', 'The workflow did not answer in time; retry with the same Idempotency-Key.', {
+    retryable: true,
+    retryAfterSeconds,
+  });
+}
+
+/** A start refused because a run with this workflow id exists or existed (id reuse policy REJECT_DUPLICATE). */
+export function isWorkflowIdTaken(error: unknown): boolean {
+  return error instanceof WorkflowExecutionAlreadyStartedError;
 }

@@ -6,7 +6,9 @@ import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { BillingError } from '../domain/errors';
 import type { Database } from '../infra/database';
 import type { Logger } from '../infra/logger';
-import { isWorkflowGone, toApiError } from '../infra/temporal-errors';
+import { isTemporalTimeout, isWorkflowGone, isWorkflowIdTaken, refusalFromTemporal, toApiError } from '../infra/temporal-errors';
+import { DependencyUnavailableError } from '../infra/dependency-errors';
+import type { DependencyMonitor } from '../infra/dependency-health';
 import { findStoredResult, type Idempotency } from '../idempotency/store';
 import { idFromKey, updateIdFor } from '../idempotency/fingerprint';
 import { commitReservation, getReservation, releaseReservation } from '../credits/reservations';
@@ -24,6 +26,7 @@ import {
   stateQuery,
   type CommitResult,
   type ReservationInput,
+  type ReservationState,
 } from '../workflows/reservation-contract';
 
 /** Namespace for deriving reservation ids from (credential, Idempotency-Key): a retried reserve finds its run. */
@@ -44,8 +47,17 @@ export interface ReservationServiceDeps {
     REFUND_WINDOW_DAYS: number;
     REFUND_GRACE_DAYS: number;
     RESERVATION_CALL_TIMEOUT_MS: number;
+    COMMIT_GRACE_MS: number;
   };
+  /**
+   * What is known about the Temporal server's health: while it is down, calls fail fast with 503;
+   * a call that timed out is checked against it (server down, or just no worker?).
+   */
+  health?: { temporal: DependencyMonitor };
 }
+
+/** Retry-After for a workflow that did not answer in time (no worker) when no monitor says otherwise. */
+const DEFAULT_RETRY_AFTER_SECONDS = 2;
 
 export interface ReserveRequest {
   userId: string;
@@ -99,7 +111,10 @@ export class ReservationService {
       workflowId: reservationWorkflowId(reservationId),
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       args: [input],
+      // One run per reservation, ever: a retry while the run is open joins it (USE_EXISTING); a retry
+      // after it closed is refused by the server (REJECT_DUPLICATE) and answered from the closed run.
       workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: [
         { key: UserIdKey, value: request.userId },
         { key: ActionKeyKey, value: request.actionKey },
@@ -107,17 +122,62 @@ export class ReservationService {
         { key: ReservationStatusKey, value: 'reserving' },
       ],
     });
+    const updateId = updateIdFor('reserve', idempotency, reservationId);
     try {
       return await this.withinCallTimeout(() =>
         this.deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, {
           args: [{ requestHash: idempotency.requestHash }],
-          updateId: updateIdFor('reserve', idempotency, reservationId),
+          updateId,
           startWorkflowOperation: start,
         }),
       );
     } catch (error) {
-      throw toApiError(error);
+      if (!isWorkflowIdTaken(error)) throw await this.apiError(error);
+      return this.answerFromClosedRun(reservationId, updateId);
     }
+  }
+
+  /**
+   * A retried reserve whose run has closed (the server refused to start another under its id): the
+   * answer is the first one, the `reserve` update's own outcome, which the server keeps with the
+   * closed run; failing that, the run's final state (its refusal when the hold was rejected); failing
+   * that, the reservation row in the database.
+   */
+  private async answerFromClosedRun(reservationId: string, updateId: string): Promise<ReservationView> {
+    const workflowId = reservationWorkflowId(reservationId);
+    try {
+      return await this.withinCallTimeout(() => this.deps.temporal.workflow.getHandle(workflowId).getUpdateHandle<ReservationView>(updateId).result());
+    } catch (error) {
+      const refusal = refusalFromTemporal(error);
+      if (refusal) throw refusal;
+      if (!isWorkflowGone(error)) throw await this.apiError(error);
+    }
+    try {
+      const final = await this.withinCallTimeout(() => this.deps.temporal.workflow.getHandle(workflowId).result() as Promise<ReservationState>);
+      if (final.phase === 'rejected' && final.rejection) {
+        throw new BillingError(final.rejection.code as never, final.rejection.message, (final.rejection.details ?? undefined) as Record<string, unknown> | undefined);
+      }
+      if (final.reservation) return final.reservation;
+    } catch (error) {
+      if (error instanceof BillingError) throw error;
+      if (!isWorkflowGone(error)) throw await this.apiError(error);
+    }
+    return this.requireReservation(reservationId);
+  }
+
+  /**
+   * toApiError, plus: fail fast while the server is known to be down, and tell a server outage from
+   * a missing worker when a call timed out (both 503 with Retry-After; the outage is recorded once).
+   */
+  private async apiError(error: unknown): Promise<unknown> {
+    const monitor = this.deps.health?.temporal;
+    const retryAfter = monitor?.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
+    if (monitor && isTemporalTimeout(error) && (await monitor.confirmDown(error))) {
+      return new DependencyUnavailableError('temporal', retryAfter);
+    }
+    const mapped = toApiError(error, retryAfter);
+    if (mapped instanceof DependencyUnavailableError) monitor?.markDown(error);
+    return mapped;
   }
 
   async commit(reservationId: string, quantity: number | undefined, idempotency: Idempotency, actor: string): Promise<CommitResult> {
@@ -126,7 +186,8 @@ export class ReservationService {
       idempotency,
       () =>
         this.handle(reservationId).executeUpdate(commitUpdate, {
-          args: [{ ...idempotency, actor, quantity }],
+          // acceptedAt: the deadline is judged by when the API accepted the commit (domain/commit-time.ts).
+          args: [{ ...idempotency, actor, quantity, acceptedAt: new Date().toISOString(), commitGraceMs: this.deps.config.COMMIT_GRACE_MS }],
           updateId: updateIdFor('commit', idempotency, reservationId),
         }),
       async () => {
@@ -183,7 +244,7 @@ export class ReservationService {
         }),
       );
     } catch (error) {
-      if (!isWorkflowGone(error)) throw toApiError(error);
+      if (!isWorkflowGone(error)) throw await this.apiError(error);
       const { config, db } = this.deps;
       return (await refundConsumption(db, { consumptionId, ...request }, { graceDays: config.REFUND_GRACE_DAYS }, idempotency, actor)).body;
     }
@@ -204,6 +265,7 @@ export class ReservationService {
   /** The workflow's live state (its query) while it runs; the database's record once it has closed. */
   async state(reservationId: string): Promise<ReservationStateView> {
     const handle = this.handle(reservationId);
+    this.deps.health?.temporal.assertAvailable();
     try {
       const { status } = await handle.describe();
       if (status.name === 'RUNNING') {
@@ -211,7 +273,7 @@ export class ReservationService {
         if (state.reservation) return { reservation: state.reservation, phase: state.phase, refunds: state.refunds };
       }
     } catch (error) {
-      if (!isWorkflowGone(error)) throw error;
+      if (!isWorkflowGone(error)) throw await this.apiError(error);
     }
     const reservation = await this.requireReservation(reservationId);
     const refunds = reservation.consumptionId ? await listRefunds(this.deps.db, reservation.consumptionId) : [];
@@ -223,6 +285,7 @@ export class ReservationService {
    * caller can retry with the same Idempotency-Key and gets the answer once the worker is back.
    */
   private async withinCallTimeout<T>(call: () => Promise<T>): Promise<T> {
+    this.deps.health?.temporal.assertAvailable();
     return this.deps.temporal.withDeadline(Date.now() + this.deps.config.RESERVATION_CALL_TIMEOUT_MS, call);
   }
 
@@ -246,7 +309,7 @@ export class ReservationService {
     try {
       return await this.withinCallTimeout(send);
     } catch (error) {
-      if (!isWorkflowGone(error)) throw toApiError(error);
+      if (!isWorkflowGone(error)) throw await this.apiError(error);
       const stored = await findStoredResult<T>(this.deps.db, idempotency);
       if (stored !== undefined) return stored;
       const reservation = await this.requireReservation(reservationId);

@@ -160,6 +160,18 @@ const SAMPLES: Record<string, Sample> = {
     valid: () => ({ params: { channel: 'matrix-missing' }, body: {} }),
     invalid: { params: { channel: 'Not A Channel!' } },
   },
+  'GET /v1/admin/reservations': {
+    valid: () => ({ query: `?userId=${userA}&pastDeadline=true` }),
+    invalid: { query: '?status=stuck&pastDeadline=yes' },
+  },
+  'GET /v1/admin/grants/:grantId/ledger': {
+    valid: () => ({ params: { grantId: missingId } }),
+    invalid: { params: { grantId: 'grant-1' } },
+  },
+  'GET /v1/admin/users/:userId/invariant': {
+    valid: () => ({ params: { userId: userA } }),
+    invalid: { params: { userId: 'not a user id!' } },
+  },
 };
 
 const keyOf = (route: RouteDefinition) => `${route.method.toUpperCase()} ${route.path}`;

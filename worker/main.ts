@@ -19,7 +19,7 @@ async function main(): Promise<void> {
       log[level]({ ...entry.meta, sdk: true }, entry.message);
     }),
   });
-  const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_CONNECT_TIMEOUT_MS);
 
   const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   await ensureSearchAttributes(admin, config.TEMPORAL_NAMESPACE);

@@ -31,6 +31,13 @@ export interface OperationKey {
 export interface CommitArgs extends OperationKey {
   /** Units used; defaults to everything held. */
   quantity?: number | undefined;
+  /**
+   * When the API accepted this commit (ISO-8601, API server time), and the grace it was accepted
+   * under (COMMIT_GRACE_MS). The workflow judges the deadline by these with `commitAllowed` from
+   * domain/commit-time.ts; absent in requests from before the rule (judged at workflow time).
+   */
+  acceptedAt?: string | undefined;
+  commitGraceMs?: number | undefined;
 }
 export interface ExtendArgs extends OperationKey {
   holdSeconds: number;

@@ -6,6 +6,7 @@ import { adminRoutes } from './admin';
 import { orderRoutes } from './orders';
 import { paymentRoutes } from './payments';
 import { webhookRoutes } from './webhooks';
+import { operationsRoutes } from './operations';
 
 /** Every endpoint of the API; the router, the OpenAPI document and the access tests all read this. */
 export const routes: RouteDefinition[] = [
@@ -16,4 +17,5 @@ export const routes: RouteDefinition[] = [
   ...orderRoutes,
   ...paymentRoutes,
   ...webhookRoutes,
+  ...operationsRoutes,
 ];

@@ -13,6 +13,8 @@ import { createApp } from '../../api/app';
 import { Authenticator } from '../../api/auth';
 import type { ApiDeps } from '../../api/deps';
 import { createDatabase, type Database } from '../../infra/database';
+import { createDependencyHealth } from '../../infra/dependency-health';
+import { TEMPORAL_CHANNEL_ARGS } from '../../infra/temporal';
 import { createLogger } from '../../infra/logger';
 import { createBillingWorker } from '../../worker/create-worker';
 import { applyMovements } from '../../credits/ledger';
@@ -64,6 +66,9 @@ export interface StackOptions {
   orderStepAttempts?: number;
   /** Another Temporal server than the suite's (e.g. one with special dynamic config). */
   temporalAddress?: string;
+  /** Another PostgreSQL than the suite's (e.g. one a fault test stops and restarts). */
+  databaseUrl?: string;
+  commitGraceMs?: number;
 }
 
 export async function userToken(userId: string, secret = USER_TOKEN_SECRET): Promise<string> {
@@ -78,12 +83,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
     runtimeInstalled = true;
   }
-  const databaseUrl = requiredEnv('TEST_DATABASE_URL');
+  const databaseUrl = options.databaseUrl ?? requiredEnv('TEST_DATABASE_URL');
   const temporalAddress = options.temporalAddress ?? requiredEnv('TEST_TEMPORAL_ADDRESS');
   const bundlePath = requiredEnv('TEST_WORKFLOW_BUNDLE');
   const taskQueue = `test-${randomUUID()}`;
   const db = createDatabase(databaseUrl, 40);
-  const clientConnection = await Connection.connect({ address: temporalAddress });
+  const clientConnection = await Connection.connect({ address: temporalAddress, channelArgs: TEMPORAL_CHANNEL_ARGS });
   const temporal = new Client({ connection: clientConnection, namespace: 'default' });
   const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const config = {
@@ -93,6 +98,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     REFUND_WINDOW_DAYS: options.refundWindowDays ?? 7,
     REFUND_GRACE_DAYS: 30,
     RESERVATION_CALL_TIMEOUT_MS: options.callTimeoutMs ?? 30_000,
+    COMMIT_GRACE_MS: options.commitGraceMs ?? 60_000,
   };
   const payments: PaymentsDeps = {
     stripe: createStripeClient({ secretKey: 'sk_test_123', apiBase: requiredEnv('TEST_STRIPE_API_BASE') }),
@@ -106,12 +112,14 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     callTimeoutMs: options.callTimeoutMs ?? 30_000,
     workflowOptions: { maxStepAttempts: options.orderStepAttempts ?? 3, retryBaseMs: 200 },
   });
+  const health = createDependencyHealth({ db, temporal }, logger, { retryAfterSeconds: 1, probeIntervalMs: 500 });
   const deps: ApiDeps = {
     db,
     temporal,
     config,
     payments,
     orders,
+    health,
     authenticator: new Authenticator({ serviceKeys: [SERVICE_KEY], adminKeys: [ADMIN_KEY], userTokenSecret: USER_TOKEN_SECRET }),
   };
   const server: Server = await new Promise((resolve) => {
@@ -173,6 +181,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     },
     async close() {
       await stack.stopWorker();
+      health.close();
       await new Promise((resolve) => server.close(resolve));
       await workerConnection?.close();
       await clientConnection.close();

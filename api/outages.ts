@@ -1,0 +1,46 @@
+/**
+ * Dependency outages at the HTTP edge: fail fast while the database is known to be down, and turn a
+ * failure that means "PostgreSQL or Temporal is down" into 503 SERVICE_UNAVAILABLE with Retry-After
+ * (never 500), recording the outage once (infra/dependency-health.ts logs it once, not per request).
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { BillingError } from '../domain/errors';
+import { DependencyUnavailableError, dependencyOutageError } from '../infra/dependency-errors';
+import type { DependencyHealth } from '../infra/dependency-health';
+
+/** Every /v1 endpoint reads or writes PostgreSQL: while it is known to be down, answer 503 at once. */
+export function failFastDuringOutage(health: DependencyHealth): RequestHandler {
+  return (_req, _res, next) => {
+    health.database.assertAvailable();
+    next();
+  };
+}
+
+/**
+ * Runs before the error handler. A failure classified as an outage becomes its 503; a failure no
+ * class or code explains (e.g. `pg`'s plain Error for a connection lost inside a transaction) is
+ * checked against a probe of the database before it is allowed to become a 500.
+ */
+export function outageErrors(health: DependencyHealth): ErrorRequestHandler {
+  return async (error, _req, _res, next) => {
+    if (error instanceof DependencyUnavailableError) {
+      if (error.failure !== undefined) health[error.dependency].markDown(error.failure);
+      return next(error);
+    }
+    const outage = dependencyOutageError(error, health.database.retryAfterSeconds);
+    if (outage) {
+      health[outage.dependency].markDown(error);
+      return next(outage);
+    }
+    if (!(error instanceof BillingError) && !isClientError(error) && (await health.database.confirmDown(error))) {
+      return next(new DependencyUnavailableError('database', health.database.retryAfterSeconds, error));
+    }
+    next(error);
+  };
+}
+
+/** body-parser and friends mark the caller's mistakes with a 4xx status. */
+function isClientError(error: unknown): boolean {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
