@@ -2,23 +2,28 @@ import { loadConfig, orExit } from '../infra/config';
 import { createDatabase } from '../infra/database';
 import { createLogger } from '../infra/logger';
 import { connectTemporal } from '../infra/temporal';
-import { createApp } from './app';
+import { startTracing } from '../infra/tracing';
 import { Authenticator } from './auth';
 
 /** Production entry point: `npm run api`. SIGINT/SIGTERM stop accepting, finish in-flight requests, exit. */
 async function main(): Promise<void> {
   const config = orExit(() => loadConfig());
   const log = createLogger('api', config.LOG_LEVEL);
+  // Before the HTTP server module loads, so the HTTP instrumentation sees it. Off (and free) without an endpoint.
+  const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-api', instrumentHttp: true })
+    : undefined;
+  const { createApp } = await import('./app');
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
-  const temporal = await connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+  const temporal = await connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE, { traced: tracing !== undefined });
   const authenticator = new Authenticator({
     serviceKeys: config.SERVICE_API_KEYS,
     adminKeys: config.ADMIN_API_KEYS,
     userTokenSecret: config.USER_TOKEN_SECRET,
   });
-  const app = createApp({ db, temporal, authenticator, config }, log);
+  const app = createApp({ db, temporal, authenticator, config }, log, { config });
   const server = app.listen(config.PORT, config.HOST, () => {
-    log.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening');
+    log.info({ url: `http://${config.HOST}:${config.PORT}`, tracing: tracing ? 'otlp' : 'off' }, 'api listening');
   });
 
   let stopping = false;
@@ -34,6 +39,7 @@ async function main(): Promise<void> {
     server.close(async () => {
       await temporal.connection.close();
       await db.$disconnect();
+      await tracing?.shutdown(); // flushes spans still batched
       log.info('api stopped');
       process.exit(0);
     });
