@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Router } from 'express';
 import { BillingError } from '../../domain/errors';
 import { metricsRegistry, sampledGauge } from '../../infra/metrics';
-import { openHolds } from '../../reports/open-holds';
+import { openHolds, type OpenHolds } from '../../reports/open-holds';
 import type { ApiDeps } from '../deps';
 
 /**
@@ -48,29 +48,24 @@ function registerHoldGauges(deps: ApiDeps): void {
   holdsSource = deps.db;
   if (holdGaugesRegistered) return;
   holdGaugesRegistered = true;
-  let latest: Promise<Awaited<ReturnType<typeof openHolds>> | undefined> | undefined;
-  // One query per scrape for all three gauges.
-  const read = () => {
-    latest ??= openHolds(holdsSource!)
+  // The registry collects all gauges at once: they share one query per scrape.
+  let pending: Promise<OpenHolds | undefined> | undefined;
+  const read = () =>
+    (pending ??= openHolds(holdsSource!)
       .catch(() => undefined) // database down: the gauges keep their last values; /readyz says why
-      .finally(() => setTimeout(() => (latest = undefined), 1000).unref());
-    return latest;
-  };
-  sampledGauge('billing_reservation_holds_open', 'Reservations currently holding credits (status held).', [], async (gauge) => {
-    const holds = await read();
-    if (holds) gauge.set(holds.held);
-  });
-  sampledGauge('billing_reservation_credits_held', 'Credits held by open reservations.', [], async (gauge) => {
-    const holds = await read();
-    if (holds) gauge.set(holds.creditsHeld);
-  });
-  sampledGauge(
+      .finally(() => {
+        pending = undefined;
+      }));
+  const gauge = (name: string, help: string, value: (holds: OpenHolds) => number) =>
+    sampledGauge(name, help, [], async (g) => {
+      const holds = await read();
+      if (holds) g.set(value(holds));
+    });
+  gauge('billing_reservation_holds_open', 'Reservations currently holding credits (status held).', (h) => h.held);
+  gauge('billing_reservation_credits_held', 'Credits held by open reservations.', (h) => h.creditsHeld);
+  gauge(
     'billing_reservation_holds_past_deadline',
     'Held reservations whose deadline passed over a minute ago (not released: no worker, or a stuck run).',
-    [],
-    async (gauge) => {
-      const holds = await read();
-      if (holds) gauge.set(holds.pastDeadline);
-    },
+    (h) => h.pastDeadline,
   );
 }
