@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { isWrapped, registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
@@ -35,22 +35,25 @@ export function startTracing(options: TracingOptions): Tracing {
   const spanProcessor = options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter());
   const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
   provider.register(); // global tracer provider, W3C trace-context propagator, AsyncLocalStorage context
-  const unregister = options.instrumentHttp
-    ? registerInstrumentations({
-        tracerProvider: provider,
-        instrumentations: [
-          new HttpInstrumentation({
-            // Probes and scrapes every few seconds would be most of the traces and say nothing.
-            ignoreIncomingRequestHook: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? ''),
-            // The API's own outgoing HTTP is the OTLP exporter itself: tracing it would loop.
-            disableOutgoingRequestInstrumentation: true,
-          }),
-        ],
-      })
-    : () => {};
-  // The instrumentation patches `http` when it is next required; make sure that happens now, even
-  // when the server module was loaded before tracing started.
-  require('node:http');
+  let unregister = () => {};
+  if (options.instrumentHttp) {
+    const http = new HttpInstrumentation({
+      // Probes and scrapes every few seconds would be most of the traces and say nothing.
+      ignoreIncomingRequestHook: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? ''),
+      // The API's own outgoing HTTP is the OTLP exporter itself: tracing it would loop.
+      disableOutgoingRequestInstrumentation: true,
+    });
+    unregister = registerInstrumentations({ tracerProvider: provider, instrumentations: [http] });
+    // The instrumentation patches `http` through Node's require hook when it is next required. Module
+    // loaders that bypass that hook (jest's), or `http` loaded before tracing started, would leave the
+    // server untraced: patch the loaded module directly then (the same patch, applied once).
+    const loaded: typeof import('node:http') = require('node:http');
+    if (!isWrapped(loaded.Server.prototype.emit)) {
+      const definition = http.getModuleDefinitions().find((candidate) => candidate.name === 'http');
+      definition?.patch?.(loaded);
+      if (definition) definition.moduleExports = loaded; // so that shutdown unpatches it
+    }
+  }
   return {
     resource,
     spanProcessor,

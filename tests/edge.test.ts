@@ -229,7 +229,7 @@ describe('CORS, security headers and body size', () => {
 });
 
 describe('GET /readyz', () => {
-  it('reports each dependency and the task queue pollers; a stopped worker shows as degraded, still 200', async () => {
+  it('reports each dependency and the task queue pollers; a queue no worker polls shows as degraded, still 200', async () => {
     const ready = await stack.call('GET', '/readyz', { as: 'anonymous' });
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({
