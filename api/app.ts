@@ -1,19 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router } from 'express';
 import pinoHttp from 'pino-http';
+import type { Store } from 'express-rate-limit';
+import { edgeConfigSchema, type EdgeConfig } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import type { ApiDeps } from './deps';
 import { failFastDuringOutage, outageErrors } from './outages';
+import { bodyTooLarge, rateLimits, refusalMetrics, requestMetrics, routeTemplates, securityHeaders, userRoutesCors } from './edge';
 import { errorHandler, notFoundHandler } from './errors';
 import { buildOpenApiDocument } from './openapi';
 import { toExpressHandler } from './route';
 import { mountHealth } from './routes/health';
+import { mountMetrics } from './routes/metrics';
 import { routes } from './routes';
 
-export function createApp(deps: ApiDeps, logger: Logger): express.Express {
+export interface EdgeOptions {
+  /** Rate limits, CORS, body limit, proxies, metrics tokens (infra/config.ts). Default: the documented defaults. */
+  config?: EdgeConfig;
+  /** A rate-limit store shared by all API replicas (default: in memory, per process). */
+  rateLimitStore?: Store;
+}
+
+export function createApp(deps: ApiDeps, logger: Logger, edge: EdgeOptions = {}): express.Express {
+  const edgeConfig = edge.config ?? edgeConfigSchema.parse({});
+  const templateOf = routeTemplates(routes);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.set('trust proxy', edgeConfig.TRUST_PROXY_HOPS);
+  app.use(requestMetrics(templateOf));
   app.use(
     pinoHttp({
       logger,
@@ -24,16 +39,20 @@ export function createApp(deps: ApiDeps, logger: Logger): express.Express {
         return id;
       },
       // Health probes every few seconds would drown the log.
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       redact: ['req.headers.authorization'],
     }),
   );
+  app.use(securityHeaders());
+  if (edgeConfig.CORS_ALLOWED_ORIGINS.length > 0) app.use('/v1/me', userRoutesCors(edgeConfig.CORS_ALLOWED_ORIGINS));
+  app.use(rateLimits(edgeConfig, deps.authenticator, edge.rateLimitStore));
   // Per route: JSON for most, the raw bytes for routes that verify a signature over them (webhooks).
-  const jsonBody = express.json({ limit: '64kb' });
-  const rawBody = express.raw({ type: () => true, limit: '64kb' });
+  const jsonBody = express.json({ limit: edgeConfig.HTTP_BODY_LIMIT_BYTES });
+  const rawBody = express.raw({ type: () => true, limit: edgeConfig.HTTP_BODY_LIMIT_BYTES });
 
   const router = Router();
   mountHealth(router, deps);
+  mountMetrics(router, deps, edgeConfig.METRICS_TOKENS);
 
   const openApiDocument = buildOpenApiDocument(routes);
   router.get('/openapi.json', (_req, res) => {
@@ -45,7 +64,9 @@ export function createApp(deps: ApiDeps, logger: Logger): express.Express {
   for (const route of routes) router[route.method](route.path, route.rawBody ? rawBody : jsonBody, toExpressHandler(route, deps));
   app.use(router);
   app.use(notFoundHandler);
+  app.use(bodyTooLarge(edgeConfig.HTTP_BODY_LIMIT_BYTES));
   app.use(outageErrors(deps.health));
+  app.use(refusalMetrics(templateOf));
   app.use(errorHandler);
   return app;
 }

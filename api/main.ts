@@ -3,7 +3,7 @@ import { createDatabase } from '../infra/database';
 import { createDependencyHealth } from '../infra/dependency-health';
 import { createLogger } from '../infra/logger';
 import { connectTemporal } from '../infra/temporal';
-import { createApp } from './app';
+import { startTracing } from '../infra/tracing';
 import { Authenticator } from './auth';
 import { paymentsFromConfig } from '../payments/from-config';
 import { OrderWorkflowClient } from '../orders/workflow-client';
@@ -12,8 +12,13 @@ import { OrderWorkflowClient } from '../orders/workflow-client';
 async function main(): Promise<void> {
   const config = orExit(() => loadConfig());
   const log = createLogger('api', config.LOG_LEVEL);
+  // Before the HTTP server module loads, so the HTTP instrumentation sees it. Off (and free) without an endpoint.
+  const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-api', instrumentHttp: true })
+    : undefined;
+  const { createApp } = await import('./app');
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_CONNECT_TIMEOUT_MS);
-  const temporal = await connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+  const temporal = await connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE, { traced: tracing !== undefined });
   const authenticator = new Authenticator({
     serviceKeys: config.SERVICE_API_KEYS,
     adminKeys: config.ADMIN_API_KEYS,
@@ -21,9 +26,9 @@ async function main(): Promise<void> {
   });
   const orders = new OrderWorkflowClient({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, callTimeoutMs: config.RESERVATION_CALL_TIMEOUT_MS });
   const health = createDependencyHealth({ db, temporal }, log, { retryAfterSeconds: config.OUTAGE_RETRY_AFTER_SECONDS });
-  const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health }, log);
+  const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health }, log, { config });
   const server = app.listen(config.PORT, config.HOST, () => {
-    log.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening');
+    log.info({ url: `http://${config.HOST}:${config.PORT}`, tracing: tracing ? 'otlp' : 'off' }, 'api listening');
   });
 
   let stopping = false;
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
       health.close();
       await temporal.connection.close();
       await db.$disconnect();
+      await tracing?.shutdown(); // flushes spans still batched
       log.info('api stopped');
       process.exit(0);
     });

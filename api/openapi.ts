@@ -5,8 +5,11 @@ import type { RouteDefinition } from './route';
 import { idempotencyKeySchema } from '../idempotency/key';
 import { errorEnvelopeSchema } from './schemas';
 
-/** SERVICE_UNAVAILABLE: every endpoint answers 503 with Retry-After while PostgreSQL (or, for reservations, Temporal) is down. */
-const COMMON_ERRORS = ['VALIDATION_FAILED', 'INTERNAL', 'SERVICE_UNAVAILABLE'];
+/**
+ * Every route: bad input, rate limit (api/edge.ts), unexpected failure, and 503 with Retry-After while
+ * PostgreSQL (or, for workflow calls, Temporal) is down.
+ */
+const COMMON_ERRORS = ['VALIDATION_FAILED', 'RATE_LIMITED', 'INTERNAL', 'SERVICE_UNAVAILABLE'];
 
 /** Builds the OpenAPI 3.1 document from the same route table and zod schemas the server validates with. */
 export function buildOpenApiDocument(routes: RouteDefinition[]) {
@@ -33,6 +36,7 @@ export function buildOpenApiDocument(routes: RouteDefinition[]) {
     const errorCodes = new Set([...COMMON_ERRORS, ...(route.errors ?? [])]);
     if (route.access !== 'public') ['UNAUTHENTICATED', 'FORBIDDEN'].forEach((code) => errorCodes.add(code));
     if (route.idempotent) ['IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED'].forEach((code) => errorCodes.add(code));
+    if (route.body) errorCodes.add('PAYLOAD_TOO_LARGE');
     const byStatus = new Map<number, string[]>();
     for (const code of errorCodes) {
       const status = ERROR_STATUS[code as keyof typeof ERROR_STATUS];

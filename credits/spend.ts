@@ -1,4 +1,5 @@
 import type { Database } from '../infra/database';
+import { countCreditOperation } from '../infra/metrics';
 import { applyMovements } from './ledger';
 import { priceAndAllocate, spendableCredits } from './grants';
 import { priceAction } from './pricing';
@@ -36,7 +37,7 @@ export async function deductCredits(
   idempotency: Idempotency,
   actor: string,
 ): Promise<IdempotentResult<ConsumptionView>> {
-  return runIdempotent(db, idempotency, async (tx) => {
+  return countCreditOperation('deduct', () => runIdempotent(db, idempotency, async (tx) => {
     const { priced, allocations } = await priceAndAllocate(tx, request.userId, request.actionKey, request.quantity, new Date());
     const consumption = await recordConsumption(tx, {
       userId: request.userId,
@@ -53,5 +54,5 @@ export async function deductCredits(
       allocations.map((a) => ({ grantId: a.grantId, entryType: 'deduct', amount: -a.credits, usedDelta: a.credits })),
     );
     return consumption;
-  });
+  }));
 }

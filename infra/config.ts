@@ -48,10 +48,53 @@ export const baseConfigSchema = z.object({
   /** Validity of a replacement grant when refunded credits belong to a grant that has expired meanwhile. */
   REFUND_GRACE_DAYS: envInt({ min: 1, max: 3650, default: 30 }),
   ...paymentsConfigShape,
+  /**
+   * OpenTelemetry: traces are exported over OTLP/HTTP when this is set (the standard OTel variable;
+   * the exporter also reads the other OTEL_EXPORTER_OTLP_* variables). Unset: no tracer, no cost.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
 
+/** The worker's metrics endpoint (Temporal SDK metrics + process metrics); unset port = no endpoint. */
+export const workerConfigSchema = baseConfigSchema.extend({
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_METRICS_PORT: envInt({ min: 1, max: 65535, default: 0 }).transform((port) => (port === 0 ? undefined : port)),
+});
+
+/** Optional positive whole number from the environment; 0 switches the limit off. */
+const rateLimit = (fallback: number) => envInt({ min: 0, max: 1_000_000, default: fallback });
+
+/**
+ * The API's edge: rate limits, CORS, body size, proxies, who may read /metrics.
+ * Kept apart so tests and embedders can build it with their own values (edgeConfigSchema.parse({})).
+ */
+export const edgeConfigSchema = z.object({
+  /** Length of a rate-limit window. */
+  RATE_LIMIT_WINDOW_MS: envInt({ min: 1000, max: 3_600_000, default: 60_000 }),
+  /** Requests per window per service key (business services call a lot: reservations, deducts, checks). */
+  RATE_LIMIT_SERVICE: rateLimit(6000),
+  /** Requests per window per user (the `sub` of the token, whatever token carries it). */
+  RATE_LIMIT_USER: rateLimit(300),
+  /** Requests per window per admin key. */
+  RATE_LIMIT_ADMIN: rateLimit(600),
+  /** Requests per window per client address without a credential (health probes and /metrics are exempt). */
+  RATE_LIMIT_ANONYMOUS: rateLimit(120),
+  /** Express `trust proxy`: how many proxies in front of the API set X-Forwarded-For (0 = trust none). */
+  TRUST_PROXY_HOPS: envInt({ min: 0, max: 10, default: 0 }),
+  /** Origins (scheme://host[:port]) a browser may call the user routes (/v1/me/*) from. None by default. */
+  CORS_ALLOWED_ORIGINS: commaList
+    .pipe(z.array(z.url().refine((value) => new URL(value).origin === value, 'must be an origin like https://app.example.com (no path)')))
+    .default([]),
+  /** Largest accepted JSON body; larger ones get 413 PAYLOAD_TOO_LARGE. */
+  HTTP_BODY_LIMIT_BYTES: envInt({ min: 1024, max: 10 * 1024 * 1024, default: 64 * 1024 }),
+  /** Bearer tokens Prometheus scrapes /metrics with (admin keys work too); read-only, unlike an admin key. */
+  METRICS_TOKENS: commaList.pipe(z.array(z.string().min(16, 'each token must be at least 16 characters'))).default([]),
+});
+export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
+
 /** The API also needs credentials, listening address and reservation bounds. */
-export const configSchema = baseConfigSchema.extend({
+export const configSchema = baseConfigSchema.extend(edgeConfigSchema.shape).extend({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: envInt({ min: 0, max: 65535, default: 3000 }),
   /** Keys for business services calling /v1/internal/*. */
@@ -81,6 +124,7 @@ export const configSchema = baseConfigSchema.extend({
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 export type Config = z.infer<typeof configSchema>;
+export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 
 export class ConfigError extends Error {}
 
@@ -111,8 +155,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return config;
 }
 
-export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): BaseConfig {
-  return parse(baseConfigSchema, env);
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  return parse(workerConfigSchema, env);
 }
 
 /** For process entry points: print a readable message and exit instead of a stack trace. */

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 
 /**
  * gRPC reconnect backoff capped at 2 s (grpc-js defaults grow to 120 s): after a Temporal server
@@ -9,7 +10,12 @@ export const TEMPORAL_CHANNEL_ARGS = {
   'grpc.max_reconnect_backoff_ms': 2_000,
 } as const;
 
-export async function connectTemporal(address: string, namespace: string): Promise<Client> {
+/** `traced`: spans around each workflow call, with the trace context passed to the workflow in headers (infra/tracing.ts). */
+export async function connectTemporal(address: string, namespace: string, options: { traced?: boolean } = {}): Promise<Client> {
   const connection = await Connection.connect({ address, channelArgs: TEMPORAL_CHANNEL_ARGS });
-  return new Client({ connection, namespace });
+  return new Client({
+    connection,
+    namespace,
+    ...(options.traced ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
+  });
 }

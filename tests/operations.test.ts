@@ -53,10 +53,10 @@ describe('health probes', () => {
     expect(response.body).toEqual({ status: 'ok' });
   });
 
-  it('GET /readyz answers 200 when PostgreSQL and Temporal both answer', async () => {
+  it('GET /readyz answers 200 when PostgreSQL and Temporal both answer (degraded: no worker polls this file\'s queue)', async () => {
     const response = await stack.call('GET', '/readyz', { as: 'anonymous' });
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ status: 'ready', checks: { database: 'ok', temporal: 'ok' } });
+    expect(response.body).toMatchObject({ status: 'degraded', checks: { database: 'ok', temporal: 'ok', worker: 'no_pollers' } });
   });
 
   it('GET /readyz answers 503 naming the database when it is unreachable, while /healthz stays 200', async () => {
@@ -66,7 +66,7 @@ describe('health probes', () => {
       const started = Date.now();
       expect(await getJson(`${server.baseUrl}/readyz`)).toEqual({
         status: 503,
-        body: { status: 'not_ready', checks: { database: 'unavailable', temporal: 'ok' } },
+        body: expect.objectContaining({ status: 'not_ready', checks: { database: 'unavailable', temporal: 'ok', worker: 'no_pollers' } }),
       });
       expect(Date.now() - started).toBeLessThan(5000); // probes are bounded, a probe must not hang
       expect(await getJson(`${server.baseUrl}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } });
@@ -85,7 +85,7 @@ describe('health probes', () => {
     try {
       expect(await getJson(`${server.baseUrl}/readyz`)).toEqual({
         status: 503,
-        body: { status: 'not_ready', checks: { database: 'ok', temporal: 'unavailable' } },
+        body: expect.objectContaining({ status: 'not_ready', checks: { database: 'ok', temporal: 'unavailable', worker: 'unknown' } }),
       });
     } finally {
       await server.close();

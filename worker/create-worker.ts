@@ -1,7 +1,14 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  makeWorkflowExporter,
+} from '@temporalio/interceptors-opentelemetry/lib/worker';
 import { createActivities } from './activities';
 import type { PaymentsDeps } from '../payments/deps';
+import { activityMetrics } from './activity-metrics';
 import type { Database } from '../infra/database';
+import type { Tracing } from '../infra/tracing';
 
 export interface BillingWorkerOptions {
   connection: NativeConnection;
@@ -15,13 +22,24 @@ export interface BillingWorkerOptions {
   /** Cap on concurrent activities; each holds a database connection while it runs. */
   maxConcurrentActivityTaskExecutions?: number;
   maxCachedWorkflows?: number;
+  /**
+   * Trace workflows and activities (infra/tracing.ts). A prebuilt bundle must then have been built with
+   * `workflowTracingModules` (tests' bundle always is); without tracing, nothing is added.
+   */
+  tracing?: Pick<Tracing, 'resource' | 'spanProcessor'>;
 }
 
 export function workflowsPath(): string {
   return require.resolve('../workflows');
 }
 
+/** Workflow interceptor modules of the SDK's OpenTelemetry support; bundled into the workflow code. */
+export function workflowTracingModules(): string[] {
+  return [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+}
+
 export async function createBillingWorker(options: BillingWorkerOptions): Promise<Worker> {
+  const { tracing } = options;
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -31,5 +49,16 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,
     maxConcurrentLocalActivityExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
+    interceptors: {
+      activity: [
+        activityMetrics,
+        ...(tracing
+          ? [(ctx: Parameters<typeof activityMetrics>[0]) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })]
+          : []),
+      ],
+      ...(tracing && !options.workflowBundle ? { workflowModules: workflowTracingModules() } : {}),
+    },
+    // Workflow spans leave the sandbox through this sink; the worker's span processor exports them.
+    ...(tracing ? { sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } } : {}),
   });
 }

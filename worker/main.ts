@@ -1,24 +1,26 @@
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { Connection } from '@temporalio/client';
 import { loadWorkerConfig, orExit } from '../infra/config';
 import { createDatabase } from '../infra/database';
 import { createLogger } from '../infra/logger';
+import { startTracing, type Tracing } from '../infra/tracing';
 import { ensureSearchAttributes } from './search-attributes';
 import { createBillingWorker } from './create-worker';
 import { paymentsFromConfig } from '../payments/from-config';
+import { freeLoopbackPort, installWorkerRuntime, startWorkerMetricsServer } from './telemetry';
 
 /** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */
 async function main(): Promise<void> {
   const config = orExit(() => loadWorkerConfig());
   const log = createLogger('worker', config.LOG_LEVEL);
-  // The SDK's own logs (workflow and activity context included: workflowId, runId, activityType...)
-  // go through pino too, so the worker writes one JSON log stream.
-  Runtime.install({
-    logger: new DefaultLogger(sdkLevel(config.LOG_LEVEL), (entry) => {
-      const level = entry.level === 'TRACE' ? 'trace' : entry.level === 'WARN' ? 'warn' : (entry.level.toLowerCase() as 'debug' | 'info' | 'error');
-      log[level]({ ...entry.meta, sdk: true }, entry.message);
-    }),
-  });
+  const tracing: Tracing | undefined = config.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-worker' })
+    : undefined;
+  const sdkMetricsAddress = config.WORKER_METRICS_PORT ? `127.0.0.1:${await freeLoopbackPort()}` : undefined;
+  installWorkerRuntime({ log, logLevel: config.LOG_LEVEL, ...(sdkMetricsAddress ? { sdkMetricsAddress } : {}) });
+  const metricsServer = config.WORKER_METRICS_PORT
+    ? await startWorkerMetricsServer({ host: config.WORKER_METRICS_HOST, port: config.WORKER_METRICS_PORT, ...(sdkMetricsAddress ? { sdkMetricsAddress } : {}) })
+    : undefined;
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_CONNECT_TIMEOUT_MS);
 
   const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -34,17 +36,23 @@ async function main(): Promise<void> {
     refundGraceDays: config.REFUND_GRACE_DAYS,
     payments: paymentsFromConfig(config),
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    ...(tracing ? { tracing } : {}),
   });
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker started');
+  log.info(
+    {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      temporal: config.TEMPORAL_ADDRESS,
+      metrics: config.WORKER_METRICS_PORT ? `http://${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}/metrics` : 'off',
+      tracing: tracing ? 'otlp' : 'off',
+    },
+    'worker started',
+  );
   await worker.run(); // resolves after a shutdown signal once in-flight tasks finish
   await connection.close();
   await db.$disconnect();
+  await tracing?.shutdown(); // flushes spans still batched
+  metricsServer?.close();
   log.info('worker stopped');
-}
-
-function sdkLevel(level: string): LogLevel {
-  const map: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', fatal: 'ERROR', silent: 'ERROR' };
-  return map[level] ?? 'INFO';
 }
 
 main().catch((error: unknown) => {

@@ -10,7 +10,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { startPostgres, startStripeMock, startTemporalDevServer } from '../../scripts/services';
 import { migrate } from '../../scripts/migrate';
 import { seedDatabase } from '../../scripts/seed';
-import { workflowsPath } from '../../worker/create-worker';
+import { workflowTracingModules, workflowsPath } from '../../worker/create-worker';
 
 interface Stoppable {
   stop(): Promise<void>;
@@ -42,7 +42,8 @@ export default async function globalSetup(): Promise<void> {
       return temporal.address;
     })(),
     (async () => {
-      const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger });
+      // With the tracing interceptors (as a worker with OTEL_EXPORTER_OTLP_ENDPOINT bundles them), so one bundle serves traced and untraced tests.
+      const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), workflowInterceptorModules: workflowTracingModules(), logger: quietLogger });
       const file = path.join(workDir, 'workflow-bundle.js');
       writeFileSync(file, bundle.code);
       return file;

@@ -12,11 +12,16 @@ import { SignJWT } from 'jose';
 import { createApp } from '../../api/app';
 import { Authenticator } from '../../api/auth';
 import type { ApiDeps } from '../../api/deps';
+import { edgeConfigSchema, type EdgeConfig } from '../../infra/config';
 import { createDatabase, type Database } from '../../infra/database';
 import { createDependencyHealth } from '../../infra/dependency-health';
 import { TEMPORAL_CHANNEL_ARGS } from '../../infra/temporal';
 import { createLogger } from '../../infra/logger';
+import type { Tracing } from '../../infra/tracing';
 import { createBillingWorker } from '../../worker/create-worker';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
+import { Resource } from '@opentelemetry/resources';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { applyMovements } from '../../credits/ledger';
 import { expectDocumentedResponse } from './openapi-conformance';
 import { OrderWorkflowClient } from '../../orders/workflow-client';
@@ -69,7 +74,16 @@ export interface StackOptions {
   /** Another PostgreSQL than the suite's (e.g. one a fault test stops and restarts). */
   databaseUrl?: string;
   commitGraceMs?: number;
+  /** The API's edge settings; by default the documented ones with every rate limit off (tests are not throttled). */
+  edge?: Partial<EdgeConfig>;
+  /** Trace API calls, workflows and activities into this (infra/tracing.ts). */
+  tracing?: Tracing;
+  /** `host:port` for the Temporal SDK's Prometheus exporter; applies to the first stack of a test file (one Runtime per process). */
+  sdkMetricsAddress?: string;
 }
+
+/** The suite's workflow bundle always contains the tracing interceptors, so an untraced worker gets a sink that drops spans. */
+const untraced = { resource: Resource.empty(), spanProcessor: new NoopSpanProcessor() };
 
 export async function userToken(userId: string, secret = USER_TOKEN_SECRET): Promise<string> {
   return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
@@ -80,7 +94,10 @@ let runtimeInstalled = false;
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
   if (!runtimeInstalled) {
     // Worker lifecycle chatter at INFO would bury test output.
-    Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+    Runtime.install({
+      logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN'),
+      ...(options.sdkMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.sdkMetricsAddress, countersTotalSuffix: true } } } } : {}),
+    });
     runtimeInstalled = true;
   }
   const databaseUrl = options.databaseUrl ?? requiredEnv('TEST_DATABASE_URL');
@@ -89,7 +106,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const taskQueue = `test-${randomUUID()}`;
   const db = createDatabase(databaseUrl, 40);
   const clientConnection = await Connection.connect({ address: temporalAddress, channelArgs: TEMPORAL_CHANNEL_ARGS });
-  const temporal = new Client({ connection: clientConnection, namespace: 'default' });
+  const temporal = new Client({
+    connection: clientConnection,
+    namespace: 'default',
+    ...(options.tracing ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
+  });
   const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const config = {
     TEMPORAL_TASK_QUEUE: taskQueue,
@@ -123,7 +144,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     authenticator: new Authenticator({ serviceKeys: [SERVICE_KEY], adminKeys: [ADMIN_KEY], userTokenSecret: USER_TOKEN_SECRET }),
   };
   const server: Server = await new Promise((resolve) => {
-    const listening = createApp(deps, logger).listen(0, '127.0.0.1', () => resolve(listening));
+    const edge = { ...edgeConfigSchema.parse({}), RATE_LIMIT_SERVICE: 0, RATE_LIMIT_USER: 0, RATE_LIMIT_ADMIN: 0, RATE_LIMIT_ANONYMOUS: 0, ...options.edge };
+    const listening = createApp(deps, logger, { config: edge }).listen(0, '127.0.0.1', () => resolve(listening));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   payments.publicBaseUrl = baseUrl;
@@ -147,6 +169,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         refundGraceDays: 30,
         payments,
         workflowBundle: { codePath: bundlePath },
+        tracing: options.tracing ?? untraced,
       });
       stack.worker = worker;
       running = worker.run();

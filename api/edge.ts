@@ -1,0 +1,148 @@
+/**
+ * What stands between the internet and the route table: security headers, CORS for the user routes,
+ * rate limits per credential, the body size limit and request metrics. Each piece is a well-kept
+ * library configured here; api/app.ts puts them in order.
+ */
+import type { RequestHandler, Request } from 'express';
+import { trace } from '@opentelemetry/api';
+import cors from 'cors';
+import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
+import helmet from 'helmet';
+import { match } from 'path-to-regexp';
+import { BillingError } from '../domain/errors';
+import type { EdgeConfig } from '../infra/config';
+import { apiRefusals, httpRequestDuration } from '../infra/metrics';
+import type { Authenticator, Principal } from './auth';
+import type { RouteDefinition } from './route';
+
+/** Helmet's defaults (CSP, HSTS, nosniff, frame-ancestors 'none' ...); the Swagger UI page loads only same-origin scripts. */
+export const securityHeaders = (): RequestHandler => helmet();
+
+/**
+ * CORS for the user routes only: they are what a browser calls (with a user token). The internal and
+ * admin routes carry service and admin keys, which never belong in a browser, so they send no CORS
+ * headers and browsers refuse cross-origin calls to them. No origin is allowed unless listed.
+ */
+export function userRoutesCors(allowedOrigins: string[]): RequestHandler {
+  return cors({
+    origin: allowedOrigins,
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+    exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'Idempotent-Replayed'],
+    maxAge: 600,
+  });
+}
+
+/** Paths served outside the route table, named as themselves in metrics. */
+const FIXED_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/docs/init.js', '/docs/assets/swagger-ui.css', '/docs/assets/swagger-ui-bundle.js']);
+
+/**
+ * The route template of a request (`/v1/internal/reservations/:reservationId`), never the raw URL:
+ * metric labels stay bounded whatever callers send. Requests answered before routing (429, 413) are
+ * matched against the route table; anything unknown is `unmatched`.
+ */
+export function routeTemplates(routes: RouteDefinition[]): (req: Request) => string {
+  const matchers = routes.map((route) => ({ method: route.method.toUpperCase(), path: route.path, matches: match(route.path) }));
+  return (req) => {
+    if (typeof req.route?.path === 'string') return req.route.path;
+    if (FIXED_PATHS.has(req.path)) return req.path;
+    const found = matchers.find((m) => (m.method === req.method || req.method === 'OPTIONS') && m.matches(req.path));
+    return found?.path ?? 'unmatched';
+  };
+}
+
+/** Counts and times every request by route template, method and status; names the trace's server span by route. */
+export function requestMetrics(templateOf: (req: Request) => string): RequestHandler {
+  return (req, res, next) => {
+    const stop = httpRequestDuration.startTimer();
+    const span = trace.getActiveSpan();
+    res.on('finish', () => {
+      const route = templateOf(req);
+      stop({ method: req.method, route, status: String(res.statusCode) });
+      if (span && route !== 'unmatched') {
+        span.setAttribute('http.route', route);
+        span.updateName(`${req.method} ${route}`);
+      }
+    });
+    next();
+  };
+}
+
+/**
+ * Error middleware before the error handler: counts every refusal by route and stable code. Errors that
+ * are not BillingErrors (malformed JSON, oversized bodies, bugs) are classified by the error handler;
+ * they are counted by status in http_request_duration_seconds.
+ */
+export function refusalMetrics(templateOf: (req: Request) => string): import('express').ErrorRequestHandler {
+  return (error, req, _res, next) => {
+    if (error instanceof BillingError) apiRefusals.inc({ method: req.method, route: templateOf(req), code: error.code });
+    else if (isTooLarge(error)) apiRefusals.inc({ method: req.method, route: templateOf(req), code: 'PAYLOAD_TOO_LARGE' });
+    next(error);
+  };
+}
+
+function isTooLarge(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { type?: unknown }).type === 'entity.too.large';
+}
+
+/** The body size limit of express.json as a BillingError, so the envelope can say what the limit is. */
+export function bodyTooLarge(limitBytes: number): import('express').ErrorRequestHandler {
+  return (error, _req, _res, next) => {
+    if (isTooLarge(error)) {
+      next(new BillingError('PAYLOAD_TOO_LARGE', `Request body is larger than ${limitBytes} bytes.`, { limitBytes }));
+      return;
+    }
+    next(error);
+  };
+}
+
+type LimitedRole = Principal['role'] | 'anonymous';
+
+/**
+ * Rate limits per credential: each service key, each user (by token subject, so minting new tokens
+ * does not reset it), each admin key; requests without a credential per client address (set
+ * TRUST_PROXY_HOPS behind a proxy). A request with an invalid credential counts against its address
+ * (the route then answers 401). Probes and /metrics are not limited.
+ *
+ * The default store is in memory: each API replica counts on its own (N replicas allow N times the
+ * limit). To share the count across replicas pass a shared store, e.g. `rate-limit-redis`
+ * (RedisStore) or `@acpr/rate-limit-postgresql` (PostgresStore): see docs/operations.md.
+ */
+export function rateLimits(config: EdgeConfig, authenticator: Authenticator, store?: Store): RequestHandler {
+  const limits: Record<LimitedRole, number> = {
+    service: config.RATE_LIMIT_SERVICE,
+    user: config.RATE_LIMIT_USER,
+    admin: config.RATE_LIMIT_ADMIN,
+    anonymous: config.RATE_LIMIT_ANONYMOUS,
+  };
+  const identify = async (req: Request): Promise<{ role: LimitedRole; key: string }> => {
+    const cached = (req as { rateLimitIdentity?: { role: LimitedRole; key: string } }).rateLimitIdentity;
+    if (cached) return cached;
+    let principal: Principal | undefined;
+    try {
+      principal = await authenticator.authenticate(req.get('authorization'));
+    } catch {
+      principal = undefined; // invalid credential: limited by address; the route answers 401
+    }
+    const identity = principal
+      ? { role: principal.role, key: principal.id }
+      : { role: 'anonymous' as const, key: `ip:${ipKeyGenerator(req.ip ?? 'unknown')}` };
+    (req as { rateLimitIdentity?: unknown }).rateLimitIdentity = identity;
+    return identity;
+  };
+  return rateLimit({
+    windowMs: config.RATE_LIMIT_WINDOW_MS,
+    limit: async (req) => limits[(await identify(req)).role],
+    keyGenerator: async (req) => (await identify(req)).key,
+    skip: async (req) => FIXED_PATHS.has(req.path) || req.path.startsWith('/docs') || limits[(await identify(req)).role] === 0,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    ...(store ? { store } : {}),
+    handler: (req, res, next) => {
+      const resetTime = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      const retryAfterSeconds = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + config.RATE_LIMIT_WINDOW_MS) - Date.now()) / 1000));
+      res.setHeader('Retry-After', String(retryAfterSeconds));
+      next(new BillingError('RATE_LIMITED', `Too many requests; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds }));
+    },
+  });
+}
