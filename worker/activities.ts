@@ -4,6 +4,7 @@
  */
 import type { Database } from '../infra/database';
 import { createReservationActivities } from '../activities/reservations';
+import { createEventActivities } from '../activities/events';
 
 export interface ActivityDeps {
   db: Database;
@@ -13,5 +14,6 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createReservationActivities(deps),
+    ...createEventActivities(deps),
   };
 }

@@ -1,2 +1,4 @@
 // Entry point bundled for the worker: every workflow type the worker runs.
 export { reservationWorkflow } from './reservation';
+export { deliveryWorkflow } from './delivery';
+export { notificationWorkflow } from './notification';

@@ -6,5 +6,9 @@ export const ActionKeyKey = defineSearchAttributeKey('ActionKey', SearchAttribut
 export const ReservationIdKey = defineSearchAttributeKey('ReservationId', SearchAttributeType.KEYWORD);
 export const ReservationStatusKey = defineSearchAttributeKey('ReservationStatus', SearchAttributeType.KEYWORD);
 export const OrderIdKey = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
+export const EndpointIdKey = defineSearchAttributeKey('EndpointId', SearchAttributeType.KEYWORD);
+export const EventTypeKey = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);
+/** pending (first attempt due), retrying, delivered, failed. */
+export const DeliveryStatusKey = defineSearchAttributeKey('DeliveryStatus', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTE_KEYS = [UserIdKey, ActionKeyKey, ReservationIdKey, ReservationStatusKey, OrderIdKey];
+export const SEARCH_ATTRIBUTE_KEYS = [UserIdKey, ActionKeyKey, ReservationIdKey, ReservationStatusKey, OrderIdKey, EndpointIdKey, EventTypeKey, DeliveryStatusKey];
