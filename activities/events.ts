@@ -21,7 +21,7 @@ export function createEventActivities({ db, eventsConfig, sendMail }: EventActiv
   const config = eventsConfig ?? loadEventsConfig();
   const mail = sendMail ?? createMailer(config);
   return {
-    attemptDelivery: (request: AttemptRequest) => attemptDelivery(db, config, { ...request, runId: Context.current().info.workflowExecution.runId ?? 'unknown' }),
+    attemptDelivery: (request: AttemptRequest) => attemptDelivery(db, config, { ...request, runId: Context.current().info.workflowExecution?.runId ?? 'unknown' }),
     storeNotice: (eventId: string) => storeNotice(db, eventId),
     sendNoticeEmail: (notificationId: string) => sendNoticeEmail(db, mail, notificationId),
   };

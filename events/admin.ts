@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { BillingError } from '../domain/errors';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import type { Prisma } from '../generated/prisma/client';
-import type { Database } from '../infra/database';
+import type { Database, Tx } from '../infra/database';
 import { eventsConfig } from './config';
 import { decodeCursor, encodeCursor } from './notifications';
 import { recordEvent } from './record';
@@ -69,7 +69,7 @@ export async function getDelivery(db: Database, deliveryId: string): Promise<Del
  * Runs a delivery again from its first attempt (a new run of the same workflow id, so the same
  * `webhook-id`: a receiver that did get it dedupes). A delivery still in progress is left alone.
  */
-async function replay(db: Database, temporal: Client, taskQueue: string, delivery: { id: string; eventId: string; endpointId: string; status: string }, type: string) {
+async function replay(db: Tx, temporal: Client, taskQueue: string, delivery: { id: string; eventId: string; endpointId: string; status: string }, type: string) {
   if (delivery.status === 'pending') return false;
   await db.webhookDelivery.update({ where: { id: delivery.id }, data: { status: 'pending', lastError: null, nextAttemptAt: new Date() } });
   await startDelivery(
@@ -80,25 +80,42 @@ async function replay(db: Database, temporal: Client, taskQueue: string, deliver
   return true;
 }
 
-async function liveEndpoint(db: Database, endpointId: string) {
+async function liveEndpoint(db: Tx, endpointId: string) {
   const endpoint = await db.webhookEndpoint.findUnique({ where: { id: endpointId } });
   if (!endpoint || endpoint.deletedAt) throw new BillingError('NOT_FOUND', `Webhook endpoint ${endpointId} not found.`, { endpointId });
   return endpoint;
 }
 
-export async function replayDelivery(db: Database, temporal: Client, taskQueue: string, deliveryId: string): Promise<{ replayed: string[] }> {
-  const delivery = await db.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { event: { select: { type: true } } } });
+/** Idempotent per key: the stored answer is replayed, so a retried request does not start the delivery again. */
+export async function replayDelivery(
+  db: Database,
+  temporal: Client,
+  taskQueue: string,
+  deliveryId: string,
+  idempotency: Idempotency,
+): Promise<IdempotentResult<{ replayed: string[] }>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+  const delivery = await tx.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { event: { select: { type: true } } } });
   if (!delivery) throw new BillingError('NOT_FOUND', `Delivery ${deliveryId} not found.`, { deliveryId });
-  await liveEndpoint(db, delivery.endpointId);
-  return { replayed: (await replay(db, temporal, taskQueue, delivery, delivery.event.type)) ? [delivery.id] : [] };
+  await liveEndpoint(tx, delivery.endpointId);
+  return { replayed: (await replay(tx, temporal, taskQueue, delivery, delivery.event.type)) ? [delivery.id] : [] };
+  });
 }
 
-export async function replayFailed(db: Database, temporal: Client, taskQueue: string, endpointId: string): Promise<{ replayed: string[] }> {
-  await liveEndpoint(db, endpointId);
-  const failed = await db.webhookDelivery.findMany({ where: { endpointId, status: 'failed' }, include: { event: { select: { type: true } } } });
-  const replayed: string[] = [];
-  for (const delivery of failed) if (await replay(db, temporal, taskQueue, delivery, delivery.event.type)) replayed.push(delivery.id);
-  return { replayed };
+export async function replayFailed(
+  db: Database,
+  temporal: Client,
+  taskQueue: string,
+  endpointId: string,
+  idempotency: Idempotency,
+): Promise<IdempotentResult<{ replayed: string[] }>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    await liveEndpoint(tx, endpointId);
+    const failed = await tx.webhookDelivery.findMany({ where: { endpointId, status: 'failed' }, include: { event: { select: { type: true } } } });
+    const replayed: string[] = [];
+    for (const delivery of failed) if (await replay(tx, temporal, taskQueue, delivery, delivery.event.type)) replayed.push(delivery.id);
+    return { replayed };
+  });
 }
 
 /** Records a `webhook.test` event for one endpoint; the relay delivers it like any other. */

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { BillingError } from '../domain/errors';
 import type { Database } from '../infra/database';
+import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import type { SendMail } from './mailer';
 import { render } from './templates';
 import { notificationView, type NotificationSettingsView, type NotificationView } from './views';
@@ -73,16 +74,21 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 }
 
 /** Marks one of the user's notices read (idempotent: reading twice keeps the first time). */
-export async function markRead(db: Database, userId: string, notificationId: string): Promise<NotificationView> {
-  const notice = await db.notification.findFirst({ where: { id: notificationId, userId } });
-  if (!notice) throw new BillingError('NOT_FOUND', `Notification ${notificationId} not found.`, { notificationId });
-  if (notice.readAt) return notificationView(notice);
-  return notificationView(await db.notification.update({ where: { id: notice.id }, data: { readAt: new Date() } }));
+export async function markRead(db: Database, userId: string, notificationId: string, idempotency: Idempotency): Promise<IdempotentResult<NotificationView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    // Another user's notice is "not found": its existence is not revealed.
+    const notice = await tx.notification.findFirst({ where: { id: notificationId, userId } });
+    if (!notice) throw new BillingError('NOT_FOUND', `Notification ${notificationId} not found.`, { notificationId });
+    if (notice.readAt) return notificationView(notice);
+    return notificationView(await tx.notification.update({ where: { id: notice.id }, data: { readAt: new Date() } }));
+  });
 }
 
-export async function markAllRead(db: Database, userId: string): Promise<{ marked: number }> {
-  const { count } = await db.notification.updateMany({ where: { userId, readAt: null }, data: { readAt: new Date() } });
-  return { marked: count };
+export async function markAllRead(db: Database, userId: string, idempotency: Idempotency): Promise<IdempotentResult<{ marked: number }>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const { count } = await tx.notification.updateMany({ where: { userId, readAt: null }, data: { readAt: new Date() } });
+    return { marked: count };
+  });
 }
 
 export async function getSettings(db: Database, userId: string): Promise<NotificationSettingsView> {

@@ -8,7 +8,7 @@
  * Runs as a polling loop in the worker process; several relays may run at once.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Event, WebhookEndpoint } from '../generated/prisma/client';
 import type { Database } from '../infra/database';
@@ -16,7 +16,7 @@ import type { Logger } from '../infra/logger';
 import { deliveryWorkflowId, type DeliveryInput } from '../workflows/delivery-contract';
 import { notificationWorkflowId, type NotificationInput } from '../workflows/notification-contract';
 import { DeliveryStatusKey, EndpointIdKey, EventTypeKey, UserIdKey } from '../workflows/search-attributes';
-import type { EventsConfig } from './config';
+import { loadEventsConfig, type EventsConfig } from './config';
 import { hasTemplate } from './templates';
 
 export interface RelayDeps {
@@ -77,7 +77,8 @@ export async function handOver(deps: RelayDeps, event: Event, endpoints: Webhook
       startDelivery(deps, { eventId: event.id, endpointId: endpoint.id, eventType: event.type, retryScheduleMs: deps.config.WEBHOOK_RETRY_SCHEDULE_MS }, 'never'),
     ),
   );
-  if (event.userId && hasTemplate(event.type)) {
+  const userId = event.userId;
+  if (userId && hasTemplate(event.type)) {
     const input: NotificationInput = { eventId: event.id };
     await startOnce(deps.temporal, () =>
       deps.temporal.workflow.start('notificationWorkflow', {
@@ -87,7 +88,7 @@ export async function handOver(deps: RelayDeps, event: Event, endpoints: Webhook
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         typedSearchAttributes: [
-          { key: UserIdKey, value: event.userId },
+          { key: UserIdKey, value: userId },
           { key: EventTypeKey, value: event.type },
         ],
       }),
@@ -135,6 +136,21 @@ export function startRelay(deps: RelayDeps, log: Pick<Logger, 'warn'>): RunningR
       stopped = true;
       wake?.();
       await loop;
+    },
+  };
+}
+
+/** For the worker process: connects its own Temporal client and runs the relay with the environment's config. */
+export async function startEventRelayProcess(options: { address: string; namespace: string; taskQueue: string; db: Database; log: Pick<Logger, 'warn'> }): Promise<RunningRelay> {
+  const connection = await Connection.connect({ address: options.address });
+  const relay = startRelay(
+    { db: options.db, temporal: new Client({ connection, namespace: options.namespace }), taskQueue: options.taskQueue, config: loadEventsConfig() },
+    options.log,
+  );
+  return {
+    async stop() {
+      await relay.stop();
+      await connection.close();
     },
   };
 }

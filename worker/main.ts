@@ -5,6 +5,7 @@ import { createDatabase } from '../infra/database';
 import { createLogger } from '../infra/logger';
 import { ensureSearchAttributes } from './search-attributes';
 import { createBillingWorker } from './create-worker';
+import { startEventRelayProcess } from '../events/relay';
 
 /** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */
 async function main(): Promise<void> {
@@ -34,7 +35,9 @@ async function main(): Promise<void> {
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
   log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker started');
+  const relay = await startEventRelayProcess({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, log });
   await worker.run(); // resolves after a shutdown signal once in-flight tasks finish
+  await relay.stop();
   await connection.close();
   await db.$disconnect();
   log.info('worker stopped');

@@ -3,6 +3,7 @@ import { internalRoutes } from './internal';
 import { publicRoutes } from './public';
 import { userRoutes } from './user';
 import { adminRoutes } from './admin';
+import { eventRoutes } from './events';
 
 /** Every endpoint of the API; the router, the OpenAPI document and the access tests all read this. */
-export const routes: RouteDefinition[] = [...publicRoutes, ...internalRoutes, ...userRoutes, ...adminRoutes];
+export const routes: RouteDefinition[] = [...publicRoutes, ...internalRoutes, ...userRoutes, ...adminRoutes, ...eventRoutes];

@@ -11,14 +11,15 @@ const ROOT = path.join(__dirname, '..', '..');
 const ALLOWED: Record<string, string[]> = {
   domain: ['generated/prisma/enums'],
   idempotency: ['domain', 'infra', 'generated'],
-  credits: ['domain', 'idempotency', 'infra', 'generated'],
-  catalog: ['domain', 'idempotency', 'infra', 'generated'],
+  credits: ['domain', 'idempotency', 'infra', 'generated', 'events/record', 'events/balance-low'],
+  catalog: ['domain', 'idempotency', 'infra', 'generated', 'events/record'],
+  events: ['domain', 'idempotency', 'infra', 'generated', 'workflows/delivery-contract', 'workflows/notification-contract', 'workflows/search-attributes'],
   reports: ['domain', 'credits/views', 'infra', 'generated'],
   reservations: ['domain', 'idempotency', 'infra', 'credits', 'workflows'],
-  activities: ['domain', 'idempotency', 'infra', 'credits', 'catalog', 'reservations', 'workflows', 'generated'],
+  activities: ['domain', 'idempotency', 'infra', 'credits', 'catalog', 'reservations', 'events', 'workflows', 'generated'],
   workflows: ['domain', 'activities', 'credits/views', 'generated/prisma/enums'],
   infra: ['domain/errors', 'generated'],
-  api: ['domain', 'idempotency', 'infra', 'credits', 'catalog', 'reports', 'reservations', 'generated/prisma/enums'],
+  api: ['domain', 'idempotency', 'infra', 'credits', 'catalog', 'reports', 'reservations', 'events', 'generated/prisma/enums'],
 };
 
 function sourceFiles(dir: string): string[] {
