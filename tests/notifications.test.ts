@@ -3,6 +3,7 @@
  * sink), honouring per-type email opt-out. Real PostgreSQL, Temporal dev server and worker.
  */
 import { randomUUID } from 'node:crypto';
+import type { Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { relayOnce, type RelayDeps } from '../events/relay';
 import { recordEvent } from '../events/record';
@@ -19,7 +20,7 @@ beforeAll(async () => {
   sink = await startSmtpSink();
   process.env.SMTP_URL = `smtp://127.0.0.1:${sink.port}`; // read by the worker's activities at start
   stack = await startStack({ withWorker: false });
-  await ensureSearchAttributes(stack.temporal.connection, 'default');
+  await ensureSearchAttributes(stack.temporal.connection as Connection, 'default');
   await stack.startWorker();
   relay = {
     db: stack.db,

@@ -5,12 +5,13 @@
  * schedule (the full Svix schedule is checked on the time-skipping server in webhook-backoff.test.ts).
  */
 import { randomUUID } from 'node:crypto';
+import type { Connection } from '@temporalio/client';
 import { Webhook } from 'standardwebhooks';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { handOver, relayOnce, type RelayDeps } from '../events/relay';
 import { recordEvent } from '../events/record';
 import { grantCredits, newUserId, startStack, type TestStack } from './support/stack';
-import { startReceiver, waitFor, type Receiver } from './support/webhook-receiver';
+import { startReceiver, waitFor, type Answer, type Receiver } from './support/webhook-receiver';
 
 let stack: TestStack;
 let receiver: Receiver;
@@ -19,7 +20,7 @@ const SCHEDULE = [0, 400, 800, 1200, 1600];
 
 beforeAll(async () => {
   stack = await startStack({ withWorker: false });
-  await ensureSearchAttributes(stack.temporal.connection, 'default');
+  await ensureSearchAttributes(stack.temporal.connection as Connection, 'default');
   await stack.startWorker();
   receiver = await startReceiver();
   relay = {
@@ -203,7 +204,7 @@ it('completes a delivery after the worker stops mid-delivery and a new one start
   const path = `/slow-${randomUUID()}`;
   let release: (() => void) | undefined;
   receiver.on(path, (_request, count) =>
-    count === 1 ? new Promise((resolve) => { release = () => resolve({ status: 500 }); }) : { status: 200 },
+    count === 1 ? new Promise<Answer>((resolve) => { release = () => resolve({ status: 500 }); }) : { status: 200 },
   );
   const endpoint = await createEndpoint(path, ['credits.deducted']);
   const userId = newUserId('restart');

@@ -9,7 +9,12 @@ export interface Received {
   at: number;
 }
 
-export type Responder = (request: Received, countForPath: number) => { status: number; headers?: Record<string, string>; body?: string } | Promise<{ status: number; headers?: Record<string, string>; body?: string }>;
+export interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+export type Responder = (request: Received, countForPath: number) => Answer | Promise<Answer>;
 
 export interface Receiver {
   url(path: string): string;
@@ -29,7 +34,7 @@ export async function startReceiver(): Promise<Receiver> {
       const request = { path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
       received.push(request);
       const count = received.filter((r) => r.path === request.path).length;
-      const answer = await (responders.get(request.path) ?? (() => ({ status: 200 })))(request, count);
+      const answer: Answer = await (responders.get(request.path) ?? (() => ({ status: 200 })))(request, count);
       res.writeHead(answer.status, answer.headers ?? {});
       res.end(answer.body ?? 'ok');
     });
