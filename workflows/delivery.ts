@@ -1,4 +1,4 @@
-import { proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyActivities, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { nextRetryDelayMs } from '../domain/webhook-retries';
 import type { EventActivities } from '../activities/events';
 import type { DeliveryInput, DeliveryResult } from './delivery-contract';
@@ -19,6 +19,15 @@ const http = proxyActivities<EventActivities>({
  * 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), later if the receiver sends Retry-After; ends delivered or
  * failed (dead letter, replayable by an admin). History stays small: at most ~2 events per attempt.
  */
+/**
+ * Keeps DeliveryStatus current on runs started with it (the relay and replays set it at start); a run
+ * started without it (a server without the attribute, e.g. the time-skipping test server) skips it.
+ */
+function setStatus(status: 'retrying' | 'delivered' | 'failed'): void {
+  if (workflowInfo().typedSearchAttributes.get(DeliveryStatusKey) === undefined) return;
+  upsertSearchAttributes([{ key: DeliveryStatusKey, value: status }]);
+}
+
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryResult> {
   let retryAfterMs: number | null = null;
   for (let attempt = 0; ; attempt++) {
@@ -33,17 +42,17 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryRe
       retryScheduleMs: input.retryScheduleMs,
     });
     if (result.outcome === 'delivered') {
-      upsertSearchAttributes([{ key: DeliveryStatusKey, value: 'delivered' }]);
+      setStatus('delivered');
       return { status: 'delivered', attempts: attempt + 1 };
     }
     if (result.outcome === 'stop') {
-      upsertSearchAttributes([{ key: DeliveryStatusKey, value: 'failed' }]);
+      setStatus('failed');
       return { status: 'failed', attempts: attempt + 1 };
     }
     retryAfterMs = result.retryAfterMs;
-    if (attempt === 0) upsertSearchAttributes([{ key: DeliveryStatusKey, value: 'retrying' }]);
+    if (attempt === 0) setStatus('retrying');
   }
   // Unreachable in practice (the activity says `stop` on the last attempt); kept so the loop is total.
-  upsertSearchAttributes([{ key: DeliveryStatusKey, value: 'failed' }]);
+  setStatus('failed');
   return { status: 'failed', attempts: input.retryScheduleMs.length };
 }
