@@ -23,6 +23,8 @@ export const eventsConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   /** `balance.low` fires when available credits fall below this (once per crossing). */
   BALANCE_LOW_THRESHOLD: envInt(0, 2_147_483_647, 10),
+  /** false: this worker runs no relay (another process does). */
+  EVENTS_RELAY_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   /** How often the relay looks for events not yet handed to Temporal. */
   EVENTS_RELAY_INTERVAL_MS: envInt(10, 60_000, 250),
   EVENTS_RELAY_BATCH_SIZE: envInt(1, 1000, 100),

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import type { Event, WebhookEndpoint } from '../generated/prisma/client';
+import type { Event, Prisma, WebhookEndpoint } from '../generated/prisma/client';
 import type { Database } from '../infra/database';
 import type { Logger } from '../infra/logger';
 import { deliveryWorkflowId, type DeliveryInput } from '../workflows/delivery-contract';
@@ -24,6 +24,8 @@ export interface RelayDeps {
   temporal: Client;
   taskQueue: string;
   config: Pick<EventsConfig, 'EVENTS_RELAY_BATCH_SIZE' | 'EVENTS_RELAY_INTERVAL_MS' | 'WEBHOOK_RETRY_SCHEDULE_MS'>;
+  /** Which events this relay hands over; all by default. Tests sharing one database scope theirs to their own users. */
+  only?: Prisma.EventWhereInput;
 }
 
 /** Does this endpoint want this event? A test event goes only to the endpoint it names. */
@@ -98,7 +100,7 @@ export async function handOver(deps: RelayDeps, event: Event, endpoints: Webhook
 
 /** One pass: hands over up to a batch of unrelayed events; returns how many were marked relayed. */
 export async function relayOnce(deps: RelayDeps): Promise<number> {
-  const events = await deps.db.event.findMany({ where: { relayedAt: null }, orderBy: { seq: 'asc' }, take: deps.config.EVENTS_RELAY_BATCH_SIZE });
+  const events = await deps.db.event.findMany({ where: { relayedAt: null, ...deps.only }, orderBy: { seq: 'asc' }, take: deps.config.EVENTS_RELAY_BATCH_SIZE });
   if (events.length === 0) return 0;
   const endpoints = await deps.db.webhookEndpoint.findMany({ where: { enabled: true, deletedAt: null } });
   for (const event of events) await handOver(deps, event, endpoints);
@@ -142,9 +144,11 @@ export function startRelay(deps: RelayDeps, log: Pick<Logger, 'warn'>): RunningR
 
 /** For the worker process: connects its own Temporal client and runs the relay with the environment's config. */
 export async function startEventRelayProcess(options: { address: string; namespace: string; taskQueue: string; db: Database; log: Pick<Logger, 'warn'> }): Promise<RunningRelay> {
+  const config = loadEventsConfig();
+  if (!config.EVENTS_RELAY_ENABLED) return { stop: async () => {} };
   const connection = await Connection.connect({ address: options.address });
   const relay = startRelay(
-    { db: options.db, temporal: new Client({ connection, namespace: options.namespace }), taskQueue: options.taskQueue, config: loadEventsConfig() },
+    { db: options.db, temporal: new Client({ connection, namespace: options.namespace }), taskQueue: options.taskQueue, config },
     options.log,
   );
   return {

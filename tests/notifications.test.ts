@@ -27,6 +27,8 @@ beforeAll(async () => {
     temporal: stack.temporal,
     taskQueue: stack.taskQueue,
     config: { EVENTS_RELAY_BATCH_SIZE: 1000, EVENTS_RELAY_INTERVAL_MS: 100, WEBHOOK_RETRY_SCHEDULE_MS: [0] },
+    // Other test files share the database: this relay hands over only this file's events.
+    only: { userId: { startsWith: 'nt-' } },
   };
 });
 afterAll(async () => {
@@ -69,7 +71,7 @@ const SAMPLES = {
 } as const;
 
 it('emails each template to the user and stores each in-app notice', async () => {
-  const userId = newUserId('mail');
+  const userId = newUserId('nt-mail');
   const email = `${userId}@example.test`;
   const settings = await stack.call('PUT', '/v1/me/notification-settings', { as: { user: userId }, body: { email, emailOptOut: [] } });
   expect(settings.status).toBe(200);
@@ -88,13 +90,13 @@ it('emails each template to the user and stores each in-app notice', async () =>
 
   const read = await stack.call('POST', `/v1/me/notifications/${notices.body.items[0].id}/read`, { as: { user: userId } });
   expect(read.body.read).toBe(true);
-  const other = await stack.call('POST', `/v1/me/notifications/${notices.body.items[0].id}/read`, { as: { user: newUserId('other') } });
+  const other = await stack.call('POST', `/v1/me/notifications/${notices.body.items[0].id}/read`, { as: { user: newUserId('nt-other') } });
   expect(other.status).toBe(404); // another user's notice is not theirs to see
   expect((await stack.call('GET', '/v1/me/notifications?unread=true', { as: { user: userId } })).body.items).toHaveLength(4);
 });
 
 it('honours an email opt-out per event type (the in-app notice still appears)', async () => {
-  const userId = newUserId('optout');
+  const userId = newUserId('nt-optout');
   const email = `${userId}@example.test`;
   await stack.call('PUT', '/v1/me/notification-settings', { as: { user: userId }, body: { email, emailOptOut: ['balance.low'] } });
   expect((await stack.call('GET', '/v1/me/notification-settings', { as: { user: userId } })).body).toEqual({ email, emailOptOut: ['balance.low'] });
