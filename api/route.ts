@@ -45,7 +45,7 @@ export interface RouteDefinition<
   B extends z.ZodType = z.ZodType,
   R extends z.ZodType = z.ZodType,
 > {
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Express syntax, e.g. /v1/internal/reservations/:reservationId */
   path: string;
   access: Access;

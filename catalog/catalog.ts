@@ -8,6 +8,7 @@ import type { ActionPriceStatus, PackageStatus, PackageType } from '../generated
 import { BillingError } from '../domain/errors';
 import { packageRuleViolations } from '../domain/packages';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
+import { recordEvent } from '../events/record';
 import { recordAudit } from './audit';
 import {
   actionPriceView,
@@ -60,6 +61,7 @@ export async function createActionPrice(
     );
     const after = actionPriceView(price);
     await recordAudit(tx, { actor, action: 'action_price.created', entityType: 'action_price', entityId: price.actionKey, before: null, after }, idempotency);
+    await recordEvent(tx, { type: 'action_price.changed', userId: null, payload: { actionKey: after.actionKey, before: null, after: priceFacts(after) } });
     return after;
   });
 }
@@ -80,8 +82,18 @@ export async function updateActionPrice(
       { actor, action: 'action_price.updated', entityType: 'action_price', entityId: actionKey, before: actionPriceView(current), after },
       idempotency,
     );
+    await recordEvent(tx, {
+      type: 'action_price.changed',
+      userId: null,
+      payload: { actionKey, before: priceFacts(actionPriceView(current)), after: priceFacts(after) },
+    });
     return after;
   });
+}
+
+/** What an action_price.changed event tells about a price. */
+function priceFacts(price: ActionPriceView) {
+  return { name: price.name, creditsPerUnit: price.creditsPerUnit, status: price.status };
 }
 
 // ---------------------------------------------------------------------------------------------

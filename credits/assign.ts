@@ -5,6 +5,7 @@ import { applyMovements } from './ledger';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import { lockUserCredits } from './locks';
 import { grantView, type GrantView } from './views';
+import { afterBalanceChange, recordEvent } from './events';
 
 export interface AssignPackageRequest {
   userId: string;
@@ -61,6 +62,19 @@ export async function assignPackage(
       { userId: request.userId, referenceType: 'grant', referenceId: grant.id, idempotencyKey: idempotency.key, actor },
       [{ grantId: grant.id, entryType: 'grant', amount: request.credits ?? billingPackage.creditsAmount }],
     );
+    await recordEvent(tx, {
+      type: 'credits.granted',
+      userId: request.userId,
+      payload: {
+        grantId: grant.id,
+        packageCode: billingPackage.code,
+        source: request.source,
+        credits: billingPackage.creditsAmount,
+        startsAt: startsAt.toISOString(),
+        expiresAt: expiresAt?.toISOString() ?? null,
+      },
+    });
+    await afterBalanceChange(tx, request.userId);
     return grantView(await tx.userPackage.findUniqueOrThrow({ where: { id: grant.id } }));
   });
 }

@@ -6,6 +6,7 @@ import { applyMovements, type Movement } from './ledger';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import { lockUserCredits } from './locks';
 import type { RefundView } from './views';
+import { afterBalanceChange, recordEvent } from './events';
 
 export interface RefundRequest {
   consumptionId: string;
@@ -90,6 +91,13 @@ export async function refundConsumption(
       where: { id: consumption.id },
       data: { creditsRefunded: { increment: credits } },
     });
+    const reservation = await tx.reservation.findUnique({ where: { consumptionId: consumption.id }, select: { id: true } });
+    await recordEvent(tx, {
+      type: 'reservation.refunded',
+      userId: consumption.userId,
+      payload: { refundId: refund.id, consumptionId: consumption.id, reservationId: reservation?.id ?? null, credits, reason: request.reason },
+    });
+    await afterBalanceChange(tx, consumption.userId);
     return {
       id: refund.id,
       consumptionId: consumption.id,

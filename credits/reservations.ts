@@ -10,6 +10,7 @@ import { runIdempotent, type Idempotency, type IdempotentResult } from '../idemp
 import { lockUserCredits } from './locks';
 import { recordConsumption } from './consumptions';
 import { reservationView, type ConsumptionView, type ReservationView } from './views';
+import { afterBalanceChange, recordEvent } from './events';
 
 /**
  * Reservation rules (see docs/architecture.md):
@@ -68,6 +69,7 @@ export async function holdCredits(db: Database, request: HoldRequest, actor: str
       { userId: request.userId, referenceType: 'reservation', referenceId: reservation.id, actor },
       allocations.map((a) => ({ grantId: a.grantId, entryType: 'reserve', amount: -a.credits, reservedDelta: a.credits })),
     );
+    await afterBalanceChange(tx, request.userId);
     return reservationView({ ...reservation, allocations: reservationAllocations });
   });
   return body;
@@ -148,6 +150,19 @@ export async function commitReservation(
       { userId: reservation.userId, referenceType: 'reservation', referenceId: reservation.id, idempotencyKey: idempotency.key, actor },
       movements,
     );
+    await recordEvent(tx, {
+      type: 'reservation.committed',
+      userId: reservation.userId,
+      payload: {
+        reservationId: reservation.id,
+        consumptionId: consumption.id,
+        actionKey: reservation.actionKey,
+        quantity,
+        credits,
+        releasedCredits: settlement.perGrant.reduce((sum, part) => sum + part.released, 0),
+      },
+    });
+    await afterBalanceChange(tx, reservation.userId);
     return {
       reservation: await settle(tx, reservation, { status: 'committed', consumptionId: consumption.id }),
       consumption,
@@ -175,6 +190,12 @@ export async function releaseReservation(
       { userId: reservation.userId, referenceType: 'reservation', referenceId: reservation.id, idempotencyKey: idempotency?.key, actor },
       reservation.allocations.map((a) => ({ grantId: a.userPackageId, entryType: 'release', amount: a.credits, reservedDelta: -a.credits })),
     );
+    await recordEvent(tx, {
+      type: 'reservation.released',
+      userId: reservation.userId,
+      payload: { reservationId: reservation.id, actionKey: reservation.actionKey, credits: reservation.creditsHeld, outcome },
+    });
+    await afterBalanceChange(tx, reservation.userId);
     return settle(tx, reservation, { status: outcome });
   });
   return body;

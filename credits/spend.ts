@@ -6,6 +6,7 @@ import { priceAction } from './pricing';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import { recordConsumption } from './consumptions';
 import type { ConsumptionView } from './views';
+import { afterBalanceChange, recordEvent } from './events';
 
 export interface CreditCheck {
   userId: string;
@@ -53,6 +54,12 @@ export async function deductCredits(
       { userId: request.userId, referenceType: 'consumption', referenceId: consumption.id, idempotencyKey: idempotency.key, actor },
       allocations.map((a) => ({ grantId: a.grantId, entryType: 'deduct', amount: -a.credits, usedDelta: a.credits })),
     );
+    await recordEvent(tx, {
+      type: 'credits.deducted',
+      userId: request.userId,
+      payload: { consumptionId: consumption.id, actionKey: priced.actionKey, quantity: request.quantity, credits: priced.credits },
+    });
+    await afterBalanceChange(tx, request.userId);
     return consumption;
   }));
 }

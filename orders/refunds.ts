@@ -7,6 +7,7 @@ import { planRevocation } from '../domain/refund-proportion';
 import { statusAfterRefund } from '../domain/order-status';
 import type { Database } from '../infra/database';
 import { revokeOrderShare } from '../subscriptions/provision';
+import { recordEvent } from '../events/record';
 import { getOrder } from './store';
 import { orderRefundView, type OrderRefundView } from './views';
 
@@ -51,6 +52,17 @@ export async function settleRefund(db: Database, refundId: string, gatewayRefund
         creditsShortfall: plan.creditsToRevoke - revoked.creditsRevoked + plan.creditsShortfall,
         secondsRevoked: revoked.secondsRevoked,
         completedAt: new Date(),
+      },
+    });
+    await recordEvent(tx, {
+      type: 'order.refunded',
+      userId: order.userId,
+      payload: {
+        orderId: order.id,
+        amountMinor: refund.amountMinor,
+        currency: order.currency,
+        reason: refund.reason,
+        revokedGrantIds: plan.full && period?.grantId ? [period.grantId] : [],
       },
     });
     return orderRefundView(settled);

@@ -11,6 +11,7 @@ import type { Database } from '../infra/database';
 import type { Order, Prisma } from '../generated/prisma/client';
 import type { Tx } from '../infra/database';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
+import { recordEvent } from '../events/record';
 import { lockUserCredits } from '../credits/locks';
 import { orderRefundView, orderView, type OrderRefundView, type OrderView } from './views';
 
@@ -176,7 +177,13 @@ export async function recordPayment(db: Database, orderId: string, payment: Conf
           note: payment.note ?? null,
         },
       });
-      await transitionOrder(tx, orderId, 'paid', { paidAt: new Date(), failureReason: null });
+      const paidAt = new Date();
+      await transitionOrder(tx, orderId, 'paid', { paidAt, failureReason: null });
+      await recordEvent(tx, {
+        type: 'order.paid',
+        userId: order.userId,
+        payload: { orderId, packageCode: order.packageCode, amountMinor: payment.amountMinor, currency: payment.currency, paidAt: paidAt.toISOString() },
+      });
     }
     return { decision, status: (await getOrder(tx, orderId)).status };
   });

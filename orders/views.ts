@@ -13,7 +13,7 @@ export const orderStatusSchema = z.enum(ORDER_STATUSES);
 
 export const orderProgressSchema = z
   .object({
-    step: z.string().openapi({ description: 'Current or last step: create_payment, awaiting_payment, record_payment, subscribe, grant_credits, record_events, complete, compensating, …' }),
+    step: z.string().openapi({ description: 'Current or last step: create_payment, awaiting_payment, record_payment, subscribe, grant_credits, complete, compensating, …' }),
     attempts: z.number().int().openapi({ description: 'Attempts of the current step.' }),
     lastError: z.string().nullable(),
     steps: z.array(z.object({ name: z.string(), status: z.enum(['running', 'done', 'failed', 'skipped']), attempts: z.number().int(), lastError: z.string().nullable() })),

@@ -11,6 +11,8 @@ import { assignPackage } from '../credits/assign';
 import { applyMovements } from '../credits/ledger';
 import type { Tx } from '../infra/database';
 import { lockUserCredits } from '../credits/locks';
+import { afterBalanceChange } from '../credits/events';
+import { recordEvent } from '../events/record';
 import { getOrder, transitionOrder } from '../orders/store';
 import { subscriptionView, type SubscriptionView } from '../orders/views';
 
@@ -82,10 +84,23 @@ export async function grantOrderCredits(db: Database, orderId: string): Promise<
     { scope: `order:${orderId}`, key: 'grant', requestHash: 'grant' },
     'system:order',
   );
-  await db.$transaction([
-    db.subscriptionPeriod.update({ where: { orderId }, data: { grantId: grant.id } }),
-    db.order.update({ where: { id: orderId }, data: { grantId: grant.id } }),
-  ]);
+  await db.$transaction(async (tx) => {
+    // Recording the grant on the period is the step's commit point, so its event is written with it: once.
+    const recorded = await tx.subscriptionPeriod.updateMany({ where: { orderId, grantId: null }, data: { grantId: grant.id } });
+    if (recorded.count === 0) return;
+    await tx.order.update({ where: { id: orderId }, data: { grantId: grant.id } });
+    await recordEvent(tx, {
+      type: period.kind === 'renewal' ? 'subscription.renewed' : 'subscription.provisioned',
+      userId: order.userId,
+      payload: {
+        subscriptionId: period.subscriptionId,
+        orderId,
+        packageCode: order.packageCode,
+        grantId: grant.id,
+        currentPeriodEnd: period.periodEnd?.toISOString() ?? null,
+      },
+    });
+  });
   return { grantId: grant.id };
 }
 
@@ -118,6 +133,7 @@ export async function revokeOrderShare(
       ]);
     }
     if (share.full) await tx.userPackage.update({ where: { id: grant.id }, data: { status: 'revoked' } });
+    await afterBalanceChange(tx, order.userId);
   }
   let secondsRevoked = 0;
   if (period) {

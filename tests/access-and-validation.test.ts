@@ -172,6 +172,41 @@ const SAMPLES: Record<string, Sample> = {
     valid: () => ({ params: { userId: userA } }),
     invalid: { params: { userId: 'not a user id!' } },
   },
+  'GET /v1/admin/events': { valid: () => ({}), invalid: { query: '?type=credits.stolen&limit=0' } },
+  'GET /v1/admin/webhook-endpoints': { valid: () => ({}), invalid: null },
+  'POST /v1/admin/webhook-endpoints': {
+    valid: () => ({ body: { url: 'http://127.0.0.1:9/probe', eventTypes: ['credits.deducted'] } }),
+    invalid: { body: { url: 'http://example.com/not-loopback', eventTypes: ['nope'] } },
+  },
+  'GET /v1/admin/webhook-endpoints/:endpointId': { valid: () => ({ params: { endpointId: missingId } }), invalid: { params: { endpointId: 'x' } } },
+  'PATCH /v1/admin/webhook-endpoints/:endpointId': {
+    valid: () => ({ params: { endpointId: missingId }, body: { enabled: false } }),
+    invalid: { params: { endpointId: missingId }, body: {} },
+  },
+  'DELETE /v1/admin/webhook-endpoints/:endpointId': { valid: () => ({ params: { endpointId: missingId } }), invalid: { params: { endpointId: '1' } } },
+  'POST /v1/admin/webhook-endpoints/:endpointId/rotate-secret': {
+    valid: () => ({ params: { endpointId: missingId }, body: {} }),
+    invalid: { params: { endpointId: missingId }, body: { overlapHours: -1 } },
+  },
+  'POST /v1/admin/webhook-endpoints/:endpointId/test': { valid: () => ({ params: { endpointId: missingId } }), invalid: { params: { endpointId: 'x' } } },
+  'POST /v1/admin/webhook-endpoints/:endpointId/replay-failed': {
+    valid: () => ({ params: { endpointId: missingId } }),
+    invalid: { params: { endpointId: 'x' } },
+  },
+  'GET /v1/admin/webhook-deliveries': { valid: () => ({}), invalid: { query: '?status=lost' } },
+  'GET /v1/admin/webhook-deliveries/:deliveryId': { valid: () => ({ params: { deliveryId: missingId } }), invalid: { params: { deliveryId: 'x' } } },
+  'POST /v1/admin/webhook-deliveries/:deliveryId/replay': { valid: () => ({ params: { deliveryId: missingId } }), invalid: { params: { deliveryId: 'x' } } },
+  'GET /v1/me/notifications': { valid: () => ({}), invalid: { query: '?unread=maybe' } },
+  'POST /v1/me/notifications/:notificationId/read': {
+    valid: () => ({ params: { notificationId: missingId } }),
+    invalid: { params: { notificationId: 'x' } },
+  },
+  'POST /v1/me/notifications/read-all': { valid: () => ({}), invalid: null },
+  'GET /v1/me/notification-settings': { valid: () => ({}), invalid: null },
+  'PUT /v1/me/notification-settings': {
+    valid: () => ({ body: { email: null, emailOptOut: [] } }),
+    invalid: { body: { email: 'not-an-address', emailOptOut: ['balance.low', 'nope'] } },
+  },
 };
 
 const keyOf = (route: RouteDefinition) => `${route.method.toUpperCase()} ${route.path}`;
@@ -260,7 +295,7 @@ describe.each(routes.map((route) => [keyOf(route), route] as const))('%s', (_key
  */
 async function stateTouchedByInvalidSamples() {
   const users = [userA, userB];
-  const [grants, ledger, consumptions, reservations, probes, aiChat] = await Promise.all([
+  const [grants, ledger, consumptions, reservations, probes, aiChat, events] = await Promise.all([
     stack.db.userPackage.count({ where: { userId: { in: users } } }),
     stack.db.creditLedgerEntry.count({ where: { userId: { in: users } } }),
     stack.db.consumptionRecord.count({ where: { userId: { in: users } } }),
@@ -270,13 +305,17 @@ async function stateTouchedByInvalidSamples() {
       stack.db.billingPackage.count({ where: { code: 'probe_invalid' } }),
     ]),
     stack.db.actionPrice.findUnique({ where: { actionKey: 'ai_chat' } }),
+    Promise.all([
+      stack.db.webhookEndpoint.count({ where: { url: 'http://example.com/not-loopback' } }),
+      stack.db.notificationSetting.count({ where: { userId: { in: users } } }),
+    ]),
   ]);
   const [orders, channels, manualChannel] = await Promise.all([
     stack.db.order.count({ where: { userId: { in: users } } }),
     stack.db.paymentChannel.count({ where: { code: 'probe_invalid' } }),
     stack.db.paymentChannel.findUnique({ where: { code: 'manual' } }),
   ]);
-  return { grants, ledger, consumptions, reservations, probes, aiChat, orders, channels, manualChannel };
+  return { grants, ledger, consumptions, reservations, probes, aiChat, orders, channels, manualChannel, events };
 }
 
 describe('user scoping', () => {

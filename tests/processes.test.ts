@@ -58,6 +58,9 @@ beforeAll(async () => {
     SERVICE_API_KEYS: SERVICE_KEY,
     ADMIN_API_KEYS: ADMIN_KEY,
     USER_TOKEN_SECRET,
+    WEBHOOK_SECRETS_KEY: Buffer.alloc(32, 'processes-test').toString('base64'),
+    // The suite's database is shared by every test file; their relays hand over only their own events.
+    EVENTS_RELAY_ENABLED: 'false',
   };
   // The worker gets no credentials: it does not need them.
   const { SERVICE_API_KEYS: _s, ADMIN_API_KEYS: _a, USER_TOKEN_SECRET: _u, PORT: _p, ...workerEnv } = env;

@@ -89,7 +89,9 @@ function expectedModel() {
     for (const field of model.fields.filter((f) => f.kind !== 'object')) {
       const column = field.dbName ?? field.name;
       columns.set(field.name, column);
-      tables[table]![column] = { type: expectedColumnType(field, enumDbNames), nullable: !field.isRequired };
+      // Prisma Migrate creates a scalar list as a nullable array column (`TEXT[]`, shown by PostgreSQL as `_text`).
+      const type = expectedColumnType(field, enumDbNames);
+      tables[table]![column] = field.isList ? { type: `_${type}`, nullable: true } : { type, nullable: !field.isRequired };
     }
     columnOf.set(model.name, columns);
   }

@@ -8,6 +8,7 @@ import { ensureSearchAttributes } from './search-attributes';
 import { createBillingWorker } from './create-worker';
 import { paymentsFromConfig } from '../payments/from-config';
 import { freeLoopbackPort, installWorkerRuntime, startWorkerMetricsServer } from './telemetry';
+import { startEventRelayProcess } from '../events/relay';
 
 /** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */
 async function main(): Promise<void> {
@@ -47,7 +48,9 @@ async function main(): Promise<void> {
     },
     'worker started',
   );
+  const relay = await startEventRelayProcess({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, log });
   await worker.run(); // resolves after a shutdown signal once in-flight tasks finish
+  await relay.stop();
   await connection.close();
   await db.$disconnect();
   await tracing?.shutdown(); // flushes spans still batched

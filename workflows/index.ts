@@ -1,3 +1,5 @@
 // Entry point bundled for the worker: every workflow type the worker runs.
 export { reservationWorkflow } from './reservation';
 export { orderWorkflow, orderRefundWorkflow } from './order';
+export { deliveryWorkflow } from './delivery';
+export { notificationWorkflow } from './notification';

@@ -173,8 +173,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderPro
     if (!subscribed.ok) return compensate(subscribed.error);
     const granted = await step('grant_credits', () => orders.grantOrderCredits(orderId), maxAttempts);
     if (!granted.ok) return compensate(granted.error);
-    // The events issue adds its activity here: write order.completed / subscription.renewed to the outbox.
-    mark('record_events', 'skipped');
+    // Events (order.paid, subscription.provisioned / renewed) are written by the steps' own transactions.
     setStatus(must(await step('complete', () => orders.completeOrder(orderId), FOREVER)));
   }
 

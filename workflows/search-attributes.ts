@@ -7,5 +7,19 @@ export const ReservationIdKey = defineSearchAttributeKey('ReservationId', Search
 export const ReservationStatusKey = defineSearchAttributeKey('ReservationStatus', SearchAttributeType.KEYWORD);
 export const OrderIdKey = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
 export const OrderStatusKey = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
+export const EndpointIdKey = defineSearchAttributeKey('EndpointId', SearchAttributeType.KEYWORD);
+export const EventTypeKey = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);
+/** pending (first attempt due), retrying, delivered, failed. */
+export const DeliveryStatusKey = defineSearchAttributeKey('DeliveryStatus', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTE_KEYS = [UserIdKey, ActionKeyKey, ReservationIdKey, ReservationStatusKey, OrderIdKey, OrderStatusKey];
+export const SEARCH_ATTRIBUTE_KEYS = [
+  UserIdKey,
+  ActionKeyKey,
+  ReservationIdKey,
+  ReservationStatusKey,
+  OrderIdKey,
+  OrderStatusKey,
+  EndpointIdKey,
+  EventTypeKey,
+  DeliveryStatusKey,
+];

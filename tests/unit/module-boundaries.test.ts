@@ -8,21 +8,23 @@ import path from 'node:path';
 const ROOT = path.join(__dirname, '..', '..');
 
 /** Feature folders: services and storage of one business capability each. */
-const FEATURES = ['credits', 'catalog', 'reports', 'reservations', 'orders', 'payments', 'subscriptions'];
+const FEATURES = ['credits', 'catalog', 'reports', 'reservations', 'orders', 'payments', 'subscriptions', 'events'];
 const SHARED = ['domain', 'idempotency', 'infra', 'generated'];
 
 /** Folder -> project folders (or folder/file prefixes) it may import from, besides itself. */
 const ALLOWED: Record<string, string[]> = {
   domain: ['generated/prisma/enums'],
   idempotency: ['domain', 'infra', 'generated'],
-  credits: SHARED,
-  catalog: SHARED,
+  // The engine and the catalog write their events in the same transaction as the change.
+  credits: [...SHARED, 'events/record', 'events/balance-low'],
+  catalog: [...SHARED, 'events/record'],
+  events: [...SHARED, 'workflows/delivery-contract', 'workflows/notification-contract', 'workflows/search-attributes'],
   reports: [...SHARED, 'credits/views'],
   reservations: [...SHARED, 'credits', 'workflows'],
   // Orders build on the credit engine and the catalog, and start their workflows through the contracts.
-  orders: [...SHARED, 'credits', 'catalog', 'payments', 'subscriptions', 'workflows'],
+  orders: [...SHARED, 'credits', 'catalog', 'payments', 'subscriptions', 'workflows', 'events/record'],
   payments: [...SHARED, 'catalog', 'orders/views', 'workflows'],
-  subscriptions: [...SHARED, 'credits', 'catalog', 'orders'],
+  subscriptions: [...SHARED, 'credits', 'catalog', 'orders', 'events/record'],
   activities: [...SHARED, ...FEATURES, 'workflows'],
   // Workflow code: pure rules, and types (views, activity signatures) that the bundle erases.
   workflows: ['domain', 'activities', 'generated/prisma/enums', ...FEATURES.map((feature) => `${feature}/views`)],

@@ -1,0 +1,103 @@
+/**
+ * In-app notices and their emails. A notice is made once per event (unique event id); its email is sent
+ * once it is stored, unless the user has no address or opted out of that type.
+ */
+import { randomUUID } from 'node:crypto';
+import { BillingError } from '../domain/errors';
+import type { Database } from '../infra/database';
+import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
+import type { SendMail } from './mailer';
+import { render } from './templates';
+import { notificationView, type NotificationSettingsView, type NotificationView } from './views';
+
+/** Stores the in-app notice of an event (idempotent); null when the event notifies nobody. */
+export async function storeNotice(db: Database, eventId: string): Promise<{ notificationId: string } | null> {
+  const event = await db.event.findUniqueOrThrow({ where: { id: eventId } });
+  const rendered = render(event.type, event.payload, 'inApp');
+  if (!rendered || !event.userId) return null;
+  const notice = await db.notification.upsert({
+    where: { eventId },
+    create: { id: randomUUID(), eventId, userId: event.userId, type: event.type, ...rendered },
+    update: {},
+  });
+  return { notificationId: notice.id };
+}
+
+/** Emails a stored notice; true if sent (now or before). Throws on SMTP failure, so the activity retries. */
+export async function sendNoticeEmail(db: Database, sendMail: SendMail, notificationId: string): Promise<boolean> {
+  const notice = await db.notification.findUniqueOrThrow({ where: { id: notificationId } });
+  if (notice.emailStatus !== 'pending') return notice.emailStatus === 'sent';
+  const settings = await db.notificationSetting.findUnique({ where: { userId: notice.userId } });
+  const email = settings?.email ? render(notice.type, (await db.event.findUniqueOrThrow({ where: { id: notice.eventId } })).payload, 'email') : null;
+  if (!settings?.email || settings.emailOptOut.includes(notice.type) || !email) {
+    await db.notification.update({ where: { id: notice.id }, data: { emailStatus: 'skipped' } });
+    return false;
+  }
+  await sendMail({ to: settings.email, subject: email.subject, text: email.text, messageId: `<${notice.eventId}@durable-billing>` });
+  await db.notification.update({ where: { id: notice.id }, data: { emailStatus: 'sent' } });
+  return true;
+}
+
+export async function listNotifications(
+  db: Database,
+  userId: string,
+  page: { limit: number; cursor?: string | undefined; unreadOnly?: boolean | undefined },
+): Promise<{ items: NotificationView[]; nextCursor: string | null; unread: number }> {
+  const before = page.cursor ? decodeCursor(page.cursor) : null;
+  const rows = await db.notification.findMany({
+    where: {
+      userId,
+      ...(page.unreadOnly ? { readAt: null } : {}),
+      ...(before ? { OR: [{ createdAt: { lt: before.createdAt } }, { createdAt: before.createdAt, id: { lt: before.id } }] } : {}),
+    },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: page.limit + 1,
+  });
+  const items = rows.slice(0, page.limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(notificationView),
+    nextCursor: rows.length > page.limit && last ? encodeCursor(last) : null,
+    unread: await db.notification.count({ where: { userId, readAt: null } }),
+  };
+}
+
+export function encodeCursor(row: { createdAt: Date; id: string }): string {
+  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(time ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) throw new BillingError('VALIDATION_FAILED', 'Invalid cursor.', { issues: [{ path: 'query.cursor', message: 'not a cursor from this API' }] });
+  return { createdAt, id };
+}
+
+/** Marks one of the user's notices read (idempotent: reading twice keeps the first time). */
+export async function markRead(db: Database, userId: string, notificationId: string, idempotency: Idempotency): Promise<IdempotentResult<NotificationView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    // Another user's notice is "not found": its existence is not revealed.
+    const notice = await tx.notification.findFirst({ where: { id: notificationId, userId } });
+    if (!notice) throw new BillingError('NOT_FOUND', `Notification ${notificationId} not found.`, { notificationId });
+    if (notice.readAt) return notificationView(notice);
+    return notificationView(await tx.notification.update({ where: { id: notice.id }, data: { readAt: new Date() } }));
+  });
+}
+
+export async function markAllRead(db: Database, userId: string, idempotency: Idempotency): Promise<IdempotentResult<{ marked: number }>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const { count } = await tx.notification.updateMany({ where: { userId, readAt: null }, data: { readAt: new Date() } });
+    return { marked: count };
+  });
+}
+
+export async function getSettings(db: Database, userId: string): Promise<NotificationSettingsView> {
+  const settings = await db.notificationSetting.findUnique({ where: { userId } });
+  return { email: settings?.email ?? null, emailOptOut: settings?.emailOptOut ?? [] };
+}
+
+export async function putSettings(db: Database, userId: string, settings: NotificationSettingsView): Promise<NotificationSettingsView> {
+  const data = { email: settings.email, emailOptOut: [...new Set(settings.emailOptOut)].sort() };
+  const saved = await db.notificationSetting.upsert({ where: { userId }, create: { userId, ...data }, update: data });
+  return { email: saved.email, emailOptOut: saved.emailOptOut };
+}

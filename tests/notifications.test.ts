@@ -1,0 +1,112 @@
+/**
+ * Notifications end to end: events become in-app notices and emails (nodemailer -> an in-process SMTP
+ * sink), honouring per-type email opt-out. Real PostgreSQL, Temporal dev server and worker.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Connection } from '@temporalio/client';
+import { ensureSearchAttributes } from '../worker/search-attributes';
+import { relayOnce, type RelayDeps } from '../events/relay';
+import { recordEvent } from '../events/record';
+import type { EventPayload, EventType } from '../events/types';
+import { startSmtpSink, type SmtpSink } from '../events/smtp-sink';
+import { newUserId, startStack, type TestStack } from './support/stack';
+import { waitFor } from './support/webhook-receiver';
+
+let stack: TestStack;
+let sink: SmtpSink;
+let relay: RelayDeps;
+
+beforeAll(async () => {
+  sink = await startSmtpSink();
+  process.env.SMTP_URL = `smtp://127.0.0.1:${sink.port}`; // read by the worker's activities at start
+  stack = await startStack({ withWorker: false });
+  await ensureSearchAttributes(stack.temporal.connection as Connection, 'default');
+  await stack.startWorker();
+  relay = {
+    db: stack.db,
+    temporal: stack.temporal,
+    taskQueue: stack.taskQueue,
+    config: { EVENTS_RELAY_BATCH_SIZE: 1000, EVENTS_RELAY_INTERVAL_MS: 100, WEBHOOK_RETRY_SCHEDULE_MS: [0] },
+    // Other test files share the database: this relay hands over only this file's events.
+    only: { userId: { startsWith: 'nt-' } },
+  };
+});
+afterAll(async () => {
+  await stack?.close();
+  await sink?.stop();
+});
+
+async function emit<T extends EventType>(type: T, userId: string, payload: EventPayload<T>) {
+  await stack.db.$transaction((tx) => recordEvent(tx, { type, userId, payload }));
+}
+
+const orderId = randomUUID();
+const grantId = randomUUID();
+const SAMPLES = {
+  'order.paid': {
+    payload: { orderId, packageCode: 'pro_monthly', amountMinor: 1999, currency: 'USD', paidAt: '2026-11-20T10:00:00.000Z' },
+    subject: 'Payment received',
+    text: /19\.99 USD for pro_monthly/,
+  },
+  'order.refunded': {
+    payload: { orderId, amountMinor: 500, currency: 'EUR', reason: 'duplicate', revokedGrantIds: [] },
+    subject: 'Your order was refunded',
+    text: /5\.00 EUR .*Reason: duplicate/,
+  },
+  'package.expiring_soon': {
+    payload: { grantId, packageCode: 'pro_monthly', expiresAt: '2026-12-01T00:00:00.000Z', remainingCredits: 42 },
+    subject: 'Your credits expire soon',
+    text: /42 credits of pro_monthly expire on 2026-12-01/,
+  },
+  'package.expired': {
+    payload: { grantId, packageCode: 'pro_monthly', expiredAt: '2026-12-01T00:00:00.000Z', lapsedCredits: 7 },
+    subject: 'Your package expired',
+    text: /7 unused credits lapsed/,
+  },
+  'balance.low': {
+    payload: { availableCredits: 3, threshold: 10 },
+    subject: 'Your credits are running low',
+    text: /3 credits left/,
+  },
+} as const;
+
+it('emails each template to the user and stores each in-app notice', async () => {
+  const userId = newUserId('nt-mail');
+  const email = `${userId}@example.test`;
+  const settings = await stack.call('PUT', '/v1/me/notification-settings', { as: { user: userId }, body: { email, emailOptOut: [] } });
+  expect(settings.status).toBe(200);
+  for (const [type, sample] of Object.entries(SAMPLES)) await emit(type as EventType, userId, sample.payload as never);
+  await relayOnce(relay);
+
+  const mails = await waitFor(() => sink.mails.filter((m) => m.to === email).length === 5 && sink.mails.filter((m) => m.to === email), 30_000, 'five mails');
+  for (const sample of Object.values(SAMPLES)) {
+    const mail = mails.find((m) => m.subject === sample.subject);
+    expect(mail).toBeDefined();
+    expect(mail!.text).toMatch(sample.text);
+  }
+  const notices = await stack.call('GET', '/v1/me/notifications', { as: { user: userId } });
+  expect(notices.body.items).toHaveLength(5);
+  expect(notices.body.unread).toBe(5);
+
+  const read = await stack.call('POST', `/v1/me/notifications/${notices.body.items[0].id}/read`, { as: { user: userId } });
+  expect(read.body.read).toBe(true);
+  const other = await stack.call('POST', `/v1/me/notifications/${notices.body.items[0].id}/read`, { as: { user: newUserId('nt-other') } });
+  expect(other.status).toBe(404); // another user's notice is not theirs to see
+  expect((await stack.call('GET', '/v1/me/notifications?unread=true', { as: { user: userId } })).body.items).toHaveLength(4);
+});
+
+it('honours an email opt-out per event type (the in-app notice still appears)', async () => {
+  const userId = newUserId('nt-optout');
+  const email = `${userId}@example.test`;
+  await stack.call('PUT', '/v1/me/notification-settings', { as: { user: userId }, body: { email, emailOptOut: ['balance.low'] } });
+  expect((await stack.call('GET', '/v1/me/notification-settings', { as: { user: userId } })).body).toEqual({ email, emailOptOut: ['balance.low'] });
+  await emit('balance.low', userId, SAMPLES['balance.low'].payload);
+  await emit('order.paid', userId, SAMPLES['order.paid'].payload);
+  await relayOnce(relay);
+
+  await waitFor(() => sink.mails.some((m) => m.to === email), 30_000, 'the order.paid mail');
+  await waitFor(async () => (await stack.db.notification.findFirst({ where: { userId, type: 'balance.low', emailStatus: 'skipped' } })) ?? false, 30_000, 'the skipped mail');
+  expect(sink.mails.filter((m) => m.to === email).map((m) => m.subject)).toEqual(['Payment received']);
+  const notices = await stack.call('GET', '/v1/me/notifications', { as: { user: userId } });
+  expect(notices.body.items.map((n: { type: string }) => n.type).sort()).toEqual(['balance.low', 'order.paid']);
+});

@@ -1,0 +1,74 @@
+import fc from 'fast-check';
+import { balanceLowTransition } from '../../domain/balance-low';
+import { DEFAULT_RETRY_SCHEDULE_MS, MAX_RETRY_AFTER_MS, classifyResponse, nextRetryDelayMs, parseRetryAfter } from '../../domain/webhook-retries';
+import { webhookUrlProblem } from '../../domain/webhook-url';
+
+const seed = 20261122;
+
+describe('balance low (domain/balance-low.ts)', () => {
+  it('emits exactly once per crossing from at-or-above to below the threshold', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 50 }), fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 60 }), (threshold, balances) => {
+        let below = false;
+        let emitted = 0;
+        let crossings = 0;
+        let previous = Number.POSITIVE_INFINITY; // a fresh user is treated as above
+        for (const balance of balances) {
+          const decision = balanceLowTransition(below, balance, threshold);
+          if (decision.emit) emitted++;
+          if (previous >= threshold && balance < threshold) crossings++;
+          below = decision.below;
+          previous = balance;
+          expect(decision.below).toBe(balance < threshold);
+        }
+        expect(emitted).toBe(crossings);
+      }),
+      { seed },
+    );
+  });
+});
+
+describe('webhook retries (domain/webhook-retries.ts)', () => {
+  it('follows the schedule, never hurried by Retry-After, never delayed past the cap, and ends after the last attempt', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10 }), fc.option(fc.integer({ min: 0, max: 10 * MAX_RETRY_AFTER_MS })), (attempt, retryAfter) => {
+        const delay = nextRetryDelayMs(DEFAULT_RETRY_SCHEDULE_MS, attempt, retryAfter);
+        if (attempt >= DEFAULT_RETRY_SCHEDULE_MS.length) return expect(delay).toBeNull();
+        expect(delay).toBeGreaterThanOrEqual(DEFAULT_RETRY_SCHEDULE_MS[attempt]!);
+        expect(delay).toBeLessThanOrEqual(Math.max(DEFAULT_RETRY_SCHEDULE_MS[attempt]!, MAX_RETRY_AFTER_MS));
+      }),
+      { seed },
+    );
+  });
+
+  it('is at least as patient as Svix', () => {
+    expect(DEFAULT_RETRY_SCHEDULE_MS).toEqual([0, 5e3, 3e5, 1.8e6, 7.2e6, 1.8e7, 3.6e7, 3.6e7]);
+  });
+
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('120', 0)).toBe(120_000);
+    expect(parseRetryAfter(new Date(60_000).toUTCString(), 0)).toBe(60_000);
+    expect(parseRetryAfter('soon', 0)).toBeNull();
+    expect(parseRetryAfter(null, 0)).toBeNull();
+  });
+
+  it('classifies answers', () => {
+    expect([200, 204, 299].map(classifyResponse)).toEqual(['delivered', 'delivered', 'delivered']);
+    expect(classifyResponse(410)).toBe('gone');
+    expect([null, 301, 404, 429, 500].map(classifyResponse)).toEqual(['retry', 'retry', 'retry', 'retry', 'retry']);
+  });
+});
+
+describe('webhook URLs (domain/webhook-url.ts)', () => {
+  it('requires https in production and allows plain http only to loopback elsewhere', () => {
+    expect(webhookUrlProblem('https://example.com/hook', true)).toBeNull();
+    expect(webhookUrlProblem('http://127.0.0.1:8080/hook', true)).toMatch(/https/);
+    expect(webhookUrlProblem('http://127.0.0.1:8080/hook', false)).toBeNull();
+    expect(webhookUrlProblem('http://localhost/hook', false)).toBeNull();
+    expect(webhookUrlProblem('http://[::1]/hook', false)).toBeNull();
+    expect(webhookUrlProblem('http://example.com/hook', false)).toMatch(/loopback/);
+    expect(webhookUrlProblem('ftp://example.com', false)).toMatch(/https/);
+    expect(webhookUrlProblem('https://user:pw@example.com', false)).toMatch(/credentials/);
+    expect(webhookUrlProblem('not a url', false)).toMatch(/absolute/);
+  });
+});
