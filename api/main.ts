@@ -4,6 +4,7 @@ import { createLogger } from '../infra/logger';
 import { connectTemporal } from '../infra/temporal';
 import { createApp } from './app';
 import { Authenticator } from './auth';
+import { answerParserErrorsWithEnvelope } from './server';
 
 /** Production entry point: `npm run api`. SIGINT/SIGTERM stop accepting, finish in-flight requests, exit. */
 async function main(): Promise<void> {
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   const server = app.listen(config.PORT, config.HOST, () => {
     log.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening');
   });
+  answerParserErrorsWithEnvelope(server, log);
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -84,12 +84,27 @@ function authorize(route: RouteDefinition, principal: Principal | undefined): vo
   }
 }
 
+/**
+ * A body in another media type than JSON would be skipped by the JSON parser and read as empty: refuse
+ * it (415) rather than act on a request the caller did not mean. Requests without a body pass.
+ */
+function refuseForeignMediaType(route: RouteDefinition, req: Request): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (!hasBody || req.is('application/json')) return;
+  throw new BillingError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    route.body ? 'Send the request body as application/json.' : 'This endpoint takes no request body.',
+    { contentType: req.get('content-type') ?? null },
+  );
+}
+
 export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): RequestHandler {
   return async (req, res) => {
     const principal = await deps.authenticator.authenticate(req.get('authorization'));
     authorize(route, principal);
     const params = parsePart(route.params, req.params, 'params');
     const query = parsePart(route.query, req.query, 'query');
+    refuseForeignMediaType(route, req);
     const body = parsePart(route.body, req.body, 'body');
 
     let idempotency: Idempotency = { scope: '', key: '', requestHash: '' };

@@ -234,7 +234,7 @@ export const adminRoutes: RouteDefinition[] = [
     response: grantSchema,
     successStatus: 201,
     idempotent: true,
-    errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'GRANT_ALREADY_EXPIRED', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ params, body, deps, idempotency, principal }) => {
       return assignPackage(
         deps.db,

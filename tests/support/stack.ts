@@ -11,6 +11,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { SignJWT } from 'jose';
 import { createApp } from '../../api/app';
 import { Authenticator } from '../../api/auth';
+import { answerParserErrorsWithEnvelope } from '../../api/server';
 import type { ApiDeps } from '../../api/deps';
 import { createDatabase, type Database } from '../../infra/database';
 import { createLogger } from '../../infra/logger';
@@ -93,6 +94,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   };
   const server: Server = await new Promise((resolve) => {
     const listening = createApp(deps, logger).listen(0, '127.0.0.1', () => resolve(listening));
+    answerParserErrorsWithEnvelope(listening, logger);
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
