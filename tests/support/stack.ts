@@ -21,9 +21,11 @@ import { expectDocumentedResponse } from './openapi-conformance';
 
 export const SERVICE_KEY = 'test-service-key-0123456789abcdef';
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+/** A second business service: its keys and reservations are its own. */
+export const OTHER_SERVICE_KEY = 'test-other-service-key-0123456789abcdef';
 export const USER_TOKEN_SECRET = 'test-user-token-secret-0123456789abcdef';
 
-export type Caller = 'anonymous' | 'service' | 'admin' | { user: string };
+export type Caller = 'anonymous' | 'service' | 'other-service' | 'admin' | { user: string };
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -90,7 +92,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     db,
     temporal,
     config,
-    authenticator: new Authenticator({ serviceKeys: [SERVICE_KEY], adminKeys: [ADMIN_KEY], userTokenSecret: USER_TOKEN_SECRET }),
+    authenticator: new Authenticator({ serviceKeys: [SERVICE_KEY, OTHER_SERVICE_KEY], adminKeys: [ADMIN_KEY], userTokenSecret: USER_TOKEN_SECRET }),
   };
   const server: Server = await new Promise((resolve) => {
     const listening = createApp(deps, logger).listen(0, '127.0.0.1', () => resolve(listening));
@@ -131,6 +133,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       const headers: Record<string, string> = {};
       const as = callOptions.as ?? 'service';
       if (as === 'service') headers.authorization = `Bearer ${SERVICE_KEY}`;
+      else if (as === 'other-service') headers.authorization = `Bearer ${OTHER_SERVICE_KEY}`;
       else if (as === 'admin') headers.authorization = `Bearer ${ADMIN_KEY}`;
       else if (as !== 'anonymous') headers.authorization = `Bearer ${await userToken(as.user)}`;
       if (callOptions.idempotencyKey !== null && method !== 'GET') {
