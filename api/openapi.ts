@@ -5,7 +5,10 @@ import type { RouteDefinition } from './route';
 import { idempotencyKeySchema } from '../idempotency/key';
 import { errorEnvelopeSchema } from './schemas';
 
-const COMMON_ERRORS = ['VALIDATION_FAILED', 'INTERNAL'];
+/** What any request can be answered: a malformed request (incl. a bad percent-encoding), a header block over Node's limit, our own failure. */
+const COMMON_ERRORS = ['VALIDATION_FAILED', 'REQUEST_REJECTED', 'HEADERS_TOO_LARGE', 'INTERNAL'];
+/** What a request with a body can be answered besides: too large, or not JSON (or an encoding we do not inflate). */
+const BODY_ERRORS = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 
 /** Builds the OpenAPI 3.1 document from the same route table and zod schemas the server validates with. */
 export function buildOpenApiDocument(routes: RouteDefinition[]) {
@@ -31,6 +34,7 @@ export function buildOpenApiDocument(routes: RouteDefinition[]) {
   for (const route of routes) {
     const errorCodes = new Set([...COMMON_ERRORS, ...(route.errors ?? [])]);
     if (route.access !== 'public') ['UNAUTHENTICATED', 'FORBIDDEN'].forEach((code) => errorCodes.add(code));
+    if (route.body) BODY_ERRORS.forEach((code) => errorCodes.add(code));
     if (route.idempotent) ['IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED'].forEach((code) => errorCodes.add(code));
     const byStatus = new Map<number, string[]>();
     for (const code of errorCodes) {

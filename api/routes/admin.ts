@@ -61,7 +61,11 @@ const createPriceBody = z.strictObject({
   creditsPerUnit: z.number().int().min(0).max(INT32_MAX),
   status: statusSchema.optional(),
 });
-const updatePriceBody = createPriceBody.omit({ actionKey: true }).partial().refine(...atLeastOneField);
+const updatePriceBody = createPriceBody
+  .omit({ actionKey: true })
+  .partial()
+  .refine(...atLeastOneField)
+  .openapi({ minProperties: 1 });
 const actionKeyParams = z.strictObject({ actionKey: actionKeySchema });
 
 const packageFields = {
@@ -75,23 +79,41 @@ const packageFields = {
   defaultPriority: prioritySchema,
   status: statusSchema,
 };
+/**
+ * The create schema states the type rules of domain/packages.ts as a discriminated union on `type`, so
+ * the OpenAPI document (and any client generated from it) carries them; the domain rule still runs on
+ * the parsed result, as it does on the merged result of a PATCH.
+ */
+const createPackageCommon = {
+  ...packageFields,
+  code: packageCodeSchema,
+  visible: packageFields.visible.optional(),
+  defaultPriority: packageFields.defaultPriority.optional(),
+  status: packageFields.status.optional(),
+};
+const givesCredits = packageFields.creditsAmount.min(1);
 const createPackageBody = z
-  .strictObject({
-    ...packageFields,
-    code: packageCodeSchema,
-    type: z.enum(PackageType),
-    durationDays: packageFields.durationDays.optional(),
-    visible: packageFields.visible.optional(),
-    defaultPriority: packageFields.defaultPriority.optional(),
-    status: packageFields.status.optional(),
-  })
+  .discriminatedUnion('type', [
+    z
+      .strictObject({ ...createPackageCommon, type: z.literal(PackageType.permanent), durationDays: z.null().optional() })
+      .openapi({ description: 'Never expires: no durationDays.' }),
+    z
+      .strictObject({ ...createPackageCommon, type: z.literal(PackageType.duration), durationDays: packageFields.durationDays.unwrap() })
+      .openapi({ description: 'Expires after durationDays; creditsAmount may be 0.' }),
+    z
+      .strictObject({ ...createPackageCommon, type: z.literal(PackageType.hybrid), creditsAmount: givesCredits, durationDays: packageFields.durationDays.unwrap() })
+      .openapi({ description: 'Credits that expire after durationDays.' }),
+    z
+      .strictObject({ ...createPackageCommon, type: z.literal(PackageType.credits), creditsAmount: givesCredits, durationDays: packageFields.durationDays.optional() })
+      .openapi({ description: 'Credits, expiring after durationDays when given.' }),
+  ])
   .superRefine((fields, ctx) => {
     for (const violation of packageRuleViolations(fields)) {
       ctx.addIssue({ code: 'custom', path: [violation.path], message: violation.message });
     }
   });
 // The type cannot change (grants already made follow it); the type rules are checked on the merged result.
-const updatePackageBody = z.strictObject(packageFields).partial().refine(...atLeastOneField);
+const updatePackageBody = z.strictObject(packageFields).partial().refine(...atLeastOneField).openapi({ minProperties: 1 });
 const packageParams = z.strictObject({ packageId: uuidSchema });
 const packagesQuery = z.object({
   includeDeleted: z.enum(['true', 'false']).optional().openapi({ description: 'true: also list soft-deleted packages.' }),
