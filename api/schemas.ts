@@ -40,7 +40,7 @@ export const isoDate = z.iso
     const instant = Date.parse(value);
     return instant >= EARLIEST_INSTANT && instant <= LATEST_INSTANT;
   }, 'must fall between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z')
-  .openapi({ example: '2026-01-31T12:00:00Z' });
+  .openapi({ format: 'date-time', example: '2026-01-31T12:00:00Z' });
 
 export const errorEnvelopeSchema = z
   .object({

@@ -91,7 +91,8 @@ const createPackageCommon = {
   defaultPriority: packageFields.defaultPriority.optional(),
   status: packageFields.status.optional(),
 };
-const givesCredits = packageFields.creditsAmount.min(1);
+// Documented here, enforced by packageRuleViolations (one issue per field, with the rule's message).
+const givesCredits = packageFields.creditsAmount.openapi({ minimum: 1 });
 const createPackageBody = z
   .discriminatedUnion('type', [
     z
@@ -111,7 +112,8 @@ const createPackageBody = z
     for (const violation of packageRuleViolations(fields)) {
       ctx.addIssue({ code: 'custom', path: [violation.path], message: violation.message });
     }
-  });
+  })
+  .openapi({ discriminator: { propertyName: 'type' } });
 // The type cannot change (grants already made follow it); the type rules are checked on the merged result.
 const updatePackageBody = z.strictObject(packageFields).partial().refine(...atLeastOneField).openapi({ minProperties: 1 });
 const packageParams = z.strictObject({ packageId: uuidSchema });
