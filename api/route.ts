@@ -69,8 +69,32 @@ export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends 
   return route as unknown as RouteDefinition;
 }
 
+/** The path of the first string (key or value) holding U+0000, which PostgreSQL cannot store in text or jsonb. */
+function nulPath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = nulPath(item, `${path}.${index}`);
+      if (found) return found;
+    }
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      const found = key.includes('\u0000') ? `${path}.${key}` : nulPath(item, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, where: 'params' | 'query' | 'body'): z.infer<T> {
   if (!schema) return undefined as z.infer<T>;
+  // Every text the API accepts is one the database can store.
+  const withNul = nulPath(value, where);
+  if (withNul) {
+    throw new BillingError('VALIDATION_FAILED', `Invalid request ${where}.`, {
+      issues: [{ path: withNul, message: 'must not contain the NUL character (U+0000)' }],
+    });
+  }
   const result = schema.safeParse(value ?? {});
   if (!result.success) throw validationError(result.error, where);
   return result.data;

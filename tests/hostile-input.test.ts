@@ -241,3 +241,17 @@ describe('only the creating credential settles a reservation', () => {
     expect(own.status).toBe(201);
   });
 });
+
+describe('text PostgreSQL cannot store', () => {
+  it('refuses a NUL character anywhere in a body (found by the fuzzer: it was a 500)', async () => {
+    const price = await stack.call('POST', '/v1/admin/action-prices', { as: 'admin', body: { actionKey: uniqueKey('nul'), name: 'a\u0000b', creditsPerUnit: 1 } });
+    expect(price.status).toBe(400);
+    expect(price.body.error.details.issues).toEqual([{ path: 'body.name', message: expect.any(String) }]);
+    const userId = newUserId();
+    await grantCredits(stack.db, userId, 10);
+    const deduct = await stack.call('POST', '/v1/internal/credits/deduct', { body: { userId, actionKey: 'ai_chat', metadata: { note: ['x\u0000'] } } });
+    expect(deduct.status).toBe(400);
+    expect(deduct.body.error.details.issues[0].path).toBe('body.metadata.note.0');
+    expect(await stack.db.consumptionRecord.count({ where: { userId } })).toBe(0);
+  });
+});
