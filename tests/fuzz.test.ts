@@ -13,6 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { Client } from 'pg';
 import { migrate } from '../scripts/migrate';
 import { seedDatabase } from '../scripts/seed';
@@ -55,7 +56,8 @@ afterAll(async () => {
 
 function runSchemathesis(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(schemathesis, args, { env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } });
+    // Run in a temp dir: Schemathesis keeps a crash cache (.schemathesis/) in its working directory.
+    const child = spawn(schemathesis, args, { cwd: tmpdir(), env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
