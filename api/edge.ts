@@ -42,7 +42,8 @@ const FIXED_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json',
  * matched against the route table; anything unknown is `unmatched`.
  */
 export function routeTemplates(routes: RouteDefinition[]): (req: Request) => string {
-  const matchers = routes.map((route) => ({ method: route.method.toUpperCase(), path: route.path, matches: match(route.path) }));
+  // decode: false: only the template is wanted, and a malformed percent-encoding must not throw here.
+  const matchers = routes.map((route) => ({ method: route.method.toUpperCase(), path: route.path, matches: match(route.path, { decode: false }) }));
   return (req) => {
     if (typeof req.route?.path === 'string') return req.route.path;
     if (FIXED_PATHS.has(req.path)) return req.path;

@@ -9,7 +9,7 @@ export interface ErrorEnvelope {
   error: { code: ErrorCode; message: string; details?: unknown };
 }
 
-function envelope(error: BillingError): ErrorEnvelope {
+export function envelope(error: BillingError): ErrorEnvelope {
   return {
     error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) },
   };
@@ -26,8 +26,12 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 };
 
 /**
- * Last handler: business errors keep their status and code; body-parser errors are the caller's;
- * anything else is logged with its stack and answered as a bare INTERNAL error (no stack in responses).
+ * Last handler. Business errors keep their status and code. Every error the HTTP stack raises with a
+ * 4xx status (body-parser: bad JSON, a compressed body that does not inflate, an unsupported encoding
+ * or charset, a body too large; the router: a path parameter with malformed percent-encoding; send: a
+ * bad Range) is the caller's: it keeps its status and gets the envelope, logged at info without a
+ * stack. Anything else is ours: logged with its stack at error level and answered as a bare INTERNAL
+ * error (no stack in responses).
  */
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   if (res.headersSent) {
@@ -39,11 +43,9 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   let billingError: BillingError;
   if (error instanceof BillingError) {
     billingError = error;
-  } else if (isBodyParserError(error)) {
-    billingError =
-      error.type === 'entity.too.large'
-        ? new BillingError('PAYLOAD_TOO_LARGE', 'Request body is too large.')
-        : new BillingError('VALIDATION_FAILED', 'Request body is not valid JSON.');
+  } else if (clientErrorStatus(error) !== undefined) {
+    billingError = fromHttpStackError(error as HttpStackError);
+    req.log?.info({ code: billingError.code, status: billingError.httpStatus, reason: (error as Error).message }, 'request refused by the HTTP layer');
   } else {
     req.log?.error({ err: error }, 'unhandled error');
     billingError = new BillingError('INTERNAL', 'Internal error. The request id identifies it in the logs.');
@@ -54,6 +56,40 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   res.status(billingError.httpStatus).json(envelope(billingError));
 };
 
-function isBodyParserError(error: unknown): error is { type: string; status: number } {
-  return typeof error === 'object' && error !== null && 'type' in error && 'status' in error && typeof (error as { status: unknown }).status === 'number' && (error as { status: number }).status < 500;
+/** What http-errors (body-parser, raw-body, router, send) put on the errors they raise. */
+interface HttpStackError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  message: string;
+}
+
+/** The 4xx status an error from the HTTP stack carries, if it carries one. */
+export function clientErrorStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, statusCode } = error as HttpStackError;
+  const value = typeof status === 'number' ? status : statusCode;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 400 && value < 500 ? value : undefined;
+}
+
+/** The envelope for an HTTP-stack error: a stable code where one fits its status, else REQUEST_REJECTED with the status kept. */
+export function fromHttpStackError(error: HttpStackError): BillingError {
+  const status = clientErrorStatus(error)!;
+  switch (status) {
+    case 400:
+      return new BillingError(
+        'VALIDATION_FAILED',
+        error.type === 'entity.parse.failed' ? 'Request body is not valid JSON.' : `Malformed request: ${error.message}`,
+      );
+    case 404:
+      return new BillingError('NOT_FOUND', 'Not found.');
+    case 413:
+      return new BillingError('PAYLOAD_TOO_LARGE', 'Request body is too large.');
+    case 415:
+      return new BillingError('UNSUPPORTED_MEDIA_TYPE', `Unsupported request body: ${error.message}`);
+    case 431:
+      return new BillingError('HEADERS_TOO_LARGE', 'Request headers are too large.');
+    default:
+      return new BillingError('REQUEST_REJECTED', error.message, undefined, status);
+  }
 }

@@ -7,6 +7,7 @@ import { startTracing } from '../infra/tracing';
 import { Authenticator } from './auth';
 import { paymentsFromConfig } from '../payments/from-config';
 import { OrderWorkflowClient } from '../orders/workflow-client';
+import { answerParserErrorsWithEnvelope } from './server';
 
 /** Production entry point: `npm run api`. SIGINT/SIGTERM stop accepting, finish in-flight requests, exit. */
 async function main(): Promise<void> {
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   const server = app.listen(config.PORT, config.HOST, () => {
     log.info({ url: `http://${config.HOST}:${config.PORT}`, tracing: tracing ? 'otlp' : 'off' }, 'api listening');
   });
+  answerParserErrorsWithEnvelope(server, log);
 
   let stopping = false;
   const shutdown = (signal: string) => {

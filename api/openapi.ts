@@ -6,10 +6,13 @@ import { idempotencyKeySchema } from '../idempotency/key';
 import { errorEnvelopeSchema } from './schemas';
 
 /**
- * Every route: bad input, rate limit (api/edge.ts), unexpected failure, and 503 with Retry-After while
+ * What any request can be answered: a malformed request (incl. a bad percent-encoding), a header block
+ * over Node's limit, the rate limit (api/edge.ts), our own failure, and 503 with Retry-After while
  * PostgreSQL (or, for workflow calls, Temporal) is down.
  */
-const COMMON_ERRORS = ['VALIDATION_FAILED', 'RATE_LIMITED', 'INTERNAL', 'SERVICE_UNAVAILABLE'];
+const COMMON_ERRORS = ['VALIDATION_FAILED', 'REQUEST_REJECTED', 'HEADERS_TOO_LARGE', 'RATE_LIMITED', 'INTERNAL', 'SERVICE_UNAVAILABLE'];
+/** What a request with a body can be answered besides: too large, or not JSON (or an encoding we do not inflate). */
+const BODY_ERRORS = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 
 /** Builds the OpenAPI 3.1 document from the same route table and zod schemas the server validates with. */
 export function buildOpenApiDocument(routes: RouteDefinition[]) {
@@ -35,6 +38,7 @@ export function buildOpenApiDocument(routes: RouteDefinition[]) {
   for (const route of routes) {
     const errorCodes = new Set([...COMMON_ERRORS, ...(route.errors ?? [])]);
     if (route.access !== 'public') ['UNAUTHENTICATED', 'FORBIDDEN'].forEach((code) => errorCodes.add(code));
+    if (route.body) BODY_ERRORS.forEach((code) => errorCodes.add(code));
     if (route.idempotent) ['IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED'].forEach((code) => errorCodes.add(code));
     if (route.body) errorCodes.add('PAYLOAD_TOO_LARGE');
     const byStatus = new Map<number, string[]>();

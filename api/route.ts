@@ -73,8 +73,32 @@ export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends 
   return route as unknown as RouteDefinition;
 }
 
+/** The path of the first string (key or value) holding U+0000, which PostgreSQL cannot store in text or jsonb. */
+function nulPath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = nulPath(item, `${path}.${index}`);
+      if (found) return found;
+    }
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      const found = key.includes('\u0000') ? `${path}.${key}` : nulPath(item, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, where: 'params' | 'query' | 'body'): z.infer<T> {
   if (!schema) return undefined as z.infer<T>;
+  // Every text the API accepts is one the database can store.
+  const withNul = nulPath(value, where);
+  if (withNul) {
+    throw new BillingError('VALIDATION_FAILED', `Invalid request ${where}.`, {
+      issues: [{ path: withNul, message: 'must not contain the NUL character (U+0000)' }],
+    });
+  }
   const result = schema.safeParse(value ?? {});
   if (!result.success) throw validationError(result.error, where);
   return result.data;
@@ -88,6 +112,19 @@ function authorize(route: RouteDefinition, principal: Principal | undefined): vo
   }
 }
 
+/**
+ * A body in another media type than JSON would be skipped by the JSON parser and read as empty: refuse
+ * it (415) rather than act on a request the caller did not mean. Requests without a body pass.
+ */
+function refuseForeignMediaType(route: RouteDefinition, req: Request): void {
+  if (!route.body) return; // a body sent to an endpoint that takes none is ignored
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (!hasBody || req.is('application/json')) return;
+  throw new BillingError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.', {
+    contentType: req.get('content-type') ?? null,
+  });
+}
+
 export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): RequestHandler {
   return async (req, res) => {
     const principal = await deps.authenticator.authenticate(req.get('authorization'));
@@ -95,6 +132,7 @@ export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): Request
     const params = parsePart(route.params, req.params, 'params');
     const query = parsePart(route.query, req.query, 'query');
     const rawBody = route.rawBody ? (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)) : undefined;
+    if (!route.rawBody) refuseForeignMediaType(route, req);
     const body = route.rawBody ? undefined : parsePart(route.body, req.body, 'body');
 
     let idempotency: Idempotency = { scope: '', key: '', requestHash: '' };

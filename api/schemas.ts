@@ -25,7 +25,22 @@ export const actionKeySchema = z
 export const quantitySchema = z.number().int().min(1).max(1_000_000).openapi({ description: 'Units of the action.', example: 1 });
 export const creditsSchema = z.number().int().min(1).max(2_147_483_647);
 export const uuidSchema = z.uuid();
-export const isoDate = z.iso.datetime({ offset: true });
+/**
+ * Every instant the API accepts is one PostgreSQL can store and compare: ISO 8601 with a 4-digit year
+ * from 0001 (PostgreSQL has no year 0000), a UTC offset within PostgreSQL's ±15:59, and an instant from
+ * 0001-01-01 to 9999-12-31 UTC (what JavaScript renders as a 4-digit ISO year). The one schema for
+ * dates at the edge: request bodies and query filters alike.
+ */
+const EARLIEST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+export const isoDate = z.iso
+  .datetime({ offset: true })
+  .regex(/^(?!0000)\d{4}-.*(?:Z|[+-](?:0\d|1[0-5]):?[0-5]\d)$/, 'year 0001-9999 and a UTC offset within ±15:59')
+  .refine((value) => {
+    const instant = Date.parse(value);
+    return instant >= EARLIEST_INSTANT && instant <= LATEST_INSTANT;
+  }, 'must fall between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z')
+  .openapi({ format: 'date-time', example: '2026-01-31T12:00:00Z' });
 
 export const errorEnvelopeSchema = z
   .object({

@@ -1,6 +1,6 @@
 import type { Database } from '../infra/database';
 import { BillingError } from '../domain/errors';
-import { grantExpiry } from '../domain/grants';
+import { grantExpiry, initialGrantStatus } from '../domain/grants';
 import { applyMovements } from './ledger';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import { lockUserCredits } from './locks';
@@ -41,15 +41,23 @@ export async function assignPackage(
         packageCode: request.packageCode,
       });
     }
-    const startsAt = request.startsAt ?? new Date();
+    const now = new Date();
+    const startsAt = request.startsAt ?? now;
     const expiresAt = request.expiresAt !== undefined ? request.expiresAt : grantExpiry(startsAt, billingPackage.durationDays);
+    const creation = initialGrantStatus({ startsAt, expiresAt }, now, request.status);
+    if (!creation.ok) {
+      throw new BillingError('GRANT_ALREADY_EXPIRED', `A grant starting ${startsAt.toISOString()} would already have expired at ${creation.expiresAt.toISOString()}.`, {
+        startsAt: startsAt.toISOString(),
+        expiresAt: creation.expiresAt.toISOString(),
+      });
+    }
     await lockUserCredits(tx, request.userId);
     const grant = await tx.userPackage.create({
       data: {
         userId: request.userId,
         packageId: billingPackage.id,
         source: request.source,
-        status: request.status ?? 'active',
+        status: creation.status,
         totalCredits: 0, // the grant movement below brings it to the package's amount
         priority: request.priority ?? billingPackage.defaultPriority,
         startsAt,

@@ -56,6 +56,8 @@ export async function holdCredits(db: Database, request: HoldRequest, actor: str
       expiresAt: new Date(now.getTime() + request.holdSeconds * 1000),
       workflowId: request.workflowId,
       requestHash: request.requestHash,
+      // The creating credential: only it may settle the reservation (reservations/service.ts).
+      createdBy: actor,
       consumptionId: null,
       settledAt: null,
       createdAt: now,
@@ -210,6 +212,12 @@ export async function extendReservation(db: Database, reservationId: string, exp
     return reservationView(updated);
   });
   return body;
+}
+
+/** The credential that created a reservation (null: created before this was recorded), or undefined if there is none. */
+export async function reservationOwner(db: Database, reservationId: string): Promise<string | null | undefined> {
+  const row = await db.reservation.findUnique({ where: { id: reservationId }, select: { createdBy: true } });
+  return row ? row.createdBy : undefined;
 }
 
 export async function getReservation(db: Database, reservationId: string): Promise<ReservationView | null> {

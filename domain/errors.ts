@@ -5,6 +5,8 @@
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
   IDEMPOTENCY_KEY_REQUIRED: 400,
+  /** The HTTP layer refused the request before any route saw it; the status is the one it chose (400 unless said). */
+  REQUEST_REJECTED: 400,
   UNAUTHENTICATED: 401,
   INSUFFICIENT_CREDITS: 402,
   FORBIDDEN: 403,
@@ -16,6 +18,7 @@ export const ERROR_STATUS = {
   ACTION_DISABLED: 422,
   PACKAGE_UNAVAILABLE: 422,
   HOLD_LIMIT_EXCEEDED: 422,
+  GRANT_ALREADY_EXPIRED: 422,
   COMMIT_EXCEEDS_HOLD: 422,
   // orders and payments
   WEBHOOK_SIGNATURE_INVALID: 400,
@@ -27,6 +30,8 @@ export const ERROR_STATUS = {
   PAYMENT_PROVIDER_ERROR: 502,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  HEADERS_TOO_LARGE: 431,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;
@@ -40,10 +45,12 @@ export class BillingError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
+    /** Only for REQUEST_REJECTED: the 4xx status the HTTP layer chose (e.g. 416 for a bad Range). */
+    httpStatus?: number,
   ) {
     super(message);
     this.name = 'BillingError';
-    this.httpStatus = ERROR_STATUS[code];
+    this.httpStatus = httpStatus ?? ERROR_STATUS[code];
   }
 }
 

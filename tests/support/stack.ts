@@ -11,6 +11,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { SignJWT } from 'jose';
 import { createApp } from '../../api/app';
 import { Authenticator } from '../../api/auth';
+import { answerParserErrorsWithEnvelope } from '../../api/server';
 import type { ApiDeps } from '../../api/deps';
 import { edgeConfigSchema, type EdgeConfig } from '../../infra/config';
 import { createDatabase, type Database } from '../../infra/database';
@@ -32,9 +33,11 @@ export const STRIPE_WEBHOOK_SECRET = 'whsec_test_secret';
 
 export const SERVICE_KEY = 'test-service-key-0123456789abcdef';
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+/** A second business service: its keys and reservations are its own. */
+export const OTHER_SERVICE_KEY = 'test-other-service-key-0123456789abcdef';
 export const USER_TOKEN_SECRET = 'test-user-token-secret-0123456789abcdef';
 
-export type Caller = 'anonymous' | 'service' | 'admin' | { user: string };
+export type Caller = 'anonymous' | 'service' | 'other-service' | 'admin' | { user: string };
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -71,7 +74,7 @@ export interface StackOptions {
   orderStepAttempts?: number;
   /** Another Temporal server than the suite's (e.g. one with special dynamic config). */
   temporalAddress?: string;
-  /** Another PostgreSQL than the suite's (e.g. one a fault test stops and restarts). */
+  /** Another PostgreSQL or database than the suite's (a fault test stops and restarts one; the fuzzer's own keeps its data apart). */
   databaseUrl?: string;
   commitGraceMs?: number;
   /** The API's edge settings; by default the documented ones with every rate limit off (tests are not throttled). */
@@ -141,11 +144,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     payments,
     orders,
     health,
-    authenticator: new Authenticator({ serviceKeys: [SERVICE_KEY], adminKeys: [ADMIN_KEY], userTokenSecret: USER_TOKEN_SECRET }),
+    authenticator: new Authenticator({ serviceKeys: [SERVICE_KEY, OTHER_SERVICE_KEY], adminKeys: [ADMIN_KEY], userTokenSecret: USER_TOKEN_SECRET }),
   };
   const server: Server = await new Promise((resolve) => {
     const edge = { ...edgeConfigSchema.parse({}), RATE_LIMIT_SERVICE: 0, RATE_LIMIT_USER: 0, RATE_LIMIT_ADMIN: 0, RATE_LIMIT_ANONYMOUS: 0, ...options.edge };
     const listening = createApp(deps, logger, { config: edge }).listen(0, '127.0.0.1', () => resolve(listening));
+    answerParserErrorsWithEnvelope(listening, logger);
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   payments.publicBaseUrl = baseUrl;
@@ -185,6 +189,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       const headers: Record<string, string> = {};
       const as = callOptions.as ?? 'service';
       if (as === 'service') headers.authorization = `Bearer ${SERVICE_KEY}`;
+      else if (as === 'other-service') headers.authorization = `Bearer ${OTHER_SERVICE_KEY}`;
       else if (as === 'admin') headers.authorization = `Bearer ${ADMIN_KEY}`;
       else if (as !== 'anonymous') headers.authorization = `Bearer ${await userToken(as.user)}`;
       if (callOptions.idempotencyKey !== null && method !== 'GET') {

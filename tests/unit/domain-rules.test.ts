@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { BillingError } from '../../domain/errors';
-import { grantExpiry } from '../../domain/grants';
+import { grantExpiry, initialGrantStatus } from '../../domain/grants';
 import { isReplayOf } from '../../domain/idempotency';
 import { packageRuleViolations } from '../../domain/packages';
 import { canTakeRefundBack, refundAmount, replacementGrantWindow } from '../../domain/refunds';
@@ -115,6 +115,31 @@ describe('hold settlement', () => {
         }
       }),
       { seed: SEED },
+    );
+  });
+});
+
+describe('initialGrantStatus (a grant is written with the status its dates give it)', () => {
+  const now = new Date('2026-03-01T12:00:00Z');
+  const at = (offsetMs: number) => new Date(now.getTime() + offsetMs);
+
+  it('is pending when the grant starts later, active when it has started, refused when already expired', () => {
+    expect(initialGrantStatus({ startsAt: at(1), expiresAt: null }, now)).toEqual({ ok: true, status: 'pending' });
+    expect(initialGrantStatus({ startsAt: now, expiresAt: at(1) }, now)).toEqual({ ok: true, status: 'active' });
+    expect(initialGrantStatus({ startsAt: at(-10), expiresAt: now }, now)).toEqual({ ok: false, reason: 'already_expired', expiresAt: now });
+    expect(initialGrantStatus({ startsAt: at(-10), expiresAt: null }, now, 'pending')).toEqual({ ok: true, status: 'pending' });
+  });
+
+  it('never writes active for a window that has not opened, nor anything for one that has closed', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -1e10, max: 1e10 }), fc.option(fc.integer({ min: 0, max: 1e10 })), (startOffset, duration) => {
+        const startsAt = at(startOffset);
+        const expiresAt = duration === null ? null : new Date(startsAt.getTime() + duration);
+        const result = initialGrantStatus({ startsAt, expiresAt }, now);
+        if (expiresAt !== null && expiresAt <= now) return !result.ok;
+        return result.ok && result.status === (startsAt > now ? 'pending' : 'active');
+      }),
+      { seed: 6, numRuns: 500 },
     );
   });
 });

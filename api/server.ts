@@ -1,0 +1,32 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../infra/logger';
+import { BillingError } from '../domain/errors';
+import { envelope } from './errors';
+
+/**
+ * Requests Node's HTTP parser refuses before Express sees them. Left alone, Node answers a header
+ * block over `maxHeaderSize` (16 KiB by default) with a bare `431` and any other unparsable request
+ * with a bare `400`, both without a body. This listener answers the same statuses with the error
+ * envelope, then closes the connection (the parser cannot go on after such an error).
+ */
+export function answerParserErrorsWithEnvelope(server: Server, logger: Pick<Logger, 'info'>): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const refusal =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? new BillingError('HEADERS_TOO_LARGE', 'Request headers are too large.')
+        : error.code === 'HPE_REQUEST_TIMEOUT' || error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new BillingError('REQUEST_REJECTED', 'The request took too long to arrive.', undefined, 408)
+          : new BillingError('REQUEST_REJECTED', 'Malformed HTTP request.');
+    logger.info({ code: refusal.code, parserError: error.code }, 'request refused by the HTTP parser');
+    const body = JSON.stringify(envelope(refusal));
+    socket.end(
+      `HTTP/1.1 ${refusal.httpStatus} ${refusal.httpStatus === 431 ? 'Request Header Fields Too Large' : refusal.httpStatus === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}
