@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { paymentsConfigShape } from '../payments/config';
+import { lifecycleConfigShape } from '../lifecycle/config';
 
 /**
  * All configuration comes from the environment and is validated here, once, at start.
@@ -48,6 +49,7 @@ export const baseConfigSchema = z.object({
   /** Validity of a replacement grant when refunded credits belong to a grant that has expired meanwhile. */
   REFUND_GRACE_DAYS: envInt({ min: 1, max: 3650, default: 30 }),
   ...paymentsConfigShape,
+  ...lifecycleConfigShape,
 });
 
 /** The API also needs credentials, listening address and reservation bounds. */

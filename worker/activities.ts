@@ -6,16 +6,19 @@ import type { Database } from '../infra/database';
 import type { PaymentsDeps } from '../payments/deps';
 import { createOrderActivities } from '../activities/orders';
 import { createReservationActivities } from '../activities/reservations';
+import { createLifecycleActivities } from '../activities/lifecycle';
 
 export interface ActivityDeps {
   db: Database;
   refundGraceDays: number;
   payments: PaymentsDeps;
+  reminderLeadDays?: number[];
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createReservationActivities(deps),
     ...createOrderActivities(deps),
+    ...createLifecycleActivities(deps),
   };
 }

@@ -15,6 +15,7 @@ export interface BillingWorkerOptions {
   /** Cap on concurrent activities; each holds a database connection while it runs. */
   maxConcurrentActivityTaskExecutions?: number;
   maxCachedWorkflows?: number;
+  reminderLeadDays?: number[];
 }
 
 export function workflowsPath(): string {
@@ -26,7 +27,7 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createActivities({ db: options.db, refundGraceDays: options.refundGraceDays, payments: options.payments }),
+    activities: createActivities({ db: options.db, refundGraceDays: options.refundGraceDays, payments: options.payments, ...(options.reminderLeadDays ? { reminderLeadDays: options.reminderLeadDays } : {}) }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,
     maxConcurrentLocalActivityExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,

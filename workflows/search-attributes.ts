@@ -8,4 +8,9 @@ export const ReservationStatusKey = defineSearchAttributeKey('ReservationStatus'
 export const OrderIdKey = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
 export const OrderStatusKey = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTE_KEYS = [UserIdKey, ActionKeyKey, ReservationIdKey, ReservationStatusKey, OrderIdKey, OrderStatusKey];
+export const UserPackageIdKey = defineSearchAttributeKey('UserPackageId', SearchAttributeType.KEYWORD);
+export const PackageStatusKey = defineSearchAttributeKey('PackageStatus', SearchAttributeType.KEYWORD);
+/** When the package (or subscription period) expires: `ExpiresAt < "2026-01-02T00:00:00Z"` in the UI. */
+export const ExpiresAtKey = defineSearchAttributeKey('ExpiresAt', SearchAttributeType.DATETIME);
+
+export const SEARCH_ATTRIBUTE_KEYS = [UserIdKey, ActionKeyKey, ReservationIdKey, ReservationStatusKey, OrderIdKey, OrderStatusKey, UserPackageIdKey, PackageStatusKey, ExpiresAtKey];
