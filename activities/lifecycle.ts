@@ -23,12 +23,12 @@ export function createLifecycleActivities({ db, reminderLeadDays }: LifecycleAct
   };
   return {
     loadPackageSnapshot: (grantId: string) => subjects.loadPackageSnapshot(db, grantId),
-    activatePackage: (grantId: string) => subjects.activatePackage(db, grantId),
+    activatePackage: (grantId: string, asOf?: number) => subjects.activatePackage(db, grantId, asOf),
     remindPackage: (grantId: string, expiresAt: string, leadDays: number) => subjects.remindPackage(db, grantId, expiresAt, leadDays),
-    expirePackage: (grantId: string) => subjects.expirePackage(db, grantId),
+    expirePackage: (grantId: string, asOf?: number) => subjects.expirePackage(db, grantId, 'system:lifecycle', false, asOf),
     loadSubscriptionSnapshot: (subscriptionId: string) => subjects.loadSubscriptionSnapshot(db, subscriptionId),
     remindSubscription: (subscriptionId: string, periodEnd: string, leadDays: number) => subjects.remindSubscription(db, subscriptionId, periodEnd, leadDays),
-    lapseSubscription: (subscriptionId: string) => subjects.lapseSubscription(db, subscriptionId),
+    lapseSubscription: (subscriptionId: string, asOf?: number) => subjects.lapseSubscription(db, subscriptionId, new Date(asOf ?? Date.now())),
 
     /** After an order granted credits: the grant's timer, and the subscription's timer started or moved. */
     trackOrderLifecycle: async (orderId: string): Promise<void> => {

@@ -23,10 +23,13 @@ export async function loadPackageSnapshot(db: Database, grantId: string): Promis
   return grantSnapshot(await findGrantTimes(db, grantId));
 }
 
-export async function activatePackage(db: Database, grantId: string): Promise<SubjectSnapshot | null> {
+/** `asOf`: the timer's clock (the workflow's time, which a time-skipping test server moves ahead); never earlier than now. */
+export const asOfTime = (asOf?: number): Date => new Date(Math.max(Date.now(), asOf ?? 0));
+
+export async function activatePackage(db: Database, grantId: string, asOf?: number): Promise<SubjectSnapshot | null> {
   const grant = await findGrantTimes(db, grantId);
   if (!grant) return null;
-  const activated = await activateGrant(db, grantId);
+  const activated = await activateGrant(db, grantId, asOfTime(asOf));
   if (grant.status === 'pending' && activated.status !== 'pending') {
     await recordLifecycleEvent(db, { subjectType: 'user_package', subjectId: grantId, userId: grant.userId, kind: 'activated', dedupeKey: `user_package:${grantId}:activated` });
   }
@@ -51,10 +54,10 @@ export async function remindPackage(db: Database, grantId: string, expiresAt: st
 }
 
 /** Expires the package if its expiry has come (the database decides), voiding what is left. */
-export async function expirePackage(db: Database, grantId: string, actor = 'system:lifecycle', missedTimer = false): Promise<SubjectSnapshot | null> {
+export async function expirePackage(db: Database, grantId: string, actor = 'system:lifecycle', missedTimer = false, asOf?: number): Promise<SubjectSnapshot | null> {
   const grant = await findGrantTimes(db, grantId);
   if (!grant) return null;
-  const result = await expireGrant(db, grantId, { actor, reference: grantId });
+  const result = await expireGrant(db, grantId, { actor, reference: grantId }, asOfTime(asOf));
   if (result.expired) {
     await recordLifecycleEvent(db, {
       subjectType: 'user_package',
@@ -99,6 +102,7 @@ export async function remindSubscription(db: Database, subscriptionId: string, p
 
 /** Lapses an active subscription whose period has ended (not renewed): status expired. Guarded in SQL. */
 export async function lapseSubscription(db: Database, subscriptionId: string, now = new Date()): Promise<SubjectSnapshot | null> {
+  now = new Date(Math.max(now.getTime(), Date.now()));
   const lapsed = await db.subscription.updateMany({
     where: { id: subscriptionId, status: 'active', currentPeriodEnd: { lte: now } },
     data: { status: 'expired' },

@@ -20,6 +20,8 @@ export interface LifecycleTimerOptions {
   temporal: Client;
   taskQueue: string;
   reminderLeadDays?: number[];
+  /** Continue-as-new threshold (default in the workflow); tests lower it. */
+  maxHistoryEvents?: number;
 }
 
 /** A grant needs a timer unless it is permanent and already active, or already final. */
@@ -32,7 +34,12 @@ export class LifecycleTimers {
   constructor(private readonly options: LifecycleTimerOptions) {}
 
   private input(subjectId: string, userId: string): LifecycleWorkflowInput {
-    return { subjectId, userId, ...(this.options.reminderLeadDays ? { reminderLeadDays: this.options.reminderLeadDays } : {}) };
+    return {
+      subjectId,
+      userId,
+      ...(this.options.reminderLeadDays ? { reminderLeadDays: this.options.reminderLeadDays } : {}),
+      ...(this.options.maxHistoryEvents ? { maxHistoryEvents: this.options.maxHistoryEvents } : {}),
+    };
   }
 
   /** Starts the package's timer (no-op if it runs). Answers false when none is needed (permanent, final). */

@@ -31,7 +31,7 @@ export interface LifecycleState {
   remindersSent: string[];
   /** The next thing the timer waits for, and when. */
   next: { kind: 'activate' | 'remind' | 'expire'; at: string } | null;
-  /** How often the expiry moved, over all runs. */
+  /** Expiry changes signalled, over all runs. */
   expiryChanges: number;
   /** Runs this timer has had (continue-as-new count + 1). */
   run: number;

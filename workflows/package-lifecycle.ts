@@ -76,13 +76,15 @@ async function lifecycleTimer(subjectType: LifecycleSubjectType, input: Lifecycl
     };
   }
   setHandler(lifecycleStateQuery, () => state);
-  setHandler(expiryChangedSignal, () => void (changed = true));
+  setHandler(expiryChangedSignal, () => {
+    changed = true;
+    state.expiryChanges++;
+  });
   setHandler(revokedSignal, ({ reason }) => void (revoked = reason));
 
   const apply = (snapshot: SubjectSnapshot | null): void => {
     const expiryMoved = (snapshot?.expiresAt ?? null) !== state.expiresAt;
     if (expiryMoved) {
-      state.expiryChanges++;
       state.plannedFrom = new Date(Date.now()).toISOString();
       state.remindersSent = [];
     }
@@ -137,7 +139,7 @@ async function lifecycleTimer(subjectType: LifecycleSubjectType, input: Lifecycl
       continue;
     }
     if (step.kind === 'activate') {
-      apply(subjectType === 'user_package' ? await activities.activatePackage(input.subjectId) : await load());
+      apply(subjectType === 'user_package' ? await activities.activatePackage(input.subjectId, Date.now()) : await load());
     } else if (step.kind === 'remind') {
       // Recorded only if the subject still expires then (not extended, not gone): the activity checks.
       const snapshot =
@@ -147,7 +149,7 @@ async function lifecycleTimer(subjectType: LifecycleSubjectType, input: Lifecycl
       state.remindersSent.push(step.key);
       apply(snapshot);
     } else {
-      apply(subjectType === 'user_package' ? await activities.expirePackage(input.subjectId) : await activities.lapseSubscription(input.subjectId));
+      apply(subjectType === 'user_package' ? await activities.expirePackage(input.subjectId, Date.now()) : await activities.lapseSubscription(input.subjectId, Date.now()));
     }
   }
 }
