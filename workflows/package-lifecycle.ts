@@ -104,6 +104,8 @@ async function lifecycleTimer(subjectType: LifecycleSubjectType, input: Lifecycl
     ]);
   };
   publish();
+  // A continued run re-reads its subject: a change signalled just before continue-as-new is not lost.
+  if (input.state) apply(await load());
 
   for (;;) {
     if (revoked !== null) {
