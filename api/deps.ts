@@ -24,5 +24,6 @@ export interface ApiDeps {
     | 'REFUND_GRACE_DAYS'
     | 'RESERVATION_CALL_TIMEOUT_MS'
     | 'COMMIT_GRACE_MS'
+    | 'DEFAULT_PACKAGE_CODE' | 'SCHEDULE_ID_PREFIX'
   >;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { paymentsConfigShape } from '../payments/config';
+import { lifecycleConfigShape } from '../lifecycle/config';
 
 /**
  * All configuration comes from the environment and is validated here, once, at start.
@@ -54,6 +55,7 @@ export const baseConfigSchema = z.object({
    */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  ...lifecycleConfigShape,
 });
 
 /** The worker's metrics endpoint (Temporal SDK metrics + process metrics); unset port = no endpoint. */

@@ -168,6 +168,33 @@ const SAMPLES: Record<string, Sample> = {
     valid: () => ({ params: { grantId: missingId } }),
     invalid: { params: { grantId: 'grant-1' } },
   },
+  // lifecycle
+  'POST /v1/internal/users/:userId/signup': {
+    valid: () => ({ params: { userId: userB }, body: {} }),
+    invalid: { params: { userId: 'not a user id!' }, body: {} },
+  },
+  'GET /v1/admin/user-packages': {
+    valid: () => ({ query: `?userId=${userA}&expiresAfter=2026-01-01T00:00:00%2B02:00` }),
+    invalid: { query: '?expiresBefore=tomorrow' },
+  },
+  'GET /v1/admin/user-packages/:userPackageId/lifecycle': { valid: () => ({ params: { userPackageId: missingId } }), invalid: { params: { userPackageId: 'p-1' } } },
+  'POST /v1/admin/user-packages/:userPackageId/expiry': {
+    valid: () => ({ params: { userPackageId: missingId }, body: { expiresAt: '2030-01-01T00:00:00Z', reason: 'goodwill' } }),
+    invalid: { params: { userPackageId: missingId }, body: { expiresAt: '2030-01-01', reason: 'goodwill' } },
+  },
+  'POST /v1/admin/user-packages/:userPackageId/revoke': {
+    valid: () => ({ params: { userPackageId: missingId }, body: { reason: 'fraud' } }),
+    invalid: { params: { userPackageId: missingId }, body: { reason: '' } },
+  },
+  'POST /v1/admin/lifecycle/sweeps': { valid: () => ({ body: { userId: userA } }), invalid: { body: { userId: 'not a user id!' } } },
+  'POST /v1/admin/lifecycle/reconciliations': { valid: () => ({ body: { userId: userA } }), invalid: { body: { all: true } } },
+  'GET /v1/admin/lifecycle/reports': { valid: () => ({}), invalid: { query: '?kind=audit' } },
+  'GET /v1/admin/lifecycle/reports/:reportId': { valid: () => ({ params: { reportId: missingId } }), invalid: { params: { reportId: 'r1' } } },
+  'POST /v1/admin/lifecycle/reports/:reportId/items/:itemId/repair': {
+    valid: () => ({ params: { reportId: missingId, itemId: 'grant_ledger_mismatch:x' }, body: {} }),
+    invalid: { params: { reportId: 'r1', itemId: 'x' }, body: {} },
+  },
+  'GET /v1/admin/schedules': { valid: () => ({}), invalid: null },
   'GET /v1/admin/users/:userId/invariant': {
     valid: () => ({ params: { userId: userA } }),
     invalid: { params: { userId: 'not a user id!' } },

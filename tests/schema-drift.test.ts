@@ -59,6 +59,8 @@ function expectedColumnType(field: DmmfField, enumDbNames: Map<string, string>):
       return `timestamptz(${args[0] ?? 6})`;
     case 'Timestamp':
       return `timestamp(${args[0] ?? 6})`;
+    case 'Date':
+      return 'date';
     case null:
       break;
     default:

@@ -7,11 +7,13 @@ import type { PaymentsDeps } from '../payments/deps';
 import { createOrderActivities } from '../activities/orders';
 import { createReservationActivities } from '../activities/reservations';
 import { createEventActivities } from '../activities/events';
+import { createLifecycleActivities } from '../activities/lifecycle';
 
 export interface ActivityDeps {
   db: Database;
   refundGraceDays: number;
   payments: PaymentsDeps;
+  reminderLeadDays?: number[];
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -19,5 +21,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createReservationActivities(deps),
     ...createOrderActivities(deps),
     ...createEventActivities(deps),
+    ...createLifecycleActivities(deps),
   };
 }

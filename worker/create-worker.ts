@@ -27,6 +27,7 @@ export interface BillingWorkerOptions {
    * `workflowTracingModules` (tests' bundle always is); without tracing, nothing is added.
    */
   tracing?: Pick<Tracing, 'resource' | 'spanProcessor'>;
+  reminderLeadDays?: number[];
 }
 
 export function workflowsPath(): string {
@@ -44,7 +45,7 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createActivities({ db: options.db, refundGraceDays: options.refundGraceDays, payments: options.payments }),
+    activities: createActivities({ db: options.db, refundGraceDays: options.refundGraceDays, payments: options.payments, ...(options.reminderLeadDays ? { reminderLeadDays: options.reminderLeadDays } : {}) }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,
     maxConcurrentLocalActivityExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,

@@ -1,5 +1,6 @@
 import { NativeConnection } from '@temporalio/worker';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { ensureSchedules } from '../lifecycle/schedules';
 import { loadWorkerConfig, orExit } from '../infra/config';
 import { createDatabase } from '../infra/database';
 import { createLogger } from '../infra/logger';
@@ -26,6 +27,10 @@ async function main(): Promise<void> {
 
   const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   await ensureSearchAttributes(admin, config.TEMPORAL_NAMESPACE);
+  if (config.SCHEDULES_ENABLED) {
+    const created = await ensureSchedules(new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE }), config.TEMPORAL_TASK_QUEUE, { sweepEveryMinutes: config.EXPIRY_SWEEP_EVERY_MINUTES });
+    log.info({ created }, 'schedules ensured');
+  }
   await admin.close();
 
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -38,6 +43,7 @@ async function main(): Promise<void> {
     payments: paymentsFromConfig(config),
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     ...(tracing ? { tracing } : {}),
+    reminderLeadDays: config.LIFECYCLE_REMINDER_LEAD_DAYS,
   });
   log.info(
     {

@@ -6,7 +6,7 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 const { IndexedValueType } = temporal.api.enums.v1;
 
 /** The server's index type for each SDK search-attribute type (exhaustive: a new SDK type fails type-checking). */
-const INDEXED_VALUE_TYPE: Record<SearchAttributeType, temporal.api.enums.v1.IndexedValueType> = {
+export const INDEXED_VALUE_TYPE: Record<SearchAttributeType, temporal.api.enums.v1.IndexedValueType> = {
   [SearchAttributeType.TEXT]: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
   [SearchAttributeType.KEYWORD]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   [SearchAttributeType.INT]: IndexedValueType.INDEXED_VALUE_TYPE_INT,

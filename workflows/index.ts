@@ -3,3 +3,4 @@ export { reservationWorkflow } from './reservation';
 export { orderWorkflow, orderRefundWorkflow } from './order';
 export { deliveryWorkflow } from './delivery';
 export { notificationWorkflow } from './notification';
+export { packageLifecycleWorkflow, subscriptionLifecycleWorkflow, expirySweepWorkflow, reconciliationWorkflow, consumptionRollupWorkflow } from './package-lifecycle';

@@ -1,6 +1,7 @@
-import { ApplicationFailure, condition, proxyActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Outcome } from '../activities/outcome';
 import type { OrderActivities } from '../activities/orders';
+import type { LifecycleActivities } from '../activities/lifecycle';
 import type { OrderStatus } from '../domain/order-status';
 import type { OrderProgress } from '../orders/views';
 import { OrderStatusKey } from './search-attributes';
@@ -23,6 +24,8 @@ const orders = proxyActivities<OrderActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 1 },
 });
+
+const lifecycleHook = proxyActivities<LifecycleActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
 
 const FOREVER = Number.POSITIVE_INFINITY;
 
@@ -173,6 +176,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderPro
     if (!subscribed.ok) return compensate(subscribed.error);
     const granted = await step('grant_credits', () => orders.grantOrderCredits(orderId), maxAttempts);
     if (!granted.ok) return compensate(granted.error);
+    // Lifecycle timers: the grant's expiry and the subscription's period end (a renewal moves it).
+    if (patched('lifecycle-timers')) await step('track_lifecycle', () => lifecycleHook.trackOrderLifecycle(orderId).then((value) => ({ ok: true as const, value })), FOREVER);
     // Events (order.paid, subscription.provisioned / renewed) are written by the steps' own transactions.
     setStatus(must(await step('complete', () => orders.completeOrder(orderId), FOREVER)));
   }

@@ -12,6 +12,16 @@ export const EventTypeKey = defineSearchAttributeKey('EventType', SearchAttribut
 /** pending (first attempt due), retrying, delivered, failed. */
 export const DeliveryStatusKey = defineSearchAttributeKey('DeliveryStatus', SearchAttributeType.KEYWORD);
 
+/**
+ * The user package(s) a run is about. A keyword list: SQL visibility stores (the dev server's SQLite, the
+ * PostgreSQL of docker-compose) hold at most 10 custom Keyword attributes per namespace, and this list
+ * already has 10; `UserPackageId = "<id>"` still finds every run whose list holds the id.
+ */
+export const UserPackageIdKey = defineSearchAttributeKey('UserPackageId', SearchAttributeType.KEYWORD_LIST);
+export const PackageStatusKey = defineSearchAttributeKey('PackageStatus', SearchAttributeType.KEYWORD);
+/** When the package (or subscription period) expires: `ExpiresAt < "2026-01-02T00:00:00Z"` in the UI. */
+export const ExpiresAtKey = defineSearchAttributeKey('ExpiresAt', SearchAttributeType.DATETIME);
+
 export const SEARCH_ATTRIBUTE_KEYS = [
   UserIdKey,
   ActionKeyKey,
@@ -22,4 +32,7 @@ export const SEARCH_ATTRIBUTE_KEYS = [
   EndpointIdKey,
   EventTypeKey,
   DeliveryStatusKey,
+  UserPackageIdKey,
+  PackageStatusKey,
+  ExpiresAtKey,
 ];

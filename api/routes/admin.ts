@@ -2,6 +2,7 @@ import { GrantSource, PackageStatus, PackageType } from '../../generated/prisma/
 import { z } from '../../infra/zod';
 import { packageRuleViolations } from '../../domain/packages';
 import { assignPackage } from '../../credits/assign';
+import { trackGrantedPackage } from '../../lifecycle/service';
 import { grantSchema } from '../../credits/views';
 import { listAuditEvents } from '../../catalog/audit';
 import {
@@ -264,12 +265,12 @@ export const adminRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'GRANT_ALREADY_EXPIRED', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ params, body, deps, idempotency, principal }) => {
-      return assignPackage(
+      return trackGrantedPackage({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE }, await assignPackage(
         deps.db,
         { ...body, userId: params.userId, startsAt: body.startsAt === undefined ? undefined : new Date(body.startsAt) },
         idempotency,
         principal!.id,
-      );
+      ));
     },
   }),
   defineRoute({

@@ -8,6 +8,7 @@ import { paymentRoutes } from './payments';
 import { webhookRoutes } from './webhooks';
 import { operationsRoutes } from './operations';
 import { eventRoutes } from './events';
+import { lifecycleRoutes } from './lifecycle';
 
 /** Every endpoint of the API; the router, the OpenAPI document and the access tests all read this. */
 export const routes: RouteDefinition[] = [
@@ -20,4 +21,5 @@ export const routes: RouteDefinition[] = [
   ...webhookRoutes,
   ...operationsRoutes,
   ...eventRoutes,
+  ...lifecycleRoutes,
 ];

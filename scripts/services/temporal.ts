@@ -5,18 +5,24 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_READY_TIMEOUT_MS, LOOPBACK, defaultLogFile, findFreePort, onFreePort, startService, type LogDestination } from './processes';
 import { ensureTemporalCli } from './tools';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';
 
 export type SearchAttributeType = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
 /** Registered on the dev server's command line, so workflows can set them from the first start. */
-export const DEV_SERVER_SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeType>> = {
-  UserId: 'Keyword',
-  ActionKey: 'Keyword',
-  ReservationStatus: 'Keyword',
-  ReservationId: 'Keyword',
-  OrderId: 'Keyword',
-  OrderStatus: 'Keyword',
+const CLI_TYPE_NAME: Record<string, SearchAttributeType> = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
 };
+/** Derived from workflows/search-attributes.ts (the one list), in the CLI's spelling. */
+export const DEV_SERVER_SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeType>> = Object.fromEntries(
+  SEARCH_ATTRIBUTE_KEYS.map((key) => [key.name, CLI_TYPE_NAME[key.type]!]),
+);
 
 /** Update-With-Start needs ExecuteMultiOperation; the Update flags match what the SDK's own launcher sets. */
 const DEV_SERVER_DYNAMIC_CONFIG = [

@@ -123,6 +123,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     REFUND_GRACE_DAYS: 30,
     RESERVATION_CALL_TIMEOUT_MS: options.callTimeoutMs ?? 30_000,
     COMMIT_GRACE_MS: options.commitGraceMs ?? 60_000,
+    DEFAULT_PACKAGE_CODE: 'new_user_trial',
+    SCHEDULE_ID_PREFIX: `test-${taskQueue}-`,
   };
   const payments: PaymentsDeps = {
     stripe: createStripeClient({ secretKey: 'sk_test_123', apiBase: requiredEnv('TEST_STRIPE_API_BASE') }),

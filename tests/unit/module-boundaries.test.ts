@@ -8,7 +8,7 @@ import path from 'node:path';
 const ROOT = path.join(__dirname, '..', '..');
 
 /** Feature folders: services and storage of one business capability each. */
-const FEATURES = ['credits', 'catalog', 'reports', 'reservations', 'orders', 'payments', 'subscriptions', 'events'];
+const FEATURES = ['credits', 'catalog', 'reports', 'reservations', 'orders', 'payments', 'subscriptions', 'events', 'lifecycle'];
 const SHARED = ['domain', 'idempotency', 'infra', 'generated'];
 
 /** Folder -> project folders (or folder/file prefixes) it may import from, besides itself. */
@@ -25,6 +25,8 @@ const ALLOWED: Record<string, string[]> = {
   orders: [...SHARED, 'credits', 'catalog', 'payments', 'subscriptions', 'workflows', 'events/record'],
   payments: [...SHARED, 'catalog', 'orders/views', 'workflows'],
   subscriptions: [...SHARED, 'credits', 'catalog', 'orders', 'events/record'],
+  // Timers and jobs over the credit engine and subscriptions; starts its workflows through the contracts.
+  lifecycle: [...SHARED, 'credits', 'workflows', 'events/record'],
   activities: [...SHARED, ...FEATURES, 'workflows'],
   // Workflow code: pure rules, and types (views, activity signatures) that the bundle erases.
   workflows: ['domain', 'activities', 'generated/prisma/enums', ...FEATURES.map((feature) => `${feature}/views`)],

@@ -1,0 +1,53 @@
+/**
+ * Activities of the lifecycle timers and scheduled jobs: thin, idempotent steps over lifecycle/ and
+ * the credit engine. `trackOrderLifecycle` is the order workflow's hook: it starts the new grant's
+ * timer and starts or moves the subscription's (a renewal), using the worker's own Temporal client.
+ */
+import { Context } from '@temporalio/activity';
+import type { Database } from '../infra/database';
+import { findGrantTimes } from '../credits/lifecycle';
+import * as subjects from '../lifecycle/subjects';
+import { runConsumptionRollup, runExpirySweep, runReconciliation } from '../lifecycle/jobs';
+import { LifecycleTimers } from '../lifecycle/timers';
+import type { ScheduledJobInput } from '../workflows/package-lifecycle-contract';
+
+export interface LifecycleActivityDeps {
+  db: Database;
+  reminderLeadDays?: number[] | undefined;
+}
+
+export function createLifecycleActivities({ db, reminderLeadDays }: LifecycleActivityDeps) {
+  const timers = () => {
+    const context = Context.current();
+    return new LifecycleTimers({ temporal: context.client, taskQueue: context.info.taskQueue, ...(reminderLeadDays ? { reminderLeadDays } : {}) });
+  };
+  return {
+    loadPackageSnapshot: (grantId: string) => subjects.loadPackageSnapshot(db, grantId),
+    activatePackage: (grantId: string, asOf?: number) => subjects.activatePackage(db, grantId, asOf),
+    remindPackage: (grantId: string, expiresAt: string, leadDays: number) => subjects.remindPackage(db, grantId, expiresAt, leadDays),
+    expirePackage: (grantId: string, asOf?: number) => subjects.expirePackage(db, grantId, 'system:lifecycle', false, asOf),
+    loadSubscriptionSnapshot: (subscriptionId: string) => subjects.loadSubscriptionSnapshot(db, subscriptionId),
+    remindSubscription: (subscriptionId: string, periodEnd: string, leadDays: number) => subjects.remindSubscription(db, subscriptionId, periodEnd, leadDays),
+    lapseSubscription: (subscriptionId: string, asOf?: number) => subjects.lapseSubscription(db, subscriptionId, new Date(asOf ?? Date.now())),
+
+    /** After an order granted credits: the grant's timer, and the subscription's timer started or moved. */
+    trackOrderLifecycle: async (orderId: string): Promise<void> => {
+      const order = await db.order.findUnique({ where: { id: orderId }, select: { grantId: true, subscriptionId: true } });
+      if (!order) return;
+      if (order.grantId) {
+        const grant = await findGrantTimes(db, order.grantId);
+        if (grant) await timers().trackPackage(grant);
+      }
+      if (order.subscriptionId) {
+        const subscription = await db.subscription.findUnique({ where: { id: order.subscriptionId } });
+        if (subscription) await timers().subscriptionPeriodChanged(subscription);
+      }
+    },
+
+    runExpirySweep: (input: ScheduledJobInput) => runExpirySweep(db, input),
+    runReconciliation: (input: ScheduledJobInput) => runReconciliation(db, input),
+    runConsumptionRollup: (input: ScheduledJobInput) => runConsumptionRollup(db, input),
+  };
+}
+
+export type LifecycleActivities = ReturnType<typeof createLifecycleActivities>;

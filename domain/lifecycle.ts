@@ -1,0 +1,62 @@
+/**
+ * Timing rules of the package and subscription lifecycle timers. Pure and workflow-safe: the
+ * lifecycle workflows plan their timers with these, and unit tests check them without a server.
+ * All instants are epoch milliseconds (UTC by definition).
+ */
+
+export const DAY_MS = 86_400_000;
+
+/** Reminder lead times before expiry when none are configured: 7 days and 1 day. */
+export const DEFAULT_REMINDER_LEAD_DAYS: readonly number[] = [7, 1];
+
+/** Where a grant or subscription stands, as the lifecycle timer sees it. */
+export type LifecyclePhase = 'pending' | 'active' | 'expired' | 'revoked' | 'permanent' | 'gone';
+
+export interface TimerSubject {
+  /** Start of validity; a pending grant activates then. */
+  startsAt: number;
+  /** null: never expires (no timer needed once active). */
+  expiresAt: number | null;
+  /** When the current expiry was set (first load or the last change): reminders due before it are skipped. */
+  plannedFrom: number;
+  /** Keys of reminders already recorded (reminderKey). */
+  remindersSent: readonly string[];
+}
+
+export type NextStep =
+  | { kind: 'activate'; at: number }
+  | { kind: 'remind'; at: number; leadDays: number; key: string }
+  | { kind: 'expire'; at: number }
+  | { kind: 'none' };
+
+/** A reminder is one per expiry instant and lead time: moving the expiry makes new reminders. */
+export function reminderKey(expiresAt: number, leadDays: number): string {
+  return `${new Date(expiresAt).toISOString()}/${leadDays}d`;
+}
+
+/**
+ * The next thing the timer must do. A reminder whose time had already passed when the current expiry
+ * was set is skipped (a package granted 3 days before its end gets the 1-day reminder only); so is
+ * one already sent for this expiry. Reminders come before the expiry; activation before anything.
+ */
+export function nextStep(subject: TimerSubject, phase: LifecyclePhase, leadDays: readonly number[]): NextStep {
+  if (phase === 'pending') return { kind: 'activate', at: subject.startsAt };
+  if (phase !== 'active' || subject.expiresAt === null) return { kind: 'none' };
+  const expiresAt = subject.expiresAt;
+  const reminders = [...new Set(leadDays)]
+    .filter((days) => days > 0)
+    .map((days) => ({ days, at: expiresAt - days * DAY_MS }))
+    .filter(({ days, at }) => at >= subject.plannedFrom && at < expiresAt && !subject.remindersSent.includes(reminderKey(expiresAt, days)))
+    .sort((a, b) => a.at - b.at);
+  const first = reminders[0];
+  if (first) return { kind: 'remind', at: first.at, leadDays: first.days, key: reminderKey(expiresAt, first.days) };
+  return { kind: 'expire', at: expiresAt };
+}
+
+/** Parses "7,1" (days, positive integers or decimals) into lead times; invalid parts are an error. */
+export function parseLeadDays(value: string): number[] {
+  const parts = value.split(',').map((part) => part.trim()).filter(Boolean);
+  const days = parts.map(Number);
+  if (days.some((d) => !Number.isFinite(d) || d <= 0)) throw new RangeError(`reminder lead days must be positive numbers, got "${value}"`);
+  return days;
+}

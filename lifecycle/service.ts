@@ -1,0 +1,132 @@
+/**
+ * The lifecycle's entry points for the API: sign-up's default package, packages by expiry window,
+ * changing a package's expiry, revoking it, running a job now and reading its report. The database
+ * changes first (the record); the timer is then told (signal) and re-reads it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { BillingError } from '../domain/errors';
+import type { Idempotency } from '../domain/idempotency';
+import type { GrantStatus } from '../generated/prisma/enums';
+import type { Database } from '../infra/database';
+import { assignPackage } from '../credits/assign';
+import { changeGrantExpiry, findGrantTimes, revokeGrant } from '../credits/lifecycle';
+import { grantView, type GrantView } from '../credits/views';
+import { listLifecycleEvents, recordLifecycleEvent } from './events';
+import { LifecycleTimers, needsTimer } from './timers';
+import { reportView, type LifecycleReportView } from './views';
+import { lifecycleStateQuery, packageLifecycleWorkflowId, SCHEDULED_JOBS, type ScheduledJobName } from '../workflows/package-lifecycle-contract';
+
+export interface LifecycleDeps {
+  db: Database;
+  temporal: Client;
+  taskQueue: string;
+}
+
+const timersOf = (deps: LifecycleDeps) => new LifecycleTimers({ temporal: deps.temporal, taskQueue: deps.taskQueue });
+
+/** Starts the timer of a grant just made (admin assignment, sign-up); no-op if it runs or is not needed. */
+export async function trackGrantedPackage<T extends { body: GrantView }>(deps: LifecycleDeps, result: T): Promise<T> {
+  const grant = await findGrantTimes(deps.db, result.body.id);
+  if (grant) await timersOf(deps).trackPackage(grant);
+  return result;
+}
+
+/**
+ * Gives the default package once per user: the grant is made under an idempotency claim unique per
+ * user (`signup:<userId>`), so concurrent and repeated calls get the same grant; signup_grants keeps
+ * the record.
+ */
+export async function signUp(deps: LifecycleDeps, userId: string, packageCode: string): Promise<{ userId: string; created: boolean; grant: GrantView }> {
+  const result = await assignPackage(
+    deps.db,
+    { userId, packageCode, source: 'promotion', note: 'default package at sign-up' },
+    { scope: `signup:${userId}`, key: 'default-package', requestHash: 'signup' },
+    'system:signup',
+  );
+  await deps.db.signupGrant.createMany({ data: [{ userId, grantId: result.body.id, packageCode }], skipDuplicates: true });
+  await trackGrantedPackage(deps, result);
+  return { userId, created: !result.replayed, grant: result.body };
+}
+
+export interface ExpiryWindow {
+  expiresAfter?: Date | undefined;
+  expiresBefore?: Date | undefined;
+  status?: GrantStatus | undefined;
+  userId?: string | undefined;
+  limit: number;
+}
+
+export async function listPackagesByExpiry(db: Database, window: ExpiryWindow) {
+  const grants = await db.userPackage.findMany({
+    where: {
+      ...(window.userId ? { userId: window.userId } : {}),
+      ...(window.status ? { status: window.status } : {}),
+      expiresAt: { not: null, ...(window.expiresAfter ? { gte: window.expiresAfter } : {}), ...(window.expiresBefore ? { lt: window.expiresBefore } : {}) },
+    },
+    orderBy: [{ expiresAt: 'asc' }, { id: 'asc' }],
+    take: window.limit,
+  });
+  return grants.map((grant) => ({ ...grantView(grant), timerWorkflowId: needsTimer(grant) ? packageLifecycleWorkflowId(grant.id) : null }));
+}
+
+export async function changePackageExpiry(deps: LifecycleDeps, grantId: string, expiresAt: Date | null, reason: string, idempotency: Idempotency, actor: string) {
+  const { before, after } = await changeGrantExpiry(deps.db, grantId, expiresAt);
+  await recordLifecycleEvent(deps.db, {
+    subjectType: 'user_package', subjectId: grantId, userId: after.userId, kind: 'expiry_changed',
+    dedupeKey: `user_package:${grantId}:expiry_changed:${idempotency.scope}:${idempotency.key}`,
+    details: { from: before.expiresAt?.toISOString() ?? null, to: after.expiresAt?.toISOString() ?? null, reason, actor },
+  });
+  await timersOf(deps).packageExpiryChanged(after);
+  return grantView(await deps.db.userPackage.findUniqueOrThrow({ where: { id: grantId } }));
+}
+
+export async function revokePackage(deps: LifecycleDeps, grantId: string, reason: string, actor: string) {
+  const { grant, voidedCredits } = await revokeGrant(deps.db, grantId, { actor, reference: grantId });
+  await recordLifecycleEvent(deps.db, {
+    subjectType: 'user_package', subjectId: grantId, userId: grant.userId, kind: 'revoked',
+    dedupeKey: `user_package:${grantId}:revoked`, details: { reason, actor, voidedCredits },
+  });
+  await timersOf(deps).packageRevoked(grantId, reason);
+  return grantView(await deps.db.userPackage.findUniqueOrThrow({ where: { id: grantId } }));
+}
+
+/** The timer's state (query) and the package's recorded lifecycle facts. */
+export async function packageLifecycle(deps: LifecycleDeps, grantId: string) {
+  const grant = await findGrantTimes(deps.db, grantId);
+  if (!grant) throw new BillingError('NOT_FOUND', `User package ${grantId} not found.`);
+  const workflowId = packageLifecycleWorkflowId(grantId);
+  const timer = await deps.temporal
+    .withDeadline(Date.now() + 3_000, () => deps.temporal.workflow.getHandle(workflowId).query(lifecycleStateQuery))
+    .catch(() => null);
+  const events = await listLifecycleEvents(deps.db, grantId);
+  return {
+    userPackageId: grantId,
+    timerWorkflowId: workflowId,
+    timer,
+    events: events.map((e) => ({ kind: e.kind, details: e.details, occurredAt: e.occurredAt.toISOString() })),
+  };
+}
+
+/** Runs a job now through its workflow (visible in the Temporal UI) and answers its report. */
+export async function runJobNow(deps: LifecycleDeps, job: Exclude<ScheduledJobName, 'consumptionRollup'> | 'consumptionRollup', userId: string | undefined): Promise<LifecycleReportView> {
+  const reportId = randomUUID();
+  await deps.temporal.workflow.execute(SCHEDULED_JOBS[job], {
+    workflowId: `${job}-admin-${reportId}`,
+    taskQueue: deps.taskQueue,
+    args: [{ reportId, trigger: 'admin', ...(userId ? { userId } : {}) }],
+    workflowExecutionTimeout: '10 minutes',
+  });
+  return getReport(deps.db, reportId);
+}
+
+export async function getReport(db: Database, reportId: string): Promise<LifecycleReportView> {
+  const report = await db.lifecycleReport.findUnique({ where: { id: reportId } });
+  if (!report) throw new BillingError('NOT_FOUND', `Report ${reportId} not found.`);
+  return reportView(report);
+}
+
+export async function listReports(db: Database, kind: string | undefined, limit: number): Promise<LifecycleReportView[]> {
+  const rows = await db.lifecycleReport.findMany({ where: kind ? { kind } : {}, orderBy: { startedAt: 'desc' }, take: limit });
+  return rows.map(reportView);
+}

@@ -1,0 +1,111 @@
+/**
+ * Starts and signals the lifecycle timers for any entry point (admin API, sign-up, the order
+ * workflow's activity, the sweep). A start is a no-op when the timer runs (conflict policy
+ * USE_EXISTING); an expiry change or revocation is a signal, and a timer that is not running (it
+ * was terminated, say) is started instead so it picks the change up from the database.
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { GrantTimes } from '../credits/lifecycle';
+import { ExpiresAtKey, PackageStatusKey, UserIdKey, UserPackageIdKey } from '../workflows/search-attributes';
+import {
+  expiryChangedSignal,
+  packageLifecycleWorkflowId,
+  revokedSignal,
+  subscriptionLifecycleWorkflowId,
+  type LifecycleWorkflowInput,
+} from '../workflows/package-lifecycle-contract';
+import { grantPhase } from './subjects';
+
+export interface LifecycleTimerOptions {
+  temporal: Client;
+  taskQueue: string;
+  reminderLeadDays?: number[];
+  /** Continue-as-new threshold (default in the workflow); tests lower it. */
+  maxHistoryEvents?: number;
+}
+
+/** A grant needs a timer unless it is permanent and already active, or already final. */
+export function needsTimer(grant: Pick<GrantTimes, 'status' | 'expiresAt'>): boolean {
+  const phase = grantPhase(grant.status, grant.expiresAt);
+  return phase === 'pending' || phase === 'active';
+}
+
+export class LifecycleTimers {
+  constructor(private readonly options: LifecycleTimerOptions) {}
+
+  private input(subjectId: string, userId: string): LifecycleWorkflowInput {
+    return {
+      subjectId,
+      userId,
+      ...(this.options.reminderLeadDays ? { reminderLeadDays: this.options.reminderLeadDays } : {}),
+      ...(this.options.maxHistoryEvents ? { maxHistoryEvents: this.options.maxHistoryEvents } : {}),
+    };
+  }
+
+  /** Starts the package's timer (no-op if it runs). Answers false when none is needed (permanent, final). */
+  async trackPackage(grant: GrantTimes): Promise<boolean> {
+    if (!needsTimer(grant)) return false;
+    await this.start('packageLifecycleWorkflow', packageLifecycleWorkflowId(grant.id), this.input(grant.id, grant.userId), [
+      { key: UserPackageIdKey, value: [grant.id] },
+      { key: UserIdKey, value: grant.userId },
+      { key: PackageStatusKey, value: grantPhase(grant.status, grant.expiresAt) },
+      ...(grant.expiresAt ? [{ key: ExpiresAtKey, value: grant.expiresAt }] : []),
+    ]);
+    return true;
+  }
+
+  /** The package's expiry moved: the running timer re-plans; a missing one is started. */
+  async packageExpiryChanged(grant: GrantTimes): Promise<void> {
+    const signalled = await this.signal(packageLifecycleWorkflowId(grant.id), () =>
+      this.options.temporal.workflow.getHandle(packageLifecycleWorkflowId(grant.id)).signal(expiryChangedSignal, { expiresAt: grant.expiresAt?.toISOString() ?? null }),
+    );
+    if (!signalled) await this.trackPackage(grant);
+  }
+
+  async packageRevoked(grantId: string, reason: string): Promise<void> {
+    await this.signal(packageLifecycleWorkflowId(grantId), () =>
+      this.options.temporal.workflow.getHandle(packageLifecycleWorkflowId(grantId)).signal(revokedSignal, { reason }),
+    );
+  }
+
+  /** A subscription got a period (first purchase or renewal): start its timer or move it. */
+  async subscriptionPeriodChanged(subscription: { id: string; userId: string; currentPeriodEnd: Date | null }): Promise<void> {
+    const id = subscriptionLifecycleWorkflowId(subscription.id);
+    const signalled = await this.signal(id, () =>
+      this.options.temporal.workflow.getHandle(id).signal(expiryChangedSignal, { expiresAt: subscription.currentPeriodEnd?.toISOString() ?? null }),
+    );
+    if (!signalled && subscription.currentPeriodEnd) {
+      await this.start('subscriptionLifecycleWorkflow', id, this.input(subscription.id, subscription.userId), [
+        { key: UserIdKey, value: subscription.userId },
+        { key: PackageStatusKey, value: 'active' },
+        { key: ExpiresAtKey, value: subscription.currentPeriodEnd },
+      ]);
+    }
+  }
+
+  private async start(workflowType: string, workflowId: string, input: LifecycleWorkflowInput, typedSearchAttributes: Array<{ key: any; value: any }>): Promise<void> {
+    try {
+      await this.options.temporal.workflow.start(workflowType, {
+        workflowId,
+        taskQueue: this.options.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes,
+      });
+    } catch (error) {
+      // A server without conflict policies answers "already started": the timer runs, which is the point.
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
+
+  /** Signals a running timer; false when there is none (closed or never started). */
+  private async signal(_workflowId: string, send: () => Promise<void>): Promise<boolean> {
+    try {
+      await send();
+      return true;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return false;
+      throw error;
+    }
+  }
+}

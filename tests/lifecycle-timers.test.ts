@@ -1,0 +1,206 @@
+/**
+ * Lifecycle timers on the TIME-SKIPPING test server (signals and queries only, so it applies): days
+ * pass in seconds. Real activities against the suite's PostgreSQL; the workflow bundle is the
+ * suite's (TEST_WORKFLOW_BUNDLE).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { createDatabase, type Database } from '../infra/database';
+import { createLifecycleActivities } from '../activities/lifecycle';
+import { spendableCredits } from '../credits/grants';
+import { changeGrantExpiry, findGrantTimes, revokeGrant } from '../credits/lifecycle';
+import { LifecycleTimers } from '../lifecycle/timers';
+import { INDEXED_VALUE_TYPE } from '../worker/search-attributes';
+import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
+import { lifecycleStateQuery, packageLifecycleWorkflowId, subscriptionLifecycleWorkflowId } from '../workflows/package-lifecycle-contract';
+import { expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
+
+const DAY = 86_400_000;
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let db: Database;
+let timers: LifecycleTimers;
+const taskQueue = `lifecycle-${randomUUID()}`;
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const path = execFileSync('which', ['temporal-test-server']).toString().trim();
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  // The test server knows no custom search attributes until they are registered (the one list).
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_KEYS.map((key) => [key.name, INDEXED_VALUE_TYPE[key.type]])),
+  });
+  db = createDatabase(process.env.TEST_DATABASE_URL!, 10);
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    activities: createLifecycleActivities({ db }),
+  });
+  running = worker.run();
+  timers = new LifecycleTimers({ temporal: env.client, taskQueue });
+}, 120_000);
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await db?.$disconnect();
+});
+
+/** The test server's clock (it jumps ahead while workflows wait). */
+async function now(): Promise<number> {
+  return env.currentTimeMs();
+}
+
+/** Asks the timer's state, waiting for its first workflow task to finish. */
+async function stateOf(workflowId: string) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await env.client.workflow.getHandle(workflowId).query(lifecycleStateQuery);
+    } catch (error) {
+      if (attempt > 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function events(grantId: string) {
+  return db.lifecycleEvent.findMany({ where: { subjectId: grantId }, orderBy: { id: 'asc' } });
+}
+
+async function newPackage(credits: number, days: number, startsInDays = 0, with_ = timers) {
+  const userId = newUserId('lifecycle');
+  const start = await now();
+  const startsAt = new Date(start + startsInDays * DAY);
+  const grantId = await grantCredits(db, userId, credits, {
+    expiresAt: new Date(startsAt.getTime() + days * DAY),
+    startsAt,
+    status: startsInDays > 0 ? 'pending' : 'active',
+  });
+  await with_.trackPackage((await findGrantTimes(db, grantId))!);
+  return { userId, grantId, start };
+}
+
+it('expires a 30-day package on day 30, voids its credits with an expire entry, and reminds 7 and 1 days before', async () => {
+  const { userId, grantId, start } = await newPackage(40, 30);
+  const handle = env.client.workflow.getHandle(packageLifecycleWorkflowId(grantId));
+  const final = await handle.result();
+  expect(final.phase).toBe('expired');
+  const run = await handle.describe();
+  const lasted = run.closeTime!.getTime() - run.startTime.getTime();
+  expect(lasted).toBeGreaterThanOrEqual(30 * DAY - 60_000);
+  expect(lasted).toBeLessThan(30 * DAY + 60_000);
+  void start;
+
+  const grant = await db.userPackage.findUniqueOrThrow({ where: { id: grantId } });
+  expect(grant.status).toBe('expired');
+  const expireEntries = await db.creditLedgerEntry.findMany({ where: { userPackageId: grantId, entryType: 'expire' } });
+  expect(expireEntries.map((e) => e.amount)).toEqual([-40]);
+  const facts = await events(grantId);
+  expect(facts.map((e) => [e.kind, (e.details as { leadDays?: number } | null)?.leadDays ?? null])).toEqual([
+    ['reminder', 7],
+    ['reminder', 1],
+    ['expired', null],
+  ]);
+  await expectLedgerInvariant(db, userId);
+});
+
+it('moves the timer when the expiry moves: no reminders for the old expiry after an extension', async () => {
+  const { grantId, start } = await newPackage(5, 10);
+  const handle = env.client.workflow.getHandle(packageLifecycleWorkflowId(grantId));
+  await env.sleep('2 days'); // before the 7-day reminder (day 3)
+  const moved = await changeGrantExpiry(db, grantId, new Date(start + 40 * DAY));
+  await timers.packageExpiryChanged(moved.after);
+  await env.sleep('20 days'); // past the old reminders and the old expiry
+  const state = await handle.query(lifecycleStateQuery);
+  expect(state.phase).toBe('active');
+  expect(state.expiresAt).toBe(new Date(start + 40 * DAY).toISOString());
+  expect(await events(grantId)).toEqual([]);
+  expect((await db.userPackage.findUniqueOrThrow({ where: { id: grantId } })).status).toBe('active');
+  const final = await handle.result();
+  expect(final.phase).toBe('expired');
+  const reminders = (await events(grantId)).filter((e) => e.kind === 'reminder').map((e) => (e.details as { expiresAt: string }).expiresAt);
+  expect(reminders).toEqual([new Date(start + 40 * DAY).toISOString(), new Date(start + 40 * DAY).toISOString()]);
+});
+
+it('keeps its history bounded when extended 100 times (continue-as-new)', async () => {
+  // A low threshold, so 100 extensions cross it several times (the default is 2000 events).
+  const { grantId, start } = await newPackage(5, 30, 0, new LifecycleTimers({ temporal: env.client, taskQueue, maxHistoryEvents: 150 }));
+  const handle = env.client.workflow.getHandle(packageLifecycleWorkflowId(grantId));
+  await stateOf(packageLifecycleWorkflowId(grantId));
+  const firstRun = (await handle.describe()).runId;
+  for (let i = 1; i <= 100; i++) {
+    const moved = await changeGrantExpiry(db, grantId, new Date(start + (30 + i) * DAY));
+    await timers.packageExpiryChanged(moved.after);
+  }
+  let state = await stateOf(packageLifecycleWorkflowId(grantId));
+  for (let i = 0; i < 50 && state.expiresAt !== new Date(start + 130 * DAY).toISOString(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    state = await stateOf(packageLifecycleWorkflowId(grantId));
+  }
+  expect(state.expiryChanges).toBe(100);
+  expect(state.expiresAt).toBe(new Date(start + 130 * DAY).toISOString());
+  const description = await handle.describe();
+  expect(description.runId).not.toBe(firstRun);
+  expect(state.run).toBeGreaterThan(1);
+  expect(state.run).toBeGreaterThanOrEqual(2);
+  expect(description.historyLength).toBeLessThan(250);
+}, 120_000);
+
+it('activates a pending package at starts_at; it cannot be spent before', async () => {
+  const { userId, grantId } = await newPackage(8, 30, 5);
+  const handle = env.client.workflow.getHandle(packageLifecycleWorkflowId(grantId));
+  expect((await stateOf(packageLifecycleWorkflowId(grantId))).phase).toBe('pending');
+  expect(await db.$transaction((tx) => spendableCredits(tx, userId, new Date()))).toBe(0);
+  await env.sleep('5 days');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect((await stateOf(packageLifecycleWorkflowId(grantId))).phase).toBe('active');
+  expect((await db.userPackage.findUniqueOrThrow({ where: { id: grantId } })).status).toBe('active');
+  expect((await events(grantId)).map((e) => e.kind)).toEqual(['activated']);
+});
+
+it('stops the timer on revocation', async () => {
+  const { userId, grantId } = await newPackage(9, 30);
+  const handle = env.client.workflow.getHandle(packageLifecycleWorkflowId(grantId));
+  await revokeGrant(db, grantId, { actor: 'test', reference: grantId });
+  await timers.packageRevoked(grantId, 'test');
+  const final = await handle.result();
+  expect(final.phase).toBe('revoked');
+  expect((await handle.describe()).status.name).toBe('COMPLETED');
+  expect(await db.creditLedgerEntry.count({ where: { userPackageId: grantId, entryType: 'expire' } })).toBe(0);
+  await expectLedgerInvariant(db, userId);
+});
+
+it('needs no timer for a permanent package', async () => {
+  const userId = newUserId('lifecycle');
+  const grantId = await grantCredits(db, userId, 3, { expiresAt: null });
+  expect(await timers.trackPackage((await findGrantTimes(db, grantId))!)).toBe(false);
+});
+
+it('lapses a subscription at period end; a renewal before it moves the timer', async () => {
+  const userId = newUserId('lifecycle');
+  const start = await now();
+  const pkg = await db.billingPackage.findUniqueOrThrow({ where: { code: 'monthly_membership' } });
+  const subscription = await db.subscription.create({
+    data: { userId, packageId: pkg.id, currentPeriodStart: new Date(start), currentPeriodEnd: new Date(start + 30 * DAY) },
+  });
+  await timers.subscriptionPeriodChanged(subscription);
+  const handle = env.client.workflow.getHandle(subscriptionLifecycleWorkflowId(subscription.id));
+  await env.sleep('25 days');
+  // A renewal (the order workflow provisions a new period): the period end moves by 30 days.
+  const renewed = await db.subscription.update({ where: { id: subscription.id }, data: { currentPeriodEnd: new Date(start + 60 * DAY) } });
+  await timers.subscriptionPeriodChanged(renewed);
+  await env.sleep('10 days'); // past the old period end
+  expect((await db.subscription.findUniqueOrThrow({ where: { id: subscription.id } })).status).toBe('active');
+  const final = await handle.result();
+  expect(final.phase).toBe('expired');
+  const run = await handle.describe();
+  expect(run.closeTime!.getTime() - run.startTime.getTime()).toBeGreaterThanOrEqual(60 * DAY - 60_000);
+  expect((await db.subscription.findUniqueOrThrow({ where: { id: subscription.id } })).status).toBe('expired');
+  const kinds = (await events(subscription.id)).map((e) => e.kind);
+  expect(kinds.filter((k) => k === 'lapsed')).toHaveLength(1);
+});
