@@ -3,7 +3,7 @@
 # durable-billing: one image for both processes.
 #   API (default command):  docker run ... durable-billing
 #   worker:                 docker run ... durable-billing node --import tsx worker/main.ts
-#   migrations (+ seed):    docker run ... durable-billing node --import tsx scripts/migrate.ts --seed
+#   migrations (+ seed):    docker run ... durable-billing node --import tsx prisma/migrate.ts --seed
 # Commands run as `node --import tsx <entry>` (what `npx tsx <entry>` / `npm run api` do, minus the wrapper
 # processes): npm and npx do not pass SIGTERM on to the program, which would then be killed without its
 # graceful shutdown when the container stops.

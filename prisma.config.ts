@@ -1,7 +1,7 @@
 import { defineConfig } from 'prisma/config';
 
 // The CLI only needs a URL for `migrate deploy` where the schema engine is available;
-// `generate` needs none. Here migrations are applied by `npm run db:migrate` (scripts/migrate.ts).
+// `generate` needs none. Here migrations are applied by `npm run db:migrate` (prisma/migrate.ts).
 export default defineConfig({
   schema: 'prisma/schema.prisma',
   migrations: { path: 'prisma/migrations' },

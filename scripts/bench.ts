@@ -31,8 +31,8 @@ import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import { findFreePort, startPostgres, startTemporalDevServer, type LocalPostgres, type TemporalDevServer } from './services';
-import { migrate } from './migrate';
-import { seedDatabase } from './seed';
+import { migrate } from '../prisma/migrate';
+import { seedDatabase } from '../prisma/seed';
 import { reservationWorkflowId } from '../workflows/reservation-contract';
 import type { benchWorkflow } from './bench-workflows';
 

@@ -8,8 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { startPostgres, startTemporalDevServer } from './services';
-import { migrate } from './migrate';
-import { seedDatabase } from './seed';
+import { migrate } from '../prisma/migrate';
+import { seedDatabase } from '../prisma/seed';
 
 const ROOT = path.join(__dirname, '..');
 const DATA = path.join(ROOT, '.data');
