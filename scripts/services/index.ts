@@ -1,6 +1,7 @@
 /**
  * Installs and starts the services this project needs outside Node — the Temporal CLI's dev server,
- * PostgreSQL and stripe-mock — for tests, `npm run dev` and CI.
+ * PostgreSQL and stripe-mock — for tests, `npm run dev`, `npm run bench` and CI; and runs the project's own
+ * programs (API, worker) as child processes under the same rules.
  *
  * Rules every start function follows:
  * - binds to 127.0.0.1 only; port 0/undefined means "pick a free one";
@@ -14,7 +15,8 @@
  *
  * The modules, one job each:
  * - tools.ts: finding (or installing) the Temporal CLI, the time-skipping test server and stripe-mock;
- * - processes.ts: children that never outlive us (watchdog, exit hooks), readiness polling, free ports;
+ * - processes.ts: the one child-process manager (dev, tests, bench): children that never outlive us
+ *   (watchdog, exit hooks), graceful stops, readiness polling, free ports;
  * - temporal.ts, postgres.ts, stripe-mock.ts: starting each service and deciding when it is ready;
  * - commands.ts: running short-lived commands and finding executables.
  */
@@ -31,7 +33,15 @@ export {
   type ResolvedTool,
   type EnsureToolOptions,
 } from './tools';
-export { findFreePort, ServiceStartError, type LogDestination } from './processes';
+export {
+  findFreePort,
+  startProcess,
+  startService,
+  ManagedProcess,
+  ServiceStartError,
+  type LogDestination,
+  type ProcessSpec,
+} from './processes';
 export {
   DEV_SERVER_SEARCH_ATTRIBUTES,
   startTemporalDevServer,

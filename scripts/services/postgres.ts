@@ -188,7 +188,10 @@ export async function startPostgres(options: PostgresOptions): Promise<LocalPost
   const initOutput = await initClusterIfNeeded(binDir, dataDir, runAs, options.ephemeral ?? false);
   removeStalePidFile(dataDir);
   const log = options.log ?? path.join(dataDir, 'postgres.log');
-  if (initOutput && log !== 'inherit') await fsp.appendFile(log, `=== initdb\n${initOutput}`);
+  if (initOutput) {
+    if (typeof log === 'function') initOutput.trimEnd().split('\n').forEach(log);
+    else if (log !== 'inherit') await fsp.appendFile(log, `=== initdb\n${initOutput}`);
+  }
 
   return onFreePort(options.port, async (port) => {
     const socket = await socketDirFor(dataDir, port, runAs);
