@@ -1,7 +1,8 @@
 /**
  * `npm run dev`: the whole service on one machine with one command, for trying it out.
  * Starts (unless TEMPORAL_ADDRESS / DATABASE_URL point at running ones) a Temporal dev server with
- * its Web UI on :8233 and state in .data/temporal.db, and a local PostgreSQL cluster in .data/postgres;
+ * its Web UI on :8233 and state in .data/temporal.db, and a local PostgreSQL cluster in .data/postgres
+ * (or, as root in a folder the `postgres` user cannot enter, in /var/tmp: the output says where);
  * applies migrations and seed data; runs the worker and the API as child processes
  * (scripts/services/processes.ts) and waits until the API is ready. Ctrl-C stops all.
  */
@@ -100,6 +101,11 @@ async function main(): Promise<void> {
       const postgres = await startPostgres({ dataDir: path.join(DATA, 'postgres'), port: Number(process.env.DEV_POSTGRES_PORT ?? 54329) });
       services.push(postgres);
       databaseUrl = postgres.url;
+      if (postgres.relocatedFrom) {
+        say(`PostgreSQL data in ${postgres.dataDir} instead of ${postgres.relocatedFrom.dataDir}: ${postgres.relocatedFrom.reason}`);
+      } else {
+        say(`PostgreSQL data in ${postgres.dataDir}`);
+      }
     })(),
   ]);
 
