@@ -292,7 +292,8 @@ export class ManagedProcess {
   }
 
   /** Sends each stop signal in turn, waiting `stopGraceMs` after each, until the process has exited;
-   * then SIGKILL to its process group. */
+   * then SIGKILL to its process group. Whatever it left behind in its group (a wrapper's child that missed
+   * the signal) is killed too. */
   async stop(): Promise<void> {
     for (const signal of this.spec.stopSignals ?? ['SIGTERM']) {
       if (this.exitDescription !== undefined) break;
@@ -301,6 +302,15 @@ export class ManagedProcess {
     }
     if (this.exitDescription === undefined && this.child.pid !== undefined) signalGroup(this.child.pid, 'SIGKILL');
     await this.exited;
+    if (this.child.pid !== undefined) {
+      try {
+        // The group only (no fallback to the pid, which may belong to another process by now); a group id
+        // is not reused while any member lives.
+        process.kill(-this.child.pid, 'SIGKILL');
+      } catch {
+        // No one left.
+      }
+    }
   }
 
   /** Whether the process exits within `ms`. */
