@@ -43,7 +43,8 @@ export {
   type ProcessSpec,
 } from './processes';
 export {
-  DEV_SERVER_SEARCH_ATTRIBUTES,
+  projectSearchAttributes,
+  devServerSearchAttributes,
   startTemporalDevServer,
   type SearchAttributeType,
   type TemporalDevServerOptions,
