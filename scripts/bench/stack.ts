@@ -13,7 +13,6 @@ import { performance } from 'node:perf_hooks';
 import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import ts from 'typescript';
 import { findFreePort, startPostgres, startService, startTemporalDevServer, type LocalPostgres, type ManagedProcess, type TemporalDevServer } from '../services';
 import { run } from '../services/commands';
 import { migrate } from '../../prisma/migrate';
@@ -41,6 +40,8 @@ async function buildPrograms(extraEntries: string[], cleanup: Cleanup): Promise<
   const buildDir = fs.mkdtempSync(path.join(ROOT, '.data', 'bench-build-'));
   cleanup.add('build', () => fs.rmSync(buildDir, { recursive: true, force: true }));
   const buildConfigFile = path.join(ROOT, 'tsconfig.build.json');
+  // Loaded only when building (it is large): reads tsconfig.build.json as tsc does (comments allowed).
+  const { default: ts } = await import('typescript');
   const read = ts.readConfigFile(buildConfigFile, ts.sys.readFile);
   if (read.error) throw new Error(`${buildConfigFile}: ${ts.flattenDiagnosticMessageText(read.error.messageText, '\n')}`);
   const include = [...(read.config.include as string[]), ...extraEntries].map((entry) => path.join(ROOT, entry));
