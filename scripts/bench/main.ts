@@ -111,14 +111,12 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   header(settings, scenarios.map((scenario) => scenario.name));
 
-  const stack = await BenchStack.start(settings, cleanup);
-  const api = new ApiClient(stack.apiPort, stack.serviceKey);
-  cleanup.add('http agent', () => api.close());
   const memory = new MemorySampler();
-  memory.track('api', stack.api.pid);
-  memory.track('worker', stack.worker.pid);
   memory.start();
   cleanup.add('memory sampler', () => memory.stop());
+  const stack = await BenchStack.start(settings, cleanup, memory);
+  const api = new ApiClient(stack.apiPort, stack.serviceKey);
+  cleanup.add('http agent', () => api.close());
   const meter = new CpuMeter();
   meter.track('api', stack.api.pid);
   meter.track('worker', stack.worker.pid);

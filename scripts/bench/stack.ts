@@ -13,11 +13,21 @@ import { performance } from 'node:perf_hooks';
 import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { findFreePort, startPostgres, startService, startTemporalDevServer, type LocalPostgres, type ManagedProcess, type TemporalDevServer } from '../services';
+import {
+  findFreePort,
+  startPostgres,
+  startProcess,
+  startTemporalDevServer,
+  waitUntilReady,
+  type LocalPostgres,
+  type ManagedProcess,
+  type TemporalDevServer,
+} from '../services';
 import { run } from '../services/commands';
 import { migrate } from '../../prisma/migrate';
 import { seedDatabase } from '../../prisma/seed';
 import type { Cleanup } from './cleanup';
+import type { MemorySampler } from './proc';
 import { httpGetStatus } from './http';
 import { log, round } from './report';
 import { PROFILE_DIR, ROOT, type BenchSettings } from './settings';
@@ -106,7 +116,8 @@ export class BenchStack {
     private readonly cleanup: Cleanup,
   ) {}
 
-  static async start(settings: BenchSettings, cleanup: Cleanup): Promise<BenchStack> {
+  /** Starts everything; `memory` tracks the API and the worker from their first moment (start-up peaks). */
+  static async start(settings: BenchSettings, cleanup: Cleanup, memory: MemorySampler): Promise<BenchStack> {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'durable-billing-bench-'));
     // Reachable by the `postgres` OS user (when we run as root), so the cluster stays in here and goes with it.
     fs.chmodSync(workDir, 0o755);
@@ -165,7 +176,7 @@ export class BenchStack {
       `bench-service-${randomBytes(16).toString('hex')}`,
       cleanup,
     );
-    await stack.startApiAndWorker();
+    await stack.startApiAndWorker(memory);
     return stack;
   }
 
@@ -186,24 +197,28 @@ export class BenchStack {
    * Starts one of the programs (API, worker, baseline worker) from its entry (a TypeScript source path),
    * compiled or under tsx as the settings say, and waits until `ready` passes.
    */
-  async startProgram(name: string, entry: string, env: NodeJS.ProcessEnv, ready: () => Promise<void>): Promise<ManagedProcess> {
+  async startProgram(
+    name: string,
+    entry: string,
+    env: NodeJS.ProcessEnv,
+    ready: () => Promise<void>,
+    onSpawn: (program: ManagedProcess) => void = () => undefined,
+  ): Promise<ManagedProcess> {
     // One profile file per thread (tsx's loader hooks run on their own), so one directory per process.
     const profile = this.settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, name)}`] : [];
     const args = this.buildDir ? [...profile, this.compiledPath(entry)] : [...profile, '--import', 'tsx', entry];
-    const program = await startService(
-      {
-        name,
-        command: process.execPath,
-        args,
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-        log: path.join(this.workDir, `${name}.log`),
-        stopGraceMs: PROGRAM_STOP_GRACE_MS,
-      },
-      ready,
-      READY_TIMEOUT_MS,
-    );
+    const program = startProcess({
+      name,
+      command: process.execPath,
+      args,
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      log: path.join(this.workDir, `${name}.log`),
+      stopGraceMs: PROGRAM_STOP_GRACE_MS,
+    });
     this.cleanup.add(name, () => program.stop());
+    onSpawn(program);
+    await waitUntilReady(program, ready, READY_TIMEOUT_MS);
     return program;
   }
 
@@ -221,7 +236,7 @@ export class BenchStack {
     };
   }
 
-  private async startApiAndWorker(): Promise<void> {
+  private async startApiAndWorker(memory: MemorySampler): Promise<void> {
     const { settings } = this;
     if (settings.cpuProfile) log(`BENCH_CPU_PROFILE: CPU profiles go to ${path.relative(ROOT, PROFILE_DIR)} (profiling slows the processes: figures are not representative)`);
     if (settings.apiEntry !== 'api/main.ts' || settings.workerEntry !== 'worker/main.ts') {
@@ -233,11 +248,11 @@ export class BenchStack {
         const status = await httpGetStatus(this.apiPort, '/readyz');
         if (status !== 200) throw new Error(`/readyz answered ${status}`);
         this.readyMs.api ??= round(performance.now() - started, 0);
-      }),
+      }, (program) => memory.track('api', program.pid)),
       this.startProgram('worker', settings.workerEntry, this.appEnv('worker'), async () => {
         await this.assertPolling(BILLING_TASK_QUEUE);
         this.readyMs.worker ??= round(performance.now() - started, 0);
-      }),
+      }, (program) => memory.track('worker', program.pid)),
     ]);
     this.api = api;
     this.worker = worker;

@@ -11,7 +11,8 @@
  * - no child outlives this process: stopped on exit and on unhandled SIGINT/SIGTERM/SIGHUP, and by a
  *   tiny watchdog process when this one is killed outright (SIGKILL, OOM).
  *
- * Only Node built-ins plus `pg` and `@temporalio/client` (both loaded lazily, so `setup.ts` stays fast).
+ * Only Node built-ins plus `pg`, `@temporalio/client` and the project's search attribute list (all loaded
+ * lazily, so `setup.ts` stays fast).
  *
  * The modules, one job each:
  * - tools.ts: finding (or installing) the Temporal CLI, the time-skipping test server and stripe-mock;
@@ -37,6 +38,7 @@ export {
   findFreePort,
   startProcess,
   startService,
+  waitUntilReady,
   ManagedProcess,
   ServiceStartError,
   type LogDestination,

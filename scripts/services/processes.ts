@@ -360,23 +360,30 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
  */
 export async function startService(spec: ProcessSpec, probe: () => Promise<void>, timeoutMs: number): Promise<ManagedProcess> {
   const service = new ManagedProcess(spec);
+  await waitUntilReady(service, probe, timeoutMs);
+  return service;
+}
+
+/** Polls `probe` until it succeeds; if the process dies or the deadline passes, stops it and throws a
+ * ServiceStartError with its log tail. (startService() is startProcess() and this.) */
+export async function waitUntilReady(service: ManagedProcess, probe: () => Promise<void>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = 'no attempt yet';
   for (;;) {
     if (service.exitReason !== undefined) {
-      throw new ServiceStartError(`${spec.name} ${service.exitReason} before it was ready (log: ${service.logFile ?? 'inherited'})`, service.logTail());
+      throw new ServiceStartError(`${service.name} ${service.exitReason} before it was ready (log: ${service.logFile ?? 'inherited'})`, service.logTail());
     }
     try {
       // Racing the exit makes a crash (e.g. port taken) fail at once instead of after a probe timeout.
       await Promise.race([probe(), service.exited]);
-      if (service.exitReason === undefined) return service;
+      if (service.exitReason === undefined) return;
     } catch (error) {
       lastError = errorMessage(error);
     }
     if (Date.now() > deadline) {
       await service.stop();
       throw new ServiceStartError(
-        `${spec.name} not ready after ${Math.round(timeoutMs / 1000)} s (last check: ${lastError}; log: ${service.logFile ?? 'inherited'})`,
+        `${service.name} not ready after ${Math.round(timeoutMs / 1000)} s (last check: ${lastError}; log: ${service.logFile ?? 'inherited'})`,
         service.logTail(),
       );
     }
