@@ -77,9 +77,12 @@ class LatencyHistogram {
   stats(): LatencyStats {
     if (this.histogram.totalCount === 0) return { p50: NaN, p99: NaN, mean: NaN, max: NaN };
     const ms = (us: number) => round(us / 1000, 2);
+    // A percentile is reported as the top of its bucket (within 0.1 %), which can lie above the largest value
+    // recorded: no percentile above the maximum.
+    const percentile = (q: number) => ms(Math.min(this.histogram.getValueAtPercentile(q), this.histogram.maxValue));
     return {
-      p50: ms(this.histogram.getValueAtPercentile(50)),
-      p99: ms(this.histogram.getValueAtPercentile(99)),
+      p50: percentile(50),
+      p99: percentile(99),
       mean: ms(this.histogram.mean),
       max: ms(this.histogram.maxValue),
     };
