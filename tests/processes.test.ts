@@ -48,7 +48,9 @@ beforeAll(async () => {
   // where the compiled files find node_modules as dist/ does.
   fs.mkdirSync(path.join(ROOT, '.data'), { recursive: true });
   buildDir = fs.mkdtempSync(path.join(ROOT, '.data', 'test-build-'));
-  const build = await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', buildDir], { cwd: ROOT });
+  // --noCheck: the same JavaScript `npm run build` emits (isolatedModules), without type-checking again what
+  // `npm test`'s `tsc --noEmit` has just checked: half the CPU.
+  const build = await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', buildDir, '--noCheck'], { cwd: ROOT });
   if (build.code !== 0) throw new Error(`build failed:\n${build.output}`);
 
   const port = await findFreePort();
