@@ -1,20 +1,23 @@
 # syntax=docker/dockerfile:1
 #
-# durable-billing: one image for both processes.
+# durable-billing: one image for both processes, running the compiled JavaScript (`npm run build` -> dist/;
+# no TypeScript transpiler at run time: tsx is a dev dependency and is not in the image).
 #   API (default command):  docker run ... durable-billing
-#   worker:                 docker run ... durable-billing node --import tsx worker/main.ts
-#   migrations (+ seed):    docker run ... durable-billing node --import tsx scripts/migrate.ts --seed
-# Commands run as `node --import tsx <entry>` (what `npx tsx <entry>` / `npm run api` do, minus the wrapper
-# processes): npm and npx do not pass SIGTERM on to the program, which would then be killed without its
-# graceful shutdown when the container stops.
+#   worker:                 docker run ... durable-billing node dist/worker/main.js
+#   migrations (+ seed):    docker run ... durable-billing node dist/prisma/migrate.js --seed
+# Commands run `node` directly, not through npm: it is the container's PID 1 then, so SIGTERM reaches the
+# program itself and it drains when the container stops. (`npm run start:api` etc. pass signals on too
+# (they `exec` node), but add a process.)
 # Configuration comes from the environment (infra/config.ts; .env.example lists every variable).
 # docker-compose.yml runs the whole stack. The project's CI and dev machines have no Docker engine, so this
-# file is not built there: keep it in step with package.json and docs/operations.md by reading.
+# file is not built there: keep it in step with package.json and docs/operations.md by reading
+# (tests/processes.test.ts runs the compiled worker the way this image does).
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---------------------------------------------------------------------------------------------------
-# build: install every dependency, generate the Prisma client, then drop the dev dependencies.
+# build: install every dependency, generate the Prisma client, compile to dist/ (the generated client and the
+# migrations included), then drop the dev dependencies.
 # ---------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
@@ -32,10 +35,11 @@ COPY . .
 # package.json's db:generate points PRISMA_SCHEMA_ENGINE_BINARY at an existing file unless it is already set,
 # so generate works with or without network access to Prisma's binaries.
 RUN npm run db:generate \
+ && npm run build \
  && npm prune --omit=dev --ignore-scripts
 
 # ---------------------------------------------------------------------------------------------------
-# runtime: sources, production dependencies and the generated client; files owned by root, process runs as `node`.
+# runtime: the compiled programs and the production dependencies; files owned by root, process runs as `node`.
 # ---------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
@@ -44,10 +48,12 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000
 
-COPY --from=build /app /app
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
 
 USER node
 EXPOSE 3000
 # No HEALTHCHECK here: the worker uses this image too and serves no HTTP. The API's probes are
 # GET /healthz (liveness) and GET /readyz (readiness); docker-compose.yml checks /readyz.
-CMD ["node", "--import", "tsx", "api/main.ts"]
+CMD ["node", "dist/api/main.js"]

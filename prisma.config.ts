@@ -1,7 +1,7 @@
 import { defineConfig } from 'prisma/config';
 
 // The CLI only needs a URL for `migrate deploy` where the schema engine is available;
-// `generate` needs none. Here migrations are applied by `npm run db:migrate` (scripts/migrate.ts).
+// `generate` needs none. Here migrations are applied by `npm run db:migrate` (prisma/migrate.ts).
 export default defineConfig({
   // One file per feature in prisma/schema/ (Prisma's multi-file schema); migrations stay in prisma/migrations.
   schema: 'prisma/schema',

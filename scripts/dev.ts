@@ -1,18 +1,24 @@
 /**
  * `npm run dev`: the whole service on one machine with one command, for trying it out.
  * Starts (unless TEMPORAL_ADDRESS / DATABASE_URL point at running ones) a Temporal dev server with
- * its Web UI on :8233 and state in .data/temporal.db, and a local PostgreSQL cluster in .data/postgres;
- * applies migrations and seed data; runs the worker and the API as child processes. Ctrl-C stops all.
+ * its Web UI on :8233 and state in .data/temporal.db, and a local PostgreSQL cluster in .data/postgres
+ * (or, as root in a folder the `postgres` user cannot enter, in /var/tmp: the output says where);
+ * applies migrations and seed data; runs the worker and the API as child processes
+ * (scripts/services/processes.ts) and waits until the API is ready. Ctrl-C stops all.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { startPostgres, startStripeMock, startTemporalDevServer } from './services';
-import { migrate } from './migrate';
-import { seedDatabase } from './seed';
+import { startPostgres, startProcess, startService, startStripeMock, startTemporalDevServer, type ManagedProcess } from './services';
+import { migrate } from '../prisma/migrate';
+import { seedDatabase } from '../prisma/seed';
+import { startSmtpSink } from '../events/smtp-sink';
 
 const ROOT = path.join(__dirname, '..');
 const DATA = path.join(ROOT, '.data');
+/** Longer than the API's SHUTDOWN_GRACE_MS (10 s): in-flight requests and activities finish first. */
+const PROGRAM_STOP_GRACE_MS = 15_000;
+/** The worker bundles the workflows at start; the API connects to PostgreSQL and Temporal. */
+const PROGRAM_READY_TIMEOUT_MS = 120_000;
 
 /** Development-only credentials, used when the variables are unset. Never use them in production. */
 const DEV_DEFAULTS = {
@@ -25,23 +31,13 @@ interface Stoppable {
   stop(): Promise<void>;
 }
 
-const stoppables: Stoppable[] = [];
-const children: ChildProcess[] = [];
+/** Services (PostgreSQL, Temporal), stopped last, in reverse order. */
+const services: Stoppable[] = [];
+/** The API and the worker, stopped first. */
+const programs: ManagedProcess[] = [];
 
 function say(line: string): void {
   process.stdout.write(`[dev] ${line}\n`);
-}
-
-function runChild(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', entry], { cwd: ROOT, env, stdio: 'inherit' });
-  child.on('exit', (code, signal) => {
-    if (!shuttingDown) {
-      say(`${name} exited (${signal ?? code}); stopping everything`);
-      void shutdown(1);
-    }
-  });
-  children.push(child);
-  return child;
 }
 
 let shuttingDown = false;
@@ -49,20 +45,36 @@ async function shutdown(exitCode: number): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   say('stopping...');
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-        }),
-    ),
-  );
-  for (const service of stoppables.reverse()) await service.stop().catch(() => undefined);
+  await Promise.all(programs.map((program) => program.stop()));
+  for (const service of services.reverse()) await service.stop().catch(() => undefined);
   say('stopped');
   process.exit(exitCode);
+}
+
+/** One of our programs run from its TypeScript source, its output on this terminal. If it ends on its
+ * own, everything stops: a dev stack with a dead worker would only confuse. */
+async function runProgram(name: string, entry: string, env: NodeJS.ProcessEnv, ready?: () => Promise<void>): Promise<void> {
+  const spec = {
+    name,
+    command: process.execPath,
+    args: ['--import', 'tsx', entry],
+    cwd: ROOT,
+    env,
+    log: 'inherit' as const,
+    stopGraceMs: PROGRAM_STOP_GRACE_MS,
+  };
+  const program = ready ? await startService(spec, ready, PROGRAM_READY_TIMEOUT_MS) : startProcess(spec);
+  programs.push(program);
+  void program.exited.then(() => {
+    if (shuttingDown) return;
+    say(`${name} ${program.exitReason}; stopping everything`);
+    void shutdown(1);
+  });
+}
+
+async function apiIsReady(port: string): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
+  if (response.status !== 200) throw new Error(`/readyz answered ${response.status}`);
 }
 
 async function main(): Promise<void> {
@@ -73,6 +85,7 @@ async function main(): Promise<void> {
   let uiUrl: string | undefined;
   let databaseUrl = process.env.DATABASE_URL;
   let stripeApiBase = process.env.STRIPE_API_BASE;
+  let smtpUrl = process.env.SMTP_URL;
 
   await Promise.all([
     (async () => {
@@ -82,7 +95,7 @@ async function main(): Promise<void> {
         uiPort: Number(process.env.DEV_TEMPORAL_UI_PORT ?? 8233),
         dbFile: path.join(DATA, 'temporal.db'),
       });
-      stoppables.push(temporal);
+      services.push(temporal);
       temporalAddress = temporal.address;
       uiUrl = temporal.uiUrl;
     })(),
@@ -90,14 +103,30 @@ async function main(): Promise<void> {
       // Stripe calls go to stripe-mock unless a real key is configured.
       if (stripeApiBase || process.env.STRIPE_SECRET_KEY) return;
       const stripeMock = await startStripeMock({ port: Number(process.env.DEV_STRIPE_MOCK_PORT ?? 12111) });
-      stoppables.push(stripeMock);
+      services.push(stripeMock);
       stripeApiBase = stripeMock.url;
+    })(),
+    (async () => {
+      // Notification mails go to a local sink that prints each one, unless an SMTP server is configured.
+      if (smtpUrl) return;
+      const port = Number(process.env.DEV_SMTP_PORT ?? 1025);
+      const sink = await startSmtpSink({
+        port,
+        onMail: (mail) => say(`mail to ${mail.to}: "${mail.subject}"\n${mail.text.trim().replace(/^/gm, '      ')}`),
+      });
+      services.push(sink);
+      smtpUrl = `smtp://127.0.0.1:${sink.port}`;
     })(),
     (async () => {
       if (databaseUrl) return;
       const postgres = await startPostgres({ dataDir: path.join(DATA, 'postgres'), port: Number(process.env.DEV_POSTGRES_PORT ?? 54329) });
-      stoppables.push(postgres);
+      services.push(postgres);
       databaseUrl = postgres.url;
+      if (postgres.relocatedFrom) {
+        say(`PostgreSQL data in ${postgres.dataDir} instead of ${postgres.relocatedFrom.dataDir}: ${postgres.relocatedFrom.reason}`);
+      } else {
+        say(`PostgreSQL data in ${postgres.dataDir}`);
+      }
     })(),
   ]);
 
@@ -106,6 +135,7 @@ async function main(): Promise<void> {
   say(`database ${databaseUrl} (${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}; seed data present)`);
   say(`temporal ${temporalAddress}${uiUrl ? `, Web UI ${uiUrl}` : ''}`);
   if (stripeApiBase) say(`stripe-mock ${stripeApiBase} (npm run pay -- <orderId> completes a Stripe order)`);
+  if (!process.env.SMTP_URL) say(`mail sink ${smtpUrl}: notification mails are printed here, prefixed "mail to"`);
 
   const port = process.env.PORT ?? '3000';
   const env: NodeJS.ProcessEnv = {
@@ -116,16 +146,16 @@ async function main(): Promise<void> {
     PORT: port,
     PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`,
     ...(stripeApiBase ? { STRIPE_API_BASE: stripeApiBase } : {}),
+    ...(smtpUrl ? { SMTP_URL: smtpUrl } : {}),
   };
-  runChild('worker', 'worker/main.ts', env);
-  runChild('api', 'api/main.ts', env);
+  await Promise.all([runProgram('worker', 'worker/main.ts', env), runProgram('api', 'api/main.ts', env, () => apiIsReady(port))]);
 
   const token = await new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('user-42')
     .setExpirationTime('30d')
     .sign(new TextEncoder().encode(env.USER_TOKEN_SECRET));
-  say(`api http://127.0.0.1:${port}  (docs http://127.0.0.1:${port}/docs)`);
+  say(`api http://127.0.0.1:${port} ready  (docs http://127.0.0.1:${port}/docs)`);
   if (!process.env.SERVICE_API_KEYS) {
     say('development credentials (set SERVICE_API_KEYS, ADMIN_API_KEYS, USER_TOKEN_SECRET to replace them):');
     say(`  service key  ${DEV_DEFAULTS.SERVICE_API_KEYS}`);

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startPostgres, startTemporalDevServer, type LocalPostgres, type TemporalDevServer } from '../scripts/services';
-import { migrate } from '../scripts/migrate';
-import { seedDatabase } from '../scripts/seed';
+import { migrate } from '../prisma/migrate';
+import { seedDatabase } from '../prisma/seed';
 import { reservationWorkflowId } from '../workflows/reservation-contract';
 import { expectLedgerInvariant, grantCredits, newUserId, startStack, type ApiResponse, type TestStack } from './support/stack';
 

@@ -15,8 +15,8 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { Client } from 'pg';
-import { migrate } from '../scripts/migrate';
-import { seedDatabase } from '../scripts/seed';
+import { migrate } from '../prisma/migrate';
+import { seedDatabase } from '../prisma/seed';
 import { resolveTool } from '../scripts/services';
 import { ADMIN_KEY, SERVICE_KEY, grantCredits, startStack, userToken, type TestStack } from './support/stack';
 

@@ -1,31 +1,28 @@
 /**
- * The production entry points as real processes: `api/main.ts` and `worker/main.ts` start from env
- * config, serve, log JSON with request ids, and on SIGTERM finish in-flight work and exit 0.
+ * The production entry points as real processes, started the two ways they are run: the worker as
+ * compiled JavaScript (`npm run build`, then `node dist/worker/main.js`, as the Docker image runs it), the
+ * API through npm (`npm run api`). Both start from env config, serve, log JSON with request ids, and on
+ * SIGTERM finish in-flight work and exit 0 — the API's signal sent to the npm process itself.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { findFreePort } from '../scripts/services';
+import { findFreePort, startProcess, type ManagedProcess } from '../scripts/services';
+import { run } from '../scripts/services/commands';
 import { SERVICE_KEY, ADMIN_KEY, USER_TOKEN_SECRET, grantCredits, newUserId } from './support/stack';
 import { createDatabase, type Database } from '../infra/database';
 
 const ROOT = path.join(__dirname, '..');
 
 interface Running {
-  child: ChildProcess;
+  process: ManagedProcess;
   lines: string[];
-  exited: Promise<number | null>;
 }
 
-function start(entry: string, env: NodeJS.ProcessEnv): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Running {
   const lines: string[] = [];
-  for (const stream of [child.stdout!, child.stderr!]) {
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
-  }
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, lines, exited };
+  const child = startProcess({ name, command, args, cwd: ROOT, env, log: (line) => lines.push(line) });
+  return { process: child, lines };
 }
 
 async function waitForLine(running: Running, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
@@ -33,22 +30,34 @@ async function waitForLine(running: Running, pattern: RegExp, timeoutMs = 60_000
   while (Date.now() < deadline) {
     const line = running.lines.find((l) => pattern.test(l));
     if (line) return line;
+    if (running.process.exitReason !== undefined) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`no line matching ${pattern} in:\n${running.lines.join('\n')}`);
+  throw new Error(`no line matching ${pattern} from ${running.process.name} (${running.process.exitReason ?? 'running'}):\n${running.lines.join('\n')}`);
 }
 
 let db: Database;
 let api: Running;
 let worker: Running;
 let baseUrl: string;
+let buildDir: string;
 
 beforeAll(async () => {
   db = createDatabase(process.env.TEST_DATABASE_URL!, 2);
+  // What `npm run build` does, into a throwaway dir (the checkout's dist/ is left alone) inside the checkout,
+  // where the compiled files find node_modules as dist/ does.
+  fs.mkdirSync(path.join(ROOT, '.data'), { recursive: true });
+  buildDir = fs.mkdtempSync(path.join(ROOT, '.data', 'test-build-'));
+  // --noCheck: the same JavaScript `npm run build` emits (isolatedModules), without type-checking again what
+  // `npm test`'s `tsc --noEmit` has just checked: half the CPU.
+  const build = await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', buildDir, '--noCheck'], { cwd: ROOT });
+  if (build.code !== 0) throw new Error(`build failed:\n${build.output}`);
+
   const port = await findFreePort();
   baseUrl = `http://127.0.0.1:${port}`;
   const env = {
     PATH: process.env.PATH,
+    HOME: process.env.HOME,
     NODE_ENV: 'production',
     LOG_LEVEL: 'info',
     DATABASE_URL: process.env.TEST_DATABASE_URL,
@@ -64,14 +73,21 @@ beforeAll(async () => {
   };
   // The worker gets no credentials: it does not need them.
   const { SERVICE_API_KEYS: _s, ADMIN_API_KEYS: _a, USER_TOKEN_SECRET: _u, PORT: _p, ...workerEnv } = env;
-  worker = start('worker/main.ts', workerEnv);
-  api = start('api/main.ts', env);
+  worker = start('worker (compiled)', process.execPath, [path.join(buildDir, 'worker', 'main.js')], workerEnv);
+  api = start('npm run api', 'npm', ['run', '--silent', 'api'], env);
   await Promise.all([waitForLine(worker, /"msg":"worker started"/), waitForLine(api, /"msg":"api listening"/)]);
 });
 
 afterAll(async () => {
-  for (const running of [api, worker]) if (running && running.child.exitCode === null) running.child.kill('SIGKILL');
+  await Promise.all([api, worker].map((running) => running?.process.stop()));
   await db?.$disconnect();
+  if (buildDir) fs.rmSync(buildDir, { recursive: true, force: true });
+});
+
+it('runs the worker from the compiled JavaScript alone', () => {
+  // Workflows found in the build (worker/create-worker.ts resolves ../workflows), no TypeScript loader.
+  expect(fs.existsSync(path.join(buildDir, 'workflows', 'index.js'))).toBe(true);
+  expect(fs.readFileSync(`/proc/${worker.process.pid}/cmdline`, 'utf8').split('\0')).not.toContain('tsx');
 });
 
 it('serves a reservation end to end and logs JSON lines with the request id and the workflow id', async () => {
@@ -130,15 +146,18 @@ function halfSentRequest(body: string): Promise<{ finish: () => Promise<number> 
   });
 }
 
-it('stops both processes gracefully on SIGTERM, finishing in-flight requests', async () => {
+it('stops both processes gracefully on SIGTERM (the API\'s sent to npm), finishing in-flight requests', async () => {
+  // The API's process is npm itself: the signal has to get through npm to the program.
+  expect(fs.readFileSync(`/proc/${api.process.pid}/cmdline`, 'utf8')).toMatch(/npm/);
   const inFlight = await halfSentRequest(JSON.stringify({ userId: newUserId(), actionKey: 'ai_chat' }));
   await new Promise((resolve) => setTimeout(resolve, 200)); // the server has read the headers
-  api.child.kill('SIGTERM');
-  worker.child.kill('SIGTERM');
+  api.process.signal('SIGTERM');
+  worker.process.signal('SIGTERM');
   await waitForLine(api, /"msg":"api shutting down"/);
   expect(await inFlight.finish()).toBe(200);
-  expect(await api.exited).toBe(0);
-  expect(await worker.exited).toBe(0);
+  await Promise.all([api.process.exited, worker.process.exited]);
+  expect(api.process.exitCode).toBe(0);
+  expect(worker.process.exitCode).toBe(0);
   await waitForLine(api, /"msg":"api stopped"/);
   await waitForLine(worker, /"msg":"worker stopped"/);
 });

@@ -7,8 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { get_dmmf } from '@prisma/prisma-schema-wasm';
 import { Client } from 'pg';
-import { listMigrations, migrate } from '../scripts/migrate';
-import { seedDatabase } from '../scripts/seed';
+import { listMigrations, migrate } from '../prisma/migrate';
+import { seedDatabase } from '../prisma/seed';
 
 interface DmmfField {
   name: string;

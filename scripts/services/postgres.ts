@@ -1,6 +1,7 @@
 /**
  * PostgreSQL: finds the server binaries, creates the cluster when its data dir is new, and starts it.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -63,21 +64,71 @@ function postgresRunAs(): OsUser | undefined {
   return { uid: Number(entry[2]), gid: Number(entry[3]) };
 }
 
-/** Fails early, with a clear message, when the `postgres` user could not even reach the data dir (e.g. it
- * sits inside a root-only mkdtemp directory) — initdb's own error for that is cryptic. */
-function assertReachableBy(user: OsUser, dir: string): void {
+/** The first folder above `dir` that `user` cannot enter (folders not created yet are skipped: we create
+ * them with the default mode). */
+function unreachableFolder(user: OsUser, dir: string): { folder: string; mode: number } | undefined {
   for (let current = path.dirname(dir); ; current = path.dirname(current)) {
-    const stat = fs.statSync(current);
-    const searchable =
-      stat.mode & 0o001 || (stat.gid === user.gid && stat.mode & 0o010) || (stat.uid === user.uid && stat.mode & 0o100);
-    if (!searchable) {
-      throw new Error(
-        `PostgreSQL runs as the \`postgres\` user, which cannot enter ${current} (mode ${(stat.mode & 0o777).toString(8)}). ` +
-          `Put the data dir elsewhere or \`chmod o+x ${current}\`.`,
-      );
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(current);
+    } catch {
+      // Does not exist yet.
     }
-    if (current === path.dirname(current)) return;
+    if (stat) {
+      const searchable =
+        stat.mode & 0o001 || (stat.gid === user.gid && stat.mode & 0o010) || (stat.uid === user.uid && stat.mode & 0o100);
+      if (!searchable) return { folder: current, mode: stat.mode & 0o777 };
+    }
+    if (current === path.dirname(current)) return undefined;
   }
+}
+
+/** Where clusters go whose requested folder the `postgres` user cannot reach: /var/tmp survives reboots
+ * (a dev cluster keeps its data), the OS temp dir is the fallback. */
+const RELOCATION_ROOTS = ['/var/tmp', os.tmpdir()];
+
+interface DataDirChoice {
+  dataDir: string;
+  /** Set when the cluster lives elsewhere than requested, and why. */
+  relocation?: { requested: string; reason: string };
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to enter every folder above its data
+ * dir. A clone in a private folder (a fresh `mktemp -d`, mode 700, or /root) is out of its reach; rather than
+ * open that folder up, the cluster then lives in a folder of its own under /var/tmp, named after the requested
+ * path (so the same clone finds the same cluster next time), and the caller says where.
+ */
+function chooseDataDir(requested: string, runAs: OsUser | undefined): DataDirChoice {
+  if (!runAs) return { dataDir: requested };
+  const blocked = unreachableFolder(runAs, requested);
+  if (!blocked) return { dataDir: requested };
+  const key = createHash('sha256').update(requested).digest('hex').slice(0, 12);
+  for (const root of RELOCATION_ROOTS) {
+    const dataDir = path.join(root, `durable-billing-postgres-${key}`, path.basename(requested));
+    if (unreachableFolder(runAs, dataDir)) continue;
+    return {
+      dataDir,
+      relocation: {
+        requested,
+        reason: `the \`postgres\` user cannot enter ${blocked.folder} (mode ${blocked.mode.toString(8)})`,
+      },
+    };
+  }
+  throw new Error(
+    `PostgreSQL runs as the \`postgres\` user, which cannot enter ${blocked.folder} (mode ${blocked.mode.toString(8)}), ` +
+      `nor any of ${RELOCATION_ROOTS.join(', ')}. Put the data dir elsewhere.`,
+  );
+}
+
+/** Says, next to a relocated cluster, which path it stands in for (for whoever finds it in /var/tmp). */
+async function recordOrigin(choice: DataDirChoice): Promise<void> {
+  if (!choice.relocation) return;
+  await fsp.mkdir(path.dirname(choice.dataDir), { recursive: true, mode: 0o755 });
+  await fsp.writeFile(
+    path.join(path.dirname(choice.dataDir), 'ORIGIN'),
+    `PostgreSQL cluster of ${choice.relocation.requested} (durable-billing), kept here because ${choice.relocation.reason}.\n`,
+  );
 }
 
 /** Creates the cluster when the data dir is new. Returns initdb's output for the log. */
@@ -130,11 +181,14 @@ async function socketDirFor(dataDir: string, port: number, runAs: OsUser | undef
 }
 
 export interface PostgresOptions {
-  /** The cluster directory (PGDATA). Created and initdb'd when missing or empty. */
+  /** The cluster directory (PGDATA). Created and initdb'd when missing or empty. As root, when the `postgres`
+   * user cannot reach it, the cluster goes to /var/tmp/durable-billing-postgres-<hash of this path>/ instead
+   * (LocalPostgres.relocatedFrom says so). */
   dataDir: string;
   /** 0/undefined picks a free port. */
   port?: number;
-  /** Trade durability for speed (fsync off): for tests, whose clusters are thrown away. */
+  /** Trade durability for speed (fsync off): for tests, whose clusters are thrown away (a relocated one
+   * is deleted by stop()). */
   ephemeral?: boolean;
   /** Default: `<dataDir>/postgres.log`. */
   log?: LogDestination;
@@ -146,7 +200,10 @@ export interface LocalPostgres {
   /** postgresql://postgres@127.0.0.1:PORT/durable_billing */
   url: string;
   port: number;
+  /** Where the cluster is: the requested dir, or a reachable stand-in (see `relocatedFrom`). */
   dataDir: string;
+  /** Set when the `postgres` user could not reach the requested dir: that dir, and why it was not used. */
+  relocatedFrom?: { dataDir: string; reason: string };
   logFile?: string;
   pid: number;
   stop(): Promise<void>;
@@ -180,15 +237,19 @@ async function postgresIsReady(port: number): Promise<void> {
 
 export async function startPostgres(options: PostgresOptions): Promise<LocalPostgres> {
   const binDir = await findPostgresBinDir();
-  const dataDir = path.resolve(options.dataDir);
   const runAs = postgresRunAs();
+  const choice = chooseDataDir(path.resolve(options.dataDir), runAs);
+  const dataDir = choice.dataDir;
   // Parents get the default mode (0700 is only for the data dir itself, else `postgres` cannot reach it).
   await fsp.mkdir(path.dirname(dataDir), { recursive: true });
-  if (runAs) assertReachableBy(runAs, dataDir);
+  await recordOrigin(choice);
   const initOutput = await initClusterIfNeeded(binDir, dataDir, runAs, options.ephemeral ?? false);
   removeStalePidFile(dataDir);
   const log = options.log ?? path.join(dataDir, 'postgres.log');
-  if (initOutput && log !== 'inherit') await fsp.appendFile(log, `=== initdb\n${initOutput}`);
+  if (initOutput) {
+    if (typeof log === 'function') initOutput.trimEnd().split('\n').forEach(log);
+    else if (log !== 'inherit') await fsp.appendFile(log, `=== initdb\n${initOutput}`);
+  }
 
   return onFreePort(options.port, async (port) => {
     const socket = await socketDirFor(dataDir, port, runAs);
@@ -214,11 +275,14 @@ export async function startPostgres(options: PostgresOptions): Promise<LocalPost
         url: `postgresql://postgres@${LOOPBACK}:${port}/${DATABASE_NAME}`,
         port,
         dataDir,
+        ...(choice.relocation ? { relocatedFrom: { dataDir: choice.relocation.requested, reason: choice.relocation.reason } } : {}),
         logFile: service.logFile,
         pid: service.pid,
         stop: async () => {
           await service.stop();
           socket.cleanup();
+          // A throwaway cluster moved out of its caller's folder would outlive that folder's cleanup.
+          if (choice.relocation && options.ephemeral) fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
         },
       };
     } catch (error) {

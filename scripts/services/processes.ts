@@ -1,22 +1,28 @@
 /**
- * Child processes that never outlive us, and the rules every start function follows:
+ * The one child-process manager of the project: the local services (PostgreSQL, Temporal, stripe-mock),
+ * the API and worker that `npm run dev` and `npm run bench` run, and the real processes the tests start.
+ * Rules every start function follows:
  * - binds to 127.0.0.1 only; port 0/undefined means "pick a free one";
  * - returns only once the service answers real requests, not merely once the process is up;
- * - sends the child's output to a log file (or inherits stdio when asked) and puts the log's tail into
- *   any start error, so a failure is never silent;
+ * - sends the child's output to a log file, this process's stdio, or a line callback, and puts the log's
+ *   tail into any start error, so a failure is never silent;
  * - no child outlives this process: stopped on exit and on unhandled SIGINT/SIGTERM/SIGHUP, and by a
- *   tiny watchdog process when this one is killed outright (SIGKILL, OOM).
+ *   tiny watchdog process when this one is killed outright (SIGKILL, OOM). Each child leads its own process
+ *   group, and the last-resort kills go to the whole group, so a wrapper's children (npm -> node) go too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { errorMessage, lastLines } from './commands';
 
 export const LOOPBACK = '127.0.0.1';
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
-const STOP_GRACE_MS = 5_000;
+const DEFAULT_STOP_GRACE_MS = 5_000;
+/** Lines kept for error messages when the output goes to a callback. */
+const RECENT_LINES = 200;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -37,10 +43,24 @@ export function findFreePort(): Promise<number> {
   });
 }
 
+/** Sends a signal to a child's whole process group (it leads one), else to the child alone. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
 /**
  * The watchdog: a separate Node process whose stdin is a pipe from us. The pipe closes however we die —
  * including SIGKILL, where no exit handler runs — and the watchdog then terminates every child still
- * registered. It runs in its own session so a Ctrl-C to our process group does not take it down first.
+ * registered (its process group). It runs in its own session so a Ctrl-C to our process group does not
+ * take it down first.
  */
 const WATCHDOG_SOURCE = `
 'use strict';
@@ -59,14 +79,15 @@ process.stdin.on('data', (chunk) => {
   }
 });
 const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const kill = (pid, signal) => { try { process.kill(-pid, signal); } catch { try { process.kill(pid, signal); } catch {} } };
 process.stdin.on('close', () => {
-  for (const [pid, signal] of children) { try { process.kill(pid, signal); } catch {} }
-  const deadline = Date.now() + ${STOP_GRACE_MS};
+  for (const [pid, signal] of children) kill(pid, signal);
+  const deadline = Date.now() + ${DEFAULT_STOP_GRACE_MS};
   const poll = setInterval(() => {
     const left = [...children.keys()].filter(alive);
     if (left.length === 0) process.exit(0);
     if (Date.now() > deadline) {
-      for (const pid of left) { try { process.kill(pid, 'SIGKILL'); } catch {} }
+      for (const pid of left) kill(pid, 'SIGKILL');
       process.exit(0);
     }
   }, 100);
@@ -91,11 +112,11 @@ function tellWatchdog(line: string): void {
   watchdogInput.write(`${line}\n`);
 }
 
-const liveServices = new Set<ServiceProcess>();
+const liveProcesses = new Set<ManagedProcess>();
 let exitHooksInstalled = false;
 
 function killAllNow(): void {
-  for (const service of liveServices) service.signal(service.emergencySignal);
+  for (const child of liveProcesses) child.emergencyStop();
 }
 
 function installExitHooks(): void {
@@ -115,21 +136,26 @@ function installExitHooks(): void {
   }
 }
 
-/** Where a child's stdout/stderr go: a file (appended to) or this process's own stdio. */
-export type LogDestination = string | 'inherit';
+/** Where a child's stdout/stderr go: a file (appended to), this process's own stdio, or a callback that
+ * gets each line (stdout and stderr alike). */
+export type LogDestination = string | 'inherit' | ((line: string) => void);
 
-interface ServiceSpec {
+export interface ProcessSpec {
   name: string;
   command: string;
   args: string[];
   log: LogDestination;
   cwd?: string;
+  /** Default: this process's environment. */
+  env?: NodeJS.ProcessEnv;
   uid?: number;
   gid?: number;
-  /** First the graceful stop signal, then escalations, each after STOP_GRACE_MS. */
-  stopSignals: NodeJS.Signals[];
-  /** Sent when we exit without stop(); must end the service promptly without our help. */
-  emergencySignal: NodeJS.Signals;
+  /** First the graceful stop signal, then escalations, each after `stopGraceMs`; then SIGKILL. Default SIGTERM. */
+  stopSignals?: NodeJS.Signals[];
+  /** How long each stop signal is given. Default 5 s. */
+  stopGraceMs?: number;
+  /** Sent (to the process group) when we exit without stop(); must end it promptly. Default SIGKILL. */
+  emergencySignal?: NodeJS.Signals;
 }
 
 /** Thrown when a service does not come up; carries the log tail, and whether its port was taken. */
@@ -147,19 +173,23 @@ export class ServiceStartError extends Error {
   }
 }
 
-class ServiceProcess {
+/** A child process started with startProcess()/startService(). */
+export class ManagedProcess {
+  /** Resolves once the process has ended (or failed to spawn). */
   readonly exited: Promise<void>;
-  readonly emergencySignal: NodeJS.Signals;
   private exitDescription: string | undefined;
+  private code: number | null = null;
   private readonly child: ChildProcess;
   private readonly logOffset: number;
+  private readonly recent: string[] = [];
 
-  constructor(private readonly spec: ServiceSpec) {
-    this.emergencySignal = spec.emergencySignal;
-    let stdio: 'inherit' | ['ignore', number, number] = 'inherit';
+  constructor(private readonly spec: ProcessSpec) {
+    let stdio: 'inherit' | ['ignore', number | 'pipe', number | 'pipe'] = 'inherit';
     let logFd: number | undefined;
     this.logOffset = 0;
-    if (spec.log !== 'inherit') {
+    if (typeof spec.log === 'function') {
+      stdio = ['ignore', 'pipe', 'pipe'];
+    } else if (spec.log !== 'inherit') {
       fs.mkdirSync(path.dirname(spec.log), { recursive: true });
       logFd = fs.openSync(spec.log, 'a');
       fs.writeSync(logFd, `\n=== ${new Date().toISOString()} starting ${spec.name}: ${spec.command} ${spec.args.join(' ')}\n`);
@@ -169,10 +199,28 @@ class ServiceProcess {
     try {
       // Own process group: a Ctrl-C in the terminal reaches only us, so a caller that handles SIGINT can
       // stop its workers before the services they use (which we still end on exit; see above).
-      this.child = spawn(spec.command, spec.args, { cwd: spec.cwd, uid: spec.uid, gid: spec.gid, stdio, detached: true });
+      this.child = spawn(spec.command, spec.args, {
+        cwd: spec.cwd,
+        env: spec.env ?? process.env,
+        uid: spec.uid,
+        gid: spec.gid,
+        stdio,
+        detached: true,
+      });
     } finally {
       // The child holds its own copy of the descriptor.
       if (logFd !== undefined) fs.closeSync(logFd);
+    }
+    const sink = spec.log;
+    if (typeof sink === 'function') {
+      for (const stream of [this.child.stdout, this.child.stderr]) {
+        if (!stream) continue;
+        readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+          this.recent.push(line);
+          if (this.recent.length > RECENT_LINES) this.recent.shift();
+          sink(line);
+        });
+      }
     }
     this.exited = new Promise((resolve) => {
       this.child.once('error', (error) => {
@@ -181,16 +229,21 @@ class ServiceProcess {
         resolve();
       });
       this.child.once('exit', (code, signal) => {
+        this.code = code;
         this.exitDescription ??= signal ? `was killed by ${signal}` : `exited with code ${code}`;
         this.forget();
         resolve();
       });
     });
     if (this.child.pid !== undefined) {
-      liveServices.add(this);
+      liveProcesses.add(this);
       installExitHooks();
-      tellWatchdog(`+ ${this.child.pid} ${spec.emergencySignal}`);
+      tellWatchdog(`+ ${this.child.pid} ${this.emergencySignal}`);
     }
+  }
+
+  get name(): string {
+    return this.spec.name;
   }
 
   get pid(): number {
@@ -198,7 +251,7 @@ class ServiceProcess {
   }
 
   get logFile(): string | undefined {
-    return this.spec.log === 'inherit' ? undefined : this.spec.log;
+    return typeof this.spec.log === 'string' && this.spec.log !== 'inherit' ? this.spec.log : undefined;
   }
 
   /** Set once the process has ended (or failed to spawn). */
@@ -206,6 +259,23 @@ class ServiceProcess {
     return this.exitDescription;
   }
 
+  /** The exit code once it has exited on its own terms (null while running, or when killed by a signal). */
+  get exitCode(): number | null {
+    return this.code;
+  }
+
+  private get emergencySignal(): NodeJS.Signals {
+    return this.spec.emergencySignal ?? 'SIGKILL';
+  }
+
+  /** Throws (with the log tail) if the process has ended. */
+  assertRunning(): void {
+    if (this.exitDescription !== undefined) {
+      throw new Error(`${this.spec.name} ${this.exitDescription}:\n${this.logTail()}`);
+    }
+  }
+
+  /** Sends a signal to the process itself (not its group): a wrapper such as npm passes it on. */
   signal(signal: NodeJS.Signals): void {
     if (this.exitDescription !== undefined || this.child.pid === undefined) return;
     try {
@@ -215,18 +285,36 @@ class ServiceProcess {
     }
   }
 
-  /** Sends each stop signal in turn, waiting STOP_GRACE_MS after each, until the process has exited. */
-  async stop(): Promise<void> {
-    for (const signal of this.spec.stopSignals) {
-      if (this.exitDescription !== undefined) break;
-      this.signal(signal);
-      if (await this.exitsWithin(STOP_GRACE_MS)) break;
-    }
-    if (this.exitDescription === undefined) this.signal('SIGKILL');
-    await this.exited;
+  /** Ends the process and whatever it started, now, without waiting (exit hooks, failed starts). */
+  emergencyStop(): void {
+    if (this.exitDescription !== undefined || this.child.pid === undefined) return;
+    signalGroup(this.child.pid, this.emergencySignal);
   }
 
-  private async exitsWithin(ms: number): Promise<boolean> {
+  /** Sends each stop signal in turn, waiting `stopGraceMs` after each, until the process has exited;
+   * then SIGKILL to its process group. Whatever it left behind in its group (a wrapper's child that missed
+   * the signal) is killed too. */
+  async stop(): Promise<void> {
+    for (const signal of this.spec.stopSignals ?? ['SIGTERM']) {
+      if (this.exitDescription !== undefined) break;
+      this.signal(signal);
+      if (await this.exitsWithin(this.spec.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)) break;
+    }
+    if (this.exitDescription === undefined && this.child.pid !== undefined) signalGroup(this.child.pid, 'SIGKILL');
+    await this.exited;
+    if (this.child.pid !== undefined) {
+      try {
+        // The group only (no fallback to the pid, which may belong to another process by now); a group id
+        // is not reused while any member lives.
+        process.kill(-this.child.pid, 'SIGKILL');
+      } catch {
+        // No one left.
+      }
+    }
+  }
+
+  /** Whether the process exits within `ms`. */
+  async exitsWithin(ms: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), ms);
@@ -237,7 +325,8 @@ class ServiceProcess {
   }
 
   logTail(lines = 40): string {
-    if (this.spec.log === 'inherit') return '(output went to this process\'s stdout/stderr)';
+    if (typeof this.spec.log === 'function') return this.recent.slice(-lines).join('\n');
+    if (this.spec.log === 'inherit') return "(output went to this process's stdout/stderr)";
     try {
       const fd = fs.openSync(this.spec.log, 'r');
       try {
@@ -255,34 +344,46 @@ class ServiceProcess {
   }
 
   private forget(): void {
-    if (!liveServices.delete(this)) return;
+    if (!liveProcesses.delete(this)) return;
     if (this.child.pid !== undefined) tellWatchdog(`- ${this.child.pid}`);
   }
+}
+
+/** Starts a child process under the rules above, without waiting for it to be ready. */
+export function startProcess(spec: ProcessSpec): ManagedProcess {
+  return new ManagedProcess(spec);
 }
 
 /**
  * Spawns a service and polls `probe` until it succeeds. If the process dies or the deadline passes, the
  * process is stopped and a ServiceStartError with its log tail is thrown.
  */
-export async function startService(spec: ServiceSpec, probe: () => Promise<void>, timeoutMs: number): Promise<ServiceProcess> {
-  const service = new ServiceProcess(spec);
+export async function startService(spec: ProcessSpec, probe: () => Promise<void>, timeoutMs: number): Promise<ManagedProcess> {
+  const service = new ManagedProcess(spec);
+  await waitUntilReady(service, probe, timeoutMs);
+  return service;
+}
+
+/** Polls `probe` until it succeeds; if the process dies or the deadline passes, stops it and throws a
+ * ServiceStartError with its log tail. (startService() is startProcess() and this.) */
+export async function waitUntilReady(service: ManagedProcess, probe: () => Promise<void>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = 'no attempt yet';
   for (;;) {
     if (service.exitReason !== undefined) {
-      throw new ServiceStartError(`${spec.name} ${service.exitReason} before it was ready (log: ${service.logFile ?? 'inherited'})`, service.logTail());
+      throw new ServiceStartError(`${service.name} ${service.exitReason} before it was ready (log: ${service.logFile ?? 'inherited'})`, service.logTail());
     }
     try {
       // Racing the exit makes a crash (e.g. port taken) fail at once instead of after a probe timeout.
       await Promise.race([probe(), service.exited]);
-      if (service.exitReason === undefined) return service;
+      if (service.exitReason === undefined) return;
     } catch (error) {
       lastError = errorMessage(error);
     }
     if (Date.now() > deadline) {
       await service.stop();
       throw new ServiceStartError(
-        `${spec.name} not ready after ${Math.round(timeoutMs / 1000)} s (last check: ${lastError}; log: ${service.logFile ?? 'inherited'})`,
+        `${service.name} not ready after ${Math.round(timeoutMs / 1000)} s (last check: ${lastError}; log: ${service.logFile ?? 'inherited'})`,
         service.logTail(),
       );
     }

@@ -3,14 +3,15 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import type { SearchAttributeType as SdkSearchAttributeType } from '@temporalio/common';
 import { DEFAULT_READY_TIMEOUT_MS, LOOPBACK, defaultLogFile, findFreePort, onFreePort, startService, type LogDestination } from './processes';
 import { ensureTemporalCli } from './tools';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';
 
+/** The type names of `temporal server start-dev --search-attribute Name=Type`. */
 export type SearchAttributeType = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
-/** Registered on the dev server's command line, so workflows can set them from the first start. */
-const CLI_TYPE_NAME: Record<string, SearchAttributeType> = {
+/** The CLI's name for each SDK search attribute type (`defineSearchAttributeKey(name, type)`). */
+const CLI_TYPE_NAMES: Readonly<Record<SdkSearchAttributeType, SearchAttributeType>> = {
   TEXT: 'Text',
   KEYWORD: 'Keyword',
   INT: 'Int',
@@ -19,10 +20,23 @@ const CLI_TYPE_NAME: Record<string, SearchAttributeType> = {
   DATETIME: 'Datetime',
   KEYWORD_LIST: 'KeywordList',
 };
-/** Derived from workflows/search-attributes.ts (the one list), in the CLI's spelling. */
-export const DEV_SERVER_SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeType>> = Object.fromEntries(
-  SEARCH_ATTRIBUTE_KEYS.map((key) => [key.name, CLI_TYPE_NAME[key.type]!]),
-);
+
+/**
+ * The project's search attributes (workflows/search-attributes.ts, the one list) with their types, as the dev
+ * server's command line registers them, so workflows can set them from the first start. Loaded lazily:
+ * `npm run setup` uses this module and needs no Temporal SDK.
+ */
+export async function projectSearchAttributes(): Promise<Record<string, SearchAttributeType>> {
+  const { SEARCH_ATTRIBUTE_KEYS } = await import('../../workflows/search-attributes');
+  return devServerSearchAttributes(SEARCH_ATTRIBUTE_KEYS);
+}
+
+/** `{ name: CLI type }` for the given keys. */
+export function devServerSearchAttributes(
+  keys: ReadonlyArray<{ name: string; type: SdkSearchAttributeType }>,
+): Record<string, SearchAttributeType> {
+  return Object.fromEntries(keys.map((key) => [key.name, CLI_TYPE_NAMES[key.type]]));
+}
 
 /** Update-With-Start needs ExecuteMultiOperation; the Update flags match what the SDK's own launcher sets. */
 const DEV_SERVER_DYNAMIC_CONFIG = [
@@ -42,7 +56,7 @@ export interface TemporalDevServerOptions {
   logLevel?: string;
   /** Extra namespaces to create ("default" always exists). */
   namespaces?: string[];
-  /** Defaults to DEV_SERVER_SEARCH_ATTRIBUTES. */
+  /** Default: the project's, projectSearchAttributes(). */
   searchAttributes?: Readonly<Record<string, SearchAttributeType>>;
   /** Default: `<dbFile>.log`, or a file in the OS temp dir when in memory. */
   log?: LogDestination;
@@ -82,7 +96,7 @@ async function temporalIsReady(address: string, namespaces: string[], searchAttr
 
 export async function startTemporalDevServer(options: TemporalDevServerOptions = {}): Promise<TemporalDevServer> {
   const cli = await ensureTemporalCli();
-  const searchAttributes = options.searchAttributes ?? DEV_SERVER_SEARCH_ATTRIBUTES;
+  const searchAttributes = options.searchAttributes ?? (await projectSearchAttributes());
   const namespaces = ['default', ...(options.namespaces ?? []).filter((name) => name !== 'default')];
   if (options.dbFile) await fsp.mkdir(path.dirname(path.resolve(options.dbFile)), { recursive: true });
 

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startPostgres, startStripeMock, startTemporalDevServer } from '../../scripts/services';
-import { migrate } from '../../scripts/migrate';
-import { seedDatabase } from '../../scripts/seed';
+import { migrate } from '../../prisma/migrate';
+import { seedDatabase } from '../../prisma/seed';
 import { workflowTracingModules, workflowsPath } from '../../worker/create-worker';
 
 interface Stoppable {

@@ -2,7 +2,11 @@
  * Applies prisma/migrations/<timestamp>_<name>/migration.sql in order, recording each in Prisma
  * Migrate's own `_prisma_migrations` table (same checksum), so `prisma migrate deploy` sees them as
  * applied wherever its engine is available. Idempotent: applied migrations are skipped; a changed
- * applied migration is an error. `npm run db:migrate` (add `--seed` to also load seed data).
+ * applied migration is an error.
+ *
+ * A production command (docker-compose's one-shot `migrate` service runs it): `node dist/prisma/migrate.js
+ * [--seed]` from the build (`npm run build` copies the migrations next to it), `npm run db:migrate [-- --seed]`
+ * from the sources.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -10,7 +14,8 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { seedDatabase } from './seed';
 
-const MIGRATIONS_DIR = path.join(__dirname, '..', 'prisma', 'migrations');
+/** Beside this file: prisma/migrations from the sources, dist/prisma/migrations in the build. */
+const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 /** The same advisory lock id Prisma Migrate takes, so the two never run at once. */
 const MIGRATION_LOCK_ID = 72707369;
 

@@ -1,6 +1,7 @@
 /**
  * Seed data: the default action prices and packages. Inserts only what is missing, so it never
- * overwrites an operator's later changes. `npm run db:seed`.
+ * overwrites an operator's later changes. `npm run db:seed` (sources), `node dist/prisma/seed.js` (build),
+ * or with the migrations: `migrate --seed`.
  */
 import { Client } from 'pg';
 

@@ -1,7 +1,8 @@
 /**
- * Baseline workflow for `npm run bench` (scripts/bench.ts): the least work a Temporal lifecycle can do —
- * one workflow that runs one no-op activity and completes. The bench's baseline worker bundles this file;
- * the activity itself is defined in scripts/bench.ts (activities never live in the workflow bundle).
+ * Baseline workflow of `npm run bench -- lifecycle` (scripts/bench/scenarios/lifecycle.ts): the least work a
+ * Temporal lifecycle can do — one workflow that runs one no-op activity and completes. The baseline worker
+ * (./worker.ts) bundles this file; the activity itself is defined there (activities never live in the
+ * workflow bundle).
  */
 import { proxyActivities } from '@temporalio/workflow';
 

@@ -1,0 +1,244 @@
+/**
+ * Direct deducts: the cheapest thing the same PostgreSQL can do (a bare conditional UPDATE from 32 `pg`
+ * clients), the deduct's own SQL sent straight from `pg` (target 1), and POST /v1/internal/credits/deduct
+ * through the API (target 2); GET /healthz as the HTTP stack's own cost.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client as PgClient } from 'pg';
+import { cpuLine, type Bench, type PhaseResult } from '../context';
+import type { LoadOp } from '../load';
+import { fmt, loadRow, log, printTable, reportErrors, round, write } from '../report';
+import type { Scenario } from '../scenario';
+import { ACTION_KEY, type BenchStack } from '../stack';
+import { countStatements, describeStatements } from '../statements';
+
+const DEDUCT_CLIENTS = 32;
+const BASELINE_UPDATE =
+  'UPDATE user_packages SET used_credits = used_credits + 1 WHERE id = $1 AND total_credits - used_credits - reserved_credits >= 1';
+/** Issue 13's targets 1 and 2. */
+const SQL_OVER_UPDATE_GOAL = 0.25;
+const API_OVER_SQL_GOAL = 0.5;
+const API_P99_OVER_SQL_P99_GOAL = 3;
+
+/** One deduct through the API (quantity 1 of ACTION_KEY for a random user). */
+export function apiDeductOp(bench: Bench): LoadOp {
+  return async () => {
+    const answer = await bench.api.post('/v1/internal/credits/deduct', { userId: bench.stack.randomUser(), actionKey: ACTION_KEY, quantity: 1 });
+    if (answer.status !== 201) throw new Error(`deduct: HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
+  };
+}
+
+/**
+ * Target 1's subject: the statements, in the same transaction, that a deduct through the API makes (see
+ * the statement log), sent by `pg` directly — the database's share of a deduct, without HTTP, Express,
+ * zod or Prisma. Keep it in step with what the API sends (the statement count is printed beside it).
+ */
+function sqlDeductOp(clients: PgClient[], stack: BenchStack): LoadOp {
+  return async (loop) => {
+    const db = clients[loop]!;
+    const { userId, grantId } = stack.randomUserAndGrant();
+    const scope = 'service:bench-sql';
+    const key = randomUUID();
+    const consumptionId = randomUUID();
+    await db.query('BEGIN');
+    try {
+      await db.query(
+        `INSERT INTO idempotency_records (scope, key, request_hash, status_code, response_body)
+         VALUES ($1, $2, $3, 0, '{}'::jsonb) ON CONFLICT DO NOTHING`,
+        [scope, key, 'bench-request-hash'],
+      );
+      const price = await db.query<{ credits_per_unit: number }>(
+        `SELECT id, action_key, name, credits_per_unit, status::text, created_at, updated_at FROM action_prices WHERE action_key = $1 LIMIT 1`,
+        [ACTION_KEY],
+      );
+      const unitPrice = price.rows[0]!.credits_per_unit;
+      await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [userId]);
+      const now = new Date();
+      await db.query(
+        `SELECT id, status::text, priority, starts_at, expires_at, created_at, total_credits, used_credits, reserved_credits
+         FROM user_packages WHERE user_id = $1 AND status = 'active' AND starts_at <= $2 AND (expires_at IS NULL OR expires_at > $2)`,
+        [userId, now],
+      );
+      const createdAt = new Date();
+      await db.query(
+        `INSERT INTO consumption_records (id, user_id, action_key, quantity, unit_price, credits_cost, credits_refunded, metadata, created_at)
+         VALUES ($1, $2, $3, 1, $4, $4, 0, NULL, $5)`,
+        [consumptionId, userId, ACTION_KEY, unitPrice, createdAt],
+      );
+      await db.query(
+        `INSERT INTO consumption_allocations (consumption_id, user_package_id, credits, credits_refunded) VALUES ($1, $2, $3, 0)`,
+        [consumptionId, grantId, unitPrice],
+      );
+      // credits/ledger.ts applyMovements: the grant UPDATE and its ledger entry in one statement.
+      await db.query(
+        `WITH updated AS (
+           UPDATE user_packages SET
+             used_credits = used_credits + $1,
+             status = CASE
+               WHEN status NOT IN ('active', 'depleted') THEN status
+               WHEN total_credits - (used_credits + $1) - reserved_credits = 0 THEN 'depleted'::"GrantStatus"
+               ELSE 'active'::"GrantStatus"
+             END,
+             updated_at = now()
+           WHERE id = $2::uuid AND user_id = $3
+           RETURNING id)
+         INSERT INTO credit_ledger_entries (user_id, user_package_id, entry_type, amount, reserved_delta, used_delta, reference_type, reference_id, idempotency_key, actor)
+         SELECT $3, id, 'deduct', -$1::int, 0, $1, 'consumption', $4, $5, $6 FROM updated`,
+        [unitPrice, grantId, userId, consumptionId, key, scope],
+      );
+      const consumption = { id: consumptionId, userId, actionKey: ACTION_KEY, quantity: 1, unitPrice, creditsCost: unitPrice, createdAt };
+      await db.query(`UPDATE idempotency_records SET status_code = 200, response_body = $3 WHERE scope = $1 AND key = $2`, [
+        scope,
+        key,
+        JSON.stringify({ ...consumption, allocations: [{ grantId, credits: unitPrice }] }),
+      ]);
+      await db.query('COMMIT');
+    } catch (error) {
+      await db.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  };
+}
+
+async function run(bench: Bench): Promise<void> {
+  const { stack, settings } = bench;
+  const seconds = settings.measureSeconds;
+  const deduct = apiDeductOp(bench);
+  await deduct(0); // smoke test; warms the API up
+  const statements = await countStatements(stack.admin, stack.postgresLogFile, () => deduct(0));
+  log(`SQL statements per API deduct: ${describeStatements(statements)}`);
+
+  log(`deduct baseline: bare conditional UPDATE from ${DEDUCT_CLIENTS} pg clients, ${settings.warmupSeconds}+${seconds} s`);
+  const pgClients = await Promise.all(
+    Array.from({ length: DEDUCT_CLIENTS }, async () => {
+      const pgClient = new PgClient({ connectionString: stack.postgres.url, application_name: 'bench-baseline' });
+      await pgClient.connect();
+      return pgClient;
+    }),
+  );
+  let pgClientsOpen = true;
+  const closePgClients = async () => {
+    if (!pgClientsOpen) return;
+    pgClientsOpen = false;
+    await Promise.all(pgClients.map((pgClient) => pgClient.end().catch(() => undefined)));
+  };
+  try {
+    const bareUpdate: LoadOp = async (loop) => {
+      const result = await pgClients[loop]!.query(BASELINE_UPDATE, [stack.randomUserAndGrant().grantId]);
+      if (result.rowCount !== 1) throw new Error(`baseline UPDATE touched ${result.rowCount} rows`);
+    };
+    await stack.settleDatabase();
+    const baseline = await bench.measure('deduct baseline', DEDUCT_CLIENTS, seconds, bareUpdate);
+    const baselineSerial = settings.serialSeconds > 0 ? await bench.measure('deduct baseline single client', 1, settings.serialSeconds, bareUpdate, 0.5) : undefined;
+
+    log(`deduct SQL: the deduct's ${statements.total} statements as one transaction from ${DEDUCT_CLIENTS} pg clients, ${settings.warmupSeconds}+${seconds} s`);
+    await stack.settleDatabase();
+    const sql = await bench.measure('deduct SQL via pg', DEDUCT_CLIENTS, seconds, sqlDeductOp(pgClients, stack));
+    await closePgClients();
+
+    log(`deduct api: POST /v1/internal/credits/deduct from ${DEDUCT_CLIENTS} HTTP clients, ${settings.warmupSeconds}+${seconds} s`);
+    await stack.settleDatabase();
+    bench.api.freshConnections();
+    const api = await bench.measure('api deduct', DEDUCT_CLIENTS, seconds, deduct);
+    const apiSerial = settings.serialSeconds > 0 ? await bench.measure('api deduct single client', 1, settings.serialSeconds, deduct, 0.5) : undefined;
+    log(`deduct reference: GET /healthz (HTTP stack only) from ${DEDUCT_CLIENTS} HTTP clients, 1+${settings.referenceSeconds} s`);
+    const healthz: LoadOp = async () => {
+      const answer = await bench.api.get('/healthz');
+      if (answer.status !== 200) throw new Error(`healthz: HTTP ${answer.status}`);
+    };
+    const health = await bench.measure('healthz reference', DEDUCT_CLIENTS, settings.referenceSeconds, healthz, 1);
+
+    report(bench, { baseline, baselineSerial, sql, api, apiSerial, health, statementsTotal: statements.total, statementsLine: describeStatements(statements) });
+    bench.results.deduct = {
+      baseline,
+      baselineSingleClient: baselineSerial ?? null,
+      sqlViaPg: sql,
+      api,
+      apiSingleClient: apiSerial ?? null,
+      referenceHealthz: health,
+      apiOverBaselineRatio: round(api.perSecond / baseline.perSecond, 4),
+      sqlOverBaselineRatio: round(sql.perSecond / baseline.perSecond, 4),
+      apiOverSqlRatio: round(api.perSecond / sql.perSecond, 4),
+      apiP99OverSqlP99: round(api.p99 / sql.p99, 3),
+      sqlStatementsPerDeduct: statements,
+    };
+  } finally {
+    await closePgClients();
+  }
+}
+
+interface DeductFigures {
+  baseline: PhaseResult;
+  baselineSerial?: PhaseResult;
+  sql: PhaseResult;
+  api: PhaseResult;
+  apiSerial?: PhaseResult;
+  health: PhaseResult;
+  statementsTotal: number;
+  statementsLine: string;
+}
+
+function report(bench: Bench, f: DeductFigures): void {
+  const { settings } = bench;
+  const apiOverBaseline = f.api.perSecond / f.baseline.perSecond;
+  const sqlOverBaseline = f.sql.perSecond / f.baseline.perSecond;
+  const apiOverSql = f.api.perSecond / f.sql.perSecond;
+  write(`\nDirect deducts — ${settings.users} users, ${settings.measureSeconds} s measured after ${settings.warmupSeconds} s warm-up\n`);
+  printTable(['', 'clients', 'ops/s', 'p50 ms', 'p99 ms', 'ok', 'errors'], [
+    loadRow('baseline: bare conditional UPDATE (pg)', f.baseline),
+    ...(f.baselineSerial ? [loadRow('baseline, single client', f.baselineSerial)] : []),
+    loadRow(`deduct's ${f.statementsTotal} statements via pg`, f.sql),
+    loadRow('api: POST /v1/internal/credits/deduct', f.api),
+    ...(f.apiSerial ? [loadRow('api, single client', f.apiSerial)] : []),
+    loadRow('reference: GET /healthz (no database)', f.health),
+  ]);
+  reportErrors('baseline', f.baseline);
+  reportErrors('sql deduct', f.sql);
+  reportErrors('api deduct', f.api);
+  reportErrors('healthz', f.health);
+  write(
+    `  ratio api/baseline: ${apiOverBaseline.toFixed(3)}   (api / the same SQL via pg: ${apiOverSql.toFixed(2)}; SQL via pg / baseline: ${sqlOverBaseline.toFixed(3)})\n` +
+      `  CPU ms per op — baseline:       ${cpuLine(f.baseline)}\n` +
+      `  CPU ms per op — SQL via pg:     ${cpuLine(f.sql)}\n` +
+      `  CPU ms per op — api deduct:     ${cpuLine(f.api)}\n` +
+      `  CPU ms per op — GET /healthz:   ${cpuLine(f.health)}\n` +
+      `  SQL statements per op — baseline: 1; api deduct: ${f.statementsLine}\n`,
+  );
+  bench.target({
+    number: 1,
+    name: 'deduct-sql',
+    value: sqlOverBaseline,
+    comparison: '>=',
+    goal: SQL_OVER_UPDATE_GOAL,
+    meaning: `deduct's SQL via pg ${fmt(f.sql.perSecond)}/s over the bare UPDATE's ${fmt(f.baseline.perSecond)}/s, ${DEDUCT_CLIENTS} clients`,
+  });
+  bench.target({
+    number: 2,
+    name: 'api-deduct',
+    value: apiOverSql,
+    comparison: '>=',
+    goal: API_OVER_SQL_GOAL,
+    meaning: `API deducts ${fmt(f.api.perSecond)}/s over target 1's deduct SQL ${fmt(f.sql.perSecond)}/s; ${apiOverBaseline.toFixed(3)}x the bare UPDATE`,
+  });
+  bench.target({
+    number: 2,
+    name: 'api-deduct-p99',
+    value: f.api.p99 / f.sql.p99,
+    comparison: '<=',
+    goal: API_P99_OVER_SQL_P99_GOAL,
+    digits: 2,
+    meaning: `API p99 ${fmt(f.api.p99, 2)} ms over the deduct SQL's p99 ${fmt(f.sql.p99, 2)} ms at ${DEDUCT_CLIENTS} clients`,
+  });
+  write('\n');
+  bench.summary(
+    `deducts/s        api ${fmt(f.api.perSecond)} (p50 ${fmt(f.api.p50, 2)} / p99 ${fmt(f.api.p99, 2)} ms)  SQL via pg ${fmt(f.sql.perSecond)}  ` +
+      `bare UPDATE ${fmt(f.baseline.perSecond)}  ratio api/UPDATE ${apiOverBaseline.toFixed(3)}, SQL/UPDATE ${sqlOverBaseline.toFixed(3)}, api/SQL ${apiOverSql.toFixed(3)}`,
+  );
+}
+
+export const scenario: Scenario = {
+  name: 'deduct',
+  order: 10,
+  description: 'direct deducts: bare conditional UPDATE and the deduct\'s SQL via pg vs POST /v1/internal/credits/deduct (targets 1, 2)',
+  run,
+};
