@@ -26,6 +26,10 @@ export const ERROR_STATUS = {
   CHANNEL_UNAVAILABLE: 422,
   PAYMENT_PROVIDER_ERROR: 502,
   PAYLOAD_TOO_LARGE: 413,
+  // commerce: coupons (details.reason: a COUPON_* code from domain/discount.ts), currencies, re-drive
+  COUPON_NOT_APPLICABLE: 422,
+  CURRENCY_NOT_SUPPORTED: 422,
+  MISMATCH_NOT_REDRIVABLE: 409,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;

@@ -9,6 +9,8 @@ import type { Database } from '../infra/database';
 import { revokeOrderShare } from '../subscriptions/provision';
 import { getOrder } from './store';
 import { orderRefundView, type OrderRefundView } from './views';
+import { releaseCouponUse } from '../coupons/redemptions';
+import { reverseSaleForRefund } from '../sellers/earnings';
 
 export async function settleRefund(db: Database, refundId: string, gatewayRefundId: string): Promise<OrderRefundView> {
   return db.$transaction(async (tx) => {
@@ -41,7 +43,10 @@ export async function settleRefund(db: Database, refundId: string, gatewayRefund
       actor: refund.actor,
     });
     const refundedMinor = order.refundedMinor + refund.amountMinor;
-    await tx.order.update({ where: { id: order.id }, data: { refundedMinor, status: statusAfterRefund(order.amountMinor, refundedMinor) } });
+    const status = statusAfterRefund(order.amountMinor, refundedMinor);
+    await tx.order.update({ where: { id: order.id }, data: { refundedMinor, status } });
+    await reverseSaleForRefund(tx, order.id, refundId, order.refundedMinor, refund.amountMinor);
+    if (status === 'refunded') await releaseCouponUse(tx, order.id);
     const settled = await tx.orderRefund.update({
       where: { id: refundId },
       data: {
