@@ -6,6 +6,7 @@ import type { Database } from '../infra/database';
 import type { PaymentsDeps } from '../payments/deps';
 import { createOrderActivities } from '../activities/orders';
 import { createReservationActivities } from '../activities/reservations';
+import { createReconciliationActivities } from '../activities/reconciliation';
 
 export interface ActivityDeps {
   db: Database;
@@ -17,5 +18,6 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createReservationActivities(deps),
     ...createOrderActivities(deps),
+    ...createReconciliationActivities(deps),
   };
 }

@@ -6,6 +6,8 @@ import { createLogger } from '../infra/logger';
 import { ensureSearchAttributes } from './search-attributes';
 import { createBillingWorker } from './create-worker';
 import { paymentsFromConfig } from '../payments/from-config';
+import { ensureReconciliationSchedule } from '../reconciliation/schedule';
+import { Client } from '@temporalio/client';
 
 /** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */
 async function main(): Promise<void> {
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
 
   const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   await ensureSearchAttributes(admin, config.TEMPORAL_NAMESPACE);
+  log.info({ schedule: await ensureReconciliationSchedule(new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE }), config.TEMPORAL_TASK_QUEUE) }, 'gateway reconciliation schedule');
   await admin.close();
 
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });

@@ -7,6 +7,7 @@ import { orderRoutes } from './orders';
 import { paymentRoutes } from './payments';
 import { webhookRoutes } from './webhooks';
 import { operationsRoutes } from './operations';
+import { commerceRoutes } from './commerce';
 
 /** Every endpoint of the API; the router, the OpenAPI document and the access tests all read this. */
 export const routes: RouteDefinition[] = [
@@ -18,4 +19,5 @@ export const routes: RouteDefinition[] = [
   ...paymentRoutes,
   ...webhookRoutes,
   ...operationsRoutes,
+  ...commerceRoutes,
 ];
