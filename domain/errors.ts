@@ -33,6 +33,10 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   UNSUPPORTED_MEDIA_TYPE: 415,
   HEADERS_TOO_LARGE: 431,
+  // commerce: coupons (details.reason: a COUPON_* code from domain/discount.ts), currencies, re-drive
+  COUPON_NOT_APPLICABLE: 422,
+  CURRENCY_NOT_SUPPORTED: 422,
+  MISMATCH_NOT_REDRIVABLE: 409,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;

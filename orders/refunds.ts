@@ -10,6 +10,8 @@ import { revokeOrderShare } from '../subscriptions/provision';
 import { recordEvent } from '../events/record';
 import { getOrder } from './store';
 import { orderRefundView, type OrderRefundView } from './views';
+import { releaseCouponUse } from '../coupons/redemptions';
+import { reverseSaleForRefund } from '../sellers/earnings';
 
 export async function settleRefund(db: Database, refundId: string, gatewayRefundId: string): Promise<OrderRefundView> {
   return db.$transaction(async (tx) => {
@@ -42,7 +44,10 @@ export async function settleRefund(db: Database, refundId: string, gatewayRefund
       actor: refund.actor,
     });
     const refundedMinor = order.refundedMinor + refund.amountMinor;
-    await tx.order.update({ where: { id: order.id }, data: { refundedMinor, status: statusAfterRefund(order.amountMinor, refundedMinor) } });
+    const status = statusAfterRefund(order.amountMinor, refundedMinor);
+    await tx.order.update({ where: { id: order.id }, data: { refundedMinor, status } });
+    await reverseSaleForRefund(tx, order.id, refundId, order.refundedMinor, refund.amountMinor);
+    if (status === 'refunded') await releaseCouponUse(tx, order.id);
     const settled = await tx.orderRefund.update({
       where: { id: refundId },
       data: {

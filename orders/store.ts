@@ -14,11 +14,17 @@ import { runIdempotent, type Idempotency, type IdempotentResult } from '../idemp
 import { recordEvent } from '../events/record';
 import { lockUserCredits } from '../credits/locks';
 import { orderRefundView, orderView, type OrderRefundView, type OrderView } from './views';
+import { resolvePrice } from '../pricing/prices';
+import { confirmCouponUse, recordCouponReservation, releaseCouponUse, reserveCouponUse } from '../coupons/redemptions';
+import { recordSale } from '../sellers/earnings';
 
 export interface PlaceOrderRequest {
   userId: string;
   packageCode: string;
   channel: string;
+  /** ISO 4217; default the package's own currency. Must be one the package is priced in and the channel takes. */
+  currency?: string | undefined;
+  couponCode?: string | undefined;
 }
 
 /**
@@ -45,10 +51,11 @@ export async function placeOrder(
     if (!channel || !channel.enabled) {
       throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${request.channel}" is not available.`, { channel: request.channel });
     }
-    if (!(channel.currencies as string[]).includes(billingPackage.currency)) {
-      throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${request.channel}" does not take ${billingPackage.currency}.`, {
+    const price = await resolvePrice(tx, billingPackage, request.currency);
+    if (!(channel.currencies as string[]).includes(price.currency)) {
+      throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${request.channel}" does not take ${price.currency}.`, {
         channel: request.channel,
-        currency: billingPackage.currency,
+        currency: price.currency,
       });
     }
     // One order decision per user at a time, so two concurrent orders cannot both pass the guards.
@@ -60,10 +67,20 @@ export async function placeOrder(
       }
     }
     const unpaid = await tx.order.findFirst({
-      where: { userId: request.userId, packageId: billingPackage.id, status: 'pending_payment', expiresAt: { gt: new Date() } },
+      where: {
+        userId: request.userId,
+        packageId: billingPackage.id,
+        status: 'pending_payment',
+        expiresAt: { gt: new Date() },
+        currency: price.currency,
+        couponCode: request.couponCode ?? null,
+      },
       orderBy: { createdAt: 'asc' },
     });
     if (unpaid) return orderView(unpaid);
+    const coupon = request.couponCode
+      ? await reserveCouponUse(tx, { code: request.couponCode, userId: request.userId, pkg: billingPackage, currency: price.currency, listAmountMinor: price.amountMinor })
+      : null;
     const order = await tx.order.create({
       data: {
         id: randomUUID(),
@@ -75,14 +92,18 @@ export async function placeOrder(
         creditsAmount: billingPackage.creditsAmount,
         durationDays: billingPackage.durationDays,
         priority: billingPackage.defaultPriority,
-        amountMinor: billingPackage.priceMinor,
-        currency: billingPackage.currency,
+        amountMinor: coupon ? coupon.discount.amountMinor : price.amountMinor,
+        currency: price.currency,
+        listAmountMinor: price.amountMinor,
+        discountMinor: coupon ? coupon.discount.discountMinor : 0,
+        couponCode: request.couponCode ?? null,
         channelId: channel.id,
         channelCode: channel.code,
         expiresAt: new Date(Date.now() + expirySeconds * 1000),
         createdBy: actor,
       },
     });
+    if (coupon) await recordCouponReservation(tx, order.id, request.userId, coupon.couponId, coupon.discount.discountMinor, price.currency);
     return orderView(order);
   });
 }
@@ -120,6 +141,9 @@ export async function listOrders(db: Database, filter: OrderFilter): Promise<Ord
   return orders.map(orderView);
 }
 
+/** Closing without keeping a payment gives the order's coupon use back (coupons/redemptions.ts). */
+const GIVES_COUPON_BACK = new Set<OrderStatus>(['cancelled', 'expired', 'failed']);
+
 /**
  * Moves an order to `to` if the state machine allows it from its current status; answers whether it
  * moved. The WHERE clause is the guard, so concurrent writers cannot both win.
@@ -130,8 +154,12 @@ export async function transitionOrder(
   to: OrderStatus,
   data: Omit<Prisma.OrderUpdateManyMutationInput, 'status'> = {},
 ): Promise<boolean> {
-  const { count } = await db.order.updateMany({ where: { id: orderId, status: { in: statusesLeadingTo(to) } }, data: { ...data, status: to } });
-  return count === 1;
+  const move = async (tx: Database | Tx): Promise<boolean> => {
+    const { count } = await tx.order.updateMany({ where: { id: orderId, status: { in: statusesLeadingTo(to) } }, data: { ...data, status: to } });
+    if (count === 1 && GIVES_COUPON_BACK.has(to)) await releaseCouponUse(tx as Tx, orderId);
+    return count === 1;
+  };
+  return GIVES_COUPON_BACK.has(to) && '$transaction' in db ? db.$transaction((tx) => move(tx)) : move(db);
 }
 
 /** The user (or an admin) cancels an unpaid order. */
@@ -184,6 +212,8 @@ export async function recordPayment(db: Database, orderId: string, payment: Conf
         userId: order.userId,
         payload: { orderId, packageCode: order.packageCode, amountMinor: payment.amountMinor, currency: payment.currency, paidAt: paidAt.toISOString() },
       });
+      await confirmCouponUse(tx, orderId);
+      await recordSale(tx, orderId, payment);
     }
     return { decision, status: (await getOrder(tx, orderId)).status };
   });

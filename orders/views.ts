@@ -45,6 +45,10 @@ export const orderSchema = z
     grantId: z.uuid().nullable(),
     refundedMinor: z.number().int(),
     createdAt: z.string(),
+    // Commerce (added fields; absent in answers stored before it): price before the coupon, what it took off.
+    listAmountMinor: z.number().int().optional().openapi({ description: "The package's price in the order's currency before a coupon." }),
+    discountMinor: z.number().int().optional(),
+    couponCode: z.string().nullable().optional(),
   })
   .openapi('Order');
 
@@ -122,6 +126,9 @@ export function orderView(order: Order): OrderView {
     subscriptionId: order.subscriptionId,
     grantId: order.grantId,
     refundedMinor: order.refundedMinor,
+    listAmountMinor: order.listAmountMinor ?? order.amountMinor,
+    discountMinor: order.discountMinor,
+    couponCode: order.couponCode,
     createdAt: order.createdAt.toISOString(),
   };
 }

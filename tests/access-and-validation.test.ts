@@ -234,6 +234,56 @@ const SAMPLES: Record<string, Sample> = {
     valid: () => ({ body: { email: null, emailOptOut: [] } }),
     invalid: { body: { email: 'not-an-address', emailOptOut: ['balance.low', 'nope'] } },
   },
+  // Commerce: prices by currency, coupons, sellers, gateway reconciliation.
+  'GET /v1/packages/:packageCode/prices': { valid: () => ({ params: { packageCode: 'matrix_missing' } }), invalid: { params: { packageCode: 'Not A Code' } } },
+  'POST /v1/admin/packages/:packageId/prices': {
+    valid: () => ({ params: { packageId: missingId }, body: { prices: [{ currency: 'JPY', amountMinor: 980 }] } }),
+    invalid: { params: { packageId: missingId }, body: { prices: [{ currency: 'XXX', amountMinor: -1 }] } },
+  },
+  'GET /v1/admin/statistics/sales': { valid: () => ({ query: '?from=2026-01-01T00:00:00Z' }), invalid: { query: '?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z' } },
+  'GET /v1/admin/coupons': { valid: () => ({ query: '?enabled=true' }), invalid: { query: '?enabled=maybe&limit=0' } },
+  'POST /v1/admin/coupons': {
+    valid: () => ({ body: { code: `PROBE-${randomUUID().slice(0, 8).toUpperCase()}`, kind: 'percent', percentBasisPoints: 1000, enabled: false } }),
+    invalid: { body: { code: 'PROBE_INVALID', kind: 'percent', percentBasisPoints: 20_000, amountsOff: { usd: 1 } } },
+  },
+  'GET /v1/admin/coupons/:code': { valid: () => ({ params: { code: 'MATRIX-MISSING' } }), invalid: { params: { code: 'lower case' } } },
+  'PATCH /v1/admin/coupons/:code': {
+    valid: () => ({ params: { code: 'MATRIX-MISSING' }, body: { enabled: false } }),
+    invalid: { params: { code: 'MATRIX-MISSING' }, body: { maxPerUser: 0 } },
+  },
+  'POST /v1/me/coupons/preview': {
+    valid: () => ({ body: { code: 'MATRIX-MISSING', packageCode: 'matrix_missing' } }),
+    invalid: { body: { code: 'x', packageCode: 'Not A Code', currency: 'yen' } },
+  },
+  'GET /v1/admin/sellers': { valid: () => ({}), invalid: null },
+  'POST /v1/admin/sellers': {
+    valid: () => ({ body: { code: `probe-${randomUUID().slice(0, 8)}`, name: 'Probe seller', enabled: false } }),
+    invalid: { body: { code: 'probe_invalid', name: '', platformFeeBasisPoints: 10_001 } },
+  },
+  'GET /v1/admin/sellers/:sellerId': { valid: () => ({ params: { sellerId: missingId } }), invalid: { params: { sellerId: 'seller-1' } } },
+  'PATCH /v1/admin/sellers/:sellerId': {
+    valid: () => ({ params: { sellerId: missingId }, body: { enabled: false } }),
+    invalid: { params: { sellerId: missingId }, body: { platformFeeBasisPoints: -1 } },
+  },
+  'GET /v1/admin/sellers/:sellerId/earnings': {
+    valid: () => ({ params: { sellerId: missingId }, query: '?granularity=month' }),
+    invalid: { params: { sellerId: missingId }, query: '?granularity=week' },
+  },
+  'GET /v1/admin/sellers/:sellerId/earnings/export.csv': {
+    valid: () => ({ params: { sellerId: missingId } }),
+    invalid: { params: { sellerId: missingId }, query: '?from=yesterday' },
+  },
+  'GET /v1/admin/orders/:orderId/split': { valid: () => ({ params: { orderId: missingId } }), invalid: { params: { orderId: 'order-1' } } },
+  'POST /v1/admin/reconciliations': {
+    valid: () => ({ body: { channel: 'matrix-missing', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' } }),
+    invalid: { body: { channel: 'stripe', from: '2026-03-01T00:00:00Z', to: '2026-01-01T00:00:00Z' } },
+  },
+  'GET /v1/admin/reconciliations': { valid: () => ({ query: '?limit=5' }), invalid: { query: '?limit=0' } },
+  'GET /v1/admin/reconciliations/:reportId': { valid: () => ({ params: { reportId: missingId } }), invalid: { params: { reportId: 'latest' } } },
+  'POST /v1/admin/reconciliations/:reportId/mismatches/:mismatchId/redrive': {
+    valid: () => ({ params: { reportId: missingId, mismatchId: missingId }, body: {} }),
+    invalid: { params: { reportId: missingId, mismatchId: 'm-1' }, body: {} },
+  },
 };
 
 const keyOf = (route: RouteDefinition) => `${route.method.toUpperCase()} ${route.path}`;
@@ -342,7 +392,12 @@ async function stateTouchedByInvalidSamples() {
     stack.db.paymentChannel.count({ where: { code: 'probe_invalid' } }),
     stack.db.paymentChannel.findUnique({ where: { code: 'manual' } }),
   ]);
-  return { grants, ledger, consumptions, reservations, probes, aiChat, orders, channels, manualChannel, events };
+  const commerce = await Promise.all([
+    stack.db.coupon.count({ where: { code: { in: ['PROBE_INVALID', 'MATRIX-MISSING'] } } }),
+    stack.db.seller.count({ where: { code: 'probe_invalid' } }),
+    stack.db.reconciliationReport.count({ where: { channelCode: 'stripe', periodFrom: new Date('2026-03-01T00:00:00Z') } }),
+  ]);
+  return { grants, ledger, consumptions, reservations, probes, aiChat, orders, channels, manualChannel, events, commerce };
 }
 
 describe('user scoping', () => {

@@ -16,6 +16,7 @@ import { INDEXED_VALUE_TYPE } from '../worker/search-attributes';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 import { lifecycleStateQuery, packageLifecycleWorkflowId, subscriptionLifecycleWorkflowId } from '../workflows/package-lifecycle-contract';
 import { expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
+import { suiteWorkflowBundle } from './support/workflow-bundle';
 
 const DAY = 86_400_000;
 let env: TestWorkflowEnvironment;
@@ -38,7 +39,7 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    ...suiteWorkflowBundle(),
     activities: createLifecycleActivities({ db }),
   });
   running = worker.run();

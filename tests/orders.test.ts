@@ -21,6 +21,7 @@ import {
   waitForRunToClose,
 } from './support/orders';
 import { expectLedgerInvariant, newUserId, startStack, type TestStack } from './support/stack';
+import { suiteWorkflowBundle } from './support/workflow-bundle';
 
 let stack: TestStack;
 const workflowIds: string[] = [];
@@ -335,7 +336,7 @@ describe('determinism', () => {
     for (const workflowId of workflowIds.slice(0, 8)) {
       histories.push({ workflowId, history: await stack.temporal.workflow.getHandle(workflowId).fetchHistory() });
     }
-    const result = await Worker.runReplayHistories({ workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } }, histories);
+    const result = await Worker.runReplayHistories(suiteWorkflowBundle(), histories);
     let replayed = 0;
     for await (const outcome of result) {
       expect(outcome.error).toBeUndefined();

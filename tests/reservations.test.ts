@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
 import { balances, expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
+import { suiteWorkflowBundle } from './support/workflow-bundle';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -254,7 +255,7 @@ describe('reservations', () => {
       executions.map(async (e) => ({ workflowId: e.workflowId, history: await stack.temporal.workflow.getHandle(e.workflowId, e.runId).fetchHistory() })),
     );
     const results = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } }, histories)) {
+    for await (const result of Worker.runReplayHistories(suiteWorkflowBundle(), histories)) {
       results.push({ workflowId: result.workflowId, error: result.error?.message ?? null });
     }
     expect(results.filter((r) => r.error)).toEqual([]);

@@ -15,6 +15,7 @@ import { recordEvent } from '../events/record';
 import { createDatabase, type Database } from '../infra/database';
 import { deliveryWorkflowId, type DeliveryInput } from '../workflows/delivery-contract';
 import { startReceiver, type Receiver } from './support/webhook-receiver';
+import { suiteWorkflowBundle } from './support/workflow-bundle';
 
 let env: TestWorkflowEnvironment;
 let db: Database;
@@ -44,7 +45,7 @@ it('a receiver failing 3 times then answering 200 gets one successful delivery a
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    ...suiteWorkflowBundle(),
     activities: createEventActivities({ db, eventsConfig: loadEventsConfig({ NODE_ENV: 'test' }) }),
   });
   const input: DeliveryInput = { eventId, endpointId: endpoint.id, eventType: 'webhook.test', retryScheduleMs: [...DEFAULT_RETRY_SCHEDULE_MS] };

@@ -8,6 +8,7 @@ import { createOrderActivities } from '../activities/orders';
 import { createReservationActivities } from '../activities/reservations';
 import { createEventActivities } from '../activities/events';
 import { createLifecycleActivities } from '../activities/lifecycle';
+import { createReconciliationActivities } from '../activities/reconciliation';
 
 export interface ActivityDeps {
   db: Database;
@@ -22,5 +23,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createOrderActivities(deps),
     ...createEventActivities(deps),
     ...createLifecycleActivities(deps),
+    ...createReconciliationActivities(deps),
   };
 }

@@ -10,6 +10,7 @@ import { createBillingWorker } from './create-worker';
 import { paymentsFromConfig } from '../payments/from-config';
 import { freeLoopbackPort, installWorkerRuntime, startWorkerMetricsServer } from './telemetry';
 import { startEventRelayProcess } from '../events/relay';
+import { ensureReconciliationSchedule } from '../reconciliation/schedule';
 
 /** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */
 async function main(): Promise<void> {
@@ -28,8 +29,9 @@ async function main(): Promise<void> {
   const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   await ensureSearchAttributes(admin, config.TEMPORAL_NAMESPACE);
   if (config.SCHEDULES_ENABLED) {
-    const created = await ensureSchedules(new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE }), config.TEMPORAL_TASK_QUEUE, { sweepEveryMinutes: config.EXPIRY_SWEEP_EVERY_MINUTES });
-    log.info({ created }, 'schedules ensured');
+    const schedules = new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE });
+    const created = await ensureSchedules(schedules, config.TEMPORAL_TASK_QUEUE, { sweepEveryMinutes: config.EXPIRY_SWEEP_EVERY_MINUTES });
+    log.info({ created, gatewayReconciliation: await ensureReconciliationSchedule(schedules, config.TEMPORAL_TASK_QUEUE) }, 'schedules ensured');
   }
   await admin.close();
 

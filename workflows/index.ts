@@ -4,3 +4,4 @@ export { orderWorkflow, orderRefundWorkflow } from './order';
 export { deliveryWorkflow } from './delivery';
 export { notificationWorkflow } from './notification';
 export { packageLifecycleWorkflow, subscriptionLifecycleWorkflow, expirySweepWorkflow, reconciliationWorkflow, consumptionRollupWorkflow } from './package-lifecycle';
+export { gatewayReconciliationWorkflow } from './reconciliation';

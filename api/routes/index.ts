@@ -9,6 +9,7 @@ import { webhookRoutes } from './webhooks';
 import { operationsRoutes } from './operations';
 import { eventRoutes } from './events';
 import { lifecycleRoutes } from './lifecycle';
+import { commerceRoutes } from './commerce';
 
 /** Every endpoint of the API; the router, the OpenAPI document and the access tests all read this. */
 export const routes: RouteDefinition[] = [
@@ -22,4 +23,5 @@ export const routes: RouteDefinition[] = [
   ...operationsRoutes,
   ...eventRoutes,
   ...lifecycleRoutes,
+  ...commerceRoutes,
 ];

@@ -23,6 +23,8 @@ const codeSchema = z.string().min(1).max(64).regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*
 const orderBody = z.strictObject({
   packageCode: codeSchema.openapi({ example: 'monthly_membership' }),
   channel: codeSchema.openapi({ description: 'A payment channel code from GET /v1/payment-channels.', example: 'stripe' }),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code in upper case').optional().openapi({ description: "One of the package's prices (GET /v1/packages/:code/prices) that the channel takes; default the package's own.", example: 'JPY' }),
+  couponCode: z.string().min(3).max(40).regex(/^[A-Z0-9][A-Z0-9_-]*$/, 'upper case letters, digits, _ and -').optional().openapi({ description: 'A promo code; refused with COUPON_NOT_APPLICABLE and details.reason when it does not apply.' }),
 });
 const serviceOrderBody = orderBody.extend({ userId: userIdSchema });
 const orderParams = z.strictObject({ orderId: uuidSchema });
@@ -72,7 +74,7 @@ export const orderRoutes: RouteDefinition[] = [
     response: orderSchema,
     successStatus: 201,
     idempotent: true,
-    errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CHANNEL_UNAVAILABLE', 'ALREADY_OWNED', 'PAYMENT_PROVIDER_ERROR', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CHANNEL_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'COUPON_NOT_APPLICABLE', 'ALREADY_OWNED', 'PAYMENT_PROVIDER_ERROR', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ body, deps, idempotency, principal }) => place(deps, { ...body, userId: ownUserId(principal) }, idempotency, principal!.id),
   }),
   defineRoute({
@@ -132,7 +134,7 @@ export const orderRoutes: RouteDefinition[] = [
     response: orderSchema,
     successStatus: 201,
     idempotent: true,
-    errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CHANNEL_UNAVAILABLE', 'ALREADY_OWNED', 'PAYMENT_PROVIDER_ERROR', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CHANNEL_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'COUPON_NOT_APPLICABLE', 'ALREADY_OWNED', 'PAYMENT_PROVIDER_ERROR', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ body, deps, idempotency, principal }) => place(deps, body, idempotency, principal!.id),
   }),
   defineRoute({

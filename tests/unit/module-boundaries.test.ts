@@ -8,7 +8,7 @@ import path from 'node:path';
 const ROOT = path.join(__dirname, '..', '..');
 
 /** Feature folders: services and storage of one business capability each. */
-const FEATURES = ['credits', 'catalog', 'reports', 'reservations', 'orders', 'payments', 'subscriptions', 'events', 'lifecycle'];
+const FEATURES = ['credits', 'catalog', 'reports', 'reservations', 'orders', 'payments', 'subscriptions', 'events', 'lifecycle', 'pricing', 'coupons', 'sellers', 'reconciliation'];
 const SHARED = ['domain', 'idempotency', 'infra', 'generated'];
 
 /** Folder -> project folders (or folder/file prefixes) it may import from, besides itself. */
@@ -22,7 +22,12 @@ const ALLOWED: Record<string, string[]> = {
   reports: [...SHARED, 'credits/views'],
   reservations: [...SHARED, 'credits', 'workflows'],
   // Orders build on the credit engine and the catalog, and start their workflows through the contracts.
-  orders: [...SHARED, 'credits', 'catalog', 'payments', 'subscriptions', 'workflows', 'events/record'],
+  orders: [...SHARED, 'credits', 'catalog', 'payments', 'subscriptions', 'workflows', 'pricing', 'coupons', 'sellers', 'events/record'],
+  // Commerce: prices by currency, coupons, sellers' earnings; reconciliation asks the gateways and re-drives orders.
+  pricing: SHARED,
+  coupons: SHARED,
+  sellers: SHARED,
+  reconciliation: [...SHARED, 'payments', 'orders', 'workflows'],
   payments: [...SHARED, 'catalog', 'orders/views', 'workflows'],
   subscriptions: [...SHARED, 'credits', 'catalog', 'orders', 'events/record'],
   // Timers and jobs over the credit engine and subscriptions; starts its workflows through the contracts.
