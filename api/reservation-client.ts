@@ -83,12 +83,8 @@ export class ReservationClient {
   /** Reserve in one round trip: Update-With-Start creates the run (or finds it on a retry) and waits for the hold. */
   async reserve(request: ReserveRequest, idempotency: Idempotency, actor: string): Promise<ReservationView> {
     const { config } = this.deps;
+    // The workflow checks the max-hold bound (domain/holds.ts) where it computes the deadline.
     const holdSeconds = request.holdSeconds ?? config.RESERVATION_DEFAULT_HOLD_SECONDS;
-    if (holdSeconds > config.RESERVATION_MAX_HOLD_SECONDS) {
-      throw new BillingError('HOLD_LIMIT_EXCEEDED', `holdSeconds may be at most ${config.RESERVATION_MAX_HOLD_SECONDS}.`, {
-        maxHoldSeconds: config.RESERVATION_MAX_HOLD_SECONDS,
-      });
-    }
     const reservationId = reservationIdFor(idempotency);
     this.requestLog?.setBindings({ workflowId: reservationWorkflowId(reservationId) });
     const input: ReservationInput = {

@@ -2,6 +2,7 @@ import type { Database } from '../infra/database';
 import type { Reservation, ReservationAllocation } from '../generated/prisma/client';
 import { BillingError } from '../domain/errors';
 import { compareBurnDownOrder, drawInOrder } from '../domain/burn-down';
+import { requireCommitWithinHold } from '../domain/holds';
 import { applyMovements, type Movement } from './ledger';
 import { priceAndAllocate } from './grants';
 import { lockUserCredits, runIdempotent, type Idempotency, type IdempotentResult, type Tx } from './transaction';
@@ -22,7 +23,8 @@ export interface HoldRequest {
   userId: string;
   actionKey: string;
   quantity: number;
-  holdSeconds: number;
+  /** The hold deadline (ISO 8601), computed by the reservation workflow in workflow time. */
+  expiresAt: string;
   requestHash: string;
 }
 
@@ -49,7 +51,7 @@ export async function holdCredits(db: Database, request: HoldRequest, actor: str
       unitPrice: priced.unitPrice,
       creditsHeld: priced.credits,
       status: 'held' as const,
-      expiresAt: new Date(now.getTime() + request.holdSeconds * 1000),
+      expiresAt: new Date(request.expiresAt),
       workflowId: request.workflowId,
       requestHash: request.requestHash,
       consumptionId: null,
@@ -115,12 +117,7 @@ export async function commitReservation(
   return runIdempotent(db, idempotency, async (tx) => {
     const reservation = await lockReservation(tx, reservationId);
     if (reservation.status !== 'held') throw notHeld(reservation);
-    if (quantity > reservation.quantity) {
-      throw new BillingError('COMMIT_EXCEEDS_HOLD', `Cannot commit ${quantity} units; ${reservation.quantity} are held.`, {
-        held: reservation.quantity,
-        requested: quantity,
-      });
-    }
+    requireCommitWithinHold(reservation.quantity, quantity);
     const credits = reservation.unitPrice * quantity;
     // Commit draws from the held credits in burn-down order, whatever happened to the grants since
     // (the hold pinned them); what is not committed goes back in the same transaction.

@@ -81,7 +81,7 @@ it('allocates exactly as the burn-down rules say, refuses exactly when short, an
               const reservationId = randomUUID();
               const view = await holdCredits(
                 db,
-                { reservationId, workflowId: 'none', userId, actionKey: 'ai_chat', quantity: step.quantity, holdSeconds: 600, requestHash: 'h' },
+                { reservationId, workflowId: 'none', userId, actionKey: 'ai_chat', quantity: step.quantity, expiresAt: new Date(Date.now() + 600_000).toISOString(), requestHash: 'h' },
                 'model',
               );
               held.push({ id: reservationId, quantity: step.quantity });
