@@ -11,7 +11,7 @@ import { findPostgresBinDir, resolveTool, type ResolvedTool, type ToolName } fro
 
 const TOOLS: ReadonlyArray<{ name: ToolName; purpose: string; required: boolean }> = [
   { name: 'temporal', purpose: 'Temporal dev server (npm run dev, integration tests)', required: true },
-  { name: 'temporal-test-server', purpose: 'time-skipping test server (workflow tests)', required: false },
+  { name: 'temporal-test-server', purpose: 'time-skipping test server (tests/workflows)', required: true },
   // Make this required when the first payment test starts stripe-mock.
   { name: 'stripe-mock', purpose: 'Stripe API mock (payment tests)', required: false },
 ];
