@@ -46,6 +46,10 @@ describe('reservations', () => {
     const state = await stack.call('GET', `/v1/internal/reservations/${held.body.id}`);
     expect(state.body).toMatchObject({ phase: 'held', reservation: { id: held.body.id, status: 'held' } });
 
+    const tooMuch = await stack.call('POST', `/v1/internal/reservations/${held.body.id}/commit`, { body: { quantity: 6 } });
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body.error).toMatchObject({ code: 'COMMIT_EXCEEDS_HOLD', details: { held: 5, requested: 6 } });
+
     const committed = await stack.call('POST', `/v1/internal/reservations/${held.body.id}/commit`, { body: { quantity: 4 } });
     expect(committed.status).toBe(200);
     expect(committed.body.reservation.status).toBe('committed');
@@ -106,6 +110,11 @@ describe('reservations', () => {
     expect(tooLong.body.error.code).toBe('HOLD_LIMIT_EXCEEDED');
     const released = await stack.call('POST', `/v1/internal/reservations/${held.body.id}/release`, { body: {} });
     expect(released.body.status).toBe('released');
+    // A hold longer than the maximum is refused by the workflow (where the deadline is computed); nothing is held.
+    const tooLongHold = await reserve(userId, { holdSeconds: 3_601 });
+    expect(tooLongHold.status).toBe(422);
+    expect(tooLongHold.body.error).toMatchObject({ code: 'HOLD_LIMIT_EXCEEDED', details: { maxHoldSeconds: 3_600 } });
+    expect(await stack.db.reservation.count({ where: { userId } })).toBe(1);
     expect((await balances(stack.db, userId))[0]).toMatchObject({ reserved: 0, available: 10 });
     await expectLedgerInvariant(stack.db, userId);
   });
