@@ -36,6 +36,8 @@ const DAY = 86_400_000;
 let env: TestWorkflowEnvironment;
 /** Every run this file starts, replayed by the last test. */
 const runs: Array<WorkflowHandle<typeof reservationWorkflow>> = [];
+/** Runs the current test started; it leaves none of them running. */
+let runsOfThisTest: Array<WorkflowHandle<typeof reservationWorkflow>> = [];
 
 beforeAll(async () => {
   env = await startTimeSkippingEnv();
@@ -44,7 +46,8 @@ afterEach(async () => {
   // Time skipping is global to the server: a run left open (a 30-day refund window, or a failed test's)
   // would later fire a timer on a task queue nobody polls any more, and the server does not skip time
   // past an outstanding workflow task. So each test leaves nothing running.
-  const open = new Map(runs.map((handle) => [handle.workflowId, handle]));
+  const open = new Map(runsOfThisTest.map((handle) => [handle.workflowId, handle]));
+  runsOfThisTest = [];
   await Promise.all(
     [...open.values()].map(async (handle) => {
       if ((await handle.describe()).status.name === 'RUNNING') await handle.terminate('test finished');
@@ -54,6 +57,11 @@ afterEach(async () => {
 afterAll(async () => {
   await env?.teardown();
 });
+
+function track(handle: WorkflowHandle<typeof reservationWorkflow>): void {
+  runs.push(handle);
+  runsOfThisTest.push(handle);
+}
 
 function reservationInput(overrides: Partial<ReservationInput> = {}): ReservationInput {
   return {
@@ -87,7 +95,7 @@ async function reserve(taskQueue: string, input: ReservationInput) {
   const reply = env.client.workflow.executeUpdateWithStart(reserveUpdate, { args: [{ requestHash: input.requestHash }], startWorkflowOperation: start });
   reply.catch(() => {}); // awaited by the test; a refusal must not count as unhandled meanwhile
   const handle = await start.workflowHandle();
-  runs.push(handle);
+  track(handle);
   return { reply, handle };
 }
 
@@ -98,7 +106,7 @@ async function start(taskQueue: string, input: ReservationInput, carried?: Reser
     taskQueue,
     args: carried ? [input, carried] : [input],
   });
-  runs.push(handle);
+  track(handle);
   return handle;
 }
 
@@ -187,7 +195,7 @@ describe('reservation workflow (time-skipping test server, in-memory credit engi
       const lateCommit = env.client.workflow.executeUpdateWithStart(commitUpdate, { args: [{ ...op('late-commit'), quantity: 2 }], startWorkflowOperation: start });
       lateCommit.catch(() => {}); // awaited below
       const handle = await start.workflowHandle();
-      runs.push(handle);
+      track(handle);
       expect(await refusalOf(lateCommit)).toMatchObject({
         code: 'RESERVATION_NOT_HELD',
         message: 'The hold has reached its deadline.',
