@@ -25,6 +25,8 @@ async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, 
   }
 }
 
+// The hold deadline's automatic release is tested on the time-skipping server with a 15-minute hold
+// (tests/workflows/reservation.test.ts) and its database side in tests/engine-model.test.ts.
 describe('reservations', () => {
   it('holds credits across grants, commits less than held and gives the rest back', async () => {
     const userId = newUserId();
@@ -77,25 +79,6 @@ describe('reservations', () => {
     expect(refused.body.error).toMatchObject({ code: 'INSUFFICIENT_CREDITS', details: { required: 5, available: 4 } });
     expect((await balances(stack.db, userId))[0]).toMatchObject({ reserved: 0, available: 4 });
     expect(await stack.db.reservation.count({ where: { userId } })).toBe(0);
-  });
-
-  it('releases a hold automatically at its deadline', async () => {
-    const userId = newUserId();
-    await grantCredits(stack.db, userId, 10);
-    const held = await reserve(userId, { holdSeconds: 2 });
-    expect(held.status).toBe(201);
-    expect((await balances(stack.db, userId))[0]).toMatchObject({ reserved: 5, available: 5 });
-
-    const settled = await waitFor(
-      () => stack.db.reservation.findUniqueOrThrow({ where: { id: held.body.id } }),
-      (r) => r.status !== 'held',
-    );
-    expect(settled.status).toBe('expired');
-    expect((await balances(stack.db, userId))[0]).toMatchObject({ reserved: 0, available: 10 });
-    const late = await stack.call('POST', `/v1/internal/reservations/${held.body.id}/commit`, { body: {} });
-    expect(late.status).toBe(409);
-    expect(late.body.error.code).toBe('RESERVATION_NOT_HELD');
-    await expectLedgerInvariant(stack.db, userId);
   });
 
   it('extends a hold within the maximum and refuses beyond it', async () => {
@@ -250,6 +233,10 @@ describe('reservations', () => {
     expect((await balances(stack.db, userId))[0]).toMatchObject({ reserved: 0, available: 10 });
     const state = await stack.call('GET', `/v1/internal/reservations/${held.body.id}`);
     expect(state.body.reservation.status).toBe('released');
+    // Its run closed and it is settled: a late commit is refused (as after an expiry).
+    const late = await stack.call('POST', `/v1/internal/reservations/${held.body.id}/commit`, { body: {} });
+    expect(late.status).toBe(409);
+    expect(late.body.error).toMatchObject({ code: 'RESERVATION_NOT_HELD', details: { status: 'released' } });
     await expectLedgerInvariant(stack.db, userId);
   });
 
