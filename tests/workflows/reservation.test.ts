@@ -7,10 +7,14 @@
  * everything the workflow uses here (Updates, Update-With-Start, queries, search attributes once
  * registered) except a continue-as-new suggestion, which tests/history-bound.test.ts covers on the
  * dev server; the API and the real engine with PostgreSQL are covered by tests/reservations.test.ts.
+ * The replay tests at the end need no server: replay runs in the worker alone.
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { reservationWorkflow } from '../../workflows/reservation';
@@ -382,5 +386,31 @@ describe('reservation workflow (time-skipping test server, in-memory credit engi
     }
     expect(failures).toEqual([]);
     expect(replayed).toBe(histories.length);
+  });
+
+  /**
+   * Runs that started under earlier workflow code must still replay under the current code, or a
+   * deploy breaks them mid-flight (a nondeterminism error stalls each such run).
+   *
+   * histories/de068ee/: reservation runs recorded on the Temporal dev server from the workflow as of
+   * commit de068ee (before the handler/mutex/updatable-timer rewrite), with in-memory activities:
+   * commit less than held + refunds until the window closes; extend, an extend past the maximum and
+   * a commit of more than held (both refused), then expiry at the deadline; release; a hold refused
+   * for lack of credits; a commit and a release sent together. (That code failed to replay the last
+   * one itself, with a nondeterminism error on the cancelled deadline timer; the current code replays it.)
+   */
+  it('replays every run recorded under the previous workflow code', async () => {
+    const recorded = path.join(__dirname, 'histories', 'de068ee');
+    const files = readdirSync(recorded).filter((file) => file.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    const histories = files.map((file) => ({
+      workflowId: path.basename(file, '.json'),
+      history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(recorded, file), 'utf8'))),
+    }));
+    const results: Array<{ workflowId: string; error: string | null }> = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } }, histories)) {
+      results.push({ workflowId: result.workflowId, error: result.error?.message ?? null });
+    }
+    expect(results).toEqual(histories.map(({ workflowId }) => ({ workflowId, error: null })));
   });
 });
