@@ -62,7 +62,7 @@ export class ReservationRun {
    * One state-changing activity at a time: a commit racing a release or the deadline settles the
    * reservation exactly once (the database also checks the status under the user lock).
    */
-  readonly #settling = new Mutex();
+  readonly #changeLock = new Mutex();
   /** The hold deadline while the run waits in `held`; `extend` moves it. */
   #holdDeadline: UpdatableTimer | null = null;
 
@@ -210,7 +210,7 @@ export class ReservationRun {
     const settledFirst = await this.#holdDeadline.until(() => this.state.phase !== 'held' || workflowInfo().continueAsNewSuggested);
     this.#holdDeadline = null;
     if (settledFirst) return;
-    await this.#settling.runExclusive(async () => {
+    await this.#changeLock.runExclusive(async () => {
       if (this.state.phase !== 'held') return; // a commit or release won the race
       this.state.reservation = unwrap(await credits.expireReservation(this.input.reservationId));
       this.setPhase('expired');
@@ -267,7 +267,7 @@ export class ReservationRun {
 
   /** Runs a caller's state-changing step under the lock and remembers its key once it succeeded. */
   private exclusive<T>(op: OperationKey, step: () => Promise<T>): Promise<T> {
-    return this.#settling.runExclusive(async () => {
+    return this.#changeLock.runExclusive(async () => {
       const result = await step();
       this.state.operations[`${op.scope}:${op.key}`] = op.requestHash;
       return result;
