@@ -3,6 +3,7 @@ import type { Reservation, ReservationAllocation } from '../generated/prisma/cli
 import { BillingError } from '../domain/errors';
 import { keyReused } from '../domain/idempotency';
 import { settleHold } from '../domain/settlement';
+import { requireCommitWithinHold } from '../domain/holds';
 import { applyMovements, type Movement } from './ledger';
 import { priceAndAllocate } from './grants';
 import type { Tx } from '../infra/database';
@@ -26,7 +27,8 @@ export interface HoldRequest {
   userId: string;
   actionKey: string;
   quantity: number;
-  holdSeconds: number;
+  /** The hold deadline (ISO 8601), computed by the reservation workflow in workflow time. */
+  expiresAt: string;
   requestHash: string;
 }
 
@@ -53,7 +55,7 @@ export async function holdCredits(db: Database, request: HoldRequest, actor: str
       unitPrice: priced.unitPrice,
       creditsHeld: priced.credits,
       status: 'held' as const,
-      expiresAt: new Date(now.getTime() + request.holdSeconds * 1000),
+      expiresAt: new Date(request.expiresAt),
       workflowId: request.workflowId,
       requestHash: request.requestHash,
       // The creating credential: only it may settle the reservation (reservations/service.ts).
@@ -122,12 +124,7 @@ export async function commitReservation(
   return runIdempotent(db, idempotency, async (tx) => {
     const reservation = await lockReservation(tx, reservationId);
     if (reservation.status !== 'held') throw notHeld(reservation);
-    if (quantity > reservation.quantity) {
-      throw new BillingError('COMMIT_EXCEEDS_HOLD', `Cannot commit ${quantity} units; ${reservation.quantity} are held.`, {
-        held: reservation.quantity,
-        requested: quantity,
-      });
-    }
+    requireCommitWithinHold(reservation.quantity, quantity);
     const credits = reservation.unitPrice * quantity;
     const settlement = settleHold(
       reservation.allocations.map((a) => ({ grant: a.userPackage, credits: a.credits })),

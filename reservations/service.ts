@@ -89,11 +89,7 @@ export class ReservationService {
   async reserve(request: ReserveRequest, idempotency: Idempotency, actor: string): Promise<ReservationView> {
     const { config } = this.deps;
     const holdSeconds = request.holdSeconds ?? config.RESERVATION_DEFAULT_HOLD_SECONDS;
-    if (holdSeconds > config.RESERVATION_MAX_HOLD_SECONDS) {
-      throw new BillingError('HOLD_LIMIT_EXCEEDED', `holdSeconds may be at most ${config.RESERVATION_MAX_HOLD_SECONDS}.`, {
-        maxHoldSeconds: config.RESERVATION_MAX_HOLD_SECONDS,
-      });
-    }
+    // The bound on holdSeconds (HOLD_LIMIT_EXCEEDED) is the workflow's to check, in workflow time (domain/holds.ts).
     const reservationId = reservationIdFor(idempotency);
     this.requestLog?.setBindings({ workflowId: reservationWorkflowId(reservationId) });
     const input: ReservationInput = {

@@ -11,7 +11,7 @@ import { findPostgresBinDir, resolveTool, type ResolvedTool, type ToolName } fro
 
 const TOOLS: ReadonlyArray<{ name: ToolName; purpose: string; required: boolean }> = [
   { name: 'temporal', purpose: 'Temporal dev server (npm run dev, integration tests)', required: true },
-  { name: 'temporal-test-server', purpose: 'time-skipping test server (workflow tests)', required: false },
+  { name: 'temporal-test-server', purpose: 'time-skipping test server (tests/workflows, lifecycle and webhook backoff tests)', required: true },
   { name: 'stripe-mock', purpose: 'Stripe API mock (npm run dev, payment tests)', required: true },
   { name: 'schemathesis', purpose: 'schema fuzzer (tests/fuzz.test.ts)', required: true },
 ];

@@ -186,8 +186,8 @@ describe('a retried reserve never starts a second run', () => {
 });
 
 describe('commit-time rule (domain/commit-time.ts) end to end', () => {
-  // needs the workflow to apply domain rule commitAllowed (domain/commit-time.ts) in its commit validator
-  it.skip('a commit accepted before the deadline while the worker is down is applied when the worker is back, within COMMIT_GRACE_MS', async () => {
+  // The workflow's commit validator applies commitTimeVerdict (workflows/reservation-run.ts).
+  it('a commit accepted before the deadline while the worker is down is applied when the worker is back, within COMMIT_GRACE_MS', async () => {
     const userId = newUserId('fault-commit');
     await grantCredits(stack.db, userId, 100);
     const reserved = await stack.call('POST', '/v1/internal/reservations', { body: { userId, actionKey: 'ai_chat', holdSeconds: 3 } });

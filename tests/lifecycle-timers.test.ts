@@ -12,8 +12,7 @@ import { createLifecycleActivities } from '../activities/lifecycle';
 import { spendableCredits } from '../credits/grants';
 import { changeGrantExpiry, findGrantTimes, revokeGrant } from '../credits/lifecycle';
 import { LifecycleTimers } from '../lifecycle/timers';
-import { INDEXED_VALUE_TYPE } from '../worker/search-attributes';
-import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
+import { addSearchAttributes } from '../worker/search-attributes';
 import { lifecycleStateQuery, packageLifecycleWorkflowId, subscriptionLifecycleWorkflowId } from '../workflows/package-lifecycle-contract';
 import { expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
 import { suiteWorkflowBundle } from './support/workflow-bundle';
@@ -31,10 +30,7 @@ beforeAll(async () => {
   const path = execFileSync('which', ['temporal-test-server']).toString().trim();
   env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
   // The test server knows no custom search attributes until they are registered (the one list).
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_KEYS.map((key) => [key.name, INDEXED_VALUE_TYPE[key.type]])),
-  });
+  await addSearchAttributes(env.connection, 'default');
   db = createDatabase(process.env.TEST_DATABASE_URL!, 10);
   worker = await Worker.create({
     connection: env.nativeConnection,

@@ -26,6 +26,8 @@ async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, 
   }
 }
 
+// The hold deadline's automatic release is tested on the time-skipping server with a 15-minute hold
+// (tests/workflows/reservation.test.ts) and its database side in tests/engine-model.test.ts.
 describe('reservations', () => {
   it('holds credits across grants, commits less than held and gives the rest back', async () => {
     const userId = newUserId();
@@ -46,6 +48,10 @@ describe('reservations', () => {
 
     const state = await stack.call('GET', `/v1/internal/reservations/${held.body.id}`);
     expect(state.body).toMatchObject({ phase: 'held', reservation: { id: held.body.id, status: 'held' } });
+
+    const tooMuch = await stack.call('POST', `/v1/internal/reservations/${held.body.id}/commit`, { body: { quantity: 6 } });
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body.error).toMatchObject({ code: 'COMMIT_EXCEEDS_HOLD', details: { held: 5, requested: 6 } });
 
     const committed = await stack.call('POST', `/v1/internal/reservations/${held.body.id}/commit`, { body: { quantity: 4 } });
     expect(committed.status).toBe(200);
@@ -76,25 +82,6 @@ describe('reservations', () => {
     expect(await stack.db.reservation.count({ where: { userId } })).toBe(0);
   });
 
-  it('releases a hold automatically at its deadline', async () => {
-    const userId = newUserId();
-    await grantCredits(stack.db, userId, 10);
-    const held = await reserve(userId, { holdSeconds: 2 });
-    expect(held.status).toBe(201);
-    expect((await balances(stack.db, userId))[0]).toMatchObject({ reserved: 5, available: 5 });
-
-    const settled = await waitFor(
-      () => stack.db.reservation.findUniqueOrThrow({ where: { id: held.body.id } }),
-      (r) => r.status !== 'held',
-    );
-    expect(settled.status).toBe('expired');
-    expect((await balances(stack.db, userId))[0]).toMatchObject({ reserved: 0, available: 10 });
-    const late = await stack.call('POST', `/v1/internal/reservations/${held.body.id}/commit`, { body: {} });
-    expect(late.status).toBe(409);
-    expect(late.body.error.code).toBe('RESERVATION_NOT_HELD');
-    await expectLedgerInvariant(stack.db, userId);
-  });
-
   it('extends a hold within the maximum and refuses beyond it', async () => {
     const userId = newUserId();
     await grantCredits(stack.db, userId, 10);
@@ -107,6 +94,11 @@ describe('reservations', () => {
     expect(tooLong.body.error.code).toBe('HOLD_LIMIT_EXCEEDED');
     const released = await stack.call('POST', `/v1/internal/reservations/${held.body.id}/release`, { body: {} });
     expect(released.body.status).toBe('released');
+    // A hold longer than the maximum is refused by the workflow (where the deadline is computed); nothing is held.
+    const tooLongHold = await reserve(userId, { holdSeconds: 3_601 });
+    expect(tooLongHold.status).toBe(422);
+    expect(tooLongHold.body.error).toMatchObject({ code: 'HOLD_LIMIT_EXCEEDED', details: { maxHoldSeconds: 3_600 } });
+    expect(await stack.db.reservation.count({ where: { userId } })).toBe(1);
     expect((await balances(stack.db, userId))[0]).toMatchObject({ reserved: 0, available: 10 });
     await expectLedgerInvariant(stack.db, userId);
   });
@@ -242,6 +234,10 @@ describe('reservations', () => {
     expect((await balances(stack.db, userId))[0]).toMatchObject({ reserved: 0, available: 10 });
     const state = await stack.call('GET', `/v1/internal/reservations/${held.body.id}`);
     expect(state.body.reservation.status).toBe('released');
+    // Its run closed and it is settled: a late commit is refused (as after an expiry).
+    const late = await stack.call('POST', `/v1/internal/reservations/${held.body.id}/commit`, { body: {} });
+    expect(late.status).toBe(409);
+    expect(late.body.error).toMatchObject({ code: 'RESERVATION_NOT_HELD', details: { status: 'released' } });
     await expectLedgerInvariant(stack.db, userId);
   });
 

@@ -6,7 +6,7 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 const { IndexedValueType } = temporal.api.enums.v1;
 
 /** The server's index type for each SDK search-attribute type (exhaustive: a new SDK type fails type-checking). */
-export const INDEXED_VALUE_TYPE: Record<SearchAttributeType, temporal.api.enums.v1.IndexedValueType> = {
+const INDEXED_VALUE_TYPE: Record<SearchAttributeType, temporal.api.enums.v1.IndexedValueType> = {
   [SearchAttributeType.TEXT]: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
   [SearchAttributeType.KEYWORD]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   [SearchAttributeType.INT]: IndexedValueType.INDEXED_VALUE_TYPE_INT,
@@ -25,9 +25,13 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set(Object.keys(existing.customAttributes ?? {}));
   const missing = SEARCH_ATTRIBUTE_KEYS.filter((key) => !known.has(key.name));
-  if (missing.length === 0) return;
+  if (missing.length > 0) await addSearchAttributes(connection, namespace, missing);
+}
+
+/** Registers the given attributes with their types (a server without listSearchAttributes, e.g. the time-skipping test server, takes this directly). */
+export async function addSearchAttributes(connection: Connection, namespace: string, keys: ReadonlyArray<{ name: string; type: SearchAttributeType }> = SEARCH_ATTRIBUTE_KEYS): Promise<void> {
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_VALUE_TYPE[key.type]])),
+    searchAttributes: Object.fromEntries(keys.map((key) => [key.name, INDEXED_VALUE_TYPE[key.type]])),
   });
 }

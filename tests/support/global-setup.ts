@@ -11,6 +11,7 @@ import { startPostgres, startStripeMock, startTemporalDevServer } from '../../sc
 import { migrate } from '../../prisma/migrate';
 import { seedDatabase } from '../../prisma/seed';
 import { workflowTracingModules, workflowsPath } from '../../worker/create-worker';
+import { propertySeed } from './property-seed';
 
 interface Stoppable {
   stop(): Promise<void>;
@@ -61,8 +62,11 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_DATABASE_URL = databaseUrl;
   process.env.TEST_TEMPORAL_ADDRESS = temporalAddress;
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+  // One seed for every property test of this run (FC_SEED=random draws one; the test files read it back).
+  process.env.FC_SEED = String(propertySeed());
   process.env.TEST_STRIPE_API_BASE = stripeApiBase;
   process.stdout.write(`\n[test services] postgres + temporal + stripe-mock + workflow bundle ready in ${Date.now() - started} ms\n`);
+  process.stdout.write(`[property tests] fast-check seed ${process.env.FC_SEED} (FC_SEED=<n> to replay, FC_SEED=random for a new one)\n`);
 }
 
 const quietLogger = {
