@@ -40,7 +40,8 @@ export function latestHoldDeadline(createdAt: Date, maxHoldSeconds: number): Dat
 export function holdDeadline({ now, holdSeconds, createdAt, maxHoldSeconds }: HoldTiming): Date {
   const deadline = new Date(now.getTime() + holdSeconds * SECOND_MS);
   const latest = latestHoldDeadline(createdAt, maxHoldSeconds);
-  if (deadline.getTime() > latest.getTime()) {
+  // `!(a <= b)`, not `a > b`: a holdSeconds so large that the deadline is no date at all is refused too.
+  if (!(deadline.getTime() <= latest.getTime())) {
     throw new BillingError('HOLD_LIMIT_EXCEEDED', `A hold may last at most ${maxHoldSeconds} seconds from its creation.`, {
       maxHoldSeconds,
       latestExpiresAt: latest.toISOString(),

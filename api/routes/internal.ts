@@ -5,6 +5,9 @@ import { ReservationService } from '../../reservations/service';
 import { defineRoute, type RouteDefinition } from '../route';
 import { actionKeySchema, creditsSchema, quantitySchema, userIdSchema, uuidSchema } from '../schemas';
 
+/** Seconds a hold lasts; at most ten years here (the configured maximum, RESERVATION_MAX_HOLD_SECONDS, is checked by the workflow). */
+const holdSecondsSchema = z.number().int().min(1).max(315_360_000);
+
 /** Endpoints for business services (service credential). */
 const SERVICE = ['service' as const];
 const TAG = 'Internal (service)';
@@ -14,7 +17,7 @@ const deductBody = checkBody.extend({
   metadata: z.record(z.string(), z.unknown()).optional().openapi({ description: 'Stored with the consumption record.' }),
 });
 const reserveBody = checkBody.extend({
-  holdSeconds: z.number().int().min(1).optional().openapi({
+  holdSeconds: holdSecondsSchema.optional().openapi({
     description: 'How long the hold lasts before it is released automatically. Default and maximum come from configuration.',
   }),
 });
@@ -22,7 +25,7 @@ const reservationParams = z.strictObject({ reservationId: uuidSchema });
 const commitBody = z.strictObject({
   quantity: quantitySchema.optional().openapi({ description: 'Units actually used; at most the reserved quantity. Default: all.' }),
 });
-const extendBody = z.strictObject({ holdSeconds: z.number().int().min(1) });
+const extendBody = z.strictObject({ holdSeconds: holdSecondsSchema });
 const refundBody = z.strictObject({
   credits: creditsSchema.optional().openapi({ description: 'Credits to refund. Default: everything not yet refunded.' }),
   reason: z.string().trim().min(1).max(500),

@@ -85,3 +85,14 @@ describe('refund window', () => {
     expect(hasRefundableCredits({ creditsCost: 5, creditsRefunded: 5 })).toBe(false);
   });
 });
+
+describe('holdDeadline with a duration past any date', () => {
+  it('is refused with HOLD_LIMIT_EXCEEDED, never an invalid date', () => {
+    const now = new Date('2026-06-01T12:00:00Z');
+    for (const holdSeconds of [9e15, Number.MAX_SAFE_INTEGER, Infinity]) {
+      expect(() => holdDeadline({ now, holdSeconds, createdAt: now, maxHoldSeconds: 86_400 })).toThrow(
+        expect.objectContaining({ code: 'HOLD_LIMIT_EXCEEDED' }),
+      );
+    }
+  });
+});
