@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { paymentsConfigShape } from '../payments/config';
+import { DEV_STRIPE_SECRET_KEY, paymentsConfigShape } from '../payments/config';
 import { lifecycleConfigShape } from '../lifecycle/config';
 
 /**
@@ -153,12 +153,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (String(config[name]).includes(DEVELOPMENT_SECRET_MARKER)) problems.push(`  ${name}: development credentials are refused in production`);
     }
   }
+  problems.push(...paymentSecretProblems(config));
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   return config;
 }
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  return parse(workerConfigSchema, env);
+  const config = parse(workerConfigSchema, env);
+  const problems = paymentSecretProblems(config);
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  return config;
+}
+
+/** Stripe's development defaults (stripe-mock's key, a dev webhook secret) are refused in production. */
+function paymentSecretProblems(config: { NODE_ENV: string; STRIPE_SECRET_KEY: string; STRIPE_WEBHOOK_SECRET: string }): string[] {
+  if (config.NODE_ENV !== 'production') return [];
+  const problems: string[] = [];
+  if (config.STRIPE_SECRET_KEY === DEV_STRIPE_SECRET_KEY) problems.push('  STRIPE_SECRET_KEY: the development default is refused in production');
+  if (config.STRIPE_WEBHOOK_SECRET.includes(DEVELOPMENT_SECRET_MARKER)) problems.push('  STRIPE_WEBHOOK_SECRET: the development default is refused in production');
+  return problems;
 }
 
 /** For process entry points: print a readable message and exit instead of a stack trace. */
