@@ -62,7 +62,13 @@ describe('paid by Stripe webhook', () => {
     expect(grant.expiresAt?.toISOString()).toBe(subscriptions.items[0].currentPeriodEnd);
     expect(grant.priority).toBe(pkg.defaultPriority);
 
-    const detail = expectStatus(await stack.call('GET', `/v1/me/orders/${placed.id}`, { as: { user: userId } }), 200, 'order');
+    // progress comes from the run's query (answered by a worker replaying the closed run); it is null
+    // while no worker answers within the API's short bound, so ask again as a client would.
+    let detail = expectStatus(await stack.call('GET', `/v1/me/orders/${placed.id}`, { as: { user: userId } }), 200, 'order');
+    for (let attempt = 0; detail.progress === null && attempt < 10; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      detail = expectStatus(await stack.call('GET', `/v1/me/orders/${placed.id}`, { as: { user: userId } }), 200, 'order');
+    }
     expect(detail.status).toBe('completed');
     expect(detail.progress.steps.map((s: { name: string }) => s.name)).toEqual(
       expect.arrayContaining(['create_payment', 'record_payment', 'subscribe', 'grant_credits', 'complete']),
