@@ -7,7 +7,7 @@
  * - benchTimerWorkflow (expiry): one timer to a given instant, then one no-op activity.
  * - benchHttpWorkflow (events): one activity that POSTs a body and expects 200.
  */
-import { condition, defineSignal, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { condition, defineSignal, defineUpdate, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 
 export interface BenchActivities {
   noop(): Promise<void>;
@@ -26,6 +26,8 @@ export async function benchWorkflow(): Promise<void> {
 }
 
 export const benchPaidSignal = defineSignal('paid');
+/** Answers once the activities before the payment are done (the order's payment session). */
+export const benchSessionUpdate = defineUpdate<void>('session');
 
 /**
  * The order workflow's shape without its work: `before` activities (load the order, open the payment
@@ -34,8 +36,11 @@ export const benchPaidSignal = defineSignal('paid');
  */
 export async function benchOrderWorkflow(before: number, after: number): Promise<void> {
   let paid = false;
+  let sessionOpen = false;
   setHandler(benchPaidSignal, () => void (paid = true));
+  setHandler(benchSessionUpdate, () => condition(() => sessionOpen));
   for (let index = 0; index < before; index++) await noop();
+  sessionOpen = true;
   await condition(() => paid);
   for (let index = 0; index < after; index++) await noop();
 }
