@@ -253,6 +253,7 @@ export class BenchStack {
       METRICS_TOKENS: this.metricsToken,
       USER_TOKEN_SECRET: this.userTokenSecret,
       STRIPE_API_BASE: this.stripeMock.url,
+      STRIPE_SECRET_KEY: 'sk_test_123', // stripe-mock takes any valid-looking test key (not the config's default)
       STRIPE_WEBHOOK_SECRET: this.stripeWebhookSecret,
       WEBHOOK_SECRETS_KEY: this.webhookSecretsKey,
       PORT: String(this.apiPort),

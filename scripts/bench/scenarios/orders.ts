@@ -7,6 +7,8 @@
  * -> `completed` p99 <= 2x the bare workflow's payment signal -> completion p99, at 8 concurrent orders.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Stripe from 'stripe';
 import { orderWorkflowId } from '../../../workflows/order-contract';
@@ -78,7 +80,16 @@ async function run(bench: Bench): Promise<void> {
   const { settings } = bench;
   const seconds = settings.measureSeconds;
   const paidOrder = paidOrderOp(bench);
-  await paidOrder(0); // smoke test: the whole path works before anything is measured
+  try {
+    await paidOrder(0); // smoke test: the whole path works before anything is measured
+  } catch (error) {
+    // The API answers 503 without the cause: show the programs' own words.
+    for (const name of ['api', 'worker']) {
+      const file = path.join(bench.stack.workDir, `${name}.log`);
+      if (fs.existsSync(file)) write(`--- last lines of ${file}\n${fs.readFileSync(file, 'utf8').split('\n').slice(-15).join('\n')}\n`);
+    }
+    throw error;
+  }
 
   log(`orders baseline: bare workflow (${ACTIVITIES_BEFORE_PAYMENT} no-op activities, payment signal, ${ACTIVITIES_AFTER_PAYMENT} more) from ${ORDER_CLIENTS} clients`);
   const baselineWorker = await startBaselineWorker(bench, BASELINE_TASK_QUEUE);
