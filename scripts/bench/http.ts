@@ -42,8 +42,18 @@ export class ApiClient {
     return this.request('GET', urlPath, undefined, {});
   }
 
+  /** GET with a bearer credential (admin key, metrics token). */
+  getAs(urlPath: string, credential: string): Promise<HttpAnswer> {
+    return this.request('GET', urlPath, undefined, { authorization: `Bearer ${credential}` });
+  }
+
+  /** POST of bytes as they are (a signed webhook body), with the caller's headers. */
+  postRaw(urlPath: string, payload: string, headers: Record<string, string>): Promise<HttpAnswer> {
+    return this.request('POST', urlPath, payload, { 'content-type': 'application/json', ...headers });
+  }
+
   private request(method: 'GET' | 'POST', urlPath: string, body: unknown, headers: Record<string, string>): Promise<HttpAnswer> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const request = http.request(
         {

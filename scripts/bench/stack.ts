@@ -17,10 +17,12 @@ import {
   findFreePort,
   startPostgres,
   startProcess,
+  startStripeMock,
   startTemporalDevServer,
   waitUntilReady,
   type LocalPostgres,
   type ManagedProcess,
+  type StripeMock,
   type TemporalDevServer,
 } from '../services';
 import { run } from '../services/commands';
@@ -40,6 +42,9 @@ const READY_TIMEOUT_MS = 120_000;
 const PROGRAM_STOP_GRACE_MS = 12_000;
 /** Programs the bench runs besides the API and the worker (compiled with them). */
 export const BASELINE_WORKER_ENTRY = 'scripts/bench/baseline/worker.ts';
+/** The API without its metrics middleware (the `edge` scenario's "metrics off" side). */
+export const API_WITHOUT_METRICS_ENTRY = 'scripts/bench/programs/api-without-metrics.ts';
+const BENCH_PROGRAM_ENTRIES = [BASELINE_WORKER_ENTRY, API_WITHOUT_METRICS_ENTRY];
 
 /**
  * What `npm run build` does, into a throwaway folder inside the checkout (where the compiled files find
@@ -114,8 +119,17 @@ export class BenchStack {
     readonly buildDir: string | undefined,
     readonly apiPort: number,
     readonly serviceKey: string,
+    readonly stripeMock: StripeMock,
     private readonly cleanup: Cleanup,
   ) {}
+
+  /** Secrets the bench needs to know besides the service key (signing Stripe events, storing webhook endpoints, scraping). */
+  readonly adminKey = `bench-admin-${randomBytes(16).toString('hex')}`;
+  readonly metricsToken = `bench-metrics-${randomBytes(16).toString('hex')}`;
+  readonly stripeWebhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
+  /** Production refuses the development key (events/config.ts). */
+  readonly webhookSecretsKey = randomBytes(32).toString('base64');
+  private readonly userTokenSecret = randomBytes(32).toString('hex');
 
   /** Starts everything; `memory` tracks the API and the worker from their first moment (start-up peaks). */
   static async start(settings: BenchSettings, cleanup: Cleanup, memory: MemorySampler): Promise<BenchStack> {
@@ -128,16 +142,20 @@ export class BenchStack {
       `starting PostgreSQL (ephemeral: ${settings.ephemeral}) and a Temporal dev server (in memory) in ${workDir}` +
         (settings.runtime === 'compiled' ? '; building the programs' : ''),
     );
-    const [pgStart, temporalStart, build] = await Promise.allSettled([
+    const [pgStart, temporalStart, build, stripeStart] = await Promise.allSettled([
       startPostgres({ dataDir: path.join(workDir, 'pg'), ephemeral: settings.ephemeral }),
       startTemporalDevServer({ uiPort: false, log: path.join(workDir, 'temporal.log') }),
       settings.runtime === 'compiled'
-        ? buildPrograms([settings.apiEntry, settings.workerEntry, BASELINE_WORKER_ENTRY], cleanup)
+        ? buildPrograms([settings.apiEntry, settings.workerEntry, ...BENCH_PROGRAM_ENTRIES], cleanup)
         : Promise.resolve(undefined),
+      // Orders pay through Stripe: the API and the worker talk to stripe-mock (idle unless orders run).
+      startStripeMock({ log: path.join(workDir, 'stripe-mock.log') }),
     ]);
     if (pgStart.status === 'fulfilled') cleanup.add('postgres', () => pgStart.value.stop());
     if (temporalStart.status === 'fulfilled') cleanup.add('temporal', () => temporalStart.value.stop());
-    for (const outcome of [pgStart, temporalStart, build]) if (outcome.status === 'rejected') throw outcome.reason;
+    if (stripeStart.status === 'fulfilled') cleanup.add('stripe-mock', () => stripeStart.value.stop());
+    for (const outcome of [pgStart, temporalStart, build, stripeStart]) if (outcome.status === 'rejected') throw outcome.reason;
+    const stripeMock = (stripeStart as PromiseFulfilledResult<StripeMock>).value;
     const postgres = (pgStart as PromiseFulfilledResult<LocalPostgres>).value;
     const temporalServer = (temporalStart as PromiseFulfilledResult<TemporalDevServer>).value;
     const buildDir = (build as PromiseFulfilledResult<string | undefined>).value;
@@ -175,6 +193,7 @@ export class BenchStack {
       buildDir,
       await findFreePort(),
       `bench-service-${randomBytes(16).toString('hex')}`,
+      stripeMock,
       cleanup,
     );
     await stack.startApiAndWorker(memory);
@@ -223,18 +242,34 @@ export class BenchStack {
     return program;
   }
 
-  private appEnv(name: string): NodeJS.ProcessEnv {
+  /** The environment of the API and the worker (a scenario starting a variant of one passes its changes). */
+  appEnv(name: string, changes: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     return {
       DATABASE_URL: `${this.postgres.url}?application_name=bench-${name}`,
       TEMPORAL_ADDRESS: this.temporalServer.address,
       TEMPORAL_TASK_QUEUE: BILLING_TASK_QUEUE,
       SERVICE_API_KEYS: this.serviceKey,
-      ADMIN_API_KEYS: `bench-admin-${randomBytes(16).toString('hex')}`,
-      USER_TOKEN_SECRET: randomBytes(32).toString('hex'),
+      ADMIN_API_KEYS: this.adminKey,
+      METRICS_TOKENS: this.metricsToken,
+      USER_TOKEN_SECRET: this.userTokenSecret,
+      STRIPE_API_BASE: this.stripeMock.url,
+      STRIPE_SECRET_KEY: 'sk_test_123', // stripe-mock takes any valid-looking test key (not the config's default)
+      STRIPE_WEBHOOK_SECRET: this.stripeWebhookSecret,
+      WEBHOOK_SECRETS_KEY: this.webhookSecretsKey,
       PORT: String(this.apiPort),
+      // The limiter still counts every request (same work), but never refuses the bench's load: one service key
+      // and anonymous webhooks from one address far exceed the per-minute defaults in a few seconds.
+      RATE_LIMIT_SERVICE: '1000000',
+      RATE_LIMIT_ANONYMOUS: '1000000',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      ...changes,
     };
+  }
+
+  /** The billing worker's task queue. */
+  get taskQueue(): string {
+    return BILLING_TASK_QUEUE;
   }
 
   private async startApiAndWorker(memory: MemorySampler): Promise<void> {

@@ -12,7 +12,15 @@ async function main(): Promise<void> {
   const taskQueue = process.env.BENCH_TASK_QUEUE;
   if (!address || !taskQueue) throw new Error('TEMPORAL_ADDRESS and BENCH_TASK_QUEUE must be set');
   const connection = await NativeConnection.connect({ address });
-  const activities: BenchActivities = { noop: async () => undefined };
+  const activities: BenchActivities = {
+    noop: async () => undefined,
+    // The same client the delivery activity uses (fetch), with a time limit as it has.
+    postJson: async (url, body) => {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(15_000) });
+      await response.arrayBuffer();
+      if (!response.ok) throw new Error(`POST ${url}: HTTP ${response.status}`);
+    },
+  };
   const worker = await Worker.create({
     connection,
     namespace: 'default',
