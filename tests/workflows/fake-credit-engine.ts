@@ -10,7 +10,7 @@
  * Times come from `clock` (the test server's, so they line up with skipped workflow time).
  * The engine itself is tested against PostgreSQL elsewhere (tests/engine-model.test.ts and others).
  */
-import type { Outcome } from '../../activities/outcome';
+import { asOutcome, type Outcome } from '../../activities/outcome';
 import type { ReservationActivities as BillingActivities } from '../../activities/reservations';
 import type { HoldRequest } from '../../credits/reservations';
 import type { ConsumptionView, RefundView, ReservationView } from '../../credits/views';
@@ -183,18 +183,13 @@ export class FakeCreditEngine {
     return new Date(await this.clock()).toISOString();
   }
 
-  /** Like activities/index.ts: a BillingError is an answer (a value), anything else a failure. */
+  /** As the real activities do (activities/outcome.ts): a BillingError is an answer (a value), anything else a failure. */
   private async run<T>(name: string, work: () => Promise<T>): Promise<Outcome<T>> {
     this.calls.push(name);
     this.running++;
     this.maxConcurrent = Math.max(this.maxConcurrent, this.running);
     try {
-      return { ok: true, value: await work() };
-    } catch (error) {
-      if (error instanceof BillingError) {
-        return { ok: false, refusal: { code: error.code, message: error.message, details: error.details ?? null } };
-      }
-      throw error;
+      return await asOutcome(work);
     } finally {
       this.running--;
     }
