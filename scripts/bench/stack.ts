@@ -231,6 +231,8 @@ export class BenchStack {
       SERVICE_API_KEYS: this.serviceKey,
       ADMIN_API_KEYS: `bench-admin-${randomBytes(16).toString('hex')}`,
       USER_TOKEN_SECRET: randomBytes(32).toString('hex'),
+      // Production refuses the development key (events/config.ts): the worker would not start.
+      WEBHOOK_SECRETS_KEY: randomBytes(32).toString('base64'),
       PORT: String(this.apiPort),
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
