@@ -213,7 +213,7 @@ export class BenchStack {
       command: process.execPath,
       args,
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...nodeOptions(), ...env },
       log: path.join(this.workDir, `${name}.log`),
       stopGraceMs: PROGRAM_STOP_GRACE_MS,
     });
@@ -292,4 +292,9 @@ export class BenchStack {
     await this.admin.query('VACUUM (ANALYZE) user_packages');
     await this.admin.query('CHECKPOINT');
   }
+}
+
+/** BENCH_NODE_OPTIONS: NODE_OPTIONS for the programs, to compare V8 settings (e.g. --max-semi-space-size) against the production default. */
+function nodeOptions(): NodeJS.ProcessEnv {
+  return process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {};
 }
