@@ -231,6 +231,9 @@ export class BenchStack {
       SERVICE_API_KEYS: this.serviceKey,
       ADMIN_API_KEYS: `bench-admin-${randomBytes(16).toString('hex')}`,
       USER_TOKEN_SECRET: randomBytes(32).toString('hex'),
+      // The service key's rate limit (default 6,000 per minute) would refuse most of the load: set as high
+      // as the configuration allows (16,667/s), so the limiter still counts every request as in production.
+      RATE_LIMIT_SERVICE: '1000000',
       // Production refuses the development key (events/config.ts): the worker would not start.
       WEBHOOK_SECRETS_KEY: randomBytes(32).toString('base64'),
       PORT: String(this.apiPort),
