@@ -31,12 +31,15 @@ CREATE FUNCTION deduct_credits(
   p_consumption_id uuid,
   -- The API's clock, as before: which grants are live, and the consumption's created_at.
   p_now timestamptz,
-  p_balance_low_threshold integer
-) RETURNS TABLE (was_replayed boolean, answer text)
-LANGUAGE plpgsql VOLATILE AS $$
+  p_balance_low_threshold integer,
+  -- One row out (OUT parameters, no result set to materialise).
+  OUT was_replayed boolean,
+  OUT answer text
+) LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   v_claimed integer;
   v_stored record;
+  v_record_held boolean := false;
   v_unit_price integer;
   v_price_status text;
   v_credits bigint;
@@ -55,6 +58,7 @@ BEGIN
   VALUES (p_scope, p_key, p_request_hash, 0)
   ON CONFLICT DO NOTHING;
   GET DIAGNOSTICS v_claimed = ROW_COUNT;
+  v_record_held := v_claimed = 1;
   IF v_claimed = 0 THEN
     SELECT r.request_hash, r.status_code, r.response_text, r.response_body INTO v_stored
     FROM idempotency_records r WHERE r.scope = p_scope AND r.key = p_key FOR UPDATE;
@@ -64,10 +68,12 @@ BEGIN
       END IF;
       IF v_stored.status_code <> 0 THEN
         -- Rows from before exact replays hold jsonb only.
-        RETURN QUERY SELECT true, coalesce(v_stored.response_text, v_stored.response_body::text, 'null');
+        was_replayed := true;
+        answer := coalesce(v_stored.response_text, v_stored.response_body::text, 'null');
         RETURN;
       END IF;
       -- A claim in progress for this same request: the work is done here (takeover).
+      v_record_held := true;
     END IF;
   END IF;
 
@@ -165,10 +171,17 @@ BEGIN
     || coalesce((SELECT string_agg('{"grantId":"' || a.grant_id::text || '","credits":' || a.credits || '}', ',' ORDER BY a.n)
                  FROM unnest(v_grant_ids, v_takes) WITH ORDINALITY AS a(grant_id, credits, n)), '')
     || ']}';
-  INSERT INTO idempotency_records (scope, key, request_hash, status_code, response_text)
-  VALUES (p_scope, p_key, p_request_hash, 200, v_answer)
-  ON CONFLICT (scope, key) DO UPDATE SET status_code = EXCLUDED.status_code, response_text = EXCLUDED.response_text
-  WHERE idempotency_records.status_code = 0 AND idempotency_records.request_hash = EXCLUDED.request_hash;
-  RETURN QUERY SELECT false, v_answer;
+  IF v_record_held THEN
+    -- The claim this call inserted or locked (same request, in progress): complete it.
+    UPDATE idempotency_records SET status_code = 200, response_text = v_answer WHERE scope = p_scope AND key = p_key;
+  ELSE
+    -- The conflicting claim vanished before it could be locked (abandoned): store as runIdempotent does.
+    INSERT INTO idempotency_records (scope, key, request_hash, status_code, response_text)
+    VALUES (p_scope, p_key, p_request_hash, 200, v_answer)
+    ON CONFLICT (scope, key) DO UPDATE SET status_code = EXCLUDED.status_code, response_text = EXCLUDED.response_text
+    WHERE idempotency_records.status_code = 0 AND idempotency_records.request_hash = EXCLUDED.request_hash;
+  END IF;
+  was_replayed := false;
+  answer := v_answer;
 END;
 $$;
