@@ -54,8 +54,11 @@ export function createApp(deps: ApiDeps, logger: Logger, edge: EdgeOptions = {})
   mountHealth(router, deps);
   mountMetrics(router, deps, edgeConfig.METRICS_TOKENS);
 
-  const openApiDocument = buildOpenApiDocument(routes);
+  // Built on first request, not at start: generating it from the zod schemas costs ~20 MiB of heap
+  // that the process would otherwise keep as RSS whether or not anyone reads the document.
+  let openApiDocument: ReturnType<typeof buildOpenApiDocument> | undefined;
   router.get('/openapi.json', (_req, res) => {
+    openApiDocument ??= buildOpenApiDocument(routes);
     res.json(openApiDocument);
   });
   mountDocsPage(router);

@@ -3,7 +3,6 @@ import { createDatabase } from '../infra/database';
 import { createDependencyHealth } from '../infra/dependency-health';
 import { createLogger } from '../infra/logger';
 import { connectTemporal } from '../infra/temporal';
-import { startTracing } from '../infra/tracing';
 import { Authenticator } from './auth';
 import { paymentsFromConfig } from '../payments/from-config';
 import { OrderWorkflowClient } from '../orders/workflow-client';
@@ -13,9 +12,10 @@ import { answerParserErrorsWithEnvelope } from './server';
 async function main(): Promise<void> {
   const config = orExit(() => loadConfig());
   const log = createLogger('api', config.LOG_LEVEL);
-  // Before the HTTP server module loads, so the HTTP instrumentation sees it. Off (and free) without an endpoint.
+  // Before the HTTP server module loads, so the HTTP instrumentation sees it. Off (and free: the
+  // OpenTelemetry SDK is not even loaded, ~16 MiB) without an endpoint.
   const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
-    ? startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-api', instrumentHttp: true })
+    ? (await import('../infra/tracing')).startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-api', instrumentHttp: true })
     : undefined;
   const { createApp } = await import('./app');
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_CONNECT_TIMEOUT_MS);

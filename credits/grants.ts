@@ -27,17 +27,16 @@ export async function loadCandidateGrants(tx: Tx, userId: string, now: Date): Pr
   });
 }
 
+/** The refusal of a spend the user cannot afford, worded once (the deduct function in SQL raises its code). */
+export function insufficientCredits(required: number, available: number): BillingError {
+  return new BillingError('INSUFFICIENT_CREDITS', `Not enough credits: ${required} required, ${available} available.`, { required, available });
+}
+
 /** Plans a spend under the user's lock, or throws INSUFFICIENT_CREDITS with required and available. */
 async function allocateSpend(tx: Tx, userId: string, credits: number, now: Date): Promise<Allocation[]> {
   const grants = await loadCandidateGrants(tx, userId, now);
   const plan = planSpend(grants, credits, now);
-  if (!plan.ok) {
-    throw new BillingError(
-      'INSUFFICIENT_CREDITS',
-      `Not enough credits: ${plan.required} required, ${plan.available} available.`,
-      { required: plan.required, available: plan.available },
-    );
-  }
+  if (!plan.ok) throw insufficientCredits(plan.required, plan.available);
   return plan.allocations;
 }
 

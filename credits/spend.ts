@@ -1,12 +1,14 @@
-import type { Database } from '../infra/database';
+import { randomUUID } from 'node:crypto';
+import { DatabaseError } from 'pg';
+import type { BillingError } from '../domain/errors';
+import { keyReused } from '../domain/idempotency';
+import { sqlPool, type Database } from '../infra/database';
 import { countCreditOperation } from '../infra/metrics';
-import { applyMovements } from './ledger';
-import { priceAndAllocate, spendableCredits } from './grants';
-import { priceAction } from './pricing';
-import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
-import { recordConsumption } from './consumptions';
+import { insufficientCredits, spendableCredits } from './grants';
+import { actionDisabled, priceAction, quantityTooLarge, unknownAction } from './pricing';
+import type { Idempotency, IdempotentResult } from '../idempotency/store';
 import type { ConsumptionView } from './views';
-import { afterBalanceChange, recordEvent } from './events';
+import { balanceLowThreshold } from '../events/balance-low';
 
 export interface CreditCheck {
   userId: string;
@@ -31,35 +33,72 @@ export interface DeductRequest {
   metadata?: Record<string, unknown> | undefined;
 }
 
-/** Check and spend in one transaction, for quick one-shot actions. */
+/**
+ * The deduct's one statement: the migration-managed function `deduct_credits`
+ * (prisma/migrations/20261215000000_deduct_function) does the idempotency claim or replay, the price,
+ * the user's lock, the burn-down, the consumption, allocations, grant updates, ledger entries, the
+ * `credits.deducted` event, the balance-low rule and the stored answer, in one round trip. Prepared
+ * once per connection (named statement).
+ */
+export const DEDUCT_STATEMENT = {
+  name: 'deduct_credits',
+  text: 'SELECT was_replayed, answer FROM deduct_credits($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+} as const;
+
+/** The arguments of DEDUCT_STATEMENT, in order (the bench sends exactly these: scripts/bench/scenarios/deduct.ts). */
+export function deductArguments(request: DeductRequest, idempotency: Idempotency, actor: string, consumptionId: string, now: Date, threshold: number): unknown[] {
+  return [
+    idempotency.scope,
+    idempotency.key,
+    idempotency.requestHash,
+    actor,
+    request.userId,
+    request.actionKey,
+    request.quantity,
+    request.metadata === undefined ? null : JSON.stringify(request.metadata),
+    consumptionId,
+    now,
+    threshold,
+  ];
+}
+
+/** The function's refusals (SQLSTATE class DB, the code as message), worded as the Prisma path words them. */
+function deductRefusal(error: unknown, request: DeductRequest): BillingError | undefined {
+  if (!(error instanceof DatabaseError) || !error.code?.startsWith('DB')) return undefined;
+  switch (error.message) {
+    case 'IDEMPOTENCY_KEY_REUSED':
+      return keyReused();
+    case 'NOT_FOUND':
+      return unknownAction(request.actionKey);
+    case 'ACTION_DISABLED':
+      return actionDisabled(request.actionKey);
+    case 'VALIDATION_FAILED':
+      return quantityTooLarge(request.actionKey, request.quantity);
+    case 'INSUFFICIENT_CREDITS': {
+      const { required, available } = JSON.parse(error.detail ?? '{}') as { required: number; available: number };
+      return insufficientCredits(required, available);
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Check and spend in one transaction, for quick one-shot actions: one prepared statement, one round trip. */
 export async function deductCredits(
   db: Database,
   request: DeductRequest,
   idempotency: Idempotency,
   actor: string,
 ): Promise<IdempotentResult<ConsumptionView>> {
-  return countCreditOperation('deduct', () => runIdempotent(db, idempotency, async (tx) => {
-    const { priced, allocations } = await priceAndAllocate(tx, request.userId, request.actionKey, request.quantity, new Date());
-    const consumption = await recordConsumption(tx, {
-      userId: request.userId,
-      actionKey: priced.actionKey,
-      quantity: request.quantity,
-      unitPrice: priced.unitPrice,
-      creditsCost: priced.credits,
-      metadata: request.metadata,
-      allocations,
-    });
-    await applyMovements(
-      tx,
-      { userId: request.userId, referenceType: 'consumption', referenceId: consumption.id, idempotencyKey: idempotency.key, actor },
-      allocations.map((a) => ({ grantId: a.grantId, entryType: 'deduct', amount: -a.credits, usedDelta: a.credits })),
-    );
-    await recordEvent(tx, {
-      type: 'credits.deducted',
-      userId: request.userId,
-      payload: { consumptionId: consumption.id, actionKey: priced.actionKey, quantity: request.quantity, credits: priced.credits },
-    });
-    await afterBalanceChange(tx, request.userId);
-    return consumption;
-  }));
+  return countCreditOperation('deduct', async () => {
+    const values = deductArguments(request, idempotency, actor, randomUUID(), new Date(), balanceLowThreshold());
+    let row: { was_replayed: boolean; answer: string } | undefined;
+    try {
+      ({ rows: [row] } = await sqlPool(db).query<{ was_replayed: boolean; answer: string }>({ ...DEDUCT_STATEMENT, values }));
+    } catch (error) {
+      throw deductRefusal(error, request) ?? error;
+    }
+    // The answer is the stored text itself, so the first answer and every replay are the same bytes.
+    return { body: JSON.parse(row!.answer) as ConsumptionView, replayed: row!.was_replayed };
+  });
 }

@@ -8,7 +8,12 @@ import { balanceLowTransition } from '../domain/balance-low';
 import { eventsConfig } from './config';
 import { recordEvent } from './record';
 
-export async function noteAvailableCredits(tx: Tx, userId: string, availableCredits: number, threshold = eventsConfig().BALANCE_LOW_THRESHOLD): Promise<void> {
+/** The threshold (BALANCE_LOW_THRESHOLD), for a spend that applies the rule in SQL (the deduct function). */
+export function balanceLowThreshold(): number {
+  return eventsConfig().BALANCE_LOW_THRESHOLD;
+}
+
+export async function noteAvailableCredits(tx: Tx, userId: string, availableCredits: number, threshold = balanceLowThreshold()): Promise<void> {
   const state = await tx.balanceLowState.findUnique({ where: { userId }, select: { below: true } });
   const wasBelow = state?.below ?? false;
   const decision = balanceLowTransition(wasBelow, availableCredits, threshold);

@@ -16,6 +16,7 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { isGrpcServiceError } from '@temporalio/client';
 import { BillingError } from '../domain/errors';
+import { DatabaseError } from 'pg';
 import { Prisma } from '../generated/prisma/client';
 
 export type Dependency = 'database' | 'temporal';
@@ -50,9 +51,15 @@ function isUnavailableSqlState(code: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code));
 }
 
+/** Socket errors of a `pg` connection that could not be opened or was lost (hot paths that bypass Prisma). */
+const SOCKET_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
 /** The database server could not be reached or went away during the call. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientInitializationError) return true;
+  // Raw `pg` (credits/spend.ts, the deduct): the server's SQLSTATE, or the socket's error code.
+  if (error instanceof DatabaseError) return isUnavailableSqlState(error.code);
+  if (error instanceof Error && SOCKET_ERROR_CODES.has(String((error as NodeJS.ErrnoException).code))) return true;
   if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
   if (PRISMA_CONNECTION_CODES.has(error.code)) return true;
   const cause = (error.meta as { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } } | undefined)?.driverAdapterError?.cause;

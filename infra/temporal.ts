@@ -1,5 +1,4 @@
 import { Client, Connection } from '@temporalio/client';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 
 /**
  * gRPC reconnect backoff capped at 2 s (grpc-js defaults grow to 120 s): after a Temporal server
@@ -13,9 +12,9 @@ export const TEMPORAL_CHANNEL_ARGS = {
 /** `traced`: spans around each workflow call, with the trace context passed to the workflow in headers (infra/tracing.ts). */
 export async function connectTemporal(address: string, namespace: string, options: { traced?: boolean } = {}): Promise<Client> {
   const connection = await Connection.connect({ address, channelArgs: TEMPORAL_CHANNEL_ARGS });
-  return new Client({
-    connection,
-    namespace,
-    ...(options.traced ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
-  });
+  // Loaded only when tracing is on: with tracing off the process never loads the OpenTelemetry SDK.
+  const interceptors = options.traced
+    ? { workflow: [new (await import('@temporalio/interceptors-opentelemetry/lib/client')).OpenTelemetryWorkflowClientInterceptor()] }
+    : undefined;
+  return new Client({ connection, namespace, ...(interceptors ? { interceptors } : {}) });
 }

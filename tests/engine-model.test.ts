@@ -4,6 +4,12 @@
  * expected allocation is computed by the pure burn-down rules (domain/burn-down.ts) from the grants as
  * they are in the database; the engine must allocate exactly that, refuse exactly when the model says
  * the balance is short, and keep the ledger invariant after every sequence.
+ *
+ * Deducts run the hot path production runs: `deductCredits` is one prepared statement calling the SQL
+ * function `deduct_credits` (prisma/migrations/20261215000000_deduct_function). For each one the test
+ * also checks the function's answer against the rows it wrote (consumption, allocations, ledger
+ * entries), its key order (the view's, as the API always sent it), and its replay: same key, same
+ * bytes, nothing written twice.
  */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
@@ -14,7 +20,32 @@ import { deductCredits } from '../credits/spend';
 import { commitReservation, holdCredits, releaseReservation } from '../credits/reservations';
 import { refundConsumption } from '../credits/refunds';
 import { loadCandidateGrants } from '../credits/grants';
+import { consumptionView } from '../credits/views';
 import { expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
+
+/** The ConsumptionView's keys in the order the deduct has always answered them (replays are byte for byte). */
+const ANSWER_KEYS = ['id', 'userId', 'actionKey', 'quantity', 'unitPrice', 'creditsCost', 'createdAt', 'creditsRefunded', 'reservationId', 'metadata', 'allocations'];
+
+/** The deduct's answer must be what it wrote, in the view's key order, and replay to the same bytes without writing again. */
+async function expectAnswerMatchesRows(userId: string, key: ReturnType<typeof idempotency>, answer: Awaited<ReturnType<typeof deductCredits>>['body']) {
+  expect(Object.keys(answer)).toEqual(ANSWER_KEYS);
+  const record = await db.consumptionRecord.findUniqueOrThrow({ where: { id: answer.id }, include: { allocations: true, reservation: true } });
+  const fromRows = consumptionView(record);
+  expect({ ...answer, allocations: [...answer.allocations].sort((a, b) => a.grantId.localeCompare(b.grantId)) }).toEqual({
+    ...fromRows,
+    allocations: [...fromRows.allocations].sort((a, b) => a.grantId.localeCompare(b.grantId)),
+  });
+  const ledger = await db.creditLedgerEntry.findMany({ where: { referenceType: 'consumption', referenceId: answer.id }, orderBy: { id: 'asc' } });
+  expect(ledger.map((e) => ({ grantId: e.userPackageId, credits: -e.amount, used: e.usedDelta, type: e.entryType, key: e.idempotencyKey }))).toEqual(
+    answer.allocations.map((a) => ({ grantId: a.grantId, credits: a.credits, used: a.credits, type: 'deduct', key: key.key })),
+  );
+  const written = async () => [await db.consumptionRecord.count({ where: { userId } }), await db.creditLedgerEntry.count({ where: { userId } })];
+  const before = await written();
+  const replay = await deductCredits(db, { userId, actionKey: 'ai_chat', quantity: answer.quantity }, key, 'model');
+  expect(replay.replayed).toBe(true);
+  expect(JSON.stringify(replay.body)).toBe(JSON.stringify(answer));
+  expect(await written()).toEqual(before);
+}
 
 let db: Database;
 beforeAll(() => {
@@ -76,9 +107,12 @@ it('allocates exactly as the burn-down rules say, refuses exactly when short, an
           const plan = await expectedPlan(userId, step.quantity); // ai_chat costs 1 credit per unit
           try {
             if (step.kind === 'deduct') {
-              const { body } = await deductCredits(db, { userId, actionKey: 'ai_chat', quantity: step.quantity }, idempotency(), 'model');
+              const key = idempotency();
+              const { body, replayed } = await deductCredits(db, { userId, actionKey: 'ai_chat', quantity: step.quantity }, key, 'model');
+              expect(replayed).toBe(false);
               consumptions.push({ id: body.id, refundable: body.creditsCost });
               expect(plan.ok && body.allocations).toEqual(plan.ok && plan.allocations);
+              await expectAnswerMatchesRows(userId, key, body);
             } else {
               const reservationId = randomUUID();
               const view = await holdCredits(

@@ -1,9 +1,5 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import {
-  OpenTelemetryActivityInboundInterceptor,
-  OpenTelemetryActivityOutboundInterceptor,
-  makeWorkflowExporter,
-} from '@temporalio/interceptors-opentelemetry/lib/worker';
+import type * as OtelWorker from '@temporalio/interceptors-opentelemetry/lib/worker';
 import { createActivities } from './activities';
 import type { PaymentsDeps } from '../payments/deps';
 import { activityMetrics } from './activity-metrics';
@@ -41,6 +37,8 @@ export function workflowTracingModules(): string[] {
 
 export async function createBillingWorker(options: BillingWorkerOptions): Promise<Worker> {
   const { tracing } = options;
+  // The SDK's OpenTelemetry support (and the OTel SDK under it) is loaded only when tracing is on.
+  const otel: typeof OtelWorker | undefined = tracing ? await import('@temporalio/interceptors-opentelemetry/lib/worker') : undefined;
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -53,13 +51,13 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
     interceptors: {
       activity: [
         activityMetrics,
-        ...(tracing
-          ? [(ctx: Parameters<typeof activityMetrics>[0]) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })]
+        ...(otel
+          ? [(ctx: Parameters<typeof activityMetrics>[0]) => ({ inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx), outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx) })]
           : []),
       ],
       ...(tracing && !options.workflowBundle ? { workflowModules: workflowTracingModules() } : {}),
     },
     // Workflow spans leave the sandbox through this sink; the worker's span processor exports them.
-    ...(tracing ? { sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } } : {}),
+    ...(tracing && otel ? { sinks: { exporter: otel.makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } } : {}),
   });
 }

@@ -4,7 +4,7 @@ import { ensureSchedules } from '../lifecycle/schedules';
 import { loadWorkerConfig, orExit } from '../infra/config';
 import { createDatabase } from '../infra/database';
 import { createLogger } from '../infra/logger';
-import { startTracing, type Tracing } from '../infra/tracing';
+import type { Tracing } from '../infra/tracing';
 import { ensureSearchAttributes } from './search-attributes';
 import { createBillingWorker } from './create-worker';
 import { paymentsFromConfig } from '../payments/from-config';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const config = orExit(() => loadWorkerConfig());
   const log = createLogger('worker', config.LOG_LEVEL);
   const tracing: Tracing | undefined = config.OTEL_EXPORTER_OTLP_ENDPOINT
-    ? startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-worker' })
+    ? (await import('../infra/tracing')).startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-worker' })
     : undefined;
   const sdkMetricsAddress = config.WORKER_METRICS_PORT ? `127.0.0.1:${await freeLoopbackPort()}` : undefined;
   installWorkerRuntime({ log, logLevel: config.LOG_LEVEL, ...(sdkMetricsAddress ? { sdkMetricsAddress } : {}) });

@@ -232,7 +232,7 @@ export class BenchStack {
       command: process.execPath,
       args,
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...nodeOptions(name), ...env },
       log: path.join(this.workDir, `${name}.log`),
       stopGraceMs: PROGRAM_STOP_GRACE_MS,
     });
@@ -325,4 +325,22 @@ export class BenchStack {
     await this.admin.query('VACUUM (ANALYZE) user_packages');
     await this.admin.query('CHECKPOINT');
   }
+}
+
+/**
+ * The V8 settings production runs with (the Dockerfile and `npm run start:*`): a 2 MiB semi-space for
+ * every program, and for the API (stateless, ~40 MiB of live heap) an old space capped at 96 MiB, so V8
+ * collects instead of growing the heap under load. The worker's heap is not capped: its workflow cache
+ * (WORKER_MAX_CACHED_WORKFLOWS) lives in it.
+ */
+export const PRODUCTION_NODE_OPTIONS: Record<string, string> = {
+  api: '--max-semi-space-size=2 --max-old-space-size=96',
+  worker: '--max-semi-space-size=2',
+  'baseline-worker': '--max-semi-space-size=2',
+};
+
+/** NODE_OPTIONS of a program: production's, or BENCH_NODE_OPTIONS (for every program) to compare other V8 settings; empty = V8's defaults. */
+function nodeOptions(program: string): NodeJS.ProcessEnv {
+  const options = process.env.BENCH_NODE_OPTIONS ?? PRODUCTION_NODE_OPTIONS[program] ?? '--max-semi-space-size=2';
+  return options ? { NODE_OPTIONS: options } : {};
 }

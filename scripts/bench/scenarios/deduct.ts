@@ -9,10 +9,13 @@ import { cpuLine, type Bench, type PhaseResult } from '../context';
 import type { LoadOp } from '../load';
 import { fmt, loadRow, log, printTable, reportErrors, round, write } from '../report';
 import type { Scenario } from '../scenario';
+import { DEDUCT_STATEMENT, deductArguments } from '../../../credits/spend';
 import { ACTION_KEY, type BenchStack } from '../stack';
 import { countStatements, describeStatements } from '../statements';
 
 const DEDUCT_CLIENTS = 32;
+/** The API's default (events/config.ts); the bench's grants stay far above it. */
+const BALANCE_LOW_THRESHOLD = 10;
 const BASELINE_UPDATE =
   'UPDATE user_packages SET used_credits = used_credits + 1 WHERE id = $1 AND total_credits - used_credits - reserved_credits >= 1';
 /** Issue 13's targets 1 and 2. */
@@ -29,74 +32,19 @@ export function apiDeductOp(bench: Bench): LoadOp {
 }
 
 /**
- * Target 1's subject: the statements, in the same transaction, that a deduct through the API makes (see
- * the statement log), sent by `pg` directly — the database's share of a deduct, without HTTP, Express,
- * zod or Prisma. Keep it in step with what the API sends (the statement count is printed beside it).
+ * Target 1's subject: exactly what a deduct through the API sends (credits/spend.ts): the prepared
+ * statement `DEDUCT_STATEMENT` (the `deduct_credits` function: claim, price, lock, burn-down, rows,
+ * events, stored answer) with the arguments `deductArguments` builds — the database's share of a
+ * deduct, without HTTP, Express or zod. The statement count printed beside it is the API's.
  */
 function sqlDeductOp(clients: PgClient[], stack: BenchStack): LoadOp {
+  const scope = 'service:bench-sql';
   return async (loop) => {
-    const db = clients[loop]!;
-    const { userId, grantId } = stack.randomUserAndGrant();
-    const scope = 'service:bench-sql';
-    const key = randomUUID();
-    const consumptionId = randomUUID();
-    await db.query('BEGIN');
-    try {
-      await db.query(
-        `INSERT INTO idempotency_records (scope, key, request_hash, status_code, response_body)
-         VALUES ($1, $2, $3, 0, '{}'::jsonb) ON CONFLICT DO NOTHING`,
-        [scope, key, 'bench-request-hash'],
-      );
-      const price = await db.query<{ credits_per_unit: number }>(
-        `SELECT id, action_key, name, credits_per_unit, status::text, created_at, updated_at FROM action_prices WHERE action_key = $1 LIMIT 1`,
-        [ACTION_KEY],
-      );
-      const unitPrice = price.rows[0]!.credits_per_unit;
-      await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [userId]);
-      const now = new Date();
-      await db.query(
-        `SELECT id, status::text, priority, starts_at, expires_at, created_at, total_credits, used_credits, reserved_credits
-         FROM user_packages WHERE user_id = $1 AND status = 'active' AND starts_at <= $2 AND (expires_at IS NULL OR expires_at > $2)`,
-        [userId, now],
-      );
-      const createdAt = new Date();
-      await db.query(
-        `INSERT INTO consumption_records (id, user_id, action_key, quantity, unit_price, credits_cost, credits_refunded, metadata, created_at)
-         VALUES ($1, $2, $3, 1, $4, $4, 0, NULL, $5)`,
-        [consumptionId, userId, ACTION_KEY, unitPrice, createdAt],
-      );
-      await db.query(
-        `INSERT INTO consumption_allocations (consumption_id, user_package_id, credits, credits_refunded) VALUES ($1, $2, $3, 0)`,
-        [consumptionId, grantId, unitPrice],
-      );
-      // credits/ledger.ts applyMovements: the grant UPDATE and its ledger entry in one statement.
-      await db.query(
-        `WITH updated AS (
-           UPDATE user_packages SET
-             used_credits = used_credits + $1,
-             status = CASE
-               WHEN status NOT IN ('active', 'depleted') THEN status
-               WHEN total_credits - (used_credits + $1) - reserved_credits = 0 THEN 'depleted'::"GrantStatus"
-               ELSE 'active'::"GrantStatus"
-             END,
-             updated_at = now()
-           WHERE id = $2::uuid AND user_id = $3
-           RETURNING id)
-         INSERT INTO credit_ledger_entries (user_id, user_package_id, entry_type, amount, reserved_delta, used_delta, reference_type, reference_id, idempotency_key, actor)
-         SELECT $3, id, 'deduct', -$1::int, 0, $1, 'consumption', $4, $5, $6 FROM updated`,
-        [unitPrice, grantId, userId, consumptionId, key, scope],
-      );
-      const consumption = { id: consumptionId, userId, actionKey: ACTION_KEY, quantity: 1, unitPrice, creditsCost: unitPrice, createdAt };
-      await db.query(`UPDATE idempotency_records SET status_code = 200, response_body = $3 WHERE scope = $1 AND key = $2`, [
-        scope,
-        key,
-        JSON.stringify({ ...consumption, allocations: [{ grantId, credits: unitPrice }] }),
-      ]);
-      await db.query('COMMIT');
-    } catch (error) {
-      await db.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    const request = { userId: stack.randomUser(), actionKey: ACTION_KEY, quantity: 1 };
+    const idempotency = { scope, key: randomUUID(), requestHash: randomUUID() };
+    const values = deductArguments(request, idempotency, scope, randomUUID(), new Date(), BALANCE_LOW_THRESHOLD);
+    const result = await clients[loop]!.query<{ was_replayed: boolean }>({ ...DEDUCT_STATEMENT, values });
+    if (result.rows[0]?.was_replayed !== false) throw new Error('deduct SQL: no fresh answer');
   };
 }
 
@@ -131,7 +79,7 @@ async function run(bench: Bench): Promise<void> {
     const baseline = await bench.measure('deduct baseline', DEDUCT_CLIENTS, seconds, bareUpdate);
     const baselineSerial = settings.serialSeconds > 0 ? await bench.measure('deduct baseline single client', 1, settings.serialSeconds, bareUpdate, 0.5) : undefined;
 
-    log(`deduct SQL: the deduct's ${statements.total} statements as one transaction from ${DEDUCT_CLIENTS} pg clients, ${settings.warmupSeconds}+${seconds} s`);
+    log(`deduct SQL: what the API sends for one deduct (${statements.total} statement(s)) from ${DEDUCT_CLIENTS} pg clients, ${settings.warmupSeconds}+${seconds} s`);
     await stack.settleDatabase();
     const sql = await bench.measure('deduct SQL via pg', DEDUCT_CLIENTS, seconds, sqlDeductOp(pgClients, stack));
     await closePgClients();
@@ -187,7 +135,7 @@ function report(bench: Bench, f: DeductFigures): void {
   printTable(['', 'clients', 'ops/s', 'p50 ms', 'p99 ms', 'ok', 'errors'], [
     loadRow('baseline: bare conditional UPDATE (pg)', f.baseline),
     ...(f.baselineSerial ? [loadRow('baseline, single client', f.baselineSerial)] : []),
-    loadRow(`deduct's ${f.statementsTotal} statements via pg`, f.sql),
+    loadRow(`deduct SQL via pg (${f.statementsTotal} statement(s), as the API)`, f.sql),
     loadRow('api: POST /v1/internal/credits/deduct', f.api),
     ...(f.apiSerial ? [loadRow('api, single client', f.apiSerial)] : []),
     loadRow('reference: GET /healthz (no database)', f.health),

@@ -1,0 +1,187 @@
+-- A deduct in one round trip (issue 13): everything POST /v1/internal/credits/deduct does, in one
+-- function called with one prepared statement (credits/spend.ts, deductCredits). It does what the
+-- Prisma version did statement by statement, in the same order and with the same rows:
+--   1. claim the idempotency key (INSERT ... ON CONFLICT DO NOTHING); on conflict lock the record and
+--      replay its stored answer, refuse another request under the key, or take over a claim in progress;
+--   2. price the action (NOT_FOUND, ACTION_DISABLED, VALIDATION_FAILED when the cost overflows int4);
+--   3. take the user's advisory lock (credits/locks.ts), THEN read the grants: a separate statement, so
+--      (READ COMMITTED, a VOLATILE function takes a new snapshot per statement) it sees every spend
+--      committed before the lock was granted — merging the two would reopen double spending;
+--   4. plan the spend in burn-down order (domain/burn-down.ts: active, started, not expired, credits
+--      left; priority, soonest expiry with never-expiring last, oldest, id), all or nothing
+--      (INSUFFICIENT_CREDITS with required and available);
+--   5. write the consumption, its allocations, the grant updates (depleted at zero) and one ledger entry
+--      per grant (credits/ledger.ts, applyMovements);
+--   6. record `credits.deducted` in the outbox and apply the balance-low rule (domain/balance-low.ts:
+--      one `balance.low` per crossing below the threshold);
+--   7. store the answer's exact JSON text (the ConsumptionView, keys in the order the API always sent
+--      them) and return it.
+-- Refusals are raised with SQLSTATE 'DB4xx' and the stable error code as the message (details as JSON
+-- in DETAIL), so the whole call rolls back — the claim included — and the API words the message.
+CREATE FUNCTION deduct_credits(
+  p_scope text,
+  p_key text,
+  p_request_hash text,
+  p_actor text,
+  p_user_id text,
+  p_action_key text,
+  p_quantity integer,
+  -- The metadata's JSON text as the API serialised it (NULL when absent): stored as jsonb, answered verbatim.
+  p_metadata text,
+  p_consumption_id uuid,
+  -- The API's clock, as before: which grants are live, and the consumption's created_at.
+  p_now timestamptz,
+  p_balance_low_threshold integer,
+  -- One row out (OUT parameters, no result set to materialise).
+  OUT was_replayed boolean,
+  OUT answer text
+) LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  v_claimed integer;
+  v_stored record;
+  v_record_held boolean := false;
+  v_unit_price integer;
+  v_price_status text;
+  v_credits bigint;
+  v_available bigint := 0;
+  v_remaining bigint;
+  v_grant record;
+  v_take integer;
+  v_grant_ids uuid[] := '{}';
+  v_takes integer[] := '{}';
+  v_was_below boolean;
+  v_below boolean;
+  v_answer text;
+BEGIN
+  -- 1. The idempotency claim (idempotency/store.ts, runIdempotent).
+  INSERT INTO idempotency_records (scope, key, request_hash, status_code)
+  VALUES (p_scope, p_key, p_request_hash, 0)
+  ON CONFLICT DO NOTHING;
+  GET DIAGNOSTICS v_claimed = ROW_COUNT;
+  v_record_held := v_claimed = 1;
+  IF v_claimed = 0 THEN
+    SELECT r.request_hash, r.status_code, r.response_text, r.response_body INTO v_stored
+    FROM idempotency_records r WHERE r.scope = p_scope AND r.key = p_key FOR UPDATE;
+    IF FOUND THEN
+      IF v_stored.request_hash <> p_request_hash THEN
+        RAISE EXCEPTION USING ERRCODE = 'DB409', MESSAGE = 'IDEMPOTENCY_KEY_REUSED';
+      END IF;
+      IF v_stored.status_code <> 0 THEN
+        -- Rows from before exact replays hold jsonb only.
+        was_replayed := true;
+        answer := coalesce(v_stored.response_text, v_stored.response_body::text, 'null');
+        RETURN;
+      END IF;
+      -- A claim in progress for this same request: the work is done here (takeover).
+      v_record_held := true;
+    END IF;
+  END IF;
+
+  -- 2. The price (credits/pricing.ts, priceAction).
+  SELECT p.credits_per_unit, p.status::text INTO v_unit_price, v_price_status
+  FROM action_prices p WHERE p.action_key = p_action_key;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'DB404', MESSAGE = 'NOT_FOUND';
+  END IF;
+  IF v_price_status <> 'active' THEN
+    RAISE EXCEPTION USING ERRCODE = 'DB422', MESSAGE = 'ACTION_DISABLED';
+  END IF;
+  v_credits := v_unit_price::bigint * p_quantity;
+  IF v_credits > 2147483647 THEN
+    RAISE EXCEPTION USING ERRCODE = 'DB400', MESSAGE = 'VALIDATION_FAILED';
+  END IF;
+  IF v_credits < 0 THEN
+    RAISE EXCEPTION 'deduct_credits: negative cost % for action %', v_credits, p_action_key;
+  END IF;
+
+  -- 3. The user's lock (credits/locks.ts), then 4. the grants read under it, in burn-down order.
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_user_id, 0));
+  v_remaining := v_credits;
+  FOR v_grant IN
+    SELECT g.id, g.total_credits - g.used_credits - g.reserved_credits AS available
+    FROM user_packages g
+    WHERE g.user_id = p_user_id AND g.status = 'active' AND g.starts_at <= p_now
+      AND (g.expires_at IS NULL OR g.expires_at > p_now)
+      AND g.total_credits - g.used_credits - g.reserved_credits > 0
+    ORDER BY g.priority ASC, g.expires_at ASC NULLS LAST, g.created_at ASC, g.id ASC
+  LOOP
+    v_available := v_available + v_grant.available;
+    IF v_remaining > 0 THEN
+      v_take := least(v_remaining, v_grant.available);
+      v_grant_ids := v_grant_ids || v_grant.id;
+      v_takes := v_takes || v_take;
+      v_remaining := v_remaining - v_take;
+    END IF;
+  END LOOP;
+  IF v_available < v_credits THEN
+    RAISE EXCEPTION USING ERRCODE = 'DB402', MESSAGE = 'INSUFFICIENT_CREDITS',
+      DETAIL = json_build_object('required', v_credits, 'available', v_available)::text;
+  END IF;
+
+  -- 5. The consumption, where its credits came from, the grants and their ledger entries.
+  INSERT INTO consumption_records (id, user_id, action_key, quantity, unit_price, credits_cost, metadata, created_at)
+  VALUES (p_consumption_id, p_user_id, p_action_key, p_quantity, v_unit_price, v_credits, p_metadata::jsonb, p_now);
+  INSERT INTO consumption_allocations (consumption_id, user_package_id, credits)
+  SELECT p_consumption_id, a.grant_id, a.credits FROM unnest(v_grant_ids, v_takes) AS a(grant_id, credits);
+  UPDATE user_packages g SET
+    used_credits = g.used_credits + a.credits,
+    status = CASE
+      WHEN g.status NOT IN ('active', 'depleted') THEN g.status
+      WHEN g.total_credits - (g.used_credits + a.credits) - g.reserved_credits = 0 THEN 'depleted'::"GrantStatus"
+      ELSE 'active'::"GrantStatus"
+    END,
+    updated_at = now()
+  FROM unnest(v_grant_ids, v_takes) AS a(grant_id, credits)
+  WHERE g.id = a.grant_id AND g.user_id = p_user_id;
+  INSERT INTO credit_ledger_entries
+    (user_id, user_package_id, entry_type, amount, reserved_delta, used_delta, reference_type, reference_id, idempotency_key, actor)
+  SELECT p_user_id, a.grant_id, 'deduct'::"LedgerEntryType", -a.credits, 0, a.credits, 'consumption', p_consumption_id::text, p_key, p_actor
+  FROM unnest(v_grant_ids, v_takes) WITH ORDINALITY AS a(grant_id, credits, n)
+  ORDER BY a.n;
+
+  -- 6. The outbox (events/record.ts) and the balance-low rule (events/balance-low.ts), under the lock.
+  INSERT INTO events (id, type, user_id, payload)
+  VALUES (gen_random_uuid(), 'credits.deducted', p_user_id,
+          jsonb_build_object('consumptionId', p_consumption_id, 'actionKey', p_action_key, 'quantity', p_quantity, 'credits', v_credits));
+  SELECT s.below INTO v_was_below FROM balance_low_states s WHERE s.user_id = p_user_id;
+  v_was_below := coalesce(v_was_below, false);
+  -- Available after the spend: the spendable total read under the lock, less what was taken.
+  v_below := (v_available - v_credits) < p_balance_low_threshold;
+  IF v_below <> v_was_below THEN
+    INSERT INTO balance_low_states (user_id, below, updated_at) VALUES (p_user_id, v_below, now())
+    ON CONFLICT (user_id) DO UPDATE SET below = EXCLUDED.below, updated_at = EXCLUDED.updated_at;
+    IF v_below THEN
+      INSERT INTO events (id, type, user_id, payload)
+      VALUES (gen_random_uuid(), 'balance.low', p_user_id,
+              jsonb_build_object('availableCredits', v_available - v_credits, 'threshold', p_balance_low_threshold));
+    END IF;
+  END IF;
+
+  -- 7. The answer (credits/views.ts ConsumptionView, keys in the order recordConsumption built them),
+  -- stored as the exact text every replay sends.
+  v_answer := '{"id":"' || p_consumption_id::text
+    || '","userId":' || to_json(p_user_id)::text
+    || ',"actionKey":' || to_json(p_action_key)::text
+    || ',"quantity":' || p_quantity
+    || ',"unitPrice":' || v_unit_price
+    || ',"creditsCost":' || v_credits
+    || ',"createdAt":"' || to_char(p_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+    || '","creditsRefunded":0,"reservationId":null,"metadata":' || coalesce(p_metadata, 'null')
+    || ',"allocations":['
+    || coalesce((SELECT string_agg('{"grantId":"' || a.grant_id::text || '","credits":' || a.credits || '}', ',' ORDER BY a.n)
+                 FROM unnest(v_grant_ids, v_takes) WITH ORDINALITY AS a(grant_id, credits, n)), '')
+    || ']}';
+  IF v_record_held THEN
+    -- The claim this call inserted or locked (same request, in progress): complete it.
+    UPDATE idempotency_records SET status_code = 200, response_text = v_answer WHERE scope = p_scope AND key = p_key;
+  ELSE
+    -- The conflicting claim vanished before it could be locked (abandoned): store as runIdempotent does.
+    INSERT INTO idempotency_records (scope, key, request_hash, status_code, response_text)
+    VALUES (p_scope, p_key, p_request_hash, 200, v_answer)
+    ON CONFLICT (scope, key) DO UPDATE SET status_code = EXCLUDED.status_code, response_text = EXCLUDED.response_text
+    WHERE idempotency_records.status_code = 0 AND idempotency_records.request_hash = EXCLUDED.request_hash;
+  END IF;
+  was_replayed := false;
+  answer := v_answer;
+END;
+$$;
