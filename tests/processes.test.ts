@@ -68,6 +68,9 @@ beforeAll(async () => {
     ADMIN_API_KEYS: ADMIN_KEY,
     USER_TOKEN_SECRET,
     WEBHOOK_SECRETS_KEY: Buffer.alloc(32, 'processes-test').toString('base64'),
+    // Production refuses Stripe's development defaults (infra/config.ts).
+    STRIPE_SECRET_KEY: 'sk_test_processesTest',
+    STRIPE_WEBHOOK_SECRET: 'whsec_processes_test',
     // The suite's database is shared by every test file; their relays hand over only their own events.
     EVENTS_RELAY_ENABLED: 'false',
   };
