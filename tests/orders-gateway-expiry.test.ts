@@ -7,7 +7,7 @@ import { withSignature } from '../domain/gateway-signature';
 import { startGatewaySimulator, type GatewaySimulator } from '../payments/simulator';
 import { orderWorkflowId } from '../workflows/order-contract';
 import { expectStatus, updatePackage } from './support/fixtures';
-import { buyablePackage, placeOrder, postStripeEvent, provisionedState, sessionEvent, waitForOrder } from './support/orders';
+import { buyablePackage, placeOrder, postStripeEvent, provisionedState, sessionEvent, waitForOrder, createGatewayChannel } from './support/orders';
 import { expectLedgerInvariant, newUserId, startStack, type TestStack } from './support/stack';
 
 let stack: TestStack;
@@ -20,14 +20,7 @@ const EXPIRY_SECONDS = 3;
 beforeAll(async () => {
   stack = await startStack({ orderExpirySeconds: EXPIRY_SECONDS });
   simulator = await startGatewaySimulator({ merchantId, secret });
-  expectStatus(
-    await stack.call('POST', '/v1/admin/payment-channels', {
-      as: 'admin',
-      body: { code: channel, kind: 'gateway', name: 'Simulated gateway', currencies: ['USD'], config: { gatewayUrl: simulator.url, merchantId, secret } },
-    }),
-    201,
-    'create gateway channel',
-  );
+  await createGatewayChannel(stack, { code: channel, name: 'Simulated gateway', gatewayUrl: simulator.url, merchantId, secret });
 });
 afterAll(async () => {
   await simulator?.close();

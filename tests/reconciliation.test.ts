@@ -9,7 +9,7 @@ import { MISMATCH_KINDS } from '../domain/reconciliation';
 import { startGatewaySimulator, type GatewaySimulator } from '../payments/simulator';
 import { ensureReconciliationSchedule } from '../reconciliation/schedule';
 import { expectStatus } from './support/fixtures';
-import { buyablePackage, placeOrder, provisionedState, waitForOrder } from './support/orders';
+import { buyablePackage, placeOrder, provisionedState, waitForOrder, createGatewayChannel } from './support/orders';
 import { expectLedgerInvariant, newUserId, startStack, type TestStack } from './support/stack';
 
 let stack: TestStack;
@@ -21,14 +21,7 @@ const secret = 'recon-gateway-secret-0123456789';
 beforeAll(async () => {
   stack = await startStack();
   simulator = await startGatewaySimulator({ merchantId, secret });
-  expectStatus(
-    await stack.call('POST', '/v1/admin/payment-channels', {
-      as: 'admin',
-      body: { code: channel, kind: 'gateway', name: 'Reconciled gateway', currencies: ['USD'], config: { gatewayUrl: simulator.url, merchantId, secret } },
-    }),
-    201,
-    'create gateway channel',
-  );
+  await createGatewayChannel(stack, { code: channel, name: 'Reconciled gateway', gatewayUrl: simulator.url, merchantId, secret });
 });
 afterAll(async () => {
   await simulator?.close();

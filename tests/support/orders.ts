@@ -68,3 +68,16 @@ export async function provisionedState(stack: TestStack, orderId: string) {
   ]);
   return { periods, payments, grants };
 }
+
+/** Registers a `gateway` payment channel (USD) that points at a running gateway simulator. */
+export async function createGatewayChannel(
+  stack: TestStack,
+  channel: { code: string; name: string; gatewayUrl: string; merchantId: string; secret: string },
+): Promise<void> {
+  const { code, name, ...config } = channel;
+  expectStatus(
+    await stack.call('POST', '/v1/admin/payment-channels', { as: 'admin', body: { code, kind: 'gateway', name, currencies: ['USD'], config } }),
+    201,
+    'create gateway channel',
+  );
+}
