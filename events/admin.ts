@@ -71,7 +71,12 @@ export async function getDelivery(db: Database, deliveryId: string): Promise<Del
  */
 async function replay(db: Tx, temporal: Client, taskQueue: string, delivery: { id: string; eventId: string; endpointId: string; status: string }, type: string) {
   if (delivery.status === 'pending') return false;
-  await db.webhookDelivery.update({ where: { id: delivery.id }, data: { status: 'pending', lastError: null, nextAttemptAt: new Date() } });
+  // Conditional, so two concurrent replays start one run: the second finds the row pending already.
+  const { count } = await db.webhookDelivery.updateMany({
+    where: { id: delivery.id, status: { not: 'pending' } },
+    data: { status: 'pending', lastError: null, nextAttemptAt: new Date() },
+  });
+  if (count === 0) return false;
   await startDelivery(
     { temporal, taskQueue },
     { eventId: delivery.eventId, endpointId: delivery.endpointId, eventType: type, retryScheduleMs: eventsConfig().WEBHOOK_RETRY_SCHEDULE_MS },

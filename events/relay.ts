@@ -53,9 +53,11 @@ export async function startDelivery(
       taskQueue: deps.taskQueue,
       workflowId: deliveryWorkflowId(input.eventId, input.endpointId),
       args: [input],
-      // The relay never runs a pair twice; an admin replay deliberately starts a closed pair again.
+      // The relay never runs a pair twice; an admin replay deliberately starts a closed pair again. The
+      // row turns delivered/failed in the last activity, a moment before that run closes: a replay in
+      // that moment would attach to the closing run and deliver nothing, so a replay replaces it.
       workflowIdReusePolicy: reuse === 'never' ? WorkflowIdReusePolicy.REJECT_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdConflictPolicy: reuse === 'never' ? WorkflowIdConflictPolicy.USE_EXISTING : WorkflowIdConflictPolicy.TERMINATE_EXISTING,
       typedSearchAttributes: [
         { key: EndpointIdKey, value: input.endpointId },
         { key: EventTypeKey, value: input.eventType },

@@ -8,6 +8,7 @@ import { expectStatus } from './support/fixtures';
 import { couponCode, createCoupon, createSeller, manualChannel, markPaid, order, setPrices } from './support/commerce';
 import { expectLedgerInvariant, newUserId, startStack, type TestStack } from './support/stack';
 import { transitionOrder } from '../orders/store';
+import { waitFor } from './support/wait';
 
 let stack: TestStack;
 let channel: string;
@@ -160,7 +161,7 @@ describe('sellers and the revenue split', () => {
 
     for (const amountMinor of [1000, 333]) {
       const refund = expectStatus(await stack.call('POST', `/v1/admin/orders/${placed.id}/refund`, { as: 'admin', body: { amountMinor, reason: 'partial' } }), 202, 'refund');
-      await waitFor(async () => (await stack.db.orderRefund.findUniqueOrThrow({ where: { id: refund.id } })).status === 'succeeded');
+      await waitFor(async () => (await stack.db.orderRefund.findUniqueOrThrow({ where: { id: refund.id } })).status === 'succeeded', 60_000, 'the refund to succeed');
     }
     let after = expectStatus(await stack.call('GET', `/v1/admin/orders/${placed.id}/split`, { as: 'admin' }), 200, 'split');
     const reversals = after.entries.filter((e: { kind: string }) => e.kind === 'refund');
@@ -170,7 +171,7 @@ describe('sellers and the revenue split', () => {
     expect((await couponRow(coupon.code)).usedCount).toBe(1); // partially refunded keeps the use
 
     const rest = expectStatus(await stack.call('POST', `/v1/admin/orders/${placed.id}/refund`, { as: 'admin', body: { reason: 'the rest' } }), 202, 'refund');
-    await waitFor(async () => (await stack.db.orderRefund.findUniqueOrThrow({ where: { id: rest.id } })).status === 'succeeded');
+    await waitFor(async () => (await stack.db.orderRefund.findUniqueOrThrow({ where: { id: rest.id } })).status === 'succeeded', 60_000, 'the refund to succeed');
     after = expectStatus(await stack.call('GET', `/v1/admin/orders/${placed.id}/split`, { as: 'admin' }), 200, 'split');
     expect(after.net).toEqual({ grossMinor: 0, platformFeeMinor: 0, sellerShareMinor: 0 });
     expect((await couponRow(coupon.code)).usedCount).toBe(0); // a full refund gives the use back
@@ -204,11 +205,3 @@ describe('sellers and the revenue split', () => {
     expect(stats.items.map((i: any) => i.currency)).toEqual(expect.arrayContaining(['JPY', 'USD']));
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

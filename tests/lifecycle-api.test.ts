@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ensureSchedules } from '../lifecycle/schedules';
 import { packageLifecycleWorkflowId } from '../workflows/package-lifecycle-contract';
 import { balances, expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
+import { waitFor } from './support/wait';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -85,11 +86,11 @@ it('lists packages by expiry window and changes and revokes a package (timer mov
   const changed = await stack.call('POST', `/v1/admin/user-packages/${grantId}/expiry`, { as: 'admin', body: { expiresAt: later, reason: 'goodwill' } });
   expect(changed.status).toBe(200);
   expect(changed.body.expiresAt).toBe('2099-01-01T00:00:00.000Z');
-  let lifecycle = await stack.call('GET', `/v1/admin/user-packages/${grantId}/lifecycle`, { as: 'admin' });
-  for (let i = 0; i < 30 && lifecycle.body.timer?.expiresAt !== '2099-01-01T00:00:00.000Z'; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    lifecycle = await stack.call('GET', `/v1/admin/user-packages/${grantId}/lifecycle`, { as: 'admin' });
-  }
+  // The timer hears of the change by signal, a moment after the answer.
+  const lifecycle = await waitFor(async () => {
+    const shown = await stack.call('GET', `/v1/admin/user-packages/${grantId}/lifecycle`, { as: 'admin' });
+    return shown.body.timer?.expiresAt === '2099-01-01T00:00:00.000Z' && shown;
+  }, 60_000, 'the timer to move');
   expect(lifecycle.body.timer.expiresAt).toBe('2099-01-01T00:00:00.000Z');
 
   const revoked = await stack.call('POST', `/v1/admin/user-packages/${grantId}/revoke`, { as: 'admin', body: { reason: 'fraud' } });

@@ -16,6 +16,7 @@ import { addSearchAttributes } from '../worker/search-attributes';
 import { lifecycleStateQuery, packageLifecycleWorkflowId, subscriptionLifecycleWorkflowId } from '../workflows/package-lifecycle-contract';
 import { expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
 import { suiteWorkflowBundle } from './support/workflow-bundle';
+import { waitFor } from './support/wait';
 
 const DAY = 86_400_000;
 let env: TestWorkflowEnvironment;
@@ -134,11 +135,10 @@ it('keeps its history bounded when extended 100 times (continue-as-new)', async 
     const moved = await changeGrantExpiry(db, grantId, new Date(start + (30 + i) * DAY));
     await timers.packageExpiryChanged(moved.after);
   }
-  let state = await stateOf(packageLifecycleWorkflowId(grantId));
-  for (let i = 0; i < 50 && state.expiresAt !== new Date(start + 130 * DAY).toISOString(); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    state = await stateOf(packageLifecycleWorkflowId(grantId));
-  }
+  const state = await waitFor(async () => {
+    const current = await stateOf(packageLifecycleWorkflowId(grantId));
+    return current.expiresAt === new Date(start + 130 * DAY).toISOString() && current;
+  }, 60_000, 'the hundredth change');
   expect(state.expiryChanges).toBe(100);
   expect(state.expiresAt).toBe(new Date(start + 130 * DAY).toISOString());
   const description = await handle.describe();
@@ -154,8 +154,8 @@ it('activates a pending package at starts_at; it cannot be spent before', async 
   expect((await stateOf(packageLifecycleWorkflowId(grantId))).phase).toBe('pending');
   expect(await db.$transaction((tx) => spendableCredits(tx, userId, new Date()))).toBe(0);
   await env.sleep('5 days');
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  expect((await stateOf(packageLifecycleWorkflowId(grantId))).phase).toBe('active');
+  // The timer fired; its activation activity may still be running.
+  await waitFor(async () => (await stateOf(packageLifecycleWorkflowId(grantId))).phase === 'active', 60_000, 'the activation');
   expect((await db.userPackage.findUniqueOrThrow({ where: { id: grantId } })).status).toBe('active');
   expect((await events(grantId)).map((e) => e.kind)).toEqual(['activated']);
 });

@@ -10,7 +10,7 @@ import { recordEvent } from '../events/record';
 import type { EventPayload, EventType } from '../events/types';
 import { startSmtpSink, type SmtpSink } from '../events/smtp-sink';
 import { newUserId, startStack, type TestStack } from './support/stack';
-import { waitFor } from './support/webhook-receiver';
+import { waitFor } from './support/wait';
 
 let stack: TestStack;
 let sink: SmtpSink;
@@ -78,7 +78,7 @@ it('emails each template to the user and stores each in-app notice', async () =>
   for (const [type, sample] of Object.entries(SAMPLES)) await emit(type as EventType, userId, sample.payload as never);
   await relayOnce(relay);
 
-  const mails = await waitFor(() => sink.mails.filter((m) => m.to === email).length === 5 && sink.mails.filter((m) => m.to === email), 30_000, 'five mails');
+  const mails = await waitFor(() => sink.mails.filter((m) => m.to === email).length === 5 && sink.mails.filter((m) => m.to === email), 60_000, 'five mails');
   for (const sample of Object.values(SAMPLES)) {
     const mail = mails.find((m) => m.subject === sample.subject);
     expect(mail).toBeDefined();
@@ -104,8 +104,8 @@ it('honours an email opt-out per event type (the in-app notice still appears)', 
   await emit('order.paid', userId, SAMPLES['order.paid'].payload);
   await relayOnce(relay);
 
-  await waitFor(() => sink.mails.some((m) => m.to === email), 30_000, 'the order.paid mail');
-  await waitFor(async () => (await stack.db.notification.findFirst({ where: { userId, type: 'balance.low', emailStatus: 'skipped' } })) ?? false, 30_000, 'the skipped mail');
+  await waitFor(() => sink.mails.some((m) => m.to === email), 60_000, 'the order.paid mail');
+  await waitFor(async () => (await stack.db.notification.findFirst({ where: { userId, type: 'balance.low', emailStatus: 'skipped' } })) ?? false, 60_000, 'the skipped mail');
   expect(sink.mails.filter((m) => m.to === email).map((m) => m.subject)).toEqual(['Payment received']);
   const notices = await stack.call('GET', '/v1/me/notifications', { as: { user: userId } });
   expect(notices.body.items.map((n: { type: string }) => n.type).sort()).toEqual(['balance.low', 'order.paid']);

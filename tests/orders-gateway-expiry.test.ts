@@ -83,7 +83,7 @@ describe('unpaid orders', () => {
     const userId = newUserId('expire');
     const pkg = await buyablePackage(stack);
     const placed = await placeOrder(stack, userId, pkg.code);
-    const expired = await waitForOrder(stack, placed.id, ['expired'], 20_000);
+    const expired = await waitForOrder(stack, placed.id, ['expired']);
     expect(expired.closedAt).not.toBeNull();
     await stack.temporal.workflow.getHandle(orderWorkflowId(placed.id)).result();
   });
@@ -109,8 +109,8 @@ describe('unpaid orders', () => {
     const withdrawn = await buyablePackage(stack);
     const stillSold = await placeOrder(stack, userId, pkg.code);
     const gone = await placeOrder(stack, userId, withdrawn.code);
-    await waitForOrder(stack, stillSold.id, ['expired'], 20_000);
-    await waitForOrder(stack, gone.id, ['expired'], 20_000);
+    await waitForOrder(stack, stillSold.id, ['expired']);
+    await waitForOrder(stack, gone.id, ['expired']);
     await stack.temporal.workflow.getHandle(orderWorkflowId(stillSold.id)).result();
     expectStatus(await updatePackage(stack, withdrawn.id, { status: 'disabled' }), 200, 'withdraw');
 

@@ -22,6 +22,7 @@ import {
 } from './support/orders';
 import { expectLedgerInvariant, newUserId, startStack, type TestStack } from './support/stack';
 import { suiteWorkflowBundle } from './support/workflow-bundle';
+import { waitFor } from './support/wait';
 
 let stack: TestStack;
 const workflowIds: string[] = [];
@@ -64,11 +65,10 @@ describe('paid by Stripe webhook', () => {
 
     // progress comes from the run's query (answered by a worker replaying the closed run); it is null
     // while no worker answers within the API's short bound, so ask again as a client would.
-    let detail = expectStatus(await stack.call('GET', `/v1/me/orders/${placed.id}`, { as: { user: userId } }), 200, 'order');
-    for (let attempt = 0; detail.progress === null && attempt < 10; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      detail = expectStatus(await stack.call('GET', `/v1/me/orders/${placed.id}`, { as: { user: userId } }), 200, 'order');
-    }
+    const detail = await waitFor(async () => {
+      const shown = expectStatus(await stack.call('GET', `/v1/me/orders/${placed.id}`, { as: { user: userId } }), 200, 'order');
+      return shown.progress !== null && shown;
+    }, 60_000, 'the order progress');
     expect(detail.status).toBe('completed');
     expect(detail.progress.steps.map((s: { name: string }) => s.name)).toEqual(
       expect.arrayContaining(['create_payment', 'record_payment', 'subscribe', 'grant_credits', 'complete']),
@@ -273,7 +273,7 @@ describe('saga and refunds', () => {
 });
 
 async function waitForRefund(refundId: string) {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const refund = await stack.db.orderRefund.findUniqueOrThrow({ where: { id: refundId } });
     if (refund.status !== 'pending') return refund;

@@ -11,6 +11,7 @@ import { ensureReconciliationSchedule } from '../reconciliation/schedule';
 import { expectStatus } from './support/fixtures';
 import { buyablePackage, placeOrder, provisionedState, waitForOrder, createGatewayChannel } from './support/orders';
 import { expectLedgerInvariant, newUserId, startStack, type TestStack } from './support/stack';
+import { waitFor } from './support/wait';
 
 let stack: TestStack;
 let simulator: GatewaySimulator;
@@ -63,7 +64,7 @@ describe('gateway reconciliation', () => {
     simulator.trades.get(refundAtGateway.id)!.refunded = 300;
     const refundLocal = await paidOrder(pkg.code);
     const refund = expectStatus(await stack.call('POST', `/v1/admin/orders/${refundLocal.id}/refund`, { as: 'admin', body: { amountMinor: 200, reason: 'partial' } }), 202, 'refund');
-    await waitFor(async () => (await stack.db.orderRefund.findUniqueOrThrow({ where: { id: refund.id } })).status === 'succeeded');
+    await waitFor(async () => (await stack.db.orderRefund.findUniqueOrThrow({ where: { id: refund.id } })).status === 'succeeded', 60_000, 'the refund to succeed');
     expect(simulator.trades.get(refundLocal.id)!.refunded).toBe(200);
     simulator.trades.get(refundLocal.id)!.refunded = 0; // the gateway lost it
 
@@ -137,11 +138,3 @@ describe('gateway reconciliation', () => {
     await handle.delete();
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

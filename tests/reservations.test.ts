@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
 import { balances, expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
 import { suiteWorkflowBundle } from './support/workflow-bundle';
+import { waitFor } from './support/wait';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -17,14 +18,6 @@ async function reserve(userId: string, extra: Record<string, unknown> = {}, idem
   return stack.call('POST', '/v1/internal/reservations', { body: { userId, actionKey: 'ai_chat', quantity: 5, ...extra }, idempotencyKey });
 }
 
-async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 // The hold deadline's automatic release is tested on the time-skipping server with a 15-minute hold
 // (tests/workflows/reservation.test.ts) and its database side in tests/engine-model.test.ts.
@@ -211,7 +204,7 @@ describe('reservations', () => {
       expect(timedOut.body.error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { retryable: true } });
       await stack.startWorker();
       // A client retries a 503 with the same key until the (restarting) worker answers.
-      const retried = await waitFor(release, (r) => r.status !== 503);
+      const retried = await waitFor(async () => { const r = await release(); return r.status !== 503 && r; }, 60_000, 'a release that is not 503');
       expect(retried.status).toBe(200);
       expect(retried.body.status).toBe('released');
     } finally {

@@ -26,7 +26,7 @@ it('a reserve request is one trace across the API, the workflow and its activity
   expect(reserve.status).toBe(201);
 
   // Workflow spans reach the exporter through the worker's sink once the workflow task completes.
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 60_000;
   let spans = exporter.getFinishedSpans();
   const server = () => spans.find((span) => span.name === 'POST /v1/internal/reservations');
   const activity = () => spans.find((span) => span.name === 'RunActivity:holdCredits');

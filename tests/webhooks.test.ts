@@ -11,7 +11,8 @@ import { ensureSearchAttributes } from '../worker/search-attributes';
 import { handOver, relayOnce, type RelayDeps } from '../events/relay';
 import { recordEvent } from '../events/record';
 import { grantCredits, newUserId, startStack, type TestStack } from './support/stack';
-import { startReceiver, waitFor, type Answer, type Receiver } from './support/webhook-receiver';
+import { startReceiver, type Answer, type Receiver } from './support/webhook-receiver';
+import { waitFor } from './support/wait';
 
 let stack: TestStack;
 let receiver: Receiver;
@@ -58,7 +59,7 @@ async function deliveryOf(endpointId: string, status: string, userId: string) {
   const event = await stack.db.event.findFirstOrThrow({ where: { userId, type: 'credits.deducted' } });
   return waitFor(
     async () => stack.db.webhookDelivery.findFirst({ where: { endpointId, status, eventId: event.id }, include: { attempts: { orderBy: { id: 'asc' } } } }),
-    20_000,
+    60_000,
     `a ${status} delivery`,
   );
 }
@@ -75,7 +76,7 @@ it('delivers a signed event that the receiver verifies with the standardwebhooks
   const consumption = await deduct(userId);
   await relayOnce(relay);
 
-  const [request] = await waitFor(() => requestsOf(path, userId).length > 0 && requestsOf(path, userId), 20_000, 'the delivery');
+  const [request] = await waitFor(() => requestsOf(path, userId).length > 0 && requestsOf(path, userId), 60_000, 'the delivery');
   const verified = new Webhook(endpoint.secret).verify(request!.body, request!.headers as Record<string, string>) as any;
   expect(verified.type).toBe('credits.deducted');
   expect(verified.userId).toBe(userId);
@@ -169,7 +170,7 @@ it('signs with both secrets during a rotation overlap', async () => {
   const test = await stack.call('POST', `/v1/admin/webhook-endpoints/${endpoint.id}/test`, { as: 'admin' });
   expect(test.status).toBe(202);
   await relayOnce(relay);
-  const [request] = await waitFor(() => receiver.forPath(path).length > 0 && receiver.forPath(path), 20_000, 'the test event');
+  const [request] = await waitFor(() => receiver.forPath(path).length > 0 && receiver.forPath(path), 60_000, 'the test event');
   expect(String(request!.headers['webhook-signature']).split(' ')).toHaveLength(2);
   for (const secret of [endpoint.secret, rotated.body.secret]) {
     expect((new Webhook(secret).verify(request!.body, request!.headers as Record<string, string>) as any).type).toBe('webhook.test');
@@ -178,7 +179,7 @@ it('signs with both secrets during a rotation overlap', async () => {
   const again = await stack.call('POST', `/v1/admin/webhook-endpoints/${endpoint.id}/rotate-secret`, { as: 'admin', body: { overlapHours: 0 } });
   await stack.call('POST', `/v1/admin/webhook-endpoints/${endpoint.id}/test`, { as: 'admin' });
   await relayOnce(relay);
-  const second = (await waitFor(() => receiver.forPath(path).length > 1 && receiver.forPath(path), 20_000, 'the second test event'))[1]!;
+  const second = (await waitFor(() => receiver.forPath(path).length > 1 && receiver.forPath(path), 60_000, 'the second test event'))[1]!;
   expect(String(second.headers['webhook-signature']).split(' ')).toHaveLength(1);
   expect(() => new Webhook(rotated.body.secret).verify(second.body, second.headers as Record<string, string>)).toThrow();
   expect((new Webhook(again.body.secret).verify(second.body, second.headers as Record<string, string>) as any).type).toBe('webhook.test');
@@ -230,7 +231,7 @@ it('completes a delivery after the worker stops mid-delivery and a new one start
   await grantCredits(stack.db, userId, 100);
   await deduct(userId);
   await relayOnce(relay);
-  await waitFor(() => requestsOf(path, userId).length === 1, 20_000, 'the first attempt in flight');
+  await waitFor(() => requestsOf(path, userId).length === 1, 60_000, 'the first attempt in flight');
   const stopping = stack.stopWorker(); // the worker goes away while the attempt is in flight
   release!();
   await stopping;

@@ -45,7 +45,7 @@ export function postStripeEvent(stack: TestStack, event: unknown, options: { sec
   return stack.call('POST', '/v1/webhooks/stripe', { as: 'anonymous', rawBody: payload, idempotencyKey: null, headers: { 'stripe-signature': signature } });
 }
 
-export async function waitForOrder(stack: TestStack, orderId: string, statuses: string[], timeoutMs = 30_000) {
+export async function waitForOrder(stack: TestStack, orderId: string, statuses: string[], timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const order = await stack.db.order.findUniqueOrThrow({ where: { id: orderId } });
