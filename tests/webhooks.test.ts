@@ -10,6 +10,7 @@ import { Webhook } from 'standardwebhooks';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { handOver, relayOnce, type RelayDeps } from '../events/relay';
 import { recordEvent } from '../events/record';
+import { deliveryWorkflowId } from '../workflows/delivery-contract';
 import { grantCredits, newUserId, startStack, type TestStack } from './support/stack';
 import { startReceiver, type Answer, type Receiver } from './support/webhook-receiver';
 import { waitFor } from './support/wait';
@@ -157,6 +158,38 @@ it('ends as a dead letter after the last attempt; an admin replay delivers it', 
   const delivered = await deliveryOf(endpoint.id, 'delivered', userId);
   expect(delivered.attempts.at(-1)!.statusCode).toBe(204);
   expect(requestsOf(path, userId)).toHaveLength(SCHEDULE.length + 1);
+});
+
+it('a replay while the old run is still open starts a new run instead of attaching to it', async () => {
+  // The row turns failed in the run's last activity, a moment before that run closes. Staged here by
+  // holding the run's first attempt open and marking the row failed meanwhile.
+  const path = `/closing-${randomUUID()}`;
+  const userId = newUserId('wh-closing');
+  let release: (() => void) | undefined;
+  receiver.on(path, (request) =>
+    JSON.parse(request.body).userId === userId && requestsOf(path, userId).length === 1
+      ? new Promise<Answer>((resolve) => { release = () => resolve({ status: 500 }); })
+      : { status: 204 },
+  );
+  const endpoint = await createEndpoint(path, ['credits.deducted']);
+  await grantCredits(stack.db, userId, 100);
+  await deduct(userId);
+  await relayOnce(relay);
+  await waitFor(() => requestsOf(path, userId).length === 1, 60_000, 'the first attempt in flight');
+  const event = await stack.db.event.findFirstOrThrow({ where: { userId, type: 'credits.deducted' } });
+  const workflowId = deliveryWorkflowId(event.id, endpoint.id);
+  const oldRun = (await stack.temporal.workflow.getHandle(workflowId).describe()).runId;
+  await stack.db.webhookDelivery.updateMany({ where: { eventId: event.id, endpointId: endpoint.id }, data: { status: 'failed' } });
+
+  const replay = await stack.call('POST', `/v1/admin/webhook-endpoints/${endpoint.id}/replay-failed`, { as: 'admin' });
+  expect(replay.status).toBe(202);
+  expect(replay.body.replayed).toHaveLength(1);
+  release!();
+  const delivered = await deliveryOf(endpoint.id, 'delivered', userId);
+  expect(delivered.attempts.at(-1)!.statusCode).toBe(204);
+  const described = await stack.temporal.workflow.getHandle(workflowId).describe();
+  expect(described.runId).not.toBe(oldRun);
+  expect((await stack.temporal.workflow.getHandle(workflowId, oldRun).describe()).status.name).toBe('TERMINATED');
 });
 
 it('signs with both secrets during a rotation overlap', async () => {
