@@ -86,8 +86,9 @@ export function createOrderActivities({ db, payments }: OrderActivityDeps) {
     grantOrderCredits: (orderId: string) => outcome(() => grantOrderCredits(db, orderId)),
 
     completeOrder: (orderId: string) =>
-      outcome(async () => {
-        await transitionOrder(db, orderId, 'completed', { completedAt: new Date() });
+      outcome(async (): Promise<OrderStatus> => {
+        // Read back only when it did not move (completed before this attempt, or moved elsewhere).
+        if (await transitionOrder(db, orderId, 'completed', { completedAt: new Date() })) return 'completed';
         return (await getOrder(db, orderId)).status;
       }),
 

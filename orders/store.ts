@@ -189,33 +189,36 @@ export interface ConfirmedPayment {
  */
 export async function recordPayment(db: Database, orderId: string, payment: ConfirmedPayment): Promise<{ decision: PaymentDecision; status: OrderStatus }> {
   return db.$transaction(async (tx) => {
-    await tx.$executeRaw`SELECT 1 FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
-    const order = await getOrder(tx, orderId);
+    // The order row stays locked to the end: nothing else changes its status meanwhile, so the status
+    // answered is the one read here or the one this transaction wrote.
+    const [order] = await tx.$queryRaw<Array<{ user_id: string; package_code: string; status: OrderStatus; coupon_code: string | null }>>`
+      SELECT user_id, package_code, status::text AS status, coupon_code FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
+    if (!order) throw new BillingError('NOT_FOUND', `Order ${orderId} not found.`, { orderId });
     const recorded = await tx.orderPayment.findUnique({ where: { orderId } });
     const decision = decidePayment(recorded?.externalId ?? null, payment.externalId);
-    if (decision === 'provision') {
-      await tx.orderPayment.create({
-        data: {
-          orderId,
-          source: payment.source,
-          externalId: payment.externalId,
-          amountMinor: payment.amountMinor,
-          currency: payment.currency,
-          actor: payment.actor,
-          note: payment.note ?? null,
-        },
-      });
-      const paidAt = new Date();
-      await transitionOrder(tx, orderId, 'paid', { paidAt, failureReason: null });
-      await recordEvent(tx, {
-        type: 'order.paid',
-        userId: order.userId,
-        payload: { orderId, packageCode: order.packageCode, amountMinor: payment.amountMinor, currency: payment.currency, paidAt: paidAt.toISOString() },
-      });
-      await confirmCouponUse(tx, orderId);
-      await recordSale(tx, orderId, payment);
-    }
-    return { decision, status: (await getOrder(tx, orderId)).status };
+    if (decision !== 'provision') return { decision, status: order.status };
+    await tx.orderPayment.create({
+      data: {
+        orderId,
+        source: payment.source,
+        externalId: payment.externalId,
+        amountMinor: payment.amountMinor,
+        currency: payment.currency,
+        actor: payment.actor,
+        note: payment.note ?? null,
+      },
+    });
+    const paidAt = new Date();
+    const moved = await transitionOrder(tx, orderId, 'paid', { paidAt, failureReason: null });
+    await recordEvent(tx, {
+      type: 'order.paid',
+      userId: order.user_id,
+      payload: { orderId, packageCode: order.package_code, amountMinor: payment.amountMinor, currency: payment.currency, paidAt: paidAt.toISOString() },
+    });
+    // Only an order placed with a coupon has a redemption to confirm (coupons/redemptions.ts).
+    if (order.coupon_code !== null) await confirmCouponUse(tx, orderId);
+    await recordSale(tx, orderId, payment);
+    return { decision, status: moved ? 'paid' : order.status };
   });
 }
 

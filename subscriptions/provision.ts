@@ -37,7 +37,6 @@ export async function provisionSubscription(db: Database, orderId: string): Prom
         packageCode: order.packageCode,
       });
     }
-    if (order.status === 'paid') await transitionOrder(tx, orderId, 'provisioning');
     const current = await tx.subscription.findUnique({ where: { userId_packageId: { userId: order.userId, packageId: order.packageId } } });
     const now = new Date();
     const plan = planPeriod(current, now, order.durationDays);
@@ -56,7 +55,9 @@ export async function provisionSubscription(db: Database, orderId: string): Prom
     await tx.subscriptionPeriod.create({
       data: { subscriptionId: subscription.id, orderId, kind: plan.kind, periodStart: plan.start, periodEnd: plan.end },
     });
-    await tx.order.update({ where: { id: orderId }, data: { subscriptionId: subscription.id } });
+    // The order moves paid -> provisioning with the same statement (guarded like transitionOrder).
+    const moved = order.status === 'paid' && (await transitionOrder(tx, orderId, 'provisioning', { subscriptionId: subscription.id }));
+    if (!moved) await tx.order.update({ where: { id: orderId }, data: { subscriptionId: subscription.id } });
     return { subscriptionId: subscription.id, periodStart: plan.start.toISOString(), periodEnd: plan.end?.toISOString() ?? null };
   });
 }

@@ -93,6 +93,25 @@ describe('paid by Stripe webhook', () => {
     await expectLedgerInvariant(stack.db, userId);
   });
 
+  it('the run is found by OrderId with its status: pending_payment while unpaid, completed once provisioned', async () => {
+    const userId = newUserId('search');
+    const pkg = await buyablePackage(stack);
+    const placed = await order(userId, pkg.code);
+    const statusOfRun = async (): Promise<string[]> => {
+      const found: string[] = [];
+      for await (const run of stack.temporal.workflow.list({ query: `OrderId = '${placed.id}' AND UserId = '${userId}'` })) {
+        found.push(String(run.searchAttributes.OrderStatus?.[0] ?? 'none'));
+      }
+      return found;
+    };
+    await waitFor(async () => (await statusOfRun()).join() === 'pending_payment', 30_000, 'the run listed as pending_payment');
+    await postStripeEvent(stack, sessionEvent('checkout.session.completed', placed));
+    await waitForOrder(stack, placed.id, ['completed']);
+    await waitForRunToClose(stack, orderWorkflowId(placed.id));
+    // The run publishes its status when it waits or ends (workflows/order.ts): the last one is `completed`.
+    await waitFor(async () => (await statusOfRun()).join() === 'completed', 30_000, 'the run listed as completed');
+  });
+
   it('an event before the workflow exists is not lost (signal-with-start)', async () => {
     const userId = newUserId('early');
     const pkg = await buyablePackage(stack);

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, proxyLocalActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Outcome } from '../activities/outcome';
 import type { OrderActivities } from '../activities/orders';
 import type { LifecycleActivities } from '../activities/lifecycle';
@@ -20,19 +20,31 @@ import {
  * Each step is retried by the workflow itself (one attempt per activity call), so the progress query
  * can show the current step, its attempts and the last error while it retries.
  */
-const orders = proxyActivities<OrderActivities>({
+const remoteOrders = proxyActivities<OrderActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 1 },
 });
 
-const lifecycleHook = proxyActivities<LifecycleActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
+const remoteLifecycleHook = proxyActivities<LifecycleActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
+
+/**
+ * Runs started since this patch run the order's steps as local activities: executed by the worker
+ * that runs the workflow task, recorded as markers, so a paid order is provisioned in one workflow task
+ * instead of one task and one activity task per step (a quarter of the server work, and no queueing
+ * between steps). The guarantees are the activities' own and do not change: every step is idempotent
+ * and is re-run after a crash until its result is recorded, as a remote activity would be. Runs
+ * recorded before the patch replay with remote activities (tests/workflows/order-histories.test.ts).
+ */
+const LOCAL_STEPS_PATCH = 'order-local-steps';
+const localOrders = proxyLocalActivities<OrderActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
+const localLifecycleHook = proxyLocalActivities<LifecycleActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
 
 const FOREVER = Number.POSITIVE_INFINITY;
 
 type StepResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** Progress bookkeeping and the retry loop shared by the order and refund workflows. */
-function progressTracker(retryBaseMs: number) {
+function progressTracker(retryBaseMs: number, beforeWait: () => void = () => undefined) {
   const progress: OrderProgress = { step: 'start', attempts: 0, lastError: null, steps: [] };
   setHandler(progressQuery, () => progress);
 
@@ -59,6 +71,7 @@ function progressTracker(retryBaseMs: number) {
           entry.status = 'failed';
           return { ok: false, error: entry.lastError };
         }
+        beforeWait();
         await sleep(Math.min(30_000, retryBaseMs * 2 ** Math.min(entry.attempts - 1, 10)));
       }
     }
@@ -93,7 +106,10 @@ function describe(error: unknown): string {
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderProgress> {
   const { orderId } = input;
   const maxAttempts = input.maxStepAttempts ?? 8;
-  const { progress, step, mark } = progressTracker(input.retryBaseMs ?? 1000);
+  const local = patched(LOCAL_STEPS_PATCH);
+  const orders = local ? localOrders : remoteOrders;
+  const lifecycleHook = local ? localLifecycleHook : remoteLifecycleHook;
+  const { progress, step, mark } = progressTracker(input.retryBaseMs ?? 1000, () => publishStatus());
   const payments: PaymentSignal[] = [];
   let cancelRequested = false;
   let session: PaymentSessionView | null = null;
@@ -108,51 +124,70 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderPro
     throw ApplicationFailure.create({ type: 'PAYMENT_PROVIDER_ERROR', message: sessionFailure!, nonRetryable: true });
   });
 
+  // Remote-step runs upsert the status at every change. Local-step runs publish it only when it differs
+  // from what the search attribute holds and the run is about to wait or end: several changes inside one
+  // workflow task are applied together anyway, so only the last is ever visible. Every start sets
+  // `pending_payment` (orders/workflow-client.ts).
+  let published: OrderStatus | null = 'pending_payment';
+  const publishStatus = (): void => {
+    if (!local || status === null || status === published) return;
+    published = status;
+    upsertSearchAttributes([{ key: OrderStatusKey, value: status }]);
+  };
   const setStatus = (next: OrderStatus): void => {
     status = next;
-    upsertSearchAttributes([{ key: OrderStatusKey, value: next }]);
+    if (!local) upsertSearchAttributes([{ key: OrderStatusKey, value: next }]);
   };
   const must = <T>(result: StepResult<T>): T => {
     if (!result.ok) throw ApplicationFailure.create({ type: 'ORDER_STEP_FAILED', message: result.error, nonRetryable: true });
     return result.value;
   };
 
-  const loaded = must(await step('load_order', () => orders.loadOrder(orderId), FOREVER));
-  if (!loaded) {
-    sessionFailure = `Order ${orderId} does not exist.`;
-    return progress;
+  try {
+    await run();
+  } finally {
+    publishStatus();
   }
-  setStatus(loaded.status);
-  session = { paymentUrl: loaded.paymentUrl, paymentReference: loaded.paymentReference };
-
-  if (loaded.status === 'pending_payment') {
-    session = null;
-    const opened = await step('create_payment', () => orders.openPaymentSession(orderId), maxAttempts);
-    if (opened.ok) {
-      session = opened.value;
-      mark('awaiting_payment', 'running');
-      const expiresInMs = Math.max(0, Date.parse(loaded.expiresAt) - Date.now());
-      const woke = await condition(() => payments.length > 0 || cancelRequested, expiresInMs);
-      progress.steps[progress.steps.length - 1]!.status = 'done';
-      if (!woke) {
-        setStatus(must(await step('expire', () => orders.expireOrder(orderId), FOREVER)));
-      } else if (payments.length === 0) {
-        // The API already moved the order to cancelled; close the provider's session so it cannot be paid.
-        await step('close_payment_session', () => orders.closePaymentSession(orderId), maxAttempts);
-        setStatus('cancelled');
-      }
-    } else {
-      sessionFailure = opened.error;
-      setStatus(must(await step('fail_order', () => orders.failOrder(orderId, `payment session: ${opened.error}`), FOREVER)));
-    }
-  } else if (loaded.status === 'paid' || loaded.status === 'provisioning') {
-    await provision();
-  }
-
-  // Every payment that reached this run, in arrival order: the first provisions, the same payment
-  // again is a no-op, a different second payment is refunded.
-  while (payments.length > 0) await handlePayment(payments.shift()!);
   return progress;
+
+  async function run(): Promise<void> {
+    const loaded = must(await step('load_order', () => orders.loadOrder(orderId), FOREVER));
+    if (!loaded) {
+      sessionFailure = `Order ${orderId} does not exist.`;
+      return;
+    }
+    setStatus(loaded.status);
+    session = { paymentUrl: loaded.paymentUrl, paymentReference: loaded.paymentReference };
+
+    if (loaded.status === 'pending_payment') {
+      session = null;
+      const opened = await step('create_payment', () => orders.openPaymentSession(orderId), maxAttempts);
+      if (opened.ok) {
+        session = opened.value;
+        mark('awaiting_payment', 'running');
+        publishStatus();
+        const expiresInMs = Math.max(0, Date.parse(loaded.expiresAt) - Date.now());
+        const woke = await condition(() => payments.length > 0 || cancelRequested, expiresInMs);
+        progress.steps[progress.steps.length - 1]!.status = 'done';
+        if (!woke) {
+          setStatus(must(await step('expire', () => orders.expireOrder(orderId), FOREVER)));
+        } else if (payments.length === 0) {
+          // The API already moved the order to cancelled; close the provider's session so it cannot be paid.
+          await step('close_payment_session', () => orders.closePaymentSession(orderId), maxAttempts);
+          setStatus('cancelled');
+        }
+      } else {
+        sessionFailure = opened.error;
+        setStatus(must(await step('fail_order', () => orders.failOrder(orderId, `payment session: ${opened.error}`), FOREVER)));
+      }
+    } else if (loaded.status === 'paid' || loaded.status === 'provisioning') {
+      await provision();
+    }
+
+    // Every payment that reached this run, in arrival order: the first provisions, the same payment
+    // again is a no-op, a different second payment is refunded.
+    while (payments.length > 0) await handlePayment(payments.shift()!);
+  }
 
   async function handlePayment(payment: PaymentSignal): Promise<void> {
     if (payment.outcome === 'failed') {
@@ -177,7 +212,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderPro
     const granted = await step('grant_credits', () => orders.grantOrderCredits(orderId), maxAttempts);
     if (!granted.ok) return compensate(granted.error);
     // Lifecycle timers: the grant's expiry and the subscription's period end (a renewal moves it).
-    if (patched('lifecycle-timers')) await step('track_lifecycle', () => lifecycleHook.trackOrderLifecycle(orderId).then((value) => ({ ok: true as const, value })), FOREVER);
+    if (local || patched('lifecycle-timers')) await step('track_lifecycle', () => lifecycleHook.trackOrderLifecycle(orderId).then((value) => ({ ok: true as const, value })), FOREVER);
     // Events (order.paid, subscription.provisioned / renewed) are written by the steps' own transactions.
     setStatus(must(await step('complete', () => orders.completeOrder(orderId), FOREVER)));
   }
@@ -194,11 +229,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderPro
 /** An admin refund: give the money back through the channel, then revoke the refunded share. */
 export async function orderRefundWorkflow(input: OrderRefundWorkflowInput): Promise<OrderProgress> {
   const { progress, step } = progressTracker(1000);
-  const refunded = await step('gateway_refund', () => orders.refundForAdminRefund(input.refundId), 8);
+  const refunded = await step('gateway_refund', () => remoteOrders.refundForAdminRefund(input.refundId), 8);
   if (!refunded.ok) {
-    await step('fail_refund', () => orders.failRefund(input.refundId, refunded.error), FOREVER);
+    await step('fail_refund', () => remoteOrders.failRefund(input.refundId, refunded.error), FOREVER);
     return progress;
   }
-  await step('revoke_share', () => orders.settleRefund(input.refundId, refunded.value), FOREVER);
+  await step('revoke_share', () => remoteOrders.settleRefund(input.refundId, refunded.value), FOREVER);
   return progress;
 }

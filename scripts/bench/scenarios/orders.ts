@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { temporal as proto } from '@temporalio/proto';
 import Stripe from 'stripe';
 import { orderWorkflowId } from '../../../workflows/order-contract';
 import { checkoutCompletedEvent } from '../../pay';
@@ -19,6 +20,7 @@ import { cpuLine, type Bench } from '../context';
 import type { LoadOp } from '../load';
 import { fmt, loadRow, log, printTable, reportErrors, round, write } from '../report';
 import type { Scenario } from '../scenario';
+import { countStatements, describeStatements } from '../statements';
 
 const ORDER_CLIENTS = 8;
 /** Measured window at least this long (s), whatever --seconds says. */
@@ -33,7 +35,7 @@ const ORDERS_RATIO_GOAL = 0.6;
 const WEBHOOK_P99_OVER_BASELINE_P99_GOAL = 2;
 
 /** create -> signed webhook -> provisioned; parts: create, webhook (the POST itself), webhookToCompleted. */
-function paidOrderOp(bench: Bench): LoadOp {
+function paidOrderOp(bench: Bench, onOrder?: (orderId: string) => void): LoadOp {
   const { stack, api } = bench;
   const stripe = new Stripe('sk_test_unused');
   return async () => {
@@ -54,7 +56,61 @@ function paidOrderOp(bench: Bench): LoadOp {
     const t3 = performance.now();
     const { rows } = await stack.admin.query<{ status: string }>('SELECT status::text FROM orders WHERE id = $1', [order.id]);
     if (rows[0]?.status !== 'completed') throw new Error(`order ${order.id} ended ${rows[0]?.status ?? 'missing'}, not completed`);
+    onOrder?.(order.id);
     return { create: t1 - t0, webhook: t2 - t1, webhookToCompleted: t3 - t1 };
+  };
+}
+
+/** How long the follow-up work of one order (relay, notifications, lifecycle timers' first steps) gets to run in the diagnostic. */
+const FOLLOW_UP_MS = 3000;
+
+interface OrderCost {
+  statements: string;
+  /** Workflow runs started by one order and its follow-ups, by workflow type. */
+  workflowsByType: Record<string, number>;
+  /** The order run's history: events by type. */
+  orderHistory: Record<string, number>;
+  /** Statements grouped by their text, most frequent first (for the results file). */
+  statementList: Array<[string, number]>;
+}
+
+/**
+ * What one paid order costs the server side: SQL statements (API and worker, the follow-ups included),
+ * the workflow runs it starts, and its own history. Run once on the idle stack, before the windows.
+ */
+async function measureOneOrder(bench: Bench): Promise<OrderCost> {
+  const { stack } = bench;
+  await new Promise((resolve) => setTimeout(resolve, FOLLOW_UP_MS)); // the smoke test's follow-ups end first
+  const since = new Date().toISOString();
+  let orderId = '';
+  const paidOrder = paidOrderOp(bench, (id) => (orderId = id));
+  const counted = await countStatements(stack.admin, stack.postgresLogFile, async () => {
+    await paidOrder(0);
+    await new Promise((resolve) => setTimeout(resolve, FOLLOW_UP_MS));
+  });
+  const workflowsByType: Record<string, number> = {};
+  for await (const run of stack.client.workflow.list({ query: `StartTime > "${since}"` })) {
+    const history = await stack.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+    const count = (type: string) => (history.events ?? []).filter((event) => proto.api.enums.v1.EventType[event.eventType ?? 0] === type).length;
+    const key = `${run.type} (${history.events?.length ?? 0} events, ${count('EVENT_TYPE_WORKFLOW_TASK_COMPLETED')} workflow tasks, ${count('EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')} activities, ${run.status.name})`;
+    workflowsByType[key] = (workflowsByType[key] ?? 0) + 1;
+  }
+  const orderHistory: Record<string, number> = {};
+  const history = await stack.client.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory();
+  for (const event of history.events ?? []) {
+    const name = (proto.api.enums.v1.EventType[event.eventType ?? 0] ?? '?').replace(/^EVENT_TYPE_/, '');
+    orderHistory[name] = (orderHistory[name] ?? 0) + 1;
+  }
+  const grouped = new Map<string, number>();
+  for (const statement of counted.statements) {
+    const key = statement.replace(/\$\d+/g, '$').replace(/'[^']*'/g, "'…'").slice(0, 100);
+    grouped.set(key, (grouped.get(key) ?? 0) + 1);
+  }
+  return {
+    statements: describeStatements(counted),
+    workflowsByType,
+    orderHistory,
+    statementList: [...grouped].sort((a, b) => b[1] - a[1]),
   };
 }
 
@@ -93,6 +149,12 @@ async function run(bench: Bench): Promise<void> {
     }
     throw error;
   }
+
+  const cost = await measureOneOrder(bench);
+  log(`one paid order (its follow-ups included, ${FOLLOW_UP_MS} ms): SQL statements ${cost.statements}`);
+  log(`  workflow runs started: ${Object.entries(cost.workflowsByType).map(([type, n]) => `${n} × ${type}`).join('; ')}`);
+  log(`  order run history: ${Object.values(cost.orderHistory).reduce((a, b) => a + b, 0)} events (${Object.entries(cost.orderHistory).map(([type, n]) => `${type} ${n}`).join(', ')})`);
+  for (const [statement, n] of cost.statementList.slice(0, 40)) log(`    ${String(n).padStart(3)} × ${statement}`);
 
   log(`orders baseline: bare workflow (${ACTIVITIES_BEFORE_PAYMENT} no-op activities, payment signal, ${ACTIVITIES_AFTER_PAYMENT} more) from ${ORDER_CLIENTS} clients`);
   const baselineWorker = await startBaselineWorker(bench, BASELINE_TASK_QUEUE);
@@ -150,7 +212,7 @@ async function run(bench: Bench): Promise<void> {
     `paid orders/s    api ${fmt(api.perSecond)} (webhook->completed p50 ${fmt(apiTail?.p50, 1)} / p99 ${fmt(apiTail?.p99, 1)} ms)  ` +
       `baseline ${fmt(baseline.perSecond)} (p99 ${fmt(baseTail?.p99, 1)} ms)  ratio ${ratio.toFixed(3)}`,
   );
-  bench.results.orders = { baseline, api, ratio: round(ratio, 4), webhookToCompletedP99OverBaseline: round((apiTail?.p99 ?? NaN) / (baseTail?.p99 ?? NaN), 3) };
+  bench.results.orders = { oneOrder: cost, baseline, api, ratio: round(ratio, 4), webhookToCompletedP99OverBaseline: round((apiTail?.p99 ?? NaN) / (baseTail?.p99 ?? NaN), 3) };
 }
 
 export const scenario: Scenario = {

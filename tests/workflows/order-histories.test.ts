@@ -1,0 +1,34 @@
+/**
+ * Order runs recorded under earlier workflow code must replay under the current code, or a deploy
+ * breaks them mid-flight (a nondeterminism error stalls each such run). Replay needs no server.
+ *
+ * histories/8c13cd7-orders/: order and order-refund runs recorded on the Temporal dev server by
+ * tests/orders.test.ts and tests/orders-gateway-expiry.test.ts at commit 8c13cd7, when every order step
+ * was a (remote) activity and the status search attribute was upserted at each change: paid by Stripe
+ * and provisioned; a second payment recorded after completion; a renewal; expired; async payment
+ * failed; cancelled; the saga (package withdrawn: revoke, refund, failed) twice; still waiting for
+ * payment; runs cut off mid-task when the suite ended (an expired order, then its late payment's run);
+ * an admin refund.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { suiteWorkflowBundle } from '../support/workflow-bundle';
+
+describe('order workflow determinism across versions', () => {
+  it('replays every order run recorded under the remote-activity workflow code (8c13cd7)', async () => {
+    const recorded = path.join(__dirname, 'histories', '8c13cd7-orders');
+    const files = readdirSync(recorded).filter((file) => file.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(12);
+    const histories = files.map((file) => ({
+      workflowId: path.basename(file, '.json'),
+      history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(recorded, file), 'utf8'))),
+    }));
+    const results: Array<{ workflowId: string; error: string | null }> = [];
+    for await (const result of Worker.runReplayHistories(suiteWorkflowBundle(), histories)) {
+      results.push({ workflowId: result.workflowId, error: result.error?.message ?? null });
+    }
+    expect(results).toEqual(histories.map(({ workflowId }) => ({ workflowId, error: null })));
+  });
+});
