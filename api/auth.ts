@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { jwtVerify } from 'jose';
 import { BillingError } from '../domain/errors';
 
@@ -69,4 +70,20 @@ export class Authenticator {
     }
     throw new BillingError('UNAUTHENTICATED', 'The credential is not valid.');
   }
+}
+
+const PRINCIPAL = Symbol('principal');
+
+/**
+ * The caller of a request, authenticated once per request: the rate limiter (api/edge.ts) and the
+ * route (api/route.ts) both need it, and each authentication hashes the credential. The promise is
+ * kept on the request, a refusal included (the rate limiter ignores it, the route answers it).
+ */
+export function requestPrincipal(authenticator: Authenticator, req: IncomingMessage): Promise<Principal | undefined> {
+  const memo = req as IncomingMessage & { [PRINCIPAL]?: { authenticator: Authenticator; principal: Promise<Principal | undefined> } };
+  const known = memo[PRINCIPAL];
+  if (known?.authenticator === authenticator) return known.principal;
+  const principal = authenticator.authenticate(req.headers.authorization);
+  memo[PRINCIPAL] = { authenticator, principal };
+  return principal;
 }

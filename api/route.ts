@@ -6,7 +6,7 @@ import { BillingError } from '../domain/errors';
 import type { Idempotency } from '../domain/idempotency';
 import { idempotencyKeySchema } from '../idempotency/key';
 import { requestFingerprint } from '../idempotency/fingerprint';
-import type { Principal, Role } from './auth';
+import { requestPrincipal, type Principal, type Role } from './auth';
 import { validationError } from './errors';
 import type { ApiDeps } from './deps';
 
@@ -127,7 +127,7 @@ function refuseForeignMediaType(route: RouteDefinition, req: Request): void {
 
 export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): RequestHandler {
   return async (req, res) => {
-    const principal = await deps.authenticator.authenticate(req.get('authorization'));
+    const principal = await requestPrincipal(deps.authenticator, req);
     authorize(route, principal);
     const params = parsePart(route.params, req.params, 'params');
     const query = parsePart(route.query, req.query, 'query');
