@@ -34,6 +34,11 @@ interface ResultMeta {
   /** Set when an idempotent retry returned the stored first answer. */
   replayed?: boolean;
   headers?: Record<string, string>;
+  /**
+   * The body's exact JSON text, when the handler already has it (the deduct's stored answer): sent as
+   * is, without serialising `body` again (and without an ETag, which an answer to a write never needs).
+   */
+  bodyText?: string;
 }
 
 /** A JSON answer typed by the route's response schema (a mismatch fails type-checking), or a streamed one (CSV). */
@@ -158,6 +163,10 @@ export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): Request
     if ('stream' in result) {
       res.type(result.contentType);
       await pipeline(result.stream, res);
+    } else if (result.bodyText !== undefined) {
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Content-Length', Buffer.byteLength(result.bodyText));
+      res.end(result.bodyText);
     } else {
       res.json(result.body);
     }
