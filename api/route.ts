@@ -134,8 +134,9 @@ export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): Request
   return async (req, res) => {
     const principal = await requestPrincipal(deps.authenticator, req);
     authorize(route, principal);
-    const params = parsePart(route.params, req.params, 'params');
-    const query = parsePart(route.query, req.query, 'query');
+    // req.query is parsed on first read (Express 5): not at all on routes that take no query.
+    const params = route.params ? parsePart(route.params, req.params, 'params') : undefined;
+    const query = route.query ? parsePart(route.query, req.query, 'query') : undefined;
     const rawBody = route.rawBody ? (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)) : undefined;
     if (!route.rawBody) refuseForeignMediaType(route, req);
     const body = route.rawBody ? undefined : parsePart(route.body, req.body, 'body');
