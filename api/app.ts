@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import express, { Router } from 'express';
-import pinoHttp from 'pino-http';
 import type { Store } from 'express-rate-limit';
 import { edgeConfigSchema, type EdgeConfig } from '../infra/config';
 import type { Logger } from '../infra/logger';
@@ -8,6 +6,7 @@ import type { ApiDeps } from './deps';
 import { failFastDuringOutage, outageErrors } from './outages';
 import { bodyTooLarge, rateLimits, refusalMetrics, requestMetrics, routeTemplates, securityHeaders, userRoutesCors } from './edge';
 import { errorHandler, notFoundHandler } from './errors';
+import { requestLogging } from './request-log';
 import { buildOpenApiDocument } from './openapi';
 import { toExpressHandler } from './route';
 import { mountHealth } from './routes/health';
@@ -29,20 +28,7 @@ export function createApp(deps: ApiDeps, logger: Logger, edge: EdgeOptions = {})
   app.set('query parser', 'simple');
   app.set('trust proxy', edgeConfig.TRUST_PROXY_HOPS);
   app.use(requestMetrics(templateOf));
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      // Health probes every few seconds would drown the log.
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-      redact: ['req.headers.authorization'],
-    }),
-  );
+  app.use(requestLogging(app, logger));
   app.use(securityHeaders());
   if (edgeConfig.CORS_ALLOWED_ORIGINS.length > 0) app.use('/v1/me', userRoutesCors(edgeConfig.CORS_ALLOWED_ORIGINS));
   app.use(rateLimits(edgeConfig, deps.authenticator, edge.rateLimitStore));

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { jwtVerify } from 'jose';
 import { BillingError } from '../domain/errors';
 
@@ -30,21 +31,29 @@ function fingerprint(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
 
-function matchesAny(candidate: string, keys: Buffer[]): boolean {
-  const digest = createHash('sha256').update(candidate).digest();
-  // Compare fixed-length digests in constant time so key length and content do not leak through timing.
-  return keys.reduce((found, key) => timingSafeEqual(digest, key) || found, false);
+/** The index of the key whose digest matches the candidate's, or -1. */
+function matchingKey(digest: Buffer, keys: Buffer[]): number {
+  // Compare fixed-length digests in constant time, and every one of them, so key length and content
+  // (and which key matched) do not leak through timing.
+  let found = -1;
+  for (let index = 0; index < keys.length; index++) if (timingSafeEqual(digest, keys[index]!) && found < 0) found = index;
+  return found;
 }
 
 export class Authenticator {
   private readonly serviceDigests: Buffer[];
   private readonly adminDigests: Buffer[];
+  /** The principals of the keys, in the order of their digests (ids computed once, not per request). */
+  private readonly servicePrincipals: Principal[];
+  private readonly adminPrincipals: Principal[];
   private readonly secret: Uint8Array;
 
   constructor(config: AuthConfig) {
     const digest = (key: string) => createHash('sha256').update(key).digest();
     this.serviceDigests = config.serviceKeys.map(digest);
     this.adminDigests = config.adminKeys.map(digest);
+    this.servicePrincipals = config.serviceKeys.map((key) => ({ role: 'service', id: `service:${fingerprint(key)}` }));
+    this.adminPrincipals = config.adminKeys.map((key) => ({ role: 'admin', id: `admin:${fingerprint(key)}` }));
     this.secret = new TextEncoder().encode(config.userTokenSecret);
   }
 
@@ -54,8 +63,11 @@ export class Authenticator {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new BillingError('UNAUTHENTICATED', 'Authorization must be "Bearer <credential>".');
     const credential = match[1]!;
-    if (matchesAny(credential, this.serviceDigests)) return { role: 'service', id: `service:${fingerprint(credential)}` };
-    if (matchesAny(credential, this.adminDigests)) return { role: 'admin', id: `admin:${fingerprint(credential)}` };
+    const digest = createHash('sha256').update(credential).digest();
+    const service = matchingKey(digest, this.serviceDigests);
+    if (service >= 0) return { ...this.servicePrincipals[service]! };
+    const admin = matchingKey(digest, this.adminDigests);
+    if (admin >= 0) return { ...this.adminPrincipals[admin]! };
     if (credential.split('.').length === 3) {
       try {
         // exp is required: a user token that never expires cannot be revoked short of rotating the secret.
@@ -69,4 +81,20 @@ export class Authenticator {
     }
     throw new BillingError('UNAUTHENTICATED', 'The credential is not valid.');
   }
+}
+
+const PRINCIPAL = Symbol('principal');
+
+/**
+ * The caller of a request, authenticated once per request: the rate limiter (api/edge.ts) and the
+ * route (api/route.ts) both need it, and each authentication hashes the credential. The promise is
+ * kept on the request, a refusal included (the rate limiter ignores it, the route answers it).
+ */
+export function requestPrincipal(authenticator: Authenticator, req: IncomingMessage): Promise<Principal | undefined> {
+  const memo = req as IncomingMessage & { [PRINCIPAL]?: { authenticator: Authenticator; principal: Promise<Principal | undefined> } };
+  const known = memo[PRINCIPAL];
+  if (known?.authenticator === authenticator) return known.principal;
+  const principal = authenticator.authenticate(req.headers.authorization);
+  memo[PRINCIPAL] = { authenticator, principal };
+  return principal;
 }

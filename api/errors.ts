@@ -1,4 +1,4 @@
-import 'pino-http';
+import './request-log';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from '../infra/zod';
 import { BillingError, type ErrorCode } from '../domain/errors';

@@ -6,7 +6,7 @@ import { BillingError } from '../domain/errors';
 import type { Idempotency } from '../domain/idempotency';
 import { idempotencyKeySchema } from '../idempotency/key';
 import { requestFingerprint } from '../idempotency/fingerprint';
-import type { Principal, Role } from './auth';
+import { requestPrincipal, type Principal, type Role } from './auth';
 import { validationError } from './errors';
 import type { ApiDeps } from './deps';
 
@@ -34,6 +34,11 @@ interface ResultMeta {
   /** Set when an idempotent retry returned the stored first answer. */
   replayed?: boolean;
   headers?: Record<string, string>;
+  /**
+   * The body's exact JSON text, when the handler already has it (the deduct's stored answer): sent as
+   * is, without serialising `body` again (and without an ETag, which an answer to a write never needs).
+   */
+  bodyText?: string;
 }
 
 /** A JSON answer typed by the route's response schema (a mismatch fails type-checking), or a streamed one (CSV). */
@@ -127,10 +132,11 @@ function refuseForeignMediaType(route: RouteDefinition, req: Request): void {
 
 export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): RequestHandler {
   return async (req, res) => {
-    const principal = await deps.authenticator.authenticate(req.get('authorization'));
+    const principal = await requestPrincipal(deps.authenticator, req);
     authorize(route, principal);
-    const params = parsePart(route.params, req.params, 'params');
-    const query = parsePart(route.query, req.query, 'query');
+    // req.query is parsed on first read (Express 5): not at all on routes that take no query.
+    const params = route.params ? parsePart(route.params, req.params, 'params') : undefined;
+    const query = route.query ? parsePart(route.query, req.query, 'query') : undefined;
     const rawBody = route.rawBody ? (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)) : undefined;
     if (!route.rawBody) refuseForeignMediaType(route, req);
     const body = route.rawBody ? undefined : parsePart(route.body, req.body, 'body');
@@ -158,6 +164,10 @@ export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): Request
     if ('stream' in result) {
       res.type(result.contentType);
       await pipeline(result.stream, res);
+    } else if (result.bodyText !== undefined) {
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Content-Length', Buffer.byteLength(result.bodyText));
+      res.end(result.bodyText);
     } else {
       res.json(result.body);
     }

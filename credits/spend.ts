@@ -99,6 +99,6 @@ export async function deductCredits(
       throw deductRefusal(error, request) ?? error;
     }
     // The answer is the stored text itself, so the first answer and every replay are the same bytes.
-    return { body: JSON.parse(row!.answer) as ConsumptionView, replayed: row!.was_replayed };
+    return { body: JSON.parse(row!.answer) as ConsumptionView, replayed: row!.was_replayed, bodyText: row!.answer };
   });
 }

@@ -15,6 +15,8 @@ export type { Idempotency } from '../domain/idempotency';
 export interface IdempotentResult<T> {
   body: T;
   replayed: boolean;
+  /** The body's exact JSON text, when the store has it (answered as is: api/route.ts). */
+  bodyText?: string;
 }
 
 /** status_code of a claim whose work is still under way (a workflow is doing it). */
