@@ -223,9 +223,12 @@ export async function extendReservation(db: Database, reservationId: string, exp
 
 /** The credential that created a reservation (null: created before this was recorded), or undefined if there is none. */
 export async function reservationOwner(db: Database, reservationId: string): Promise<string | null | undefined> {
-  const row = await db.reservation.findUnique({ where: { id: reservationId }, select: { createdBy: true } });
-  return row ? row.createdBy : undefined;
+  // Asked before every settling call through the API: one prepared statement, no Prisma.
+  const { rows } = await sqlPool(db).query<{ created_by: string | null }>({ ...OWNER_STATEMENT, values: [reservationId] });
+  return rows[0] ? rows[0].created_by : undefined;
 }
+
+const OWNER_STATEMENT = { name: 'reservation_owner', text: 'SELECT created_by FROM reservations WHERE id = $1' } as const;
 
 export async function getReservation(db: Database, reservationId: string): Promise<ReservationView | null> {
   const reservation = await db.reservation.findUnique({ where: { id: reservationId }, include: withAllocations });
