@@ -16,8 +16,8 @@
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---------------------------------------------------------------------------------------------------
-# build: install every dependency, generate the Prisma client, compile to dist/ (the generated client and the
-# migrations included), then drop the dev dependencies.
+# build: install every dependency, generate the Prisma client, compile to dist/ (the generated client, the
+# migrations and the workflow bundle included: the worker then runs no webpack at start), then drop the dev dependencies.
 # ---------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

@@ -1,17 +1,18 @@
-import type { Database } from '../infra/database';
+import { randomUUID } from 'node:crypto';
+import { DatabaseError, type QueryResultRow } from 'pg';
+import { sqlPool, type Database, type Tx } from '../infra/database';
 import type { Reservation, ReservationAllocation } from '../generated/prisma/client';
 import { BillingError } from '../domain/errors';
 import { keyReused } from '../domain/idempotency';
-import { settleHold } from '../domain/settlement';
 import { requireCommitWithinHold } from '../domain/holds';
-import { applyMovements, type Movement } from './ledger';
-import { priceAndAllocate } from './grants';
-import type { Tx } from '../infra/database';
+import { applyMovements } from './ledger';
+import { insufficientCredits } from './grants';
+import { actionDisabled, quantityTooLarge, unknownAction } from './pricing';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import { lockUserCredits } from './locks';
-import { recordConsumption } from './consumptions';
 import { reservationView, type ConsumptionView, type ReservationView } from './views';
 import { afterBalanceChange, recordEvent } from './events';
+import { balanceLowThreshold } from '../events/balance-low';
 
 /**
  * Reservation rules (see docs/architecture.md):
@@ -34,55 +35,93 @@ export interface HoldRequest {
 
 const withAllocations = { allocations: true } as const;
 
-export async function holdCredits(db: Database, request: HoldRequest, actor: string): Promise<ReservationView> {
-  const { body } = await runIdempotent(db, undefined, async (tx) => {
-    // The reservation id is the idempotency key of a hold: a retried activity finds its own row.
-    const existing = await tx.reservation.findUnique({ where: { id: request.reservationId }, include: withAllocations });
-    if (existing) {
-      if (existing.requestHash !== request.requestHash) {
-        throw keyReused();
-      }
-      return reservationView(existing);
+/**
+ * The hold's one statement: the migration-managed function `hold_credits`
+ * (prisma/migrations/20261222000000_reservation_functions) does what this module did through Prisma in
+ * 13 statements (existing-row check, price, the user's lock, grants, reservation, allocations, grant
+ * updates and ledger entries, the balance-low rule), in one round trip. Prepared once per connection.
+ */
+export const HOLD_STATEMENT = {
+  name: 'hold_credits',
+  text: 'SELECT answer FROM hold_credits($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+} as const;
+
+/** The commit's one statement (`commit_reservation`, same migration): claim, lock, settle, consumption, ledger, event, answer. */
+export const COMMIT_STATEMENT = {
+  name: 'commit_reservation',
+  text: 'SELECT was_replayed, answer FROM commit_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+} as const;
+
+/** The functions' refusals (SQLSTATE class DB, the code as message), worded as the Prisma path worded them. */
+function reservationRefusal(error: unknown, context: { reservationId: string; actionKey?: string; quantity: number }): BillingError | undefined {
+  if (!(error instanceof DatabaseError) || !error.code?.startsWith('DB')) return undefined;
+  const detail = (): Record<string, unknown> => JSON.parse(error.detail ?? '{}') as Record<string, unknown>;
+  switch (error.message) {
+    case 'IDEMPOTENCY_KEY_REUSED':
+      return keyReused();
+    case 'NOT_FOUND':
+      return context.actionKey !== undefined ? unknownAction(context.actionKey) : reservationNotFound(context.reservationId);
+    case 'ACTION_DISABLED':
+      return actionDisabled(context.actionKey ?? '');
+    case 'VALIDATION_FAILED':
+      return quantityTooLarge(context.actionKey ?? '', context.quantity);
+    case 'INSUFFICIENT_CREDITS': {
+      const { required, available } = detail() as { required: number; available: number };
+      return insufficientCredits(required, available);
     }
-    const now = new Date();
-    const { priced, allocations } = await priceAndAllocate(tx, request.userId, request.actionKey, request.quantity, now);
-    // Written with createMany and returned from the values in hand: no read-back on the hot path.
-    const reservation = {
-      id: request.reservationId,
-      userId: request.userId,
-      actionKey: priced.actionKey,
-      quantity: request.quantity,
-      unitPrice: priced.unitPrice,
-      creditsHeld: priced.credits,
-      status: 'held' as const,
-      expiresAt: new Date(request.expiresAt),
-      workflowId: request.workflowId,
-      requestHash: request.requestHash,
-      // The creating credential: only it may settle the reservation (reservations/service.ts).
-      createdBy: actor,
-      consumptionId: null,
-      settledAt: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    await tx.reservation.createMany({ data: [reservation] });
-    const reservationAllocations = allocations.map((a) => ({ reservationId: reservation.id, userPackageId: a.grantId, credits: a.credits }));
-    await tx.reservationAllocation.createMany({ data: reservationAllocations });
-    await applyMovements(
-      tx,
-      { userId: request.userId, referenceType: 'reservation', referenceId: reservation.id, actor },
-      allocations.map((a) => ({ grantId: a.grantId, entryType: 'reserve', amount: -a.credits, reservedDelta: a.credits })),
-    );
-    await afterBalanceChange(tx, request.userId);
-    return reservationView({ ...reservation, allocations: reservationAllocations });
-  });
-  return body;
+    case 'RESERVATION_NOT_HELD':
+      return notHeld({ id: context.reservationId, status: String(detail().status) });
+    case 'COMMIT_EXCEEDS_HOLD': {
+      const { held, requested } = detail() as { held: number; requested: number };
+      try {
+        requireCommitWithinHold(held, requested);
+      } catch (refusal) {
+        return refusal as BillingError;
+      }
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Runs one of this module's prepared statements; a refusal raised by the function becomes its BillingError. */
+async function callFunction<Row extends QueryResultRow>(
+  db: Database,
+  statement: { name: string; text: string },
+  values: unknown[],
+  context: Parameters<typeof reservationRefusal>[1],
+): Promise<Row> {
+  try {
+    const { rows } = await sqlPool(db).query<Row>({ ...statement, values });
+    return rows[0]!;
+  } catch (error) {
+    throw reservationRefusal(error, context) ?? error;
+  }
+}
+
+export async function holdCredits(db: Database, request: HoldRequest, actor: string): Promise<ReservationView> {
+  const values = [
+    request.reservationId,
+    request.workflowId,
+    request.userId,
+    request.actionKey,
+    request.quantity,
+    new Date(request.expiresAt),
+    request.requestHash,
+    // The creating credential: only it may settle the reservation (reservations/service.ts).
+    actor,
+    new Date(),
+    balanceLowThreshold(),
+  ];
+  const row = await callFunction<{ answer: string }>(db, HOLD_STATEMENT, values, request);
+  return JSON.parse(row.answer) as ReservationView;
 }
 
 /** Locks the user of a reservation, then reads the reservation with its allocations. */
 async function lockReservation(tx: Tx, reservationId: string) {
   const head = await tx.reservation.findUnique({ where: { id: reservationId }, select: { userId: true } });
-  if (!head) throw new BillingError('NOT_FOUND', `Reservation ${reservationId} not found.`, { reservationId });
+  if (!head) throw reservationNotFound(reservationId);
   await lockUserCredits(tx, head.userId);
   return tx.reservation.findUniqueOrThrow({
     where: { id: reservationId },
@@ -100,6 +139,10 @@ async function settle(
   const data = { status: change.status, consumptionId: change.consumptionId ?? reservation.consumptionId, settledAt, updatedAt: settledAt };
   await tx.reservation.updateMany({ where: { id: reservation.id }, data });
   return reservationView({ ...reservation, ...data });
+}
+
+function reservationNotFound(reservationId: string): BillingError {
+  return new BillingError('NOT_FOUND', `Reservation ${reservationId} not found.`, { reservationId });
 }
 
 function notHeld(reservation: { id: string; status: string }): BillingError {
@@ -121,52 +164,19 @@ export async function commitReservation(
   idempotency: Idempotency,
   actor: string,
 ): Promise<IdempotentResult<CommitResult>> {
-  return runIdempotent(db, idempotency, async (tx) => {
-    const reservation = await lockReservation(tx, reservationId);
-    if (reservation.status !== 'held') throw notHeld(reservation);
-    requireCommitWithinHold(reservation.quantity, quantity);
-    const credits = reservation.unitPrice * quantity;
-    const settlement = settleHold(
-      reservation.allocations.map((a) => ({ grant: a.userPackage, credits: a.credits })),
-      credits,
-    );
-
-    const consumption = await recordConsumption(tx, {
-      userId: reservation.userId,
-      actionKey: reservation.actionKey,
-      quantity,
-      unitPrice: reservation.unitPrice,
-      creditsCost: credits,
-      allocations: settlement.committed,
-      reservationId: reservation.id,
-    });
-    const movements: Movement[] = settlement.perGrant.flatMap(({ grantId, committed, released }) => [
-      ...(committed > 0 ? [{ grantId, entryType: 'commit' as const, amount: 0, reservedDelta: -committed, usedDelta: committed }] : []),
-      ...(released > 0 ? [{ grantId, entryType: 'release' as const, amount: released, reservedDelta: -released }] : []),
-    ]);
-    await applyMovements(
-      tx,
-      { userId: reservation.userId, referenceType: 'reservation', referenceId: reservation.id, idempotencyKey: idempotency.key, actor },
-      movements,
-    );
-    await recordEvent(tx, {
-      type: 'reservation.committed',
-      userId: reservation.userId,
-      payload: {
-        reservationId: reservation.id,
-        consumptionId: consumption.id,
-        actionKey: reservation.actionKey,
-        quantity,
-        credits,
-        releasedCredits: settlement.perGrant.reduce((sum, part) => sum + part.released, 0),
-      },
-    });
-    await afterBalanceChange(tx, reservation.userId);
-    return {
-      reservation: await settle(tx, reservation, { status: 'committed', consumptionId: consumption.id }),
-      consumption,
-    };
-  });
+  const values = [
+    idempotency.scope,
+    idempotency.key,
+    idempotency.requestHash,
+    actor,
+    reservationId,
+    quantity,
+    randomUUID(),
+    new Date(),
+    balanceLowThreshold(),
+  ];
+  const row = await callFunction<{ was_replayed: boolean; answer: string }>(db, COMMIT_STATEMENT, values, { reservationId, quantity });
+  return { body: JSON.parse(row.answer) as CommitResult, replayed: row.was_replayed };
 }
 
 /**
@@ -213,9 +223,12 @@ export async function extendReservation(db: Database, reservationId: string, exp
 
 /** The credential that created a reservation (null: created before this was recorded), or undefined if there is none. */
 export async function reservationOwner(db: Database, reservationId: string): Promise<string | null | undefined> {
-  const row = await db.reservation.findUnique({ where: { id: reservationId }, select: { createdBy: true } });
-  return row ? row.createdBy : undefined;
+  // Asked before every settling call through the API: one prepared statement, no Prisma.
+  const { rows } = await sqlPool(db).query<{ created_by: string | null }>({ ...OWNER_STATEMENT, values: [reservationId] });
+  return rows[0] ? rows[0].created_by : undefined;
 }
+
+const OWNER_STATEMENT = { name: 'reservation_owner', text: 'SELECT created_by FROM reservations WHERE id = $1' } as const;
 
 export async function getReservation(db: Database, reservationId: string): Promise<ReservationView | null> {
   const reservation = await db.reservation.findUnique({ where: { id: reservationId }, include: withAllocations });

@@ -7,7 +7,7 @@
  * "Idempotency".
  */
 
-import type { Database, Tx } from '../infra/database';
+import { sqlPool, type Database, type Tx } from '../infra/database';
 import { isReplayOf, type Idempotency } from '../domain/idempotency';
 
 export type { Idempotency } from '../domain/idempotency';
@@ -98,6 +98,41 @@ export type Claim<T> = { state: 'claimed' } | { state: 'done'; body: T };
  * one still under way goes on to the workflow, which deduplicates it.
  */
 export async function claimKey<T>(db: Database, idempotency: Idempotency): Promise<Claim<T>> {
+  const { scope, key, requestHash } = idempotency;
+  // One round trip on the hot path (every reserve, commit, release, extend, refund through the API).
+  const { rows } = await sqlPool(db).query<StoredRecord & { claimed: boolean }>({ ...CLAIM_STATEMENT, values: [scope, key, requestHash] });
+  const row = rows[0];
+  // No row: the key was taken by a request that committed after this statement's snapshot, or freed
+  // while it ran. Rare; judged afresh with the record locked.
+  if (!row) return claimKeyLocked(db, idempotency);
+  if (row.claimed) return { state: 'claimed' };
+  isReplayOf(row.request_hash, requestHash);
+  return row.status_code === IN_PROGRESS ? { state: 'claimed' } : { state: 'done', body: storedAnswer<T>(row) };
+}
+
+/**
+ * The claim, or the record that holds the key, in one statement. The record is read without waiting
+ * for a transaction that holds it: a claim still in progress (status 0) sends the request on to its
+ * workflow, which deduplicates it by its update id, exactly as after waiting.
+ */
+const CLAIM_STATEMENT = {
+  name: 'claim_idempotency_key',
+  text: `
+    WITH claimed AS (
+      INSERT INTO idempotency_records (scope, key, request_hash, status_code)
+      VALUES ($1, $2, $3, ${IN_PROGRESS})
+      ON CONFLICT DO NOTHING
+      RETURNING 1
+    )
+    SELECT true AS claimed, NULL::text AS request_hash, NULL::int AS status_code, NULL::text AS response_text, NULL::jsonb AS response_body
+    FROM claimed
+    UNION ALL
+    SELECT false, r.request_hash, r.status_code, r.response_text, r.response_body
+    FROM idempotency_records r
+    WHERE r.scope = $1 AND r.key = $2 AND NOT EXISTS (SELECT 1 FROM claimed)`,
+} as const;
+
+async function claimKeyLocked<T>(db: Database, idempotency: Idempotency): Promise<Claim<T>> {
   return db.$transaction(async (tx) => {
     const { scope, key, requestHash } = idempotency;
     const claimed = await tx.$executeRaw`
@@ -112,9 +147,18 @@ export async function claimKey<T>(db: Database, idempotency: Idempotency): Promi
   });
 }
 
-/** Records the answer to a claimed key (a no-op when the workflow's activity already stored it). */
-export async function completeClaim(db: Database, idempotency: Idempotency, body: unknown): Promise<void> {
-  await storeAnswer(db, idempotency, body);
+const COMPLETE_STATEMENT = {
+  name: 'complete_idempotency_claim',
+  text: `
+    INSERT INTO idempotency_records (scope, key, request_hash, status_code, response_text)
+    VALUES ($1, $2, $3, ${DONE}, $4)
+    ON CONFLICT (scope, key) DO UPDATE SET status_code = EXCLUDED.status_code, response_text = EXCLUDED.response_text
+    WHERE idempotency_records.status_code = ${IN_PROGRESS} AND idempotency_records.request_hash = EXCLUDED.request_hash`,
+} as const;
+
+/** Records the answer to a claimed key (a no-op when the workflow's activity already stored it). One prepared statement. */
+export async function completeClaim(db: Database, { scope, key, requestHash }: Idempotency, body: unknown): Promise<void> {
+  await sqlPool(db).query({ ...COMPLETE_STATEMENT, values: [scope, key, requestHash, answerText(body)] });
 }
 
 /** Frees a key whose request was refused: a failed request stores nothing, so a retry is judged afresh. */

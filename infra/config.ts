@@ -45,7 +45,7 @@ export const baseConfigSchema = z.object({
    * their refund window, so without a bound the cache would grow with traffic; evicted runs are
    * replayed from history when they next get work.
    */
-  WORKER_MAX_CACHED_WORKFLOWS: envInt({ min: 0, max: 100_000, default: 1000 }),
+  WORKER_MAX_CACHED_WORKFLOWS: envInt({ min: 0, max: 100_000, default: 250 }),
   /** Validity of a replacement grant when refunded credits belong to a grant that has expired meanwhile. */
   REFUND_GRACE_DAYS: envInt({ min: 1, max: 3650, default: 30 }),
   ...paymentsConfigShape,

@@ -10,6 +10,13 @@
  * also checks the function's answer against the rows it wrote (consumption, allocations, ledger
  * entries), its key order (the view's, as the API always sent it), and its replay: same key, same
  * bytes, nothing written twice.
+ *
+ * Holds and commits run theirs too: one prepared statement each, calling `hold_credits` and
+ * `commit_reservation` (prisma/migrations/20261222000000_reservation_functions). A hold must allocate
+ * as the burn-down model says and answer what a read-back of its rows shows; a commit must draw exactly
+ * what the settlement model (domain/settlement.ts) draws from the held grants, write the consumption,
+ * allocations and 'commit'/'release' ledger entries that say so, answer what its rows show, and replay
+ * its answer under the same key without writing again.
  */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
@@ -21,6 +28,8 @@ import { commitReservation, holdCredits, releaseReservation } from '../credits/r
 import { refundConsumption } from '../credits/refunds';
 import { loadCandidateGrants } from '../credits/grants';
 import { consumptionView } from '../credits/views';
+import { getReservation } from '../credits/reservations';
+import { settleHold } from '../domain/settlement';
 import { expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
 
 /** The ConsumptionView's keys in the order the deduct has always answered them (replays are byte for byte). */
@@ -45,6 +54,45 @@ async function expectAnswerMatchesRows(userId: string, key: ReturnType<typeof id
   expect(replay.replayed).toBe(true);
   expect(JSON.stringify(replay.body)).toBe(JSON.stringify(answer));
   expect(await written()).toEqual(before);
+}
+
+const byGrant = <T extends { grantId: string }>(list: T[]): T[] => [...list].sort((a, b) => a.grantId.localeCompare(b.grantId));
+
+/** A hold's answer is what a read-back of its rows shows. */
+async function expectHoldMatchesRows(view: Awaited<ReturnType<typeof holdCredits>>) {
+  const read = await getReservation(db, view.id);
+  expect({ ...read!, allocations: byGrant(read!.allocations) }).toEqual({ ...view, allocations: byGrant(view.allocations) });
+}
+
+/** A commit draws what the settlement model draws, writes rows that say so, answers them, and replays without writing. */
+async function commitAgainstModel(userId: string, reservationId: string, quantity: number) {
+  const held = await db.reservationAllocation.findMany({ where: { reservationId }, include: { userPackage: true } });
+  const expected = settleHold(held.map((a) => ({ grant: a.userPackage, credits: a.credits })), quantity); // ai_chat: 1 credit per unit
+  const key = idempotency();
+  const { body, replayed } = await commitReservation(db, reservationId, quantity, key, 'model');
+  expect(replayed).toBe(false);
+  expect(body.consumption.allocations).toEqual(expected.committed);
+  expect(body.reservation).toMatchObject({ id: reservationId, status: 'committed', consumptionId: body.consumption.id });
+  const record = await db.consumptionRecord.findUniqueOrThrow({ where: { id: body.consumption.id }, include: { allocations: true, reservation: true } });
+  const fromRows = consumptionView(record);
+  expect({ ...body.consumption, allocations: byGrant(body.consumption.allocations) }).toEqual({ ...fromRows, allocations: byGrant(fromRows.allocations) });
+  const read = await getReservation(db, reservationId);
+  expect({ ...read!, allocations: byGrant(read!.allocations) }).toEqual({ ...body.reservation, allocations: byGrant(body.reservation.allocations) });
+  const ledger = await db.creditLedgerEntry.findMany({ where: { referenceType: 'reservation', referenceId: reservationId, entryType: { in: ['commit', 'release'] } } });
+  const entries = ledger.map((e) => ({ grantId: e.userPackageId, type: e.entryType, amount: e.amount, reserved: e.reservedDelta, used: e.usedDelta, key: e.idempotencyKey }));
+  const modelEntries = expected.perGrant.flatMap(({ grantId, committed, released }) => [
+    ...(committed > 0 ? [{ grantId, type: 'commit', amount: 0, reserved: -committed, used: committed, key: key.key }] : []),
+    ...(released > 0 ? [{ grantId, type: 'release', amount: released, reserved: -released, used: 0, key: key.key }] : []),
+  ]);
+  const order = (a: { grantId: string; type: string }, b: { grantId: string; type: string }) => a.grantId.localeCompare(b.grantId) || a.type.localeCompare(b.type);
+  expect(entries.sort(order)).toEqual(modelEntries.sort(order));
+  const written = async () => [await db.consumptionRecord.count({ where: { userId } }), await db.creditLedgerEntry.count({ where: { userId } })];
+  const before = await written();
+  const replay = await commitReservation(db, reservationId, quantity, key, 'model');
+  expect(replay.replayed).toBe(true);
+  expect(JSON.stringify(replay.body)).toBe(JSON.stringify(body));
+  expect(await written()).toEqual(before);
+  return body;
 }
 
 let db: Database;
@@ -122,6 +170,7 @@ it('allocates exactly as the burn-down rules say, refuses exactly when short, an
               );
               held.push({ id: reservationId, quantity: step.quantity });
               expect(plan.ok && view.allocations).toEqual(plan.ok && plan.allocations);
+              await expectHoldMatchesRows(view);
             }
             expect(plan.ok).toBe(true);
           } catch (error) {
@@ -139,7 +188,7 @@ it('allocates exactly as the burn-down rules say, refuses exactly when short, an
             expect((await releaseReservation(db, reservation.id, 'expired', 'system:hold-deadline')).status).toBe('expired');
           } else {
             const quantity = Math.max(1, Math.ceil(reservation.quantity * step.share));
-            const { body } = await commitReservation(db, reservation.id, quantity, idempotency(), 'model');
+            const body = await commitAgainstModel(userId, reservation.id, quantity);
             consumptions.push({ id: body.consumption.id, refundable: body.consumption.creditsCost });
           }
         } else {
@@ -153,5 +202,38 @@ it('allocates exactly as the burn-down rules say, refuses exactly when short, an
       await expectLedgerInvariant(db, userId);
     }),
     { numRuns: 40 },
+  );
+});
+
+// The random sequences above rarely hold across several grants and then commit part of it: this drives
+// exactly that case, where the settlement's burn-down order decides which grants the commit draws from.
+it('commits part of a hold spread over several grants exactly as the settlement model says', async () => {
+  const spreadGrantArb = fc.record({
+    credits: fc.integer({ min: 1, max: 5 }),
+    priority: fc.integer({ min: 1, max: 3 }),
+    expiresInDays: fc.option(fc.integer({ min: 1, max: 30 }), { nil: null }),
+  });
+  await fc.assert(
+    fc.asyncProperty(fc.array(spreadGrantArb, { minLength: 2, maxLength: 4 }), fc.double({ min: 0, max: 1, noNaN: true }), async (grants, share) => {
+      const userId = newUserId('spread');
+      for (const g of grants) {
+        await grantCredits(db, userId, g.credits, {
+          priority: g.priority,
+          expiresAt: g.expiresInDays === null ? null : new Date(Date.now() + g.expiresInDays * DAY),
+        });
+      }
+      const total = grants.reduce((sum, g) => sum + g.credits, 0);
+      const plan = await expectedPlan(userId, total);
+      const view = await holdCredits(
+        db,
+        { reservationId: randomUUID(), workflowId: 'none', userId, actionKey: 'ai_chat', quantity: total, expiresAt: new Date(Date.now() + 600_000).toISOString(), requestHash: 'h' },
+        'model',
+      );
+      expect(plan.ok && view.allocations).toEqual(plan.ok && plan.allocations);
+      await expectHoldMatchesRows(view);
+      await commitAgainstModel(userId, view.id, Math.floor(total * share));
+      await expectLedgerInvariant(db, userId);
+    }),
+    { numRuns: 25 },
   );
 });

@@ -11,6 +11,7 @@ import { findFreePort, startProcess, type ManagedProcess } from '../scripts/serv
 import { run } from '../scripts/services/commands';
 import { SERVICE_KEY, ADMIN_KEY, USER_TOKEN_SECRET, grantCredits, newUserId } from './support/stack';
 import { createDatabase, type Database } from '../infra/database';
+import { WORKFLOW_BUNDLE_FILE, writeWorkflowBundle } from '../worker/workflow-bundle';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -41,6 +42,7 @@ let api: Running;
 let worker: Running;
 let baseUrl: string;
 let buildDir: string;
+let workerBundle: string | undefined;
 
 beforeAll(async () => {
   db = createDatabase(process.env.TEST_DATABASE_URL!, 2);
@@ -52,6 +54,8 @@ beforeAll(async () => {
   // `npm test`'s `tsc --noEmit` has just checked: half the CPU.
   const build = await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', buildDir, '--noCheck'], { cwd: ROOT });
   if (build.code !== 0) throw new Error(`build failed:\n${build.output}`);
+  // npm run build's last step: the workflow bundle beside the compiled workflows (the worker runs no webpack).
+  await writeWorkflowBundle(path.join(buildDir, 'workflows', 'index.js'));
 
   const port = await findFreePort();
   baseUrl = `http://127.0.0.1:${port}`;
@@ -78,7 +82,8 @@ beforeAll(async () => {
   const { SERVICE_API_KEYS: _s, ADMIN_API_KEYS: _a, USER_TOKEN_SECRET: _u, PORT: _p, ...workerEnv } = env;
   worker = start('worker (compiled)', process.execPath, [path.join(buildDir, 'worker', 'main.js')], workerEnv);
   api = start('npm run api', 'npm', ['run', '--silent', 'api'], env);
-  await Promise.all([waitForLine(worker, /"msg":"worker started"/), waitForLine(api, /"msg":"api listening"/)]);
+  const [workerStarted] = await Promise.all([waitForLine(worker, /"msg":"worker started"/), waitForLine(api, /"msg":"api listening"/)]);
+  workerBundle = (JSON.parse(workerStarted) as { workflowBundle?: string }).workflowBundle;
 });
 
 afterAll(async () => {
@@ -91,6 +96,8 @@ it('runs the worker from the compiled JavaScript alone', () => {
   // Workflows found in the build (worker/create-worker.ts resolves ../workflows), no TypeScript loader.
   expect(fs.existsSync(path.join(buildDir, 'workflows', 'index.js'))).toBe(true);
   expect(fs.readFileSync(`/proc/${worker.process.pid}/cmdline`, 'utf8').split('\0')).not.toContain('tsx');
+  // The prebuilt workflow bundle, not webpack at start (worker/workflow-bundle.ts).
+  expect(workerBundle).toBe(path.join(buildDir, 'workflows', WORKFLOW_BUNDLE_FILE));
 });
 
 it('serves a reservation end to end and logs JSON lines with the request id and the workflow id', async () => {

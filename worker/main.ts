@@ -6,7 +6,8 @@ import { createDatabase } from '../infra/database';
 import { createLogger } from '../infra/logger';
 import type { Tracing } from '../infra/tracing';
 import { ensureSearchAttributes } from './search-attributes';
-import { createBillingWorker } from './create-worker';
+import { createBillingWorker, workflowsPath } from './create-worker';
+import { prebuiltWorkflowBundle } from './workflow-bundle';
 import { paymentsFromConfig } from '../payments/from-config';
 import { freeLoopbackPort, installWorkerRuntime, startWorkerMetricsServer } from './telemetry';
 import { startEventRelayProcess } from '../events/relay';
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
   await admin.close();
 
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  // The bundle `npm run build` made (no webpack at start); a traced worker bundles its own with the tracing interceptors.
+  const bundlePath = tracing ? undefined : prebuiltWorkflowBundle(workflowsPath());
   const worker = await createBillingWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -44,6 +47,7 @@ async function main(): Promise<void> {
     refundGraceDays: config.REFUND_GRACE_DAYS,
     payments: paymentsFromConfig(config),
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     ...(tracing ? { tracing } : {}),
     reminderLeadDays: config.LIFECYCLE_REMINDER_LEAD_DAYS,
   });
@@ -53,6 +57,7 @@ async function main(): Promise<void> {
       temporal: config.TEMPORAL_ADDRESS,
       metrics: config.WORKER_METRICS_PORT ? `http://${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}/metrics` : 'off',
       tracing: tracing ? 'otlp' : 'off',
+      workflowBundle: bundlePath ?? 'bundled at start',
     },
     'worker started',
   );

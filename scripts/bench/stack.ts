@@ -65,6 +65,9 @@ async function buildPrograms(extraEntries: string[], cleanup: Cleanup): Promise<
   // --noCheck: the same JavaScript (isolatedModules) without type-checking, which `npm test` does.
   const result = await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', configFile, '--noCheck'], { cwd: ROOT, timeoutMs: 300_000 });
   if (result.code !== 0) throw new Error(`building the programs failed:\n${result.output}`);
+  // And, as `npm run build` does, the workflow bundle beside the compiled workflows (the worker then skips webpack).
+  const { writeWorkflowBundle } = await import('../../worker/workflow-bundle');
+  await writeWorkflowBundle(path.join(buildDir, 'workflows', 'index.js'));
   return buildDir;
 }
 
