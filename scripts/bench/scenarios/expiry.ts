@@ -15,8 +15,8 @@ import { LifecycleTimers } from '../../../lifecycle/timers';
 import { startBaselineWorker } from '../baseline/start';
 import type { benchTimerWorkflow } from '../baseline/workflows';
 import type { Bench } from '../context';
-import { readStatusKiB } from '../proc';
-import { fmt, log, mib, printTable, round, write } from '../report';
+import { CpuMeter, readStatusKiB, type CpuSnapshot } from '../proc';
+import { fmt, log, mib, pct, printTable, round, write } from '../report';
 import type { Scenario } from '../scenario';
 import { UsageError } from '../settings';
 
@@ -69,7 +69,29 @@ interface BurstResult {
   /** From the expiry instant until all were done. */
   seconds: number;
   perSecond: number;
+  /** CPU ms per expiry from the instant until all were done, by process (bench = this load generator). */
+  cpuMsPerExpiry: Record<string, number>;
+  /** Share of the machine's CPUs used by other work (not the bench's processes) during the burst. */
+  foreignCpuShare: number;
 }
+
+/** A CPU snapshot taken at the wall-clock instant `epochMs` (at once if it has passed). */
+function snapshotAt(bench: Bench, epochMs: number): Promise<CpuSnapshot> {
+  return new Promise((resolve) => setTimeout(() => resolve(bench.meter.snapshot()), Math.max(0, epochMs - Date.now())));
+}
+
+function cpuPerExpiry(count: number, before: CpuSnapshot, after: CpuSnapshot): { perExpiry: Record<string, number>; foreignShare: number } {
+  const delta = CpuMeter.delta(before, after);
+  const perExpiry: Record<string, number> = {};
+  for (const [name, ms] of Object.entries(delta.components)) perExpiry[name] = round(ms / count, 3);
+  return { perExpiry, foreignShare: delta.totalMs > 0 ? round(delta.foreignMs / delta.totalMs, 3) : NaN };
+}
+
+const cpuText = (perExpiry: Record<string, number>) =>
+  Object.entries(perExpiry)
+    .filter(([, ms]) => Number.isFinite(ms) && ms > 0.0005)
+    .map(([name, ms]) => `${name} ${ms.toFixed(2)}`)
+    .join(', ');
 
 async function run(bench: Bench): Promise<void> {
   const { stack } = bench;
@@ -82,6 +104,7 @@ async function run(bench: Bench): Promise<void> {
   log(`expiry baseline: ${n} bare timer workflows (timer to one instant, then a no-op activity), instant in ${round(lead / 1000)} s`);
   const baselineWorker = await startBaselineWorker(bench, BASELINE_TASK_QUEUE);
   const baselineAt = Date.now() + lead;
+  const baselineInstant = snapshotAt(bench, baselineAt);
   const runTag = Date.now().toString(36);
   let t0 = performance.now();
   await forEachConcurrently(Array.from({ length: n }, (_, index) => index), START_CONCURRENCY, async (index) => {
@@ -95,12 +118,15 @@ async function run(bench: Bench): Promise<void> {
   if (Date.now() > baselineAt) log(`  ! starting took longer than the lead (${baselineStartSeconds} s): raise BENCH_EXPIRY_LEAD_SECONDS`);
   const completedQuery = `WorkflowType = 'benchTimerWorkflow' AND ExecutionStatus = 'Completed' AND WorkflowId STARTS_WITH 'bench-timer-${runTag}-'`;
   const baselineDone = await waitUntil('bare timers', timeoutMs + lead, async () => (await stack.client.workflow.count(completedQuery)).count >= n);
+  const baselineCpu = cpuPerExpiry(n, await baselineInstant, bench.meter.snapshot());
   const baselineWorkerPeakKiB = await baselineWorker.stop();
-  const baseline = burst(n, baselineStartSeconds, baselineDone - perfAt(baselineAt));
+  const baseline = burst(n, baselineStartSeconds, baselineDone - perfAt(baselineAt), baselineCpu);
+  log(`  bare timers done ${fmt(baseline.seconds, 2)} s after the instant; CPU ms per timer: ${cpuText(baseline.cpuMsPerExpiry)}`);
 
   // The packages: one grant each (with its 'grant' ledger entry, as grantCredits makes), one expiry instant.
   log(`expiry packages: ${n} user packages expiring in the same second, their lifecycle timers started on the billing worker`);
   const expiresAt = new Date(Date.now() + lead);
+  const packagesInstant = snapshotAt(bench, expiresAt.getTime());
   const userPrefix = `bench-expiry-${runTag}-`;
   await stack.admin.query('BEGIN');
   try {
@@ -140,7 +166,17 @@ async function run(bench: Bench): Promise<void> {
     last = (await stack.admin.query<{ expired: number; voided: number }>(expiredQuery, [userPrefix])).rows[0]!;
     return last.expired >= n && last.voided >= n;
   });
-  const packagesResult = burst(n, packageStartSeconds, packagesDone - perfAt(expiresAt.getTime()));
+  const packagesCpu = cpuPerExpiry(n, await packagesInstant, bench.meter.snapshot());
+  // What the expiries set going (outbox events, their notices) and how far it got when the last package was voided.
+  const { rows: downstream } = await stack.admin.query<{ type: string; events: number; relayed: number; notices: number }>(
+    `SELECT e.type, count(*)::int AS events, count(e.relayed_at)::int AS relayed, count(n.event_id)::int AS notices
+     FROM events e LEFT JOIN notifications n ON n.event_id = e.id
+     WHERE e.user_id LIKE $1 || '%' GROUP BY e.type ORDER BY e.type`,
+    [userPrefix],
+  );
+  log(`  at that moment: ${downstream.map((row) => `${row.type} ${row.events} events, ${row.relayed} relayed, ${row.notices} notices`).join('; ') || 'no events'}`);
+  const packagesResult = burst(n, packageStartSeconds, packagesDone - perfAt(expiresAt.getTime()), packagesCpu);
+  log(`  packages done ${fmt(packagesResult.seconds, 2)} s after the instant; CPU ms per package: ${cpuText(packagesResult.cpuMsPerExpiry)}`);
   const rssAfterKiB = readStatusKiB(stack.worker.pid, 'VmRSS');
   const workerReport = bench.memory.report('worker');
   const workerPeakKiB = workerReport.peakByPhaseKiB.expiry ?? workerReport.vmHwmKiB ?? workerReport.peakSampledKiB;
@@ -148,12 +184,18 @@ async function run(bench: Bench): Promise<void> {
   const ratio = baseline.seconds / packagesResult.seconds;
   write(`\n${n} expiring in the same second (timers started ahead: bare ${baseline.startSeconds} s, packages ${packagesResult.startSeconds} s)\n`);
   printTable(
-    ['', 'count', 'seconds from the instant to all done', 'done/s'],
+    ['', 'count', 'seconds from the instant to all done', 'done/s', 'CPU ms per expiry by process', 'other load'],
     [
-      ['baseline: bare timer + no-op activity', String(n), fmt(baseline.seconds, 2), fmt(baseline.perSecond)],
-      ['packages: expired and voided', String(n), fmt(packagesResult.seconds, 2), fmt(packagesResult.perSecond)],
+      ['baseline: bare timer + no-op activity', String(n), fmt(baseline.seconds, 2), fmt(baseline.perSecond), cpuText(baseline.cpuMsPerExpiry), pct(baseline.foreignCpuShare)],
+      ['packages: expired and voided', String(n), fmt(packagesResult.seconds, 2), fmt(packagesResult.perSecond), cpuText(packagesResult.cpuMsPerExpiry), pct(packagesResult.foreignCpuShare)],
     ],
   );
+  for (const [label, result] of [['bare timers', baseline], ['packages', packagesResult]] as const) {
+    if (result.foreignCpuShare > 0.1) {
+      bench.disturbedPhases.push(`expiry ${label} (other processes ${pct(result.foreignCpuShare)} of the CPUs)`);
+      log(`  ! expiry ${label}: other processes on this machine used ${pct(result.foreignCpuShare)} of its CPUs during the burst: figures disturbed`);
+    }
+  }
   write(
     `  ratio bare time / package time: ${ratio.toFixed(3)}; ${last.expired} expired, ${last.voided} expire ledger entries\n` +
       `  billing worker RSS ${fmt(mib(rssBeforeKiB ?? NaN))} -> ${fmt(mib(rssAfterKiB ?? NaN))} MiB, peak ${fmt(mib(workerPeakKiB))} MiB during this scenario; ` +
@@ -182,8 +224,15 @@ async function run(bench: Bench): Promise<void> {
   };
 }
 
-function burst(count: number, startSeconds: number, ms: number): BurstResult {
-  return { count, startSeconds, seconds: round(ms / 1000, 3), perSecond: round(count / (ms / 1000), 1) };
+function burst(count: number, startSeconds: number, ms: number, cpu: { perExpiry: Record<string, number>; foreignShare: number }): BurstResult {
+  return {
+    count,
+    startSeconds,
+    seconds: round(ms / 1000, 3),
+    perSecond: round(count / (ms / 1000), 1),
+    cpuMsPerExpiry: cpu.perExpiry,
+    foreignCpuShare: cpu.foreignShare,
+  };
 }
 
 export const scenario: Scenario = {
