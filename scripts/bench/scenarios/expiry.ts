@@ -6,9 +6,16 @@
  * activity) on the same server. Target: bare time / package time >= 0.5 (the packages take at most twice
  * as long). Also the billing worker's peak RSS while it runs the N timers.
  *
- * N is BENCH_EXPIRY_PACKAGES (issue 9 asks for 10,000; the default, 300, took about two minutes for both sides on
- * a 2-core machine). The timers are all started before the instant (BENCH_EXPIRY_LEAD_SECONDS, default
- * 10 s + 10 ms per package), so what is measured is the expiry burst itself, not the starts.
+ * N is BENCH_EXPIRY_PACKAGES. Issue 9 asks for 10,000; the default is 3,000, what a locked run finishes in
+ * about five minutes on the 2-core project machine: the in-memory Temporal dev server spends 17-25 ms of CPU
+ * per bare timer workflow and uses about one core (its SQLite store is one connection), so 10,000 bare
+ * timers alone take about 3 minutes after their instant, the packages more, and a whole run at 10,000 about
+ * 15 minutes (docs/performance.md, issue 9). The timers are all started before the instant
+ * (BENCH_EXPIRY_LEAD_SECONDS, default 20 s + 15 ms per package; the grants are inserted in bulk and the
+ * starts run from a bounded pool of clients), so what is measured is the expiry burst itself, not the
+ * starts. For each side the bench reports the CPU per expiry of every process from the instant to the
+ * last one done, and for the packages the outbox events and notices the expiries had set going by then
+ * (the relay hands `package.expired` and `balance.low` to notification workflows on the same worker).
  */
 import { performance } from 'node:perf_hooks';
 import { LifecycleTimers } from '../../../lifecycle/timers';
@@ -21,7 +28,7 @@ import type { Scenario } from '../scenario';
 import { UsageError } from '../settings';
 
 const BASELINE_TASK_QUEUE = 'bench-baseline-expiry';
-const DEFAULT_PACKAGES = 300;
+const DEFAULT_PACKAGES = 3000;
 const CREDITS_PER_PACKAGE = 10;
 /** Clients starting the timers (the starts are not measured). */
 const START_CONCURRENCY = 32;
@@ -96,7 +103,8 @@ const cpuText = (perExpiry: Record<string, number>) =>
 async function run(bench: Bench): Promise<void> {
   const { stack } = bench;
   const { packages: n, leadSeconds } = settingsFromEnv();
-  const lead = (leadSeconds ?? 10 + n / 100) * 1000;
+  // Long enough for the starts on a loaded machine (3,000 starts took 18 s quiet, 69 s with two test suites running).
+  const lead = (leadSeconds ?? 20 + (15 * n) / 1000) * 1000;
   const timeoutMs = Math.max(120_000, n * 100);
   const started = (from: number) => round((performance.now() - from) / 1000, 1);
 
@@ -115,7 +123,11 @@ async function run(bench: Bench): Promise<void> {
     });
   });
   const baselineStartSeconds = started(t0);
-  if (Date.now() > baselineAt) log(`  ! starting took longer than the lead (${baselineStartSeconds} s): raise BENCH_EXPIRY_LEAD_SECONDS`);
+  const overran: string[] = [];
+  if (Date.now() > baselineAt) {
+    overran.push('bare timers');
+    log(`  ! starting took longer than the lead (${baselineStartSeconds} s): the burst includes starts; raise BENCH_EXPIRY_LEAD_SECONDS`);
+  }
   const completedQuery = `WorkflowType = 'benchTimerWorkflow' AND ExecutionStatus = 'Completed' AND WorkflowId STARTS_WITH 'bench-timer-${runTag}-'`;
   const baselineDone = await waitUntil('bare timers', timeoutMs + lead, async () => (await stack.client.workflow.count(completedQuery)).count >= n);
   const baselineCpu = cpuPerExpiry(n, await baselineInstant, bench.meter.snapshot());
@@ -157,7 +169,10 @@ async function run(bench: Bench): Promise<void> {
     await timers.trackPackage({ id: grant.id, userId: grant.user_id, status: 'active', startsAt: grant.starts_at, expiresAt });
   });
   const packageStartSeconds = started(t0);
-  if (Date.now() > expiresAt.getTime()) log(`  ! starting took longer than the lead (${packageStartSeconds} s): raise BENCH_EXPIRY_LEAD_SECONDS`);
+  if (Date.now() > expiresAt.getTime()) {
+    overran.push('packages');
+    log(`  ! starting took longer than the lead (${packageStartSeconds} s): the burst includes starts; raise BENCH_EXPIRY_LEAD_SECONDS`);
+  }
   const expiredQuery = `SELECT count(*) FILTER (WHERE p.status = 'expired')::int AS expired,
          (SELECT count(*)::int FROM credit_ledger_entries e WHERE e.user_id LIKE $1 || '%' AND e.entry_type = 'expire') AS voided
        FROM user_packages p WHERE p.user_id LIKE $1 || '%'`;
@@ -190,6 +205,7 @@ async function run(bench: Bench): Promise<void> {
       ['packages: expired and voided', String(n), fmt(packagesResult.seconds, 2), fmt(packagesResult.perSecond), cpuText(packagesResult.cpuMsPerExpiry), pct(packagesResult.foreignCpuShare)],
     ],
   );
+  if (overran.length > 0) bench.disturbedPhases.push(`expiry ${overran.join(' and ')}: the starts ran past the instant (not comparable)`);
   for (const [label, result] of [['bare timers', baseline], ['packages', packagesResult]] as const) {
     if (result.foreignCpuShare > 0.1) {
       bench.disturbedPhases.push(`expiry ${label} (other processes ${pct(result.foreignCpuShare)} of the CPUs)`);
@@ -219,6 +235,7 @@ async function run(bench: Bench): Promise<void> {
     baseline,
     packagesResult,
     ratio: round(ratio, 4),
+    startsOverranInstant: overran,
     workerPeakMiB: round(mib(workerPeakKiB)),
     baselineWorkerPeakMiB: baselineWorkerPeakKiB !== undefined ? round(mib(baselineWorkerPeakKiB)) : null,
   };
@@ -238,6 +255,6 @@ function burst(count: number, startSeconds: number, ms: number, cpu: { perExpiry
 export const scenario: Scenario = {
   name: 'expiry',
   order: 50,
-  description: 'N packages (BENCH_EXPIRY_PACKAGES, default 300) expiring in the same second vs N bare timer workflows; worker peak RSS (issue 9)',
+  description: 'N packages (BENCH_EXPIRY_PACKAGES, default 3000; issue 9 asks 10000) expiring in the same second vs N bare timer workflows; worker peak RSS (issue 9)',
   run,
 };
