@@ -62,9 +62,17 @@ export interface ExpiryResult {
 
 /**
  * Expires a live grant whose expires_at has passed: voids its available credits (`expire` entry)
- * and marks it expired; held credits stay pinned until their hold settles.
+ * and marks it expired; held credits stay pinned until their hold settles. `whenExpired` runs in the
+ * same transaction, only when this call expired the grant: what the caller records about the expiry
+ * (the lifecycle fact) commits with it or not at all, in one commit.
  */
-export async function expireGrant(db: Database, grantId: string, context: { actor: string; reference: string }, now = new Date()): Promise<ExpiryResult> {
+export async function expireGrant(
+  db: Database,
+  grantId: string,
+  context: { actor: string; reference: string },
+  now = new Date(),
+  whenExpired?: (tx: Tx, expiry: { grant: GrantTimes; voidedCredits: number }) => Promise<void>,
+): Promise<ExpiryResult> {
   return db.$transaction(async (tx) => {
     const grant = await lockedGrant(tx, grantId);
     if (!isLiveGrant(grant.status) || grant.expiresAt === null || grant.expiresAt > now) {
@@ -84,6 +92,7 @@ export async function expireGrant(db: Database, grantId: string, context: { acto
       payload: { grantId, packageCode: billingPackage?.code ?? null, expiredAt: grant.expiresAt.toISOString(), lapsedCredits: voided },
     });
     await afterBalanceChange(tx, grant.userId);
+    await whenExpired?.(tx, { grant: times(grant), voidedCredits: voided });
     return { grant: times(updated), expired: true, voidedCredits: voided };
   });
 }

@@ -32,15 +32,18 @@ export interface LifecycleEvent {
  * emitted exactly once. (`package.expired` is written by the expiry itself: credits/lifecycle.ts.)
  */
 export async function recordLifecycleEvent(db: Database, event: LifecycleEvent): Promise<boolean> {
-  return db.$transaction(async (tx) => {
-    const written = await tx.lifecycleEvent.createMany({
-      data: [{ ...event, details: (event.details ?? Prisma.JsonNull) as Prisma.InputJsonValue }],
-      skipDuplicates: true,
-    });
-    if (written.count !== 1) return false;
-    if (event.kind === 'reminder' && event.subjectType === 'user_package') await recordExpiringSoon(tx, event.subjectId);
-    return true;
+  return db.$transaction((tx) => recordLifecycleEventIn(tx, event));
+}
+
+/** The same in the caller's transaction (the fact commits with the change it records). */
+export async function recordLifecycleEventIn(tx: Tx, event: LifecycleEvent): Promise<boolean> {
+  const written = await tx.lifecycleEvent.createMany({
+    data: [{ ...event, details: (event.details ?? Prisma.JsonNull) as Prisma.InputJsonValue }],
+    skipDuplicates: true,
   });
+  if (written.count !== 1) return false;
+  if (event.kind === 'reminder' && event.subjectType === 'user_package') await recordExpiringSoon(tx, event.subjectId);
+  return true;
 }
 
 async function recordExpiringSoon(tx: Tx, grantId: string): Promise<void> {

@@ -7,8 +7,9 @@ import type { LifecyclePhase } from '../domain/lifecycle';
 import type { GrantStatus } from '../generated/prisma/enums';
 import type { Database } from '../infra/database';
 import { activateGrant, expireGrant, findGrantTimes, type GrantTimes } from '../credits/lifecycle';
+import { BillingError } from '../domain/errors';
 import type { SubjectSnapshot } from '../workflows/package-lifecycle-contract';
-import { recordLifecycleEvent } from './events';
+import { recordLifecycleEvent, recordLifecycleEventIn } from './events';
 
 export function grantPhase(status: GrantStatus, expiresAt: Date | null): LifecyclePhase {
   if (status === 'pending') return 'pending';
@@ -53,22 +54,28 @@ export async function remindPackage(db: Database, grantId: string, expiresAt: st
   return snapshot;
 }
 
-/** Expires the package if its expiry has come (the database decides), voiding what is left. */
+/**
+ * Expires the package if its expiry has come (the database decides), voiding what is left; the
+ * `expired` (or `missed_timer`) fact is written in the expiry's own transaction: one commit per package.
+ */
 export async function expirePackage(db: Database, grantId: string, actor = 'system:lifecycle', missedTimer = false, asOf?: number): Promise<SubjectSnapshot | null> {
-  const grant = await findGrantTimes(db, grantId);
-  if (!grant) return null;
-  const result = await expireGrant(db, grantId, { actor, reference: grantId }, asOfTime(asOf));
-  if (result.expired) {
-    await recordLifecycleEvent(db, {
-      subjectType: 'user_package',
-      subjectId: grantId,
-      userId: grant.userId,
-      kind: missedTimer ? 'missed_timer' : 'expired',
-      dedupeKey: `user_package:${grantId}:expired`,
-      details: { expiresAt: grant.expiresAt?.toISOString() ?? null, voidedCredits: result.voidedCredits, by: actor },
+  try {
+    const result = await expireGrant(db, grantId, { actor, reference: grantId }, asOfTime(asOf), async (tx, { grant, voidedCredits }) => {
+      await recordLifecycleEventIn(tx, {
+        subjectType: 'user_package',
+        subjectId: grantId,
+        userId: grant.userId,
+        kind: missedTimer ? 'missed_timer' : 'expired',
+        dedupeKey: `user_package:${grantId}:expired`,
+        details: { expiresAt: grant.expiresAt?.toISOString() ?? null, voidedCredits, by: actor },
+      });
     });
+    return grantSnapshot(result.grant);
+  } catch (error) {
+    // A package that does not exist has nothing to expire (the timer ends).
+    if (error instanceof BillingError && error.code === 'NOT_FOUND') return null;
+    throw error;
   }
-  return grantSnapshot(result.grant);
 }
 
 // ---- subscriptions ----

@@ -288,7 +288,7 @@ export class BenchStack {
         if (status !== 200) throw new Error(`/readyz answered ${status}`);
         this.readyMs.api ??= round(performance.now() - started, 0);
       }, (program) => memory.track('api', program.pid)),
-      this.startProgram('worker', settings.workerEntry, this.appEnv('worker'), async () => {
+      this.startProgram('worker', settings.workerEntry, this.appEnv('worker', workerEnvFromBench()), async () => {
         await this.assertPolling(BILLING_TASK_QUEUE);
         this.readyMs.worker ??= round(performance.now() - started, 0);
       }, (program) => memory.track('worker', program.pid)),
@@ -341,6 +341,21 @@ export const PRODUCTION_NODE_OPTIONS: Record<string, string> = {
   worker: '--max-semi-space-size=2',
   'baseline-worker': '--max-semi-space-size=2',
 };
+
+/**
+ * BENCH_WORKER_ENV="NAME=value,NAME=value": settings for the billing worker only (a worker setting's effect,
+ * e.g. WORKER_MAX_CACHED_WORKFLOWS, measured without a code change).
+ */
+function workerEnvFromBench(raw = process.env.BENCH_WORKER_ENV ?? ''): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const pair of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`BENCH_WORKER_ENV: "${pair}" is not NAME=value`);
+    env[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  if (raw) log(`BENCH_WORKER_ENV: the billing worker runs with ${Object.entries(env).map(([name, value]) => `${name}=${value}`).join(' ')}`);
+  return env;
+}
 
 /** NODE_OPTIONS of a program: production's, or BENCH_NODE_OPTIONS (for every program) to compare other V8 settings; empty = V8's defaults. */
 function nodeOptions(program: string): NodeJS.ProcessEnv {
