@@ -42,6 +42,12 @@ const localSteps = proxyLocalActivities<LifecycleActivities>(stepOptions);
  */
 export const LOCAL_STEPS_PATCH = 'lifecycle-steps-as-local-activities';
 const steps = (): typeof activities => (patched(LOCAL_STEPS_PATCH) ? localSteps : activities);
+/**
+ * Runs before this patch cleared the "changed" flag before every wait, which dropped a signal that
+ * arrived while a step ran (the step's snapshot predated the change, so the timer kept the old
+ * expiry). They replay as they ran; runs with the marker clear it only when they re-read.
+ */
+export const SIGNAL_KEPT_PATCH = 'lifecycle-signal-during-step-kept';
 
 /** Scheduled jobs scan whole tables: a longer timeout, a few attempts, then the next run catches up. */
 const jobs = proxyActivities<LifecycleActivities>({
@@ -67,6 +73,7 @@ export async function subscriptionLifecycleWorkflow(input: LifecycleWorkflowInpu
 async function lifecycleTimer(subjectType: LifecycleSubjectType, input: LifecycleWorkflowInput): Promise<LifecycleState> {
   const leadDays = input.reminderLeadDays ?? [...DEFAULT_REMINDER_LEAD_DAYS];
   const maxHistoryEvents = input.maxHistoryEvents ?? 2000;
+  const keepsSignalsDuringSteps = patched(SIGNAL_KEPT_PATCH);
   let changed = false;
   let revoked: string | null = null;
 
@@ -151,10 +158,13 @@ async function lifecycleTimer(subjectType: LifecycleSubjectType, input: Lifecycl
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxHistoryEvents) {
       await continueAsNew<typeof packageLifecycleWorkflow>({ ...input, state });
     }
-    changed = false;
+    if (!keepsSignalsDuringSteps) changed = false;
     const interrupted = await condition(() => changed || revoked !== null, Math.max(0, step.at - Date.now()));
     if (interrupted) {
-      if (changed) apply(await load());
+      if (changed) {
+        changed = false; // before the read: a change signalled during it is read again
+        apply(await load());
+      }
       continue;
     }
     if (step.kind === 'activate') {
