@@ -17,6 +17,7 @@ import { lifecycleStateQuery, packageLifecycleWorkflowId, subscriptionLifecycleW
 import { expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
 import { suiteWorkflowBundle } from './support/workflow-bundle';
 import { waitFor } from './support/wait';
+import { allReplayed, replayAll } from './support/replay';
 
 const DAY = 86_400_000;
 let env: TestWorkflowEnvironment;
@@ -215,9 +216,5 @@ it('replays the package timers it ran (local-activity steps, patch marker) under
   expect(histories.length).toBeGreaterThanOrEqual(3);
   const markers = histories.flatMap(({ history }) => (history.events ?? []).filter((event) => event.markerRecordedEventAttributes));
   expect(markers.length).toBeGreaterThan(0); // the steps ran as local activities
-  const results: Array<{ workflowId: string; error: string | null }> = [];
-  for await (const result of Worker.runReplayHistories(suiteWorkflowBundle(), histories)) {
-    results.push({ workflowId: result.workflowId, error: result.error?.message ?? null });
-  }
-  expect(results).toEqual(histories.map(({ workflowId }) => ({ workflowId, error: null })));
+  expect(await replayAll(histories)).toEqual(allReplayed(histories));
 });

@@ -3,7 +3,6 @@
  * Stripe webhooks signed like Stripe signs them, manual mark-paid, renewals, the saga, refunds.
  */
 import { Connection, Client } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app';
 import { createLogger } from '../infra/logger';
@@ -21,8 +20,8 @@ import {
   waitForRunToClose,
 } from './support/orders';
 import { expectLedgerInvariant, newUserId, startStack, type TestStack } from './support/stack';
-import { suiteWorkflowBundle } from './support/workflow-bundle';
 import { waitFor } from './support/wait';
+import { allReplayed, replayAll } from './support/replay';
 
 let stack: TestStack;
 const workflowIds: string[] = [];
@@ -361,12 +360,6 @@ describe('determinism', () => {
     for (const workflowId of workflowIds.slice(0, 8)) {
       histories.push({ workflowId, history: await stack.temporal.workflow.getHandle(workflowId).fetchHistory() });
     }
-    const result = await Worker.runReplayHistories(suiteWorkflowBundle(), histories);
-    let replayed = 0;
-    for await (const outcome of result) {
-      expect(outcome.error).toBeUndefined();
-      replayed++;
-    }
-    expect(replayed).toBe(histories.length);
+    expect(await replayAll(histories)).toEqual(allReplayed(histories));
   });
 });

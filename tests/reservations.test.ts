@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Worker } from '@temporalio/worker';
 import { balances, expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
-import { suiteWorkflowBundle } from './support/workflow-bundle';
 import { waitFor } from './support/wait';
+import { replayAll } from './support/replay';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -243,10 +242,7 @@ describe('reservations', () => {
     const histories = await Promise.all(
       executions.map(async (e) => ({ workflowId: e.workflowId, history: await stack.temporal.workflow.getHandle(e.workflowId, e.runId).fetchHistory() })),
     );
-    const results = [];
-    for await (const result of Worker.runReplayHistories(suiteWorkflowBundle(), histories)) {
-      results.push({ workflowId: result.workflowId, error: result.error?.message ?? null });
-    }
+    const results = await replayAll(histories);
     expect(results.filter((r) => r.error)).toEqual([]);
     expect(results).toHaveLength(histories.length);
   });

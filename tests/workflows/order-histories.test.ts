@@ -10,25 +10,14 @@
  * payment; runs cut off mid-task when the suite ended (an expired order, then its late payment's run);
  * an admin refund.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
-import { suiteWorkflowBundle } from '../support/workflow-bundle';
+import { allReplayed, recordedHistories, replayAll } from '../support/replay';
 
 describe('order workflow determinism across versions', () => {
   it('replays every order run recorded under the remote-activity workflow code (8c13cd7)', async () => {
     const recorded = path.join(__dirname, 'histories', '8c13cd7-orders');
-    const files = readdirSync(recorded).filter((file) => file.endsWith('.json'));
-    expect(files.length).toBeGreaterThanOrEqual(12);
-    const histories = files.map((file) => ({
-      workflowId: path.basename(file, '.json'),
-      history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(recorded, file), 'utf8'))),
-    }));
-    const results: Array<{ workflowId: string; error: string | null }> = [];
-    for await (const result of Worker.runReplayHistories(suiteWorkflowBundle(), histories)) {
-      results.push({ workflowId: result.workflowId, error: result.error?.message ?? null });
-    }
-    expect(results).toEqual(histories.map(({ workflowId }) => ({ workflowId, error: null })));
+    const histories = recordedHistories(recorded);
+    expect(histories.length).toBeGreaterThanOrEqual(12);
+    expect(await replayAll(histories)).toEqual(allReplayed(histories));
   });
 });

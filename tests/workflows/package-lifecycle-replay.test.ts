@@ -8,23 +8,12 @@
  * waiting, then expired; and one still waiting for its first reminder (a run in flight at a deploy,
  * which then continues under the new code and must not fail on its old steps).
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
-import { suiteWorkflowBundle } from '../support/workflow-bundle';
+import { allReplayed, recordedHistories, replayAll } from '../support/replay';
 
 it('replays every package timer recorded under the previous workflow code', async () => {
   const recorded = path.join(__dirname, 'histories', 'd1e9efa');
-  const files = readdirSync(recorded).filter((file) => file.endsWith('.json'));
-  expect(files.length).toBeGreaterThanOrEqual(4);
-  const histories = files.map((file) => ({
-    workflowId: path.basename(file, '.json'),
-    history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(recorded, file), 'utf8'))),
-  }));
-  const results: Array<{ workflowId: string; error: string | null }> = [];
-  for await (const result of Worker.runReplayHistories(suiteWorkflowBundle(), histories)) {
-    results.push({ workflowId: result.workflowId, error: result.error?.message ?? null });
-  }
-  expect(results).toEqual(histories.map(({ workflowId }) => ({ workflowId, error: null })));
+  const histories = recordedHistories(recorded);
+  expect(histories.length).toBeGreaterThanOrEqual(4);
+  expect(await replayAll(histories)).toEqual(allReplayed(histories));
 });

@@ -10,13 +10,10 @@
  * The replay tests at the end need no server: replay runs in the worker alone.
  */
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { reservationWorkflow } from '../../workflows/reservation';
 import {
   commitUpdate,
@@ -33,7 +30,7 @@ import {
 import { ReservationStatusKey } from '../../workflows/search-attributes';
 import { FakeCreditEngine } from './fake-credit-engine';
 import { newTaskQueue, startTimeSkippingEnv, withWorker } from './time-skipping';
-import { suiteWorkflowBundle } from '../support/workflow-bundle';
+import { allReplayed, recordedHistories, replayAll } from '../support/replay';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -379,14 +376,9 @@ describe('reservation workflow (time-skipping test server, in-memory credit engi
   it('replays every history this file produced (the workflow code is deterministic)', async () => {
     expect(runs.length).toBeGreaterThanOrEqual(10);
     const histories = await Promise.all(runs.map(async (handle) => ({ workflowId: handle.workflowId, history: await handle.fetchHistory() })));
-    const failures: Array<{ workflowId: string; error: string }> = [];
-    let replayed = 0;
-    for await (const result of Worker.runReplayHistories(suiteWorkflowBundle(), histories)) {
-      replayed++;
-      if (result.error) failures.push({ workflowId: result.workflowId, error: result.error.message });
-    }
-    expect(failures).toEqual([]);
-    expect(replayed).toBe(histories.length);
+    const results = await replayAll(histories);
+    expect(results.filter((r) => r.error)).toEqual([]);
+    expect(results).toHaveLength(histories.length);
   });
 
   /**
@@ -402,16 +394,8 @@ describe('reservation workflow (time-skipping test server, in-memory credit engi
    */
   it('replays every run recorded under the previous workflow code', async () => {
     const recorded = path.join(__dirname, 'histories', 'de068ee');
-    const files = readdirSync(recorded).filter((file) => file.endsWith('.json'));
-    expect(files.length).toBeGreaterThanOrEqual(5);
-    const histories = files.map((file) => ({
-      workflowId: path.basename(file, '.json'),
-      history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(recorded, file), 'utf8'))),
-    }));
-    const results: Array<{ workflowId: string; error: string | null }> = [];
-    for await (const result of Worker.runReplayHistories(suiteWorkflowBundle(), histories)) {
-      results.push({ workflowId: result.workflowId, error: result.error?.message ?? null });
-    }
-    expect(results).toEqual(histories.map(({ workflowId }) => ({ workflowId, error: null })));
+    const histories = recordedHistories(recorded);
+    expect(histories.length).toBeGreaterThanOrEqual(5);
+    expect(await replayAll(histories)).toEqual(allReplayed(histories));
   });
 });
