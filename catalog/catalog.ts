@@ -3,7 +3,8 @@
  * Writes run through runIdempotent so a retried admin call replays its first answer.
  * Changing a price never rewrites history: consumption rows snapshot the unit price when charged.
  */
-import { isUniqueViolation, type Database } from '../infra/database';
+import { isUniqueViolation, type Database, type Tx } from '../infra/database';
+import type { BillingPackage } from '../generated/prisma/client';
 import type { ActionPriceStatus, PackageStatus, PackageType } from '../generated/prisma/enums';
 import { BillingError } from '../domain/errors';
 import { packageRuleViolations } from '../domain/packages';
@@ -125,6 +126,19 @@ export interface UpdatePackageInput {
 }
 
 /** What a storefront may offer: visible, active and not deleted. */
+/**
+ * The package a buyer names, if it can be bought now: NOT_FOUND when unknown or deleted,
+ * PACKAGE_UNAVAILABLE when retired or hidden. The one rule for placing an order and previewing a coupon.
+ */
+export async function packageOnSale(db: Tx | Database, code: string): Promise<BillingPackage> {
+  const billingPackage = await db.billingPackage.findUnique({ where: { code } });
+  if (!billingPackage || billingPackage.deletedAt) throw new BillingError('NOT_FOUND', `Package "${code}" not found.`, { packageCode: code });
+  if (billingPackage.status !== 'active' || !billingPackage.visible) {
+    throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${code}" is not on sale.`, { packageCode: code });
+  }
+  return billingPackage;
+}
+
 export async function listStorefrontPackages(db: Database): Promise<StorefrontPackageView[]> {
   const packages = await db.billingPackage.findMany({
     where: { visible: true, status: 'active', deletedAt: null },

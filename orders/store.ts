@@ -15,7 +15,9 @@ import { recordEvent } from '../events/record';
 import { lockUserCredits } from '../credits/locks';
 import { orderRefundView, orderView, type OrderRefundView, type OrderView } from './views';
 import { resolvePrice } from '../pricing/prices';
-import { confirmCouponUse, recordCouponReservation, releaseCouponUse, reserveCouponUse } from '../coupons/redemptions';
+import { packageOnSale } from '../catalog/catalog';
+import { confirmCouponUse, judgeCoupon, previewView, recordCouponReservation, releaseCouponUse, reserveCouponUse } from '../coupons/redemptions';
+import type { CouponPreviewView } from '../coupons/views';
 import { recordSale } from '../sellers/earnings';
 
 export interface PlaceOrderRequest {
@@ -40,13 +42,7 @@ export async function placeOrder(
   actor: string,
 ): Promise<IdempotentResult<OrderView>> {
   return runIdempotent(db, idempotency, async (tx) => {
-    const billingPackage = await tx.billingPackage.findUnique({ where: { code: request.packageCode } });
-    if (!billingPackage || billingPackage.deletedAt) {
-      throw new BillingError('NOT_FOUND', `Package "${request.packageCode}" not found.`, { packageCode: request.packageCode });
-    }
-    if (billingPackage.status !== 'active' || !billingPackage.visible) {
-      throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${request.packageCode}" is not on sale.`, { packageCode: request.packageCode });
-    }
+    const billingPackage = await packageOnSale(tx, request.packageCode);
     const channel = await tx.paymentChannel.findUnique({ where: { code: request.channel } });
     if (!channel || !channel.enabled) {
       throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${request.channel}" is not available.`, { channel: request.channel });
@@ -255,4 +251,15 @@ export async function openRefund(
 export async function listOrderRefunds(db: Database, orderId: string): Promise<OrderRefundView[]> {
   const refunds = await db.orderRefund.findMany({ where: { orderId }, orderBy: { createdAt: 'asc' } });
   return refunds.map(orderRefundView);
+}
+
+/** What a coupon code would take off a package bought in a currency, as an order would price it. Changes nothing. */
+export async function previewCoupon(
+  db: Database,
+  request: { code: string; userId: string; packageCode: string; currency?: string | undefined },
+): Promise<CouponPreviewView> {
+  const pkg = await packageOnSale(db, request.packageCode);
+  const price = await resolvePrice(db, pkg, request.currency);
+  const judgement = await judgeCoupon(db, { code: request.code, userId: request.userId, pkg, currency: price.currency, listAmountMinor: price.amountMinor });
+  return previewView(request.code, pkg.code, price.currency, judgement);
 }

@@ -2,9 +2,9 @@ import { z } from '../../infra/zod';
 import { BillingError } from '../../domain/errors';
 import { isKnownCurrency } from '../../domain/currencies';
 import { createCoupon, getCoupon, listCoupons, updateCoupon } from '../../coupons/coupons';
-import { judgeCoupon, previewView } from '../../coupons/redemptions';
+import { previewCoupon } from '../../orders/store';
 import { couponPreviewSchema, couponSchema } from '../../coupons/views';
-import { listPackagePrices, packagePricesSchema, resolvePrice, setPackagePrices } from '../../pricing/prices';
+import { listPackagePrices, packagePricesSchema, setPackagePrices } from '../../pricing/prices';
 import { salesByCurrency, salesByCurrencySchema } from '../../pricing/sales';
 import { createSeller, getSeller, listSellers, updateSeller } from '../../sellers/sellers';
 import { earningsByPeriod, exportEarningsCsv, orderSplit } from '../../sellers/earnings';
@@ -188,12 +188,7 @@ export const commerceRoutes: RouteDefinition[] = [
     errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED'],
     handler: async ({ body, deps, principal }) => {
       if (!principal?.userId) throw new BillingError('FORBIDDEN', 'This credential is not bound to a user.');
-      const pkg = await deps.db.billingPackage.findUnique({ where: { code: body.packageCode } });
-      if (!pkg || pkg.deletedAt) throw new BillingError('NOT_FOUND', `Package "${body.packageCode}" not found.`, { packageCode: body.packageCode });
-      if (pkg.status !== 'active' || !pkg.visible) throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${body.packageCode}" is not on sale.`, { packageCode: body.packageCode });
-      const price = await resolvePrice(deps.db, pkg, body.currency);
-      const judgement = await judgeCoupon(deps.db, { code: body.code, userId: principal.userId, pkg, currency: price.currency, listAmountMinor: price.amountMinor });
-      return { body: previewView(body.code, pkg.code, price.currency, judgement) };
+      return { body: await previewCoupon(deps.db, { ...body, userId: principal.userId }) };
     },
   }),
   // --- sellers
