@@ -253,6 +253,11 @@ export async function listOrderRefunds(db: Database, orderId: string): Promise<O
   return refunds.map(orderRefundView);
 }
 
+/** The payment recorded for an order, or null while it has none. */
+export async function recordedPayment(db: Database, orderId: string) {
+  return db.orderPayment.findUnique({ where: { orderId } });
+}
+
 /** What a coupon code would take off a package bought in a currency, as an order would price it. Changes nothing. */
 export async function previewCoupon(
   db: Database,

@@ -1,3 +1,4 @@
+import { BillingError } from '../../domain/errors';
 import { GrantStatus } from '../../generated/prisma/enums';
 import { z } from '../../infra/zod';
 import { grantSchema } from '../../credits/views';
@@ -25,6 +26,7 @@ import {
 import type { ApiDeps } from '../deps';
 import { defineRoute, type RouteDefinition } from '../route';
 import { isoDate, userIdSchema, uuidSchema } from '../schemas';
+import { recordedPayment } from '../../orders/store';
 
 /** Package and subscription lifecycle: sign-up, expiry window, expiry changes, revocation, jobs, schedules. */
 const ADMIN = ['admin' as const];
@@ -192,7 +194,8 @@ export const lifecycleRoutes: RouteDefinition[] = [
         params.itemId,
         {
           reprovisionOrder: async (orderId, userId) => {
-            const payment = await deps.db.orderPayment.findUniqueOrThrow({ where: { orderId } });
+            const payment = await recordedPayment(deps.db, orderId);
+            if (!payment) throw new BillingError('NOT_FOUND', `Order ${orderId} has no recorded payment.`, { orderId });
             await deps.orders.deliverPayment(orderId, userId, {
               outcome: 'succeeded', source: payment.source as 'stripe' | 'gateway' | 'manual', externalId: payment.externalId,
               amountMinor: payment.amountMinor, currency: payment.currency, actor: principal!.id, eventId: `reconciliation-repair:${params.reportId}`,

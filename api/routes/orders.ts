@@ -1,6 +1,6 @@
 import { z } from '../../infra/zod';
 import { BillingError } from '../../domain/errors';
-import { cancelOrder, getOrder, listOrderRefunds, listOrders, openRefund, placeOrder, type PlaceOrderRequest } from '../../orders/store';
+import { cancelOrder, getOrder, listOrderRefunds, listOrders, openRefund, placeOrder, recordedPayment, type PlaceOrderRequest } from '../../orders/store';
 import { orderRefundSchema, orderSchema, orderStatusSchema, orderView, orderWithProgressSchema, subscriptionSchema, type OrderView } from '../../orders/views';
 import { listSubscriptions } from '../../subscriptions/provision';
 import type { Principal } from '../auth';
@@ -183,7 +183,7 @@ export const orderRoutes: RouteDefinition[] = [
     errors: ['NOT_FOUND', 'ORDER_STATE_CONFLICT', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ params, body, deps, principal }) => {
       const order = await getOrder(deps.db, params.orderId);
-      const payment = await deps.db.orderPayment.findUnique({ where: { orderId: order.id } });
+      const payment = await recordedPayment(deps.db, order.id);
       if (payment && payment.source !== 'manual') {
         throw new BillingError('ORDER_STATE_CONFLICT', `Order was already paid through ${payment.source}.`, { status: order.status });
       }
