@@ -1,7 +1,8 @@
 /**
  * Activities of the lifecycle timers and scheduled jobs: thin, idempotent steps over lifecycle/ and
  * the credit engine. `trackOrderLifecycle` is the order workflow's hook: it starts the new grant's
- * timer and starts or moves the subscription's (a renewal), using the worker's own Temporal client.
+ * timer and starts the subscription's (a first period) or moves it (a renewal), using the worker's own
+ * Temporal client.
  */
 import { Context } from '@temporalio/activity';
 import type { Database } from '../infra/database';
@@ -30,18 +31,21 @@ export function createLifecycleActivities({ db, reminderLeadDays }: LifecycleAct
     remindSubscription: (subscriptionId: string, periodEnd: string, leadDays: number) => subjects.remindSubscription(db, subscriptionId, periodEnd, leadDays),
     lapseSubscription: (subscriptionId: string, asOf?: number) => subjects.lapseSubscription(db, subscriptionId, new Date(asOf ?? Date.now())),
 
-    /** After an order granted credits: the grant's timer, and the subscription's timer started or moved. */
+    /**
+     * After an order granted credits: the grant's timer, and the subscription's timer started (its
+     * first period: nothing to signal) or moved (a renewal or restart), both at once. The order's
+     * period row names both and says which kind of period it was.
+     */
     trackOrderLifecycle: async (orderId: string): Promise<void> => {
-      const order = await db.order.findUnique({ where: { id: orderId }, select: { grantId: true, subscriptionId: true } });
-      if (!order) return;
-      if (order.grantId) {
-        const grant = await findGrantTimes(db, order.grantId);
-        if (grant) await timers().trackPackage(grant);
-      }
-      if (order.subscriptionId) {
-        const subscription = await db.subscription.findUnique({ where: { id: order.subscriptionId } });
-        if (subscription) await timers().subscriptionPeriodChanged(subscription);
-      }
+      const period = await db.subscriptionPeriod.findUnique({ where: { orderId }, select: { kind: true, grantId: true, subscription: true } });
+      if (!period) return;
+      const lifecycleTimers = timers();
+      const grantId = period.grantId;
+      await Promise.all([
+        grantId &&
+          findGrantTimes(db, grantId).then((grant) => grant && lifecycleTimers.trackPackage(grant)),
+        period.kind === 'start' ? lifecycleTimers.subscriptionStarted(period.subscription) : lifecycleTimers.subscriptionPeriodChanged(period.subscription),
+      ]);
     },
 
     runExpirySweep: (input: ScheduledJobInput) => runExpirySweep(db, input),

@@ -17,7 +17,7 @@ export function grantPhase(status: GrantStatus, expiresAt: Date | null): Lifecyc
   return status; // expired | revoked
 }
 
-const grantSnapshot = (grant: GrantTimes | null): SubjectSnapshot | null =>
+export const grantSnapshot = (grant: GrantTimes | null): SubjectSnapshot | null =>
   grant && { phase: grantPhase(grant.status, grant.expiresAt), startsAt: grant.startsAt.toISOString(), expiresAt: grant.expiresAt?.toISOString() ?? null };
 
 export async function loadPackageSnapshot(db: Database, grantId: string): Promise<SubjectSnapshot | null> {
@@ -80,7 +80,7 @@ export async function expirePackage(db: Database, grantId: string, actor = 'syst
 
 // ---- subscriptions ----
 
-function subscriptionSnapshot(subscription: { status: string; currentPeriodStart: Date; currentPeriodEnd: Date | null } | null): SubjectSnapshot | null {
+export function subscriptionSnapshot(subscription: { status: string; currentPeriodStart: Date; currentPeriodEnd: Date | null } | null): SubjectSnapshot | null {
   if (!subscription) return null;
   const phase: LifecyclePhase =
     subscription.status === 'active' ? (subscription.currentPeriodEnd === null ? 'permanent' : 'active') : subscription.status === 'expired' ? 'expired' : 'revoked';

@@ -13,8 +13,23 @@ import {
   revokedSignal,
   subscriptionLifecycleWorkflowId,
   type LifecycleWorkflowInput,
+  type SubjectSnapshot,
 } from '../workflows/package-lifecycle-contract';
-import { grantPhase } from './subjects';
+import { grantPhase, grantSnapshot, subscriptionSnapshot } from './subjects';
+
+/** What a subscription's timer needs to know of it (a Subscription row has it). */
+export interface SubscriptionTimes {
+  id: string;
+  userId: string;
+  status: 'active' | 'expired' | 'cancelled';
+  currentPeriodStart: Date;
+  currentPeriodEnd: Date | null;
+}
+
+/** The status and expiry search attributes of a timer whose subject is in this state (what the workflow publishes). */
+export function lifecycleSearchAttributes(snapshot: SubjectSnapshot): Array<{ key: any; value: any }> {
+  return [{ key: PackageStatusKey, value: snapshot.phase }, ...(snapshot.expiresAt ? [{ key: ExpiresAtKey, value: new Date(snapshot.expiresAt) }] : [])];
+}
 
 export interface LifecycleTimerOptions {
   temporal: Client;
@@ -45,11 +60,9 @@ export class LifecycleTimers {
   /** Starts the package's timer (no-op if it runs). Answers false when none is needed (permanent, final). */
   async trackPackage(grant: GrantTimes): Promise<boolean> {
     if (!needsTimer(grant)) return false;
-    await this.start('packageLifecycleWorkflow', packageLifecycleWorkflowId(grant.id), this.input(grant.id, grant.userId), [
+    await this.start('packageLifecycleWorkflow', packageLifecycleWorkflowId(grant.id), grant.id, grant.userId, grantSnapshot(grant)!, [
       { key: UserPackageIdKey, value: [grant.id] },
       { key: UserIdKey, value: grant.userId },
-      { key: PackageStatusKey, value: grantPhase(grant.status, grant.expiresAt) },
-      ...(grant.expiresAt ? [{ key: ExpiresAtKey, value: grant.expiresAt }] : []),
     ]);
     return true;
   }
@@ -68,29 +81,50 @@ export class LifecycleTimers {
     );
   }
 
-  /** A subscription got a period (first purchase or renewal): start its timer or move it. */
-  async subscriptionPeriodChanged(subscription: { id: string; userId: string; currentPeriodEnd: Date | null }): Promise<void> {
+  /**
+   * A subscription that has just been created (its first period): no timer can run for it yet, so it
+   * is started at once, without the signal `subscriptionPeriodChanged` tries first (a start that finds
+   * the timer running, a retried step's, does nothing).
+   */
+  async subscriptionStarted(subscription: SubscriptionTimes): Promise<void> {
+    if (subscription.currentPeriodEnd) await this.startSubscriptionTimer(subscription);
+  }
+
+  /** A subscription got a period (renewal, restart): move its running timer, or start one. */
+  async subscriptionPeriodChanged(subscription: SubscriptionTimes): Promise<void> {
     const id = subscriptionLifecycleWorkflowId(subscription.id);
     const signalled = await this.signal(id, () =>
       this.options.temporal.workflow.getHandle(id).signal(expiryChangedSignal, { expiresAt: subscription.currentPeriodEnd?.toISOString() ?? null }),
     );
-    if (!signalled && subscription.currentPeriodEnd) {
-      await this.start('subscriptionLifecycleWorkflow', id, this.input(subscription.id, subscription.userId), [
-        { key: UserIdKey, value: subscription.userId },
-        { key: PackageStatusKey, value: 'active' },
-        { key: ExpiresAtKey, value: subscription.currentPeriodEnd },
-      ]);
-    }
+    if (!signalled && subscription.currentPeriodEnd) await this.startSubscriptionTimer(subscription);
   }
 
-  private async start(workflowType: string, workflowId: string, input: LifecycleWorkflowInput, typedSearchAttributes: Array<{ key: any; value: any }>): Promise<void> {
+  private async startSubscriptionTimer(subscription: SubscriptionTimes): Promise<void> {
+    await this.start('subscriptionLifecycleWorkflow', subscriptionLifecycleWorkflowId(subscription.id), subscription.id, subscription.userId, subscriptionSnapshot(subscription)!, [
+      { key: UserIdKey, value: subscription.userId },
+    ]);
+  }
+
+  /**
+   * Starts a timer with the snapshot its starter just read (the workflow plans from it without a
+   * read of its own) and that snapshot's search attributes, which the workflow then does not publish
+   * again. No-op when the timer runs (conflict policy USE_EXISTING).
+   */
+  private async start(
+    workflowType: string,
+    workflowId: string,
+    subjectId: string,
+    userId: string,
+    snapshot: SubjectSnapshot,
+    typedSearchAttributes: Array<{ key: any; value: any }>,
+  ): Promise<void> {
     try {
       await this.options.temporal.workflow.start(workflowType, {
         workflowId,
         taskQueue: this.options.taskQueue,
-        args: [input],
+        args: [{ ...this.input(subjectId, userId), snapshot }],
         workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes,
+        typedSearchAttributes: [...typedSearchAttributes, ...lifecycleSearchAttributes(snapshot)],
       });
     } catch (error) {
       // A server without conflict policies answers "already started": the timer runs, which is the point.

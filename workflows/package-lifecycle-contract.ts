@@ -44,6 +44,13 @@ export interface LifecycleWorkflowInput {
   reminderLeadDays?: number[];
   /** Continue as new once the run's history has this many events (default 2000) or the server suggests it. */
   maxHistoryEvents?: number;
+  /**
+   * The subject as the starter just read it from the database (LifecycleTimers passes it), so the
+   * first workflow task plans the first wake-up without reading it again. The starter sets the
+   * search attributes of this snapshot (`lifecycleSearchAttributes`). Runs started without one read
+   * the subject first, as every run did before.
+   */
+  snapshot?: SubjectSnapshot;
   /** Carried over by continue-as-new. */
   state?: LifecycleState;
 }

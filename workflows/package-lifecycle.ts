@@ -84,7 +84,9 @@ async function lifecycleTimer(subjectType: LifecycleSubjectType, input: Lifecycl
   if (input.state) {
     state = { ...input.state, run: input.state.run + 1 };
   } else {
-    const snapshot = await load();
+    // A run started with its subject's snapshot plans from it: no read, so the first workflow task is
+    // the timer alone. Without one (runs started before snapshots were passed) it reads the subject.
+    const snapshot = input.snapshot ?? (await load());
     state = {
       subjectType,
       subjectId: input.subjectId,
@@ -117,9 +119,11 @@ async function lifecycleTimer(subjectType: LifecycleSubjectType, input: Lifecycl
     state.expiresAt = snapshot?.expiresAt ?? null;
     publish();
   };
-  let published = '';
+  const publishedKey = (): string => `${state.phase}|${state.expiresAt}`;
+  // The starter of a run with a snapshot set that snapshot's search attributes: nothing to publish yet.
+  let published = input.snapshot && !input.state ? publishedKey() : '';
   const publish = (): void => {
-    const key = `${state.phase}|${state.expiresAt}`;
+    const key = publishedKey();
     if (key === published) return;
     published = key;
     upsertSearchAttributes([
@@ -156,7 +160,9 @@ async function lifecycleTimer(subjectType: LifecycleSubjectType, input: Lifecycl
     }
     state.next = { kind: step.kind, at: new Date(step.at).toISOString() };
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxHistoryEvents) {
-      await continueAsNew<typeof packageLifecycleWorkflow>({ ...input, state });
+      // The next run carries the state, not the first run's (by now old) snapshot.
+      const { snapshot: _firstSnapshot, ...carried } = input;
+      await continueAsNew<typeof packageLifecycleWorkflow>({ ...carried, state });
     }
     if (!keepsSignalsDuringSteps) changed = false;
     const interrupted = await condition(() => changed || revoked !== null, Math.max(0, step.at - Date.now()));

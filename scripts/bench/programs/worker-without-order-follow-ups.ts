@@ -12,5 +12,6 @@ process.env.EVENTS_RELAY_ENABLED = 'false';
 const timers = LifecycleTimers.prototype as unknown as Record<string, unknown>;
 timers.trackPackage = async () => true;
 timers.subscriptionPeriodChanged = async () => undefined;
+timers.subscriptionStarted = async () => undefined;
 
 require('../../../worker/main');
