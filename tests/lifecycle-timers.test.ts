@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { createDatabase, type Database } from '../infra/database';
@@ -207,6 +208,85 @@ it('lapses a subscription at period end; a renewal before it moves the timer', a
   expect((await db.subscription.findUniqueOrThrow({ where: { id: subscription.id } })).status).toBe('expired');
   const kinds = (await events(subscription.id)).map((e) => e.kind);
   expect(kinds.filter((k) => k === 'lapsed')).toHaveLength(1);
+});
+
+/** The events of a timer's history before its first timer: what its first workflow task did. */
+async function firstTaskOf(workflowId: string) {
+  const all = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const firstTimer = all.findIndex((event) => event.timerStartedEventAttributes);
+  expect(firstTimer).toBeGreaterThan(0);
+  const before = all.slice(0, firstTimer);
+  return {
+    reads: before.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
+    statusPublished: before.filter((event) => Object.keys(event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).includes('PackageStatus')).length,
+    signals: all.filter((event) => event.workflowExecutionSignaledEventAttributes).length,
+  };
+}
+
+it('a timer started with its package snapshot plans without a read and expires the package on time; one started without (older starters) reads it first', async () => {
+  const { userId, grantId } = await newPackage(20, 10);
+  const workflowId = packageLifecycleWorkflowId(grantId);
+  const state = await stateOf(workflowId);
+  expect(state).toMatchObject({ phase: 'active', next: { kind: 'remind' } });
+  expect(await firstTaskOf(workflowId)).toEqual({ reads: 0, statusPublished: 0, signals: 0 });
+  // The starter set the snapshot's search attributes, so the run is found by them without publishing them.
+  const grant = (await findGrantTimes(db, grantId))!;
+  const described = await env.client.workflow.getHandle(workflowId).describe();
+  expect(described.searchAttributes.PackageStatus).toEqual(['active']);
+  expect((described.searchAttributes.ExpiresAt as Date[])[0]!.getTime()).toBe(grant.expiresAt!.getTime());
+  const handle = env.client.workflow.getHandle(workflowId);
+  expect((await handle.result()).phase).toBe('expired');
+  const run = await handle.describe();
+  expect(run.closeTime!.getTime()).toBeGreaterThanOrEqual(grant.expiresAt!.getTime());
+  expect(run.closeTime!.getTime()).toBeLessThan(grant.expiresAt!.getTime() + 60_000);
+  expect((await db.creditLedgerEntry.findMany({ where: { userPackageId: grantId, entryType: 'expire' } })).map((e) => e.amount)).toEqual([-20]);
+  await expectLedgerInvariant(db, userId);
+
+  // A run started the way timers were started before (no snapshot in its input) still reads its subject.
+  const older = await grantCredits(db, userId, 5, { expiresAt: new Date((await now()) + 3 * DAY) });
+  const olderId = packageLifecycleWorkflowId(older);
+  await env.client.workflow.start('packageLifecycleWorkflow', { workflowId: olderId, taskQueue, args: [{ subjectId: older, userId }] });
+  startedTimers.push(olderId);
+  expect((await stateOf(olderId)).expiresAt).toBe((await findGrantTimes(db, older))!.expiresAt!.toISOString());
+  expect(await firstTaskOf(olderId)).toMatchObject({ reads: 1, statusPublished: 1 });
+  expect((await env.client.workflow.getHandle(olderId).result()).phase).toBe('expired');
+  expect((await db.userPackage.findUniqueOrThrow({ where: { id: older } })).status).toBe('expired');
+});
+
+it("a new subscription's timer is started without a signal; a renewal signals it and moves its lapse", async () => {
+  const signalled: string[] = [];
+  const counting = new Client({
+    connection: env.connection,
+    interceptors: { workflow: [{ signal: (input, next) => (signalled.push(input.workflowExecution.workflowId), next(input)) }] },
+  });
+  const countingTimers = new LifecycleTimers({ temporal: counting, taskQueue });
+  const userId = newUserId('lifecycle');
+  const start = await now();
+  const pkg = await db.billingPackage.findUniqueOrThrow({ where: { code: 'monthly_membership' } });
+  const subscription = await db.subscription.create({
+    data: { userId, packageId: pkg.id, currentPeriodStart: new Date(start), currentPeriodEnd: new Date(start + 30 * DAY) },
+  });
+  const workflowId = subscriptionLifecycleWorkflowId(subscription.id);
+
+  await countingTimers.subscriptionStarted(subscription);
+  expect(signalled).toEqual([]); // no signal tried (and failed) before the start
+  expect(await stateOf(workflowId)).toMatchObject({ phase: 'active', expiresAt: subscription.currentPeriodEnd!.toISOString(), expiryChanges: 0 });
+  expect(await firstTaskOf(workflowId)).toEqual({ reads: 0, statusPublished: 0, signals: 0 });
+  await countingTimers.subscriptionStarted(subscription); // a retried step: the running timer is kept
+  expect(signalled).toEqual([]);
+  expect((await stateOf(workflowId)).run).toBe(1);
+
+  // The renewal path still signals the running timer, which re-reads the period and re-plans.
+  await env.sleep('25 days');
+  const renewed = await db.subscription.update({ where: { id: subscription.id }, data: { currentPeriodEnd: new Date(start + 60 * DAY) } });
+  await countingTimers.subscriptionPeriodChanged(renewed);
+  expect(signalled).toEqual([workflowId]);
+  await env.sleep('10 days'); // past the old period end
+  expect((await db.subscription.findUniqueOrThrow({ where: { id: subscription.id } })).status).toBe('active');
+  const final = await env.client.workflow.getHandle(workflowId).result();
+  expect(final).toMatchObject({ phase: 'expired', expiryChanges: 1, expiresAt: renewed.currentPeriodEnd!.toISOString() });
+  expect((await db.subscription.findUniqueOrThrow({ where: { id: subscription.id } })).status).toBe('expired');
+  expect((await events(subscription.id)).filter((e) => e.kind === 'lapsed')).toHaveLength(1);
 });
 
 it('replays the package timers it ran (local-activity steps, patch marker) under the same code', async () => {

@@ -41,7 +41,14 @@ const localSteps = proxyLocalActivities<LifecycleActivities>(stepOptions);
  * replay as they ran: they take the activities until their history has this patch's marker.
  */
 export const LOCAL_STEPS_PATCH = 'lifecycle-steps-as-local-activities';
-const steps = (): typeof activities => (patched(LOCAL_STEPS_PATCH) ? localSteps : activities);
+const stepsOf = (input: LifecycleWorkflowInput): typeof activities => (startedWithSnapshot(input) || patched(LOCAL_STEPS_PATCH) ? localSteps : activities);
+/**
+ * Runs started with their subject's snapshot were started by code that already had both patches of
+ * this file, so they take the patched behaviour without asking (no marker, and no change-version search
+ * attribute to upsert, in their first workflow task). Whether a run has a snapshot is in its input, so
+ * replay answers the same.
+ */
+const startedWithSnapshot = (input: LifecycleWorkflowInput): boolean => input.snapshot !== undefined;
 /**
  * Runs before this patch cleared the "changed" flag before every wait, which dropped a signal that
  * arrived while a step ran (the step's snapshot predated the change, so the timer kept the old
@@ -73,7 +80,8 @@ export async function subscriptionLifecycleWorkflow(input: LifecycleWorkflowInpu
 async function lifecycleTimer(subjectType: LifecycleSubjectType, input: LifecycleWorkflowInput): Promise<LifecycleState> {
   const leadDays = input.reminderLeadDays ?? [...DEFAULT_REMINDER_LEAD_DAYS];
   const maxHistoryEvents = input.maxHistoryEvents ?? 2000;
-  const keepsSignalsDuringSteps = patched(SIGNAL_KEPT_PATCH);
+  const keepsSignalsDuringSteps = startedWithSnapshot(input) || patched(SIGNAL_KEPT_PATCH);
+  const steps = (): typeof activities => stepsOf(input);
   let changed = false;
   let revoked: string | null = null;
 
