@@ -9,6 +9,7 @@ import { createLogger } from '../infra/logger';
 import { placeOrder as placeOrderRow } from '../orders/store';
 import { OrderWorkflowClient } from '../orders/workflow-client';
 import { orderWorkflowId } from '../workflows/order-contract';
+import { lifecycleStateQuery, packageLifecycleWorkflowId, subscriptionLifecycleWorkflowId } from '../workflows/package-lifecycle-contract';
 import { expectStatus, updatePackage } from './support/fixtures';
 import {
   buyablePackage,
@@ -199,6 +200,42 @@ describe('manual payments, renewal, duplicate guard', () => {
     const credits = expectStatus(await stack.call('GET', '/v1/me/credits', { as: { user: userId } }), 200, 'credits');
     expect(credits.availableCredits).toBe(200);
     await expectLedgerInvariant(stack.db, userId);
+  });
+
+  it("a paid order starts its grant's and subscription's timers with what it bought; a renewal moves the subscription's", async () => {
+    const userId = newUserId('timers');
+    const pkg = await buyablePackage(stack, { durationDays: 30 });
+    const timerState = (workflowId: string) =>
+      waitFor(() => stack.temporal.workflow.getHandle(workflowId).query(lifecycleStateQuery).catch(() => false as const), 30_000, `${workflowId} answering`);
+    /** Reads of the subject in the timer's first workflow task (none when it was started with its snapshot). */
+    const firstTaskReads = async (workflowId: string) => {
+      const events = (await stack.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      const firstTimer = events.findIndex((event) => event.timerStartedEventAttributes);
+      expect(firstTimer).toBeGreaterThan(0);
+      return events.slice(0, firstTimer).filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+    };
+
+    const first = await order(userId, pkg.code);
+    await postStripeEvent(stack, sessionEvent('checkout.session.completed', first));
+    const paid = await waitForOrder(stack, first.id, ['completed']);
+    const subscription = await stack.db.subscription.findUniqueOrThrow({ where: { id: paid.subscriptionId! } });
+    const grant = await stack.db.userPackage.findUniqueOrThrow({ where: { id: paid.grantId! } });
+    const subscriptionTimer = subscriptionLifecycleWorkflowId(subscription.id);
+    expect(await timerState(subscriptionTimer)).toMatchObject({ phase: 'active', expiresAt: subscription.currentPeriodEnd!.toISOString(), expiryChanges: 0 });
+    expect(await timerState(packageLifecycleWorkflowId(grant.id))).toMatchObject({ phase: 'active', expiresAt: grant.expiresAt!.toISOString() });
+    expect(await firstTaskReads(subscriptionTimer)).toBe(0);
+    expect(await firstTaskReads(packageLifecycleWorkflowId(grant.id))).toBe(0);
+
+    const second = await order(userId, pkg.code);
+    await postStripeEvent(stack, sessionEvent('checkout.session.completed', second));
+    const renewed = await waitForOrder(stack, second.id, ['completed']);
+    const after = await stack.db.subscription.findUniqueOrThrow({ where: { id: subscription.id } });
+    expect(after.currentPeriodEnd!.getTime()).toBe(subscription.currentPeriodEnd!.getTime() + 30 * 86_400_000);
+    // The same timer, signalled: it re-read the subscription and waits for the new period end.
+    await waitFor(async () => (await timerState(subscriptionTimer)).expiresAt === after.currentPeriodEnd!.toISOString(), 30_000, 'the timer moved');
+    expect(await timerState(subscriptionTimer)).toMatchObject({ phase: 'active', expiryChanges: 1, run: 1 });
+    const renewalGrant = await stack.db.userPackage.findUniqueOrThrow({ where: { id: renewed.grantId! } });
+    expect(await timerState(packageLifecycleWorkflowId(renewalGrant.id))).toMatchObject({ expiresAt: renewalGrant.expiresAt!.toISOString() });
   });
 
   it('a user holding an active permanent package cannot buy it again', async () => {
