@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BillingError } from '../domain/errors';
+import type { Event } from '../generated/prisma/client';
 import type { Database } from '../infra/database';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import type { SendMail } from './mailer';
@@ -12,12 +13,36 @@ import { notificationView, type NotificationSettingsView, type NotificationView 
 
 /** Stores the in-app notice of an event (idempotent); null when the event notifies nobody. */
 export async function storeNotice(db: Database, eventId: string): Promise<{ notificationId: string } | null> {
-  const event = await db.event.findUniqueOrThrow({ where: { id: eventId } });
+  return upsertNotice(db, await db.event.findUniqueOrThrow({ where: { id: eventId } }), 'pending');
+}
+
+/** What decides whether a notice is emailed: an address, and the types the user opted out of. */
+export type MailSettings = { email: string | null; emailOptOut: string[] } | null;
+
+/** Will this type's notice be emailed to a user with these settings? (`sendNoticeEmail` checks the same.) */
+export function emailWanted(settings: MailSettings, type: string): settings is { email: string; emailOptOut: string[] } {
+  return Boolean(settings?.email) && !settings!.emailOptOut.includes(type);
+}
+
+/**
+ * Stores the in-app notice of an event that will not be emailed (no address, or the type opted out),
+ * its email already `skipped`: such a notice is one idempotent write, which the relay makes itself
+ * instead of starting a notification run (events/relay.ts). Null when the event notifies nobody.
+ */
+export async function storeNoticeWithoutEmail(db: Database, event: Pick<Event, 'id' | 'type' | 'payload' | 'userId'>): Promise<{ notificationId: string } | null> {
+  return upsertNotice(db, event, 'skipped');
+}
+
+async function upsertNotice(
+  db: Database,
+  event: Pick<Event, 'id' | 'type' | 'payload' | 'userId'>,
+  emailStatus: 'pending' | 'skipped',
+): Promise<{ notificationId: string } | null> {
   const rendered = render(event.type, event.payload, 'inApp');
   if (!rendered || !event.userId) return null;
   const notice = await db.notification.upsert({
-    where: { eventId },
-    create: { id: randomUUID(), eventId, userId: event.userId, type: event.type, ...rendered },
+    where: { eventId: event.id },
+    create: { id: randomUUID(), eventId: event.id, userId: event.userId, type: event.type, emailStatus, ...rendered },
     update: {},
   });
   return { notificationId: notice.id };
@@ -29,7 +54,7 @@ export async function sendNoticeEmail(db: Database, sendMail: SendMail, notifica
   if (notice.emailStatus !== 'pending') return notice.emailStatus === 'sent';
   const settings = await db.notificationSetting.findUnique({ where: { userId: notice.userId } });
   const email = settings?.email ? render(notice.type, (await db.event.findUniqueOrThrow({ where: { id: notice.eventId } })).payload, 'email') : null;
-  if (!settings?.email || settings.emailOptOut.includes(notice.type) || !email) {
+  if (!emailWanted(settings, notice.type) || !email) {
     await db.notification.update({ where: { id: notice.id }, data: { emailStatus: 'skipped' } });
     return false;
   }

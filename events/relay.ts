@@ -1,7 +1,8 @@
 /**
  * The relay: hands committed events to Temporal. For each event not yet relayed (in commit order) it
- * starts one delivery workflow per subscribed endpoint (`delivery-<eventId>-<endpointId>`) and one
- * notification workflow (`notify-<eventId>`) if the type has a notice template, then marks the event
+ * starts one delivery workflow per subscribed endpoint (`delivery-<eventId>-<endpointId>`) and, if the
+ * type has a notice template, one notification workflow (`notify-<eventId>`) when the notice is to be
+ * emailed, or stores the in-app notice itself (email `skipped`) when it is not; then marks the event
  * relayed. Workflow ids make a second hand-over a no-op (conflict policy USE_EXISTING while running,
  * reuse policy REJECT_DUPLICATE once closed), so a relay that dies after starting workflows but before
  * marking the event loses nothing and delivers nothing twice: the next pass repeats the hand-over.
@@ -17,6 +18,7 @@ import { deliveryWorkflowId, type DeliveryInput } from '../workflows/delivery-co
 import { notificationWorkflowId, type NotificationInput } from '../workflows/notification-contract';
 import { DeliveryStatusKey, EndpointIdKey, EventTypeKey, UserIdKey } from '../workflows/search-attributes';
 import { loadEventsConfig, type EventsConfig } from './config';
+import { emailWanted, storeNoticeWithoutEmail, type MailSettings } from './notifications';
 import { hasTemplate } from './templates';
 
 export interface RelayDeps {
@@ -67,8 +69,20 @@ export async function startDelivery(
   );
 }
 
-/** Hands one event over (idempotent). Exported so a test can stage "handed over, then the relay died". */
-export async function handOver(deps: RelayDeps, event: Event, endpoints: WebhookEndpoint[]): Promise<void> {
+/** The mail settings of the users these events would notify (one read per relay pass). */
+async function mailSettingsOf(db: Database, events: Array<Pick<Event, 'type' | 'userId'>>): Promise<Map<string, MailSettings>> {
+  const userIds = [...new Set(events.filter((event) => event.userId && hasTemplate(event.type)).map((event) => event.userId!))];
+  const rows = userIds.length === 0 ? [] : await db.notificationSetting.findMany({ where: { userId: { in: userIds } }, select: { userId: true, email: true, emailOptOut: true } });
+  const settings = new Map<string, MailSettings>(userIds.map((userId) => [userId, null]));
+  for (const row of rows) settings.set(row.userId, { email: row.email, emailOptOut: row.emailOptOut });
+  return settings;
+}
+
+/**
+ * Hands one event over (idempotent). Exported so a test can stage "handed over, then the relay died".
+ * `mailSettings`: the pass's read of the users' mail settings (read here when not given).
+ */
+export async function handOver(deps: RelayDeps, event: Event, endpoints: WebhookEndpoint[], mailSettings?: Map<string, MailSettings>): Promise<void> {
   const targets = endpoints.filter((endpoint) => wants(endpoint, event));
   if (targets.length > 0) {
     await deps.db.webhookDelivery.createMany({
@@ -83,6 +97,13 @@ export async function handOver(deps: RelayDeps, event: Event, endpoints: Webhook
   );
   const userId = event.userId;
   if (userId && hasTemplate(event.type)) {
+    const settings = (mailSettings ?? (await mailSettingsOf(deps.db, [event]))).get(userId) ?? null;
+    if (!emailWanted(settings, event.type)) {
+      // Nothing to email (no address, or this type opted out): the in-app notice is one idempotent
+      // write, made here; a notification run is for what needs retrying over days (the mail).
+      await storeNoticeWithoutEmail(deps.db, event);
+      return;
+    }
     const input: NotificationInput = { eventId: event.id };
     await startOnce(deps.temporal, () =>
       deps.temporal.workflow.start('notificationWorkflow', {
@@ -105,7 +126,8 @@ export async function relayOnce(deps: RelayDeps): Promise<number> {
   const events = await deps.db.event.findMany({ where: { relayedAt: null, ...deps.only }, orderBy: { seq: 'asc' }, take: deps.config.EVENTS_RELAY_BATCH_SIZE });
   if (events.length === 0) return 0;
   const endpoints = await deps.db.webhookEndpoint.findMany({ where: { enabled: true, deletedAt: null } });
-  for (const event of events) await handOver(deps, event, endpoints);
+  const mailSettings = await mailSettingsOf(deps.db, events);
+  for (const event of events) await handOver(deps, event, endpoints, mailSettings);
   const { count } = await deps.db.event.updateMany({ where: { id: { in: events.map((e) => e.id) }, relayedAt: null }, data: { relayedAt: new Date() } });
   return count;
 }

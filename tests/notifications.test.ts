@@ -3,12 +3,13 @@
  * sink), honouring per-type email opt-out. Real PostgreSQL, Temporal dev server and worker.
  */
 import { randomUUID } from 'node:crypto';
-import type { Connection } from '@temporalio/client';
+import { WorkflowNotFoundError, type Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { relayOnce, type RelayDeps } from '../events/relay';
 import { recordEvent } from '../events/record';
 import type { EventPayload, EventType } from '../events/types';
 import { startSmtpSink, type SmtpSink } from '../events/smtp-sink';
+import { notificationWorkflowId } from '../workflows/notification-contract';
 import { newUserId, startStack, type TestStack } from './support/stack';
 import { waitFor } from './support/wait';
 
@@ -109,4 +110,37 @@ it('honours an email opt-out per event type (the in-app notice still appears)', 
   expect(sink.mails.filter((m) => m.to === email).map((m) => m.subject)).toEqual(['Payment received']);
   const notices = await stack.call('GET', '/v1/me/notifications', { as: { user: userId } });
   expect(notices.body.items.map((n: { type: string }) => n.type).sort()).toEqual(['balance.low', 'order.paid']);
+});
+
+it('a notice that will not be emailed (no address, or the type opted out) is stored by the relay without a notification run', async () => {
+  const noAddress = newUserId('nt-noaddress');
+  const optedOut = newUserId('nt-optedout');
+  await stack.call('PUT', '/v1/me/notification-settings', { as: { user: optedOut }, body: { email: `${optedOut}@example.test`, emailOptOut: ['balance.low'] } });
+  const eventIds = [
+    await stack.db.$transaction((tx) => recordEvent(tx, { type: 'balance.low', userId: noAddress, payload: SAMPLES['balance.low'].payload })),
+    await stack.db.$transaction((tx) => recordEvent(tx, { type: 'balance.low', userId: optedOut, payload: SAMPLES['balance.low'].payload })),
+  ];
+  await relayOnce(relay);
+  // Stored by the time the pass returns, its email skipped, and no run was started for it.
+  for (const [eventId, userId] of [[eventIds[0]!, noAddress], [eventIds[1]!, optedOut]] as const) {
+    expect(await stack.db.notification.findUniqueOrThrow({ where: { eventId } })).toMatchObject({ userId, type: 'balance.low', emailStatus: 'skipped', readAt: null });
+    await expect(stack.temporal.workflow.getHandle(notificationWorkflowId(eventId)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  }
+  const notices = await stack.call('GET', '/v1/me/notifications', { as: { user: noAddress } });
+  expect(notices.body.items.map((n: { type: string; title: string }) => n.type)).toEqual(['balance.low']);
+  // A second hand-over of the same events (a relay that died before marking them) stores nothing twice.
+  await stack.db.event.updateMany({ where: { id: { in: eventIds } }, data: { relayedAt: null } });
+  await relayOnce(relay);
+  expect(await stack.db.notification.count({ where: { eventId: { in: eventIds } } })).toBe(2);
+  expect(sink.mails.filter((m) => m.to === `${optedOut}@example.test`)).toEqual([]);
+});
+
+it('a notice to be emailed still gets its own notification run (mail retried for days)', async () => {
+  const userId = newUserId('nt-run');
+  const email = `${userId}@example.test`;
+  await stack.call('PUT', '/v1/me/notification-settings', { as: { user: userId }, body: { email, emailOptOut: [] } });
+  const eventId = await stack.db.$transaction((tx) => recordEvent(tx, { type: 'balance.low', userId, payload: SAMPLES['balance.low'].payload }));
+  await relayOnce(relay);
+  expect(await stack.temporal.workflow.getHandle(notificationWorkflowId(eventId)).result()).toEqual({ emailed: true });
+  expect(await stack.db.notification.findUniqueOrThrow({ where: { eventId } })).toMatchObject({ emailStatus: 'sent' });
 });
