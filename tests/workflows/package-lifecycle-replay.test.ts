@@ -12,6 +12,9 @@
  * subscription timer (reminded, then lapsed) recorded on the time-skipping test server at commit
  * afe628c, when a timer was started without its subject's snapshot and read it first (a local
  * activity) and published its search attributes in its first workflow task.
+ *
+ * histories/0a33aa0-lifecycle/: the same two cases recorded at 0a33aa0, started with their subject's
+ * snapshot in the input (no read, no patch markers and no publish in the first workflow task).
  */
 import path from 'node:path';
 import { allReplayed, recordedHistories, replayAll } from '../support/replay';
@@ -25,6 +28,12 @@ it('replays every package timer recorded under the previous workflow code', asyn
 
 it('replays the timers recorded before they were started with their snapshot (afe628c: first read in the run)', async () => {
   const histories = recordedHistories(path.join(__dirname, 'histories', 'afe628c-lifecycle'));
+  expect(histories.length).toBe(2);
+  expect(await replayAll(histories)).toEqual(allReplayed(histories));
+});
+
+it('replays the timers recorded when started with their snapshot (0a33aa0)', async () => {
+  const histories = recordedHistories(path.join(__dirname, 'histories', '0a33aa0-lifecycle'));
   expect(histories.length).toBe(2);
   expect(await replayAll(histories)).toEqual(allReplayed(histories));
 });
