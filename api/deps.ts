@@ -5,6 +5,7 @@ import type { DependencyHealth } from '../infra/dependency-health';
 import type { Authenticator } from './auth';
 import type { PaymentsDeps } from '../payments/deps';
 import type { OrderWorkflowClient } from '../orders/workflow-client';
+import type { DeductSender } from '../credits/spend';
 
 /** What request handlers may use. Built once at start (api/main.ts, tests). */
 export interface ApiDeps {
@@ -15,6 +16,8 @@ export interface ApiDeps {
   orders: OrderWorkflowClient;
   /** What the API knows about PostgreSQL's and Temporal's health (fail fast, 503, one log line per outage). */
   health: DependencyHealth;
+  /** Group commit for deducts (credits/deduct-batch.ts); absent: each deduct alone. */
+  deducts?: DeductSender | undefined;
   config: Pick<
     Config,
     | 'TEMPORAL_TASK_QUEUE'

@@ -1,5 +1,6 @@
 import { loadConfig, orExit } from '../infra/config';
 import { createDatabase } from '../infra/database';
+import { deductSenderFor } from '../credits/deduct-batch';
 import { createDependencyHealth } from '../infra/dependency-health';
 import { createLogger } from '../infra/logger';
 import { connectTemporal } from '../infra/temporal';
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
   });
   const orders = new OrderWorkflowClient({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, callTimeoutMs: config.RESERVATION_CALL_TIMEOUT_MS });
   const health = createDependencyHealth({ db, temporal }, log, { retryAfterSeconds: config.OUTAGE_RETRY_AFTER_SECONDS });
-  const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health }, log, { config });
+  const deducts = deductSenderFor(db, config);
+  const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health, deducts }, log, { config });
   const server = app.listen(config.PORT, config.HOST, () => {
     log.info({ url: `http://${config.HOST}:${config.PORT}`, tracing: tracing ? 'otlp' : 'off' }, 'api listening');
   });

@@ -62,10 +62,12 @@ export function deductArguments(request: DeductRequest, idempotency: Idempotency
   ];
 }
 
-/** The function's refusals (SQLSTATE class DB, the code as message), worded as the Prisma path words them. */
-function deductRefusal(error: unknown, request: DeductRequest): BillingError | undefined {
-  if (!(error instanceof DatabaseError) || !error.code?.startsWith('DB')) return undefined;
-  switch (error.message) {
+/**
+ * The function's refusals (SQLSTATE class DB, the stable code as message, details as JSON), worded as
+ * the Prisma path words them. `message`/`detail`: the error's, from a raised error or a batch's row.
+ */
+export function deductRefusal(message: string, detail: string | null | undefined, request: DeductRequest): BillingError | undefined {
+  switch (message) {
     case 'IDEMPOTENCY_KEY_REUSED':
       return keyReused();
     case 'NOT_FOUND':
@@ -75,12 +77,34 @@ function deductRefusal(error: unknown, request: DeductRequest): BillingError | u
     case 'VALIDATION_FAILED':
       return quantityTooLarge(request.actionKey, request.quantity);
     case 'INSUFFICIENT_CREDITS': {
-      const { required, available } = JSON.parse(error.detail ?? '{}') as { required: number; available: number };
+      const { required, available } = JSON.parse(detail ?? '{}') as { required: number; available: number };
       return insufficientCredits(required, available);
     }
     default:
       return undefined;
   }
+}
+
+/** What one deduct_credits call answers: the stored answer's text, and whether it was a replay. */
+export interface DeductRow {
+  was_replayed: boolean;
+  answer: string;
+}
+
+/** One deduct in its own round trip and transaction. */
+export async function deductAlone(db: Database, values: unknown[], request: DeductRequest): Promise<DeductRow> {
+  try {
+    const { rows } = await sqlPool(db).query<DeductRow>({ ...DEDUCT_STATEMENT, values });
+    return rows[0]!;
+  } catch (error) {
+    const refused = error instanceof DatabaseError && error.code?.startsWith('DB') ? deductRefusal(error.message, error.detail, request) : undefined;
+    throw refused ?? error;
+  }
+}
+
+/** Sends deducts on (credits/deduct-batch.ts): one alone, or with others arriving at the same time. */
+export interface DeductSender {
+  send(values: unknown[], request: DeductRequest): Promise<DeductRow>;
 }
 
 /** Check and spend in one transaction, for quick one-shot actions: one prepared statement, one round trip. */
@@ -89,16 +113,13 @@ export async function deductCredits(
   request: DeductRequest,
   idempotency: Idempotency,
   actor: string,
+  /** Group commit (the API's): the deduct may share a transaction with concurrent ones. Absent: alone. */
+  sender?: DeductSender,
 ): Promise<IdempotentResult<ConsumptionView>> {
   return countCreditOperation('deduct', async () => {
     const values = deductArguments(request, idempotency, actor, randomUUID(), new Date(), balanceLowThreshold());
-    let row: { was_replayed: boolean; answer: string } | undefined;
-    try {
-      ({ rows: [row] } = await sqlPool(db).query<{ was_replayed: boolean; answer: string }>({ ...DEDUCT_STATEMENT, values }));
-    } catch (error) {
-      throw deductRefusal(error, request) ?? error;
-    }
+    const row = sender ? await sender.send(values, request) : await deductAlone(db, values, request);
     // The answer is the stored text itself, so the first answer and every replay are the same bytes.
-    return { body: JSON.parse(row!.answer) as ConsumptionView, replayed: row!.was_replayed, bodyText: row!.answer };
+    return { body: JSON.parse(row.answer) as ConsumptionView, replayed: row.was_replayed, bodyText: row.answer };
   });
 }

@@ -70,7 +70,7 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ body, deps, idempotency, principal }) => {
-      return deductCredits(deps.db, body, idempotency, principal!.id);
+      return deductCredits(deps.db, body, idempotency, principal!.id, deps.deducts);
     },
   }),
   defineRoute({

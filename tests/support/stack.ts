@@ -24,6 +24,9 @@ import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors
 import { Resource } from '@opentelemetry/resources';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { applyMovements } from '../../credits/ledger';
+import { DeductBatcher, type DeductBatchOptions } from '../../credits/deduct-batch';
+import { creditsConfigShape } from '../../credits/config';
+import { z } from 'zod';
 import { expectDocumentedResponse } from './openapi-conformance';
 import { OrderWorkflowClient } from '../../orders/workflow-client';
 import type { PaymentsDeps } from '../../payments/deps';
@@ -63,6 +66,8 @@ export interface TestStack {
 }
 
 export interface StackOptions {
+  /** Deducts' group commit (on with the production defaults unless given; false: each deduct alone). */
+  groupCommit?: false | DeductBatchOptions;
   holdDefaultSeconds?: number;
   holdMaxSeconds?: number;
   refundWindowDays?: number;
@@ -146,6 +151,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     payments,
     orders,
     health,
+    deducts: options.groupCommit === false ? undefined : new DeductBatcher(db, options.groupCommit ?? defaultGroupCommit()),
     authenticator: new Authenticator({ serviceKeys: [SERVICE_KEY, OTHER_SERVICE_KEY], adminKeys: [ADMIN_KEY], userTokenSecret: USER_TOKEN_SECRET }),
   };
   const server: Server = await new Promise((resolve) => {
@@ -303,4 +309,10 @@ export async function expectLedgerInvariant(db: Database, userId?: string): Prom
       r.ledger_used !== r.used,
   );
   expect(broken).toEqual([]);
+}
+
+/** The production defaults of the deducts' group commit (credits/config.ts). */
+function defaultGroupCommit(): DeductBatchOptions {
+  const defaults = z.object(creditsConfigShape).parse({});
+  return { maxGroupSize: defaults.DEDUCT_GROUP_MAX_SIZE, maxGroupsInFlight: defaults.DEDUCT_GROUPS_IN_FLIGHT };
 }
