@@ -283,12 +283,12 @@ export class BenchStack {
     }
     const started = performance.now();
     const [api, worker] = await Promise.all([
-      this.startProgram('api', settings.apiEntry, this.appEnv('api'), async () => {
+      this.startProgram('api', settings.apiEntry, this.appEnv('api', programEnvFromBench('BENCH_API_ENV', 'API')), async () => {
         const status = await httpGetStatus(this.apiPort, '/readyz');
         if (status !== 200) throw new Error(`/readyz answered ${status}`);
         this.readyMs.api ??= round(performance.now() - started, 0);
       }, (program) => memory.track('api', program.pid)),
-      this.startProgram('worker', settings.workerEntry, this.appEnv('worker', workerEnvFromBench()), async () => {
+      this.startProgram('worker', settings.workerEntry, this.appEnv('worker', programEnvFromBench('BENCH_WORKER_ENV', 'billing worker')), async () => {
         await this.assertPolling(BILLING_TASK_QUEUE);
         this.readyMs.worker ??= round(performance.now() - started, 0);
       }, (program) => memory.track('worker', program.pid)),
@@ -343,17 +343,18 @@ export const PRODUCTION_NODE_OPTIONS: Record<string, string> = {
 };
 
 /**
- * BENCH_WORKER_ENV="NAME=value,NAME=value": settings for the billing worker only (a worker setting's effect,
- * e.g. WORKER_MAX_CACHED_WORKFLOWS, measured without a code change).
+ * BENCH_WORKER_ENV / BENCH_API_ENV="NAME=value,NAME=value": settings for the billing worker or the API only
+ * (a setting's effect, e.g. WORKER_MAX_CACHED_WORKFLOWS or DEDUCT_GROUP_COMMIT, measured without a code change).
  */
-function workerEnvFromBench(raw = process.env.BENCH_WORKER_ENV ?? ''): NodeJS.ProcessEnv {
+function programEnvFromBench(variable: string, program: string): NodeJS.ProcessEnv {
+  const raw = process.env[variable] ?? '';
   const env: NodeJS.ProcessEnv = {};
   for (const pair of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
     const at = pair.indexOf('=');
-    if (at < 1) throw new Error(`BENCH_WORKER_ENV: "${pair}" is not NAME=value`);
+    if (at < 1) throw new Error(`${variable}: "${pair}" is not NAME=value`);
     env[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  if (raw) log(`BENCH_WORKER_ENV: the billing worker runs with ${Object.entries(env).map(([name, value]) => `${name}=${value}`).join(' ')}`);
+  if (raw) log(`${variable}: the ${program} runs with ${Object.entries(env).map(([name, value]) => `${name}=${value}`).join(' ')}`);
   return env;
 }
 
