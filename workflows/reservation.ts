@@ -12,7 +12,8 @@ import {
 } from './reservation-contract';
 
 /**
- * One reservation's life: hold credits, then wait for commit, release, extend or the hold deadline;
+ * One reservation's life: hold credits (placed by the API before the start, in `input.held`; runs
+ * started before that place it themselves), then wait for commit, release, extend or the hold deadline;
  * after a commit, accept refunds until the refund window closes. The database is the source of truth
  * for balances; this workflow sequences the steps durably and answers callers through Updates.
  * State and handler bodies live in ReservationRun (workflows/reservation-run.ts).
