@@ -22,7 +22,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
   const run = new ReservationRun(input, carried);
 
   // What this workflow accepts. Handlers are registered before the first await, so messages that
-  // arrive with the start (reserve, via Update-With-Start) find them.
+  // arrive with the start (reserve, via Update-With-Start, in runs started before the API held) find them.
   setHandler(stateQuery, () => run.state);
   setHandler(reserveUpdate, () => run.reserved(), { validator: (args) => run.validateReserve(args) });
   setHandler(commitUpdate, (args) => run.commit(args), { validator: (args) => run.validateCommit(args) });
