@@ -32,7 +32,7 @@ it('a commit request is one trace across the API, the workflow and its activity;
   let spans = exporter.getFinishedSpans();
   const server = (route: string) => spans.find((span) => span.name === route);
   const activity = () => spans.find((span) => span.name === 'RunActivity:commitReservation');
-  while ((!server('POST /v1/internal/reservations/:id/commit') || !activity()) && Date.now() < deadline) {
+  while ((!server('POST /v1/internal/reservations/:reservationId/commit') || !activity()) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     spans = exporter.getFinishedSpans();
   }
@@ -45,9 +45,9 @@ it('a commit request is one trace across the API, the workflow and its activity;
   const reserveTrace = inTraceOf('POST /v1/internal/reservations');
   const start = reserveTrace.find((span) => span.name === 'StartWorkflow:reservationWorkflow');
   expect(start?.parentSpanId).toBe(server('POST /v1/internal/reservations')!.spanContext().spanId);
-  expect(inTraceOf('POST /v1/internal/reservations/:id/commit').map((span) => span.name)).toEqual(
+  expect(inTraceOf('POST /v1/internal/reservations/:reservationId/commit').map((span) => span.name)).toEqual(
     expect.arrayContaining([
-      'POST /v1/internal/reservations/:id/commit', // API: HTTP server span, named by route template
+      'POST /v1/internal/reservations/:reservationId/commit', // API: HTTP server span, named by route template
       'StartWorkflowUpdate:commit', // API: Temporal client
       'HandleUpdate:commit', // worker: the workflow's update handler
       'RunActivity:commitReservation', // worker: the (local) activity
