@@ -210,6 +210,36 @@ export async function releaseReservation(
   return body;
 }
 
+/**
+ * A hold is overdue by this much only when nothing guards it: its run would have expired it at its
+ * deadline (a commit accepted in time may still land within COMMIT_GRACE_MS, a minute by default).
+ */
+export const ORPHAN_HOLD_AFTER_MS = 60 * 60_000;
+
+/**
+ * Expires holds still `held` more than ORPHAN_HOLD_AFTER_MS past their deadline: holds whose run never
+ * started (the API stopped between the hold and the start, and the caller never retried) or was
+ * terminated. The same conditional release the run's deadline does: a race with a commit settles once.
+ * Returns the holds it expired.
+ */
+export async function expireOverdueHolds(db: Database, now: Date, userId?: string): Promise<Array<{ id: string; userId: string; expiresAt: Date }>> {
+  const overdue = await db.reservation.findMany({
+    where: { status: 'held', expiresAt: { lt: new Date(now.getTime() - ORPHAN_HOLD_AFTER_MS) }, ...(userId ? { userId } : {}) },
+    select: { id: true, userId: true, expiresAt: true },
+    take: 10_000,
+  });
+  const expired = [];
+  for (const hold of overdue) {
+    try {
+      await releaseReservation(db, hold.id, 'expired', 'system:expiry-sweep');
+      expired.push(hold);
+    } catch (error) {
+      if (!(error instanceof BillingError && error.code === 'RESERVATION_NOT_HELD')) throw error; // settled meanwhile
+    }
+  }
+  return expired;
+}
+
 /** Moves a held reservation's deadline; no balance changes. */
 export async function extendReservation(db: Database, reservationId: string, expiresAt: Date): Promise<ReservationView> {
   const { body } = await runIdempotent(db, undefined, async (tx) => {

@@ -5,8 +5,9 @@
  * engine inside its transaction, and unit tests pin them down.
  *
  * Who checks what (each rule has one checking site):
- * - holdDeadline (HOLD_LIMIT_EXCEEDED): the reservation workflow, when it places the hold and when it
- *   extends it; the deadline is always computed there, from workflow time.
+ * - holdDeadline (HOLD_LIMIT_EXCEEDED): the reservation service when it places a hold (the API's clock,
+ *   which also stamps the hold's creation), and the reservation workflow when it extends one (workflow
+ *   time; runs started before the API placed holds placed theirs in workflow time too).
  * - requireCommitWithinHold (COMMIT_EXCEEDS_HOLD): the credit engine's commit, the one path every
  *   commit takes (through the workflow, or directly when an operator closed the run).
  * - refundWindowEnd, hasRefundableCredits: the reservation workflow.

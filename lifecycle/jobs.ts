@@ -8,6 +8,7 @@ import { BillingError } from '../domain/errors';
 import type { Prisma } from '../generated/prisma/client';
 import type { Database } from '../infra/database';
 import { lapseReleasedCredits, realignGrantToLedger } from '../credits/lifecycle';
+import { expireOverdueHolds } from '../credits/reservations';
 import { recordLifecycleEvent } from './events';
 import { expirePackage, lapseSubscription } from './subjects';
 import type { ScheduledJobInput } from '../workflows/package-lifecycle-contract';
@@ -82,7 +83,16 @@ export async function runExpirySweep(db: Database, input: ScheduledJobInput = {}
       items.push({ id: `subscription_lapsed:${subscription.id}`, kind: 'subscription_lapsed', subjectId: subscription.id, userId: subscription.userId, details: {} });
     }
   }
-  const summary = { expiredPackages: items.filter((i) => i.kind === 'missed_timer').length, lapsedReleases: released.length, lapsedSubscriptions: subscriptions.length };
+  const orphanHolds = await expireOverdueHolds(db, now, input.userId);
+  for (const hold of orphanHolds) {
+    items.push({ id: `orphan_hold_expired:${hold.id}`, kind: 'orphan_hold_expired', subjectId: hold.id, userId: hold.userId, details: { expiresAt: hold.expiresAt.toISOString() } });
+  }
+  const summary = {
+    expiredPackages: items.filter((i) => i.kind === 'missed_timer').length,
+    lapsedReleases: released.length,
+    lapsedSubscriptions: subscriptions.length,
+    expiredOrphanHolds: orphanHolds.length,
+  };
   return writeReport(db, 'sweep', input, startedAt, summary, items);
 }
 

@@ -2,7 +2,7 @@
  * The reservation service: the one way into a reservation's workflow, for any entry point (HTTP today;
  * webhooks, schedules or other workflows tomorrow). It takes its own dependencies, never the API's.
  */
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { BillingError } from '../domain/errors';
 import type { Database } from '../infra/database';
 import type { Logger } from '../infra/logger';
@@ -11,7 +11,8 @@ import { DependencyUnavailableError } from '../infra/dependency-errors';
 import type { DependencyMonitor } from '../infra/dependency-health';
 import { abandonClaim, claimKey, completeClaim, findStoredResult, type Idempotency } from '../idempotency/store';
 import { idFromKey, updateIdFor } from '../idempotency/fingerprint';
-import { commitReservation, getReservation, releaseReservation, reservationOwner } from '../credits/reservations';
+import { commitReservation, getReservation, holdCredits, releaseReservation, reservationOwner } from '../credits/reservations';
+import { holdDeadline } from '../domain/holds';
 import { listRefunds, refundConsumption } from '../credits/refunds';
 import type { RefundView, ReservationView } from '../credits/views';
 import type { reservationWorkflow } from '../workflows/reservation';
@@ -22,7 +23,6 @@ import {
   refundUpdate,
   releaseUpdate,
   reservationWorkflowId,
-  reserveUpdate,
   stateQuery,
   type CommitResult,
   type ReservationInput,
@@ -85,82 +85,67 @@ export class ReservationService {
     return this.deps.temporal.workflow.getHandle(workflowId);
   }
 
-  /** Reserve in one round trip: Update-With-Start creates the run (or finds it on a retry) and waits for the hold. */
+  /**
+   * Reserve: the API places the hold itself (one SQL call, idempotent by the reservation id the key
+   * derives), then starts the reservation's run with the hold in its input, without waiting for a
+   * worker: the answer is the database's, and the run only guards the hold from then on (its deadline,
+   * commit, release, extend, refunds). A refusal starts no run. If the API dies between the hold and
+   * the start, a retry under the same key finishes the job; without a retry the expiry sweep releases
+   * the overdue hold (credits/reservations.ts, expireOverdueHolds).
+   */
   async reserve(request: ReserveRequest, idempotency: Idempotency, actor: string): Promise<ReservationView> {
-    const { config } = this.deps;
+    const { config, db } = this.deps;
     const holdSeconds = request.holdSeconds ?? config.RESERVATION_DEFAULT_HOLD_SECONDS;
-    // The bound on holdSeconds (HOLD_LIMIT_EXCEEDED) is the workflow's to check, in workflow time (domain/holds.ts).
     const reservationId = reservationIdFor(idempotency);
-    this.requestLog?.setBindings({ workflowId: reservationWorkflowId(reservationId) });
-    const input: ReservationInput = {
-      reservationId,
-      userId: request.userId,
-      actionKey: request.actionKey,
-      quantity: request.quantity,
-      holdSeconds,
-      maxHoldSeconds: config.RESERVATION_MAX_HOLD_SECONDS,
-      refundWindowSeconds: config.REFUND_WINDOW_DAYS * 86_400,
-      requestHash: idempotency.requestHash,
-      actor,
-    };
-    const start = new WithStartWorkflowOperation<typeof reservationWorkflow>('reservationWorkflow', {
-      workflowId: reservationWorkflowId(reservationId),
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      args: [input],
-      // One run per reservation, ever: a retry while the run is open joins it (USE_EXISTING); a retry
-      // after it closed is refused by the server (REJECT_DUPLICATE) and answered from the closed run.
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: UserIdKey, value: request.userId },
-        { key: ActionKeyKey, value: request.actionKey },
-        { key: ReservationIdKey, value: reservationId },
-        { key: ReservationStatusKey, value: 'reserving' },
-      ],
-    });
-    const updateId = updateIdFor('reserve', idempotency, reservationId);
+    const workflowId = reservationWorkflowId(reservationId);
+    this.requestLog?.setBindings({ workflowId });
     return this.once(idempotency, async () => {
+      // The deadline and the creation time are both this clock's, read once (domain/holds.ts bounds it).
+      const now = new Date();
+      const expiresAt = holdDeadline({ now, holdSeconds, createdAt: now, maxHoldSeconds: config.RESERVATION_MAX_HOLD_SECONDS });
+      const held = await holdCredits(
+        db,
+        { reservationId, workflowId, userId: request.userId, actionKey: request.actionKey, quantity: request.quantity, expiresAt: expiresAt.toISOString(), requestHash: idempotency.requestHash },
+        actor,
+      );
+      // A retry that finds the reservation settled already: its run has done its work.
+      if (held.status !== 'held') return held;
+      const input: ReservationInput = {
+        reservationId,
+        userId: request.userId,
+        actionKey: request.actionKey,
+        quantity: request.quantity,
+        holdSeconds,
+        maxHoldSeconds: config.RESERVATION_MAX_HOLD_SECONDS,
+        refundWindowSeconds: config.REFUND_WINDOW_DAYS * 86_400,
+        requestHash: idempotency.requestHash,
+        actor,
+        held,
+      };
       try {
-        return await this.withinCallTimeout(() =>
-          this.deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, {
-            args: [{ requestHash: idempotency.requestHash }],
-            updateId,
-            startWorkflowOperation: start,
+        await this.withinCallTimeout(() =>
+          this.deps.temporal.workflow.start<typeof reservationWorkflow>('reservationWorkflow', {
+            workflowId,
+            taskQueue: config.TEMPORAL_TASK_QUEUE,
+            args: [input],
+            // One run per reservation, ever: a retry while the run is open finds it (USE_EXISTING); after
+            // it closed the server refuses another (REJECT_DUPLICATE) and the row above is the answer.
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            typedSearchAttributes: [
+              { key: UserIdKey, value: request.userId },
+              { key: ActionKeyKey, value: request.actionKey },
+              { key: ReservationIdKey, value: reservationId },
+              { key: ReservationStatusKey, value: 'held' },
+            ],
           }),
         );
       } catch (error) {
         if (!isWorkflowIdTaken(error)) throw await this.apiError(error);
-        return this.answerFromClosedRun(reservationId, updateId);
+        return this.requireReservation(reservationId);
       }
+      return held;
     });
-  }
-
-  /**
-   * A retried reserve whose run has closed (the server refused to start another under its id): the
-   * answer is the first one, the `reserve` update's own outcome, which the server keeps with the
-   * closed run; failing that, the run's final state (its refusal when the hold was rejected); failing
-   * that, the reservation row in the database.
-   */
-  private async answerFromClosedRun(reservationId: string, updateId: string): Promise<ReservationView> {
-    const workflowId = reservationWorkflowId(reservationId);
-    try {
-      return await this.withinCallTimeout(() => this.deps.temporal.workflow.getHandle(workflowId).getUpdateHandle<ReservationView>(updateId).result());
-    } catch (error) {
-      const refusal = refusalFromTemporal(error);
-      if (refusal) throw refusal;
-      if (!isWorkflowGone(error)) throw await this.apiError(error);
-    }
-    try {
-      const final = await this.withinCallTimeout(() => this.deps.temporal.workflow.getHandle(workflowId).result() as Promise<ReservationState>);
-      if (final.phase === 'rejected' && final.rejection) {
-        throw new BillingError(final.rejection.code as never, final.rejection.message, (final.rejection.details ?? undefined) as Record<string, unknown> | undefined);
-      }
-      if (final.reservation) return final.reservation;
-    } catch (error) {
-      if (error instanceof BillingError) throw error;
-      if (!isWorkflowGone(error)) throw await this.apiError(error);
-    }
-    return this.requireReservation(reservationId);
   }
 
   /**

@@ -18,6 +18,12 @@ export interface ReservationInput {
   /** Hash of the reserve request, so a reused key with other parameters is told apart. */
   requestHash: string;
   actor: string;
+  /**
+   * The hold the API has already placed (reservations/service.ts): the run starts in `held` and guards
+   * it. Absent in runs started before the API placed holds itself; those place the hold as their first
+   * step (and answer the `reserve` update), exactly as they ran.
+   */
+  held?: ReservationView;
 }
 
 /** Identifies a caller's mutating request: the same key and hash replay; the same key, another hash, is rejected. */

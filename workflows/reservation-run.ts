@@ -73,8 +73,9 @@ export class ReservationRun {
     carried?: ReservationState,
   ) {
     this.state = carried ?? {
-      phase: 'reserving',
-      reservation: null,
+      // A hold placed by the API: the run starts where a hold's placing would have left it.
+      phase: input.held ? 'held' : 'reserving',
+      reservation: input.held ?? null,
       consumption: null,
       refunds: [],
       rejection: null,

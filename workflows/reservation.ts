@@ -12,7 +12,8 @@ import {
 } from './reservation-contract';
 
 /**
- * One reservation's life: hold credits, then wait for commit, release, extend or the hold deadline;
+ * One reservation's life: hold credits (placed by the API before the start, in `input.held`; runs
+ * started before that place it themselves), then wait for commit, release, extend or the hold deadline;
  * after a commit, accept refunds until the refund window closes. The database is the source of truth
  * for balances; this workflow sequences the steps durably and answers callers through Updates.
  * State and handler bodies live in ReservationRun (workflows/reservation-run.ts).
@@ -21,7 +22,7 @@ export async function reservationWorkflow(input: ReservationInput, carried?: Res
   const run = new ReservationRun(input, carried);
 
   // What this workflow accepts. Handlers are registered before the first await, so messages that
-  // arrive with the start (reserve, via Update-With-Start) find them.
+  // arrive with the start (reserve, via Update-With-Start, in runs started before the API held) find them.
   setHandler(stateQuery, () => run.state);
   setHandler(reserveUpdate, () => run.reserved(), { validator: (args) => run.validateReserve(args) });
   setHandler(commitUpdate, (args) => run.commit(args), { validator: (args) => run.validateCommit(args) });

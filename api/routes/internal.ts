@@ -78,7 +78,7 @@ export const internalRoutes: RouteDefinition[] = [
     path: '/v1/internal/reservations',
     access: SERVICE,
     tag: TAG,
-    summary: 'Hold credits before a long action (one round trip: Update-With-Start of the reservation workflow).',
+    summary: 'Hold credits before a long action (the API holds, then starts the reservation workflow that guards the hold).',
     body: reserveBody,
     response: reservationSchema,
     successStatus: 201,
