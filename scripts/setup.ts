@@ -33,7 +33,15 @@ async function main(): Promise<void> {
     return [temporal, testServer, fuzzer];
   })();
   const stripeMock = resolveTool('stripe-mock', { log }).then(ok, failed);
-  const results = [...(await pipTools), await stripeMock];
+  const [temporal, testServer, fuzzer] = await pipTools;
+  // In TOOLS' order (the report below pairs each result with its tool by index).
+  const resolved: Record<ToolName, Awaited<typeof stripeMock>> = {
+    temporal: temporal!,
+    'temporal-test-server': testServer!,
+    schemathesis: fuzzer!,
+    'stripe-mock': await stripeMock,
+  };
+  const results = TOOLS.map(({ name }) => resolved[name]);
 
   let missing = 0;
   TOOLS.forEach(({ name, purpose, required }, index) => {
