@@ -13,6 +13,7 @@ import { abandonClaim, claimKey, completeClaim, findStoredResult, type Idempoten
 import { idFromKey, updateIdFor } from '../idempotency/fingerprint';
 import { commitReservation, getReservation, holdCredits, releaseReservation, reservationOwner } from '../credits/reservations';
 import { holdDeadline } from '../domain/holds';
+import { countCreditOperation } from '../infra/metrics';
 import { listRefunds, refundConsumption } from '../credits/refunds';
 import type { RefundView, ReservationView } from '../credits/views';
 import type { reservationWorkflow } from '../workflows/reservation';
@@ -103,10 +104,13 @@ export class ReservationService {
       // The deadline and the creation time are both this clock's, read once (domain/holds.ts bounds it).
       const now = new Date();
       const expiresAt = holdDeadline({ now, holdSeconds, createdAt: now, maxHoldSeconds: config.RESERVATION_MAX_HOLD_SECONDS });
-      const held = await holdCredits(
-        db,
-        { reservationId, workflowId, userId: request.userId, actionKey: request.actionKey, quantity: request.quantity, expiresAt: expiresAt.toISOString(), requestHash: idempotency.requestHash },
-        actor,
+      // Counted as the worker counts the holds of runs that place their own (operation holdCredits).
+      const held = await countCreditOperation('holdCredits', () =>
+        holdCredits(
+          db,
+          { reservationId, workflowId, userId: request.userId, actionKey: request.actionKey, quantity: request.quantity, expiresAt: expiresAt.toISOString(), requestHash: idempotency.requestHash },
+          actor,
+        ),
       );
       // A retry that finds the reservation settled already: its run has done its work.
       if (held.status !== 'held') return held;

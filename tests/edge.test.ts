@@ -99,7 +99,7 @@ describe('GET /metrics', () => {
     expect(after.text).not.toContain(unknownReservation);
   });
 
-  it('shows reservation holds open (from the database), and the worker counts its credit operations', async () => {
+  it('shows reservation holds open (from the database), and counts the hold the API placed', async () => {
     const userId = newUserId();
     await grantCredits(stack.db, userId, 20);
     const reserve = await stack.call('POST', '/v1/internal/reservations', { body: { userId, actionKey: 'ai_chat', quantity: 2 } });
