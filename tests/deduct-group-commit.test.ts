@@ -9,8 +9,9 @@ import fc from 'fast-check';
 import { planSpend, type GrantBalance } from '../domain/burn-down';
 import { BillingError } from '../domain/errors';
 import { createDatabase, type Database } from '../infra/database';
-import { deductArguments, deductCredits, type DeductRequest } from '../credits/spend';
-import { DeductBatcher } from '../credits/deduct-batch';
+import { deductAlone, deductArguments, deductCredits, type DeductRequest } from '../credits/spend';
+import { batchArguments, DEDUCT_BATCH_STATEMENT, DeductBatcher } from '../credits/deduct-batch';
+import { sqlPool } from '../infra/database';
 import { loadCandidateGrants } from '../credits/grants';
 import { expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
 
@@ -120,6 +121,30 @@ it('sends every deduct of a failed group again alone, each applied exactly once'
   expect(batcher.written).toMatchObject({ groups: 1, groupsRetriedAlone: 1 });
   const costs = (await db.consumptionRecord.findMany({ where: { userId } })).map((c) => c.creditsCost).sort();
   expect(costs).toEqual([1, 2, 4]);
+  await expectLedgerInvariant(db, userId);
+});
+
+// The fallback's other case: the group DID commit but its answer was lost (the connection dropped after
+// COMMIT). Sending each deduct again alone, as the fallback does, must replay the stored answers, byte
+// for byte, and apply nothing twice.
+it('replays, without applying again, the deducts of a group that committed before its answer was lost', async () => {
+  const userId = newUserId('fallback-committed');
+  await grantCredits(db, userId, 100, { priority: 1 });
+  const now = new Date();
+  const group = [chat(userId), chat(userId, 2), chat(userId, 3)].map((request) => ({
+    request,
+    values: deductArguments(request, key(), 'test', randomUUID(), now, 10),
+  }));
+  const { rows } = await sqlPool(db).query<{ item: number; answer: string; refusal_code: string | null }>({
+    ...DEDUCT_BATCH_STATEMENT,
+    values: batchArguments(group),
+  });
+  expect(rows.map((r) => r.refusal_code)).toEqual([null, null, null]);
+  const again = await Promise.all(group.map((deduct) => deductAlone(db, deduct.values, deduct.request)));
+  expect(again.map((r) => r.was_replayed)).toEqual([true, true, true]);
+  expect(again.map((r) => r.answer)).toEqual(rows.map((r) => r.answer));
+  const costs = (await db.consumptionRecord.findMany({ where: { userId } })).map((c) => c.creditsCost).sort();
+  expect(costs).toEqual([1, 2, 3]);
   await expectLedgerInvariant(db, userId);
 });
 
