@@ -44,8 +44,9 @@ RUN npm run db:generate \
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
 # --max-semi-space-size=2 (MiB): a smaller young generation, for both programs; the API's command also
-# caps its old space at 96 MiB (stateless; without the cap V8 grows its heap to ~300 MiB RSS under load).
-# Not the worker's: its workflow cache lives in the heap. docs/performance.md, target 4.
+# caps its old space at 96 MiB (stateless; without the cap V8 grows its heap to ~300 MiB RSS under load),
+# the worker's (docker-compose.yml) at 160 MiB: its workflow cache (250 runs, ~75 MiB) plus room for a
+# burst. docs/performance.md, target 4.
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-semi-space-size=2 \
     NPM_CONFIG_UPDATE_NOTIFIER=false \

@@ -333,12 +333,12 @@ export class BenchStack {
 /**
  * The V8 settings production runs with (the Dockerfile and `npm run start:*`): a 2 MiB semi-space for
  * every program, and for the API (stateless, ~40 MiB of live heap) an old space capped at 96 MiB, so V8
- * collects instead of growing the heap under load. The worker's heap is not capped: its workflow cache
- * (WORKER_MAX_CACHED_WORKFLOWS) lives in it.
+ * collects instead of growing the heap under load; for the worker at 160 MiB, room for its workflow cache
+ * (250 runs, ~75 MiB) and a burst's garbage, so V8 collects before its RSS passes ~350 MiB (docs/performance.md).
  */
 export const PRODUCTION_NODE_OPTIONS: Record<string, string> = {
   api: '--max-semi-space-size=2 --max-old-space-size=96',
-  worker: '--max-semi-space-size=2',
+  worker: '--max-semi-space-size=2 --max-old-space-size=160',
   'baseline-worker': '--max-semi-space-size=2',
 };
 

@@ -398,4 +398,16 @@ describe('reservation workflow (time-skipping test server, in-memory credit engi
     expect(histories.length).toBeGreaterThanOrEqual(5);
     expect(await replayAll(histories)).toEqual(allReplayed(histories));
   });
+
+  /**
+   * histories/2f49b9f-reservations/: runs started by the API with the hold already placed (`input.held`,
+   * the run starts in `held`), recorded on the dev server through the HTTP API at 2f49b9f: extended, then
+   * committed in part and refunded until nothing was left; released; expired at its deadline; a commit and a
+   * release sent together (still open, in its refund window).
+   */
+  it('replays runs started with the API\'s hold, recorded when that started', async () => {
+    const histories = recordedHistories(path.join(__dirname, 'histories', '2f49b9f-reservations'));
+    expect(histories.length).toBe(4);
+    expect(await replayAll(histories)).toEqual(allReplayed(histories));
+  });
 });
