@@ -18,9 +18,14 @@ const DEDUCT_CLIENTS = 32;
 const BALANCE_LOW_THRESHOLD = 10;
 const BASELINE_UPDATE =
   'UPDATE user_packages SET used_credits = used_credits + 1 WHERE id = $1 AND total_credits - used_credits - reserved_credits >= 1';
-/** Issue 13's targets 1 and 2. */
+/**
+ * Issue 13's targets 1 and 2. Target 2 is "0.5x target 1's reference (so >= 0.125x the bare UPDATE)",
+ * and the issue's own summary line reads `target 2 api-deduct: 0.131 (goal >= 0.125)`: the API's
+ * deducts over the bare UPDATE, at half of target 1's goal. (Over the deduct SQL's measured rate it
+ * would fall whenever the SQL got faster.) api/SQL is printed beside it.
+ */
 const SQL_OVER_UPDATE_GOAL = 0.25;
-const API_OVER_SQL_GOAL = 0.5;
+const API_OVER_UPDATE_GOAL = 0.5 * SQL_OVER_UPDATE_GOAL;
 const API_P99_OVER_SQL_P99_GOAL = 3;
 
 /** One deduct through the API (quantity 1 of ACTION_KEY for a random user). */
@@ -163,10 +168,10 @@ function report(bench: Bench, f: DeductFigures): void {
   bench.target({
     number: 2,
     name: 'api-deduct',
-    value: apiOverSql,
+    value: apiOverBaseline,
     comparison: '>=',
-    goal: API_OVER_SQL_GOAL,
-    meaning: `API deducts ${fmt(f.api.perSecond)}/s over target 1's deduct SQL ${fmt(f.sql.perSecond)}/s; ${apiOverBaseline.toFixed(3)}x the bare UPDATE`,
+    goal: API_OVER_UPDATE_GOAL,
+    meaning: `API deducts ${fmt(f.api.perSecond)}/s over the bare UPDATE's ${fmt(f.baseline.perSecond)}/s; ${apiOverSql.toFixed(3)}x target 1's deduct SQL (${fmt(f.sql.perSecond)}/s)`,
   });
   bench.target({
     number: 2,
