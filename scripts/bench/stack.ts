@@ -385,8 +385,18 @@ function programEnvFromBench(variable: string, program: string): NodeJS.ProcessE
   return env;
 }
 
-/** NODE_OPTIONS of a program: production's, or BENCH_NODE_OPTIONS (for every program) to compare other V8 settings; empty = V8's defaults. */
+/**
+ * glibc's malloc arenas as production sets them (Dockerfile, `npm run start:*`, docker-compose.yml): two,
+ * not one per thread; every program the bench starts gets it, the baselines too.
+ */
+export const PRODUCTION_MALLOC_ARENA_MAX = '2';
+
+/**
+ * NODE_OPTIONS and MALLOC_ARENA_MAX of a program: production's, or BENCH_NODE_OPTIONS (for every program) to
+ * compare other V8 settings (empty = V8's defaults) and BENCH_MALLOC_ARENA_MAX (empty = glibc's default).
+ */
 function nodeOptions(program: string): NodeJS.ProcessEnv {
   const options = process.env.BENCH_NODE_OPTIONS ?? PRODUCTION_NODE_OPTIONS[program] ?? '--max-semi-space-size=2';
-  return options ? { NODE_OPTIONS: options } : {};
+  const arenas = process.env.BENCH_MALLOC_ARENA_MAX ?? PRODUCTION_MALLOC_ARENA_MAX;
+  return { ...(options ? { NODE_OPTIONS: options } : {}), ...(arenas ? { MALLOC_ARENA_MAX: arenas } : {}) };
 }
