@@ -10,10 +10,10 @@ import { targetLine, type Target } from '../scripts/bench/report';
 
 it('finds every scenario file, in run order', () => {
   const scenarios = loadScenarios();
-  expect(scenarios.map((scenario) => scenario.name)).toEqual(['deduct', 'lifecycle', 'orders', 'events', 'expiry', 'edge', 'memory']);
+  expect(scenarios.map((scenario) => scenario.name)).toEqual(['deduct', 'sql-path', 'lifecycle', 'orders', 'events', 'expiry', 'edge', 'memory']);
   expect(selectScenarios(scenarios, ['memory', 'deduct', 'edge']).map((scenario) => scenario.name)).toEqual(['deduct', 'edge', 'memory']);
   expect(() => selectScenarios(scenarios, ['nosuch'])).toThrow(
-    new UsageError('unknown scenario nosuch (scenarios: deduct, lifecycle, orders, events, expiry, edge, memory)'),
+    new UsageError('unknown scenario nosuch (scenarios: deduct, sql-path, lifecycle, orders, events, expiry, edge, memory)'),
   );
 });
 
