@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client as PgClient } from 'pg';
 import { cpuLine, type Bench, type PhaseResult } from '../context';
+import { databaseWork, databaseWorkLine } from '../database-work';
 import type { LoadOp } from '../load';
 import { fmt, loadRow, log, printTable, reportErrors, round, write } from '../report';
 import type { Scenario } from '../scenario';
@@ -80,19 +81,26 @@ async function run(bench: Bench): Promise<void> {
       const result = await pgClients[loop]!.query(BASELINE_UPDATE, [stack.randomUserAndGrant().grantId]);
       if (result.rowCount !== 1) throw new Error(`baseline UPDATE touched ${result.rowCount} rows`);
     };
+    // The database's writes and background work in each phase, warm-up included (printed per op).
+    const withDatabaseWork = async (measure: () => Promise<PhaseResult>): Promise<[PhaseResult, string]> => {
+      const before = await databaseWork(stack.admin);
+      const result = await measure();
+      const operations = result.perSecond * (seconds + settings.warmupSeconds);
+      return [result, databaseWorkLine(before, await databaseWork(stack.admin), operations)];
+    };
     await stack.settleDatabase();
-    const baseline = await bench.measure('deduct baseline', DEDUCT_CLIENTS, seconds, bareUpdate);
+    const [baseline, baselineWork] = await withDatabaseWork(() => bench.measure('deduct baseline', DEDUCT_CLIENTS, seconds, bareUpdate));
     const baselineSerial = settings.serialSeconds > 0 ? await bench.measure('deduct baseline single client', 1, settings.serialSeconds, bareUpdate, 0.5) : undefined;
 
     log(`deduct SQL: what the API sends for one deduct (${statements.total} statement(s)) from ${DEDUCT_CLIENTS} pg clients, ${settings.warmupSeconds}+${seconds} s`);
     await stack.settleDatabase();
-    const sql = await bench.measure('deduct SQL via pg', DEDUCT_CLIENTS, seconds, sqlDeductOp(pgClients, stack));
+    const [sql, sqlWork] = await withDatabaseWork(() => bench.measure('deduct SQL via pg', DEDUCT_CLIENTS, seconds, sqlDeductOp(pgClients, stack)));
     await closePgClients();
 
     log(`deduct api: POST /v1/internal/credits/deduct from ${DEDUCT_CLIENTS} HTTP clients, ${settings.warmupSeconds}+${seconds} s`);
     await stack.settleDatabase();
     bench.api.freshConnections();
-    const api = await bench.measure('api deduct', DEDUCT_CLIENTS, seconds, deduct);
+    const [api, apiWork] = await withDatabaseWork(() => bench.measure('api deduct', DEDUCT_CLIENTS, seconds, deduct));
     const apiSerial = settings.serialSeconds > 0 ? await bench.measure('api deduct single client', 1, settings.serialSeconds, deduct, 0.5) : undefined;
     log(`deduct reference: GET /healthz (HTTP stack only) from ${DEDUCT_CLIENTS} HTTP clients, 1+${settings.referenceSeconds} s`);
     const healthz: LoadOp = async () => {
@@ -101,7 +109,17 @@ async function run(bench: Bench): Promise<void> {
     };
     const health = await bench.measure('healthz reference', DEDUCT_CLIENTS, settings.referenceSeconds, healthz, 1);
 
-    report(bench, { baseline, baselineSerial, sql, api, apiSerial, health, statementsTotal: statements.total, statementsLine: describeStatements(statements) });
+    report(bench, {
+      baseline,
+      baselineSerial,
+      sql,
+      api,
+      apiSerial,
+      health,
+      statementsTotal: statements.total,
+      statementsLine: describeStatements(statements),
+      databaseWork: { baseline: baselineWork, sql: sqlWork, api: apiWork },
+    });
     bench.results.deduct = {
       baseline,
       baselineSingleClient: baselineSerial ?? null,
@@ -129,6 +147,7 @@ interface DeductFigures {
   health: PhaseResult;
   statementsTotal: number;
   statementsLine: string;
+  databaseWork: { baseline: string; sql: string; api: string };
 }
 
 function report(bench: Bench, f: DeductFigures): void {
@@ -155,6 +174,9 @@ function report(bench: Bench, f: DeductFigures): void {
       `  CPU ms per op — SQL via pg:     ${cpuLine(f.sql)}\n` +
       `  CPU ms per op — api deduct:     ${cpuLine(f.api)}\n` +
       `  CPU ms per op — GET /healthz:   ${cpuLine(f.health)}\n` +
+      `  database per op — baseline:     ${f.databaseWork.baseline}\n` +
+      `  database per op — SQL via pg:   ${f.databaseWork.sql}\n` +
+      `  database per op — api deduct:   ${f.databaseWork.api}\n` +
       `  SQL statements per op — baseline: 1; api deduct: ${f.statementsLine}\n`,
   );
   bench.target({
