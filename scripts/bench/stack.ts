@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
@@ -235,7 +236,7 @@ export class BenchStack {
       command: process.execPath,
       args,
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...nodeOptions(name), ...env },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...productionRuntimeEnv(name), ...env },
       log: path.join(this.workDir, `${name}.log`),
       stopGraceMs: PROGRAM_STOP_GRACE_MS,
     });
@@ -348,7 +349,7 @@ export class BenchStack {
         log(`  ! ${left} events still unrelayed after ${((Date.now() - started) / 1000).toFixed(1)} s (relay off or stuck): measuring anyway`);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await delay(250);
       const now = await unrelayed();
       if (now < left) progressAt = Date.now();
       left = now;
@@ -395,7 +396,7 @@ export const PRODUCTION_MALLOC_ARENA_MAX = '2';
  * NODE_OPTIONS and MALLOC_ARENA_MAX of a program: production's, or BENCH_NODE_OPTIONS (for every program) to
  * compare other V8 settings (empty = V8's defaults) and BENCH_MALLOC_ARENA_MAX (empty = glibc's default).
  */
-function nodeOptions(program: string): NodeJS.ProcessEnv {
+function productionRuntimeEnv(program: string): NodeJS.ProcessEnv {
   const options = process.env.BENCH_NODE_OPTIONS ?? PRODUCTION_NODE_OPTIONS[program] ?? '--max-semi-space-size=2';
   const arenas = process.env.BENCH_MALLOC_ARENA_MAX ?? PRODUCTION_MALLOC_ARENA_MAX;
   return { ...(options ? { NODE_OPTIONS: options } : {}), ...(arenas ? { MALLOC_ARENA_MAX: arenas } : {}) };
