@@ -41,7 +41,7 @@ export function reportErrors(label: string, result: LoadResult): void {
   if (result.firstError) write(`  ! ${label}: ${result.errors} errors in the window; first: ${result.firstError.slice(0, 300)}\n`);
 }
 
-/** One of the performance targets (issue 13), measured in this run. */
+/** One of the performance targets (docs/performance.md), measured in this run. */
 export interface Target {
   /** The target's number (several lines may share one: a ratio and its latency bound). */
   number: number;

@@ -1,5 +1,5 @@
 /**
- * What metrics and tracing cost (issue 12): deducts through the API (32 clients) on three API processes
+ * What metrics and tracing cost (target 12): deducts through the API (32 clients) on three API processes
  * that differ in one thing each, started one after the other beside the main one on the same database:
  * - metrics off: the API without its metrics middleware (scripts/bench/programs/api-without-metrics.ts);
  * - metrics on: the API as shipped, with /metrics scraped every second (Prometheus scrapes every 15-60 s:
@@ -21,7 +21,7 @@ import { ACTION_KEY, API_WITHOUT_METRICS_ENTRY } from '../stack';
 
 const DEDUCT_CLIENTS = 32;
 const SCRAPE_EVERY_MS = 1000;
-/** Issue 12's targets. */
+/** Target 12's two lines. */
 const METRICS_RATIO_GOAL = 0.95;
 const TRACING_RATIO_GOAL = 0.9;
 /** The deduct route's request histogram, as /metrics shows it. */

@@ -1,5 +1,5 @@
 /**
- * Events delivered to a local HTTP receiver answering 200 (issue 10): each operation is a deduct through the
+ * Events delivered to a local HTTP receiver answering 200 (target 10): each operation is a deduct through the
  * API (its transaction records `credits.deducted`) followed by the wait for that event's webhook to reach the
  * receiver (the worker's relay hands it to a delivery workflow, whose activity signs and POSTs it), so the
  * rate is events delivered per second and the part `commitToDelivery` the delay from the business change's
@@ -24,7 +24,7 @@ import { ACTION_KEY } from '../stack';
 
 const EVENT_CLIENTS = 16;
 const BASELINE_TASK_QUEUE = 'bench-baseline-events';
-/** Issue 10's target. */
+/** Target 10. */
 const EVENTS_RATIO_GOAL = 0.6;
 
 /** The receiver's key of a body: the consumption of a credits.deducted webhook, or the baseline's own key. */

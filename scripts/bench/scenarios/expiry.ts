@@ -1,16 +1,16 @@
 /**
- * N packages expiring in the same second (issue 9): N user packages with one expires_at, each with its
+ * N packages expiring in the same second (target 9): N user packages with one expires_at, each with its
  * lifecycle timer (workflows/package-lifecycle.ts, started as lifecycle/timers.ts starts them), measured
  * from that second until every package is expired and its credits voided (status `expired` with an
  * `expire` ledger entry) — against N bare timer workflows (a durable timer to one instant, then one no-op
  * activity) on the same server. Target: bare time / package time >= 0.5 (the packages take at most twice
  * as long). Also the billing worker's peak RSS while it runs the N timers.
  *
- * N is BENCH_EXPIRY_PACKAGES. Issue 9 asks for 10,000; the default is 3,000, what a locked run finishes in
- * about five minutes on the 2-core project machine: the in-memory Temporal dev server spends 17-25 ms of CPU
+ * N is BENCH_EXPIRY_PACKAGES. The goal is set for 10,000; the default is 3,000, which a run finishes in
+ * about five minutes on a 2-core machine: the in-memory Temporal dev server spends 17-25 ms of CPU
  * per bare timer workflow and uses about one core (its SQLite store is one connection), so 10,000 bare
  * timers alone take about 3 minutes after their instant, the packages more, and a whole run at 10,000 about
- * 15 minutes (docs/performance.md, issue 9). The timers are all started before the instant
+ * 15 minutes (docs/performance.md). The timers are all started before the instant
  * (BENCH_EXPIRY_LEAD_SECONDS, default 20 s + 15 ms per package; the grants are inserted in bulk and the
  * starts run from a bounded pool of clients), so what is measured is the expiry burst itself, not the
  * starts. For each side the bench reports the CPU per expiry of every process from the instant to the
@@ -33,7 +33,7 @@ const CREDITS_PER_PACKAGE = 10;
 /** Clients starting the timers (the starts are not measured). */
 const START_CONCURRENCY = 32;
 const POLL_MS = 200;
-/** Issue 9's target. */
+/** Target 9. */
 const EXPIRY_RATIO_GOAL = 0.5;
 
 function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): { packages: number; leadSeconds: number | undefined } {

@@ -18,7 +18,7 @@ import { countStatements, describeStatements, subtractCounts } from '../statemen
 
 const LIFECYCLE_CLIENTS = 16;
 const BASELINE_TASK_QUEUE = 'bench-baseline';
-/** Issue 13's target 3. */
+/** Target 3. */
 const LIFECYCLE_RATIO_GOAL = 0.7;
 const RESERVE_P99_OVER_BASELINE_P99_GOAL = 0.6;
 

@@ -10,7 +10,7 @@ import type { Scenario } from '../scenario';
 import { apiDeductOp } from './deduct';
 import { reservationCalls } from './lifecycle';
 
-/** Issue 13's target 4, MiB. */
+/** Target 4, MiB. */
 const API_PEAK_GOAL_MIB = 200;
 const WORKER_PEAK_GOAL_MIB = 350;
 const LOAD_CLIENTS = { deduct: 32, lifecycle: 16 } as const;

@@ -1,5 +1,5 @@
 /**
- * Paid orders provisioned end to end (issue 8): create an order through the API with the stripe channel
+ * Paid orders provisioned end to end (target 8): create an order through the API with the stripe channel
  * (the API and the worker talk to stripe-mock), post the signed `checkout.session.completed` webhook as
  * Stripe would, and wait until the order's workflow has provisioned it (order `completed`, subscription
  * active) — against a bare workflow with the same activities (2 before the payment, 5 after) on the same
@@ -30,7 +30,7 @@ const BASELINE_TASK_QUEUE = 'bench-baseline-orders';
 const ACTIVITIES_BEFORE_PAYMENT = 2;
 const ACTIVITIES_AFTER_PAYMENT = 5;
 const PACKAGE_CODE = 'monthly_membership'; // seeded: a subscription with credits, USD 9.99
-/** Issue 8's targets. */
+/** Target 8's two lines. */
 const ORDERS_RATIO_GOAL = 0.6;
 const WEBHOOK_P99_OVER_BASELINE_P99_GOAL = 2;
 

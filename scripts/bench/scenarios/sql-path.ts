@@ -1,5 +1,5 @@
 /**
- * The deduct's SQL function alone, inside the server (issue 13, target 1's subject without the client,
+ * The deduct's SQL function alone, inside the server (target 1's subject without the client,
  * the protocol and the commit): a PL/pgSQL loop calls `deduct_credits` N times in one transaction and
  * the time per call is compared with the same loop around the bare conditional UPDATE, and with the
  * function as its first migration wrote it (20261215000000_deduct_function, recreated as a temporary
