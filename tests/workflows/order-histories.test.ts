@@ -9,6 +9,11 @@
  * failed; cancelled; the saga (package withdrawn: revoke, refund, failed) twice; still waiting for
  * payment; runs cut off mid-task when the suite ended (an expired order, then its late payment's run);
  * an admin refund.
+ *
+ * histories/50c2da5-orders-local/: runs recorded with the steps as local activities (patch
+ * order-local-steps) before a refused payment was closed as refunded: the saga for a package withdrawn
+ * before an on-time payment (revoke, refund, failed), and two late payments after expiry (one
+ * provisioned, one refused and refunded, ending failed).
  */
 import path from 'node:path';
 import { allReplayed, recordedHistories, replayAll } from '../support/replay';
@@ -18,6 +23,12 @@ describe('order workflow determinism across versions', () => {
     const recorded = path.join(__dirname, 'histories', '8c13cd7-orders');
     const histories = recordedHistories(recorded);
     expect(histories.length).toBeGreaterThanOrEqual(12);
+    expect(await replayAll(histories)).toEqual(allReplayed(histories));
+  });
+
+  it('replays the order runs recorded with local-activity steps, compensation ending failed (50c2da5)', async () => {
+    const histories = recordedHistories(path.join(__dirname, 'histories', '50c2da5-orders-local'));
+    expect(histories.length).toBe(3);
     expect(await replayAll(histories)).toEqual(allReplayed(histories));
   });
 });
