@@ -14,6 +14,9 @@ import { lockUserCredits } from '../credits/locks';
 import { afterBalanceChange } from '../credits/events';
 import { recordEvent } from '../events/record';
 import { getOrder, transitionOrder } from '../orders/store';
+import { confirmCouponUse } from '../coupons/redemptions';
+import type { Order } from '../generated/prisma/client';
+import { userHoldsPermanentPackage } from './ownership';
 import { subscriptionView, type SubscriptionView } from '../orders/views';
 
 export interface ProvisionedPeriod {
@@ -22,7 +25,25 @@ export interface ProvisionedPeriod {
   periodEnd: string | null;
 }
 
-/** Step 1: create the user's subscription to the package, or renew it by one period (domain/subscription-period.ts). */
+/**
+ * The rules placement checked that may have stopped holding by the time the payment lands
+ * (domain/payment-time-rules.ts), checked again under the user's lock in the provisioning
+ * transaction, which also confirms the order's coupon use. Throws the refusal; the order workflow
+ * then refunds the payment. A package withdrawn since the order was placed is still delivered, on
+ * the order's snapshotted terms.
+ */
+async function recheckPlacementRules(tx: Tx, order: Order): Promise<void> {
+  if (order.packageType === 'permanent' && (await userHoldsPermanentPackage(tx, order.userId, order.packageId))) {
+    throw new BillingError('ALREADY_OWNED', `User already holds the permanent package "${order.packageCode}".`, { packageCode: order.packageCode });
+  }
+  // Only an order placed with a coupon has a use to confirm (coupons/redemptions.ts).
+  if (order.couponCode !== null) await confirmCouponUse(tx, order.id);
+}
+
+/**
+ * Step 1: create the user's subscription to the package, or renew it by one period
+ * (domain/subscription-period.ts), after checking again what may no longer hold.
+ */
 export async function provisionSubscription(db: Database, orderId: string): Promise<ProvisionedPeriod> {
   return db.$transaction(async (tx) => {
     const order = await getOrder(tx, orderId);
@@ -31,12 +52,7 @@ export async function provisionSubscription(db: Database, orderId: string): Prom
     if (existing) {
       return { subscriptionId: existing.subscriptionId, periodStart: existing.periodStart.toISOString(), periodEnd: existing.periodEnd?.toISOString() ?? null };
     }
-    const billingPackage = await tx.billingPackage.findUnique({ where: { id: order.packageId } });
-    if (!billingPackage || billingPackage.deletedAt || billingPackage.status !== 'active') {
-      throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${order.packageCode}" was withdrawn after the order was placed.`, {
-        packageCode: order.packageCode,
-      });
-    }
+    await recheckPlacementRules(tx, order);
     const current = await tx.subscription.findUnique({ where: { userId_packageId: { userId: order.userId, packageId: order.packageId } } });
     const now = new Date();
     const plan = planPeriod(current, now, order.durationDays);
@@ -81,6 +97,8 @@ export async function grantOrderCredits(db: Database, orderId: string): Promise<
       priority: order.priority,
       expiresAt: period.periodEnd,
       credits: order.creditsAmount,
+      // Paid for while it was on sale: delivered even if withdrawn since.
+      evenIfWithdrawn: true,
     },
     { scope: `order:${orderId}`, key: 'grant', requestHash: 'grant' },
     'system:order',
