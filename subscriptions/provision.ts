@@ -4,7 +4,6 @@
  * a retried or replayed step never provisions twice. The same module takes a share back for refunds
  * and for the saga's compensation.
  */
-import { BillingError } from '../domain/errors';
 import { DAY_MS, planPeriod } from '../domain/subscription-period';
 import type { Database } from '../infra/database';
 import { assignPackage } from '../credits/assign';
@@ -14,9 +13,7 @@ import { lockUserCredits } from '../credits/locks';
 import { afterBalanceChange } from '../credits/events';
 import { recordEvent } from '../events/record';
 import { getOrder, transitionOrder } from '../orders/store';
-import { confirmCouponUse } from '../coupons/redemptions';
-import type { Order } from '../generated/prisma/client';
-import { userHoldsPermanentPackage } from './ownership';
+import { recheckPlacementRules } from '../orders/placement-rules';
 import { subscriptionView, type SubscriptionView } from '../orders/views';
 
 export interface ProvisionedPeriod {
@@ -26,23 +23,9 @@ export interface ProvisionedPeriod {
 }
 
 /**
- * The rules placement checked that may have stopped holding by the time the payment lands
- * (domain/payment-time-rules.ts), checked again under the user's lock in the provisioning
- * transaction, which also confirms the order's coupon use. Throws the refusal; the order workflow
- * then refunds the payment. A package withdrawn since the order was placed is still delivered, on
- * the order's snapshotted terms.
- */
-async function recheckPlacementRules(tx: Tx, order: Order): Promise<void> {
-  if (order.packageType === 'permanent' && (await userHoldsPermanentPackage(tx, order.userId, order.packageId))) {
-    throw new BillingError('ALREADY_OWNED', `User already holds the permanent package "${order.packageCode}".`, { packageCode: order.packageCode });
-  }
-  // Only an order placed with a coupon has a use to confirm (coupons/redemptions.ts).
-  if (order.couponCode !== null) await confirmCouponUse(tx, order.id);
-}
-
-/**
  * Step 1: create the user's subscription to the package, or renew it by one period
- * (domain/subscription-period.ts), after checking again what may no longer hold.
+ * (domain/subscription-period.ts), after checking again the rules the order was placed under that
+ * may no longer hold (orders/placement-rules.ts): a refusal is thrown and the workflow refunds.
  */
 export async function provisionSubscription(db: Database, orderId: string): Promise<ProvisionedPeriod> {
   return db.$transaction(async (tx) => {
