@@ -1,6 +1,6 @@
 /**
  * Activities of the order and order-refund workflows: thin, idempotent steps over orders/,
- * payments/ and subscriptions/. A business refusal (package withdrawn, gateway refused) comes back
+ * payments/ and subscriptions/. A business refusal (package already owned, gateway refused) comes back
  * as a value, so the workflow compensates instead of retrying; anything else throws and the workflow
  * retries the step (recording attempts and the last error in its progress).
  */
@@ -10,10 +10,13 @@ import type { OrderStatus } from '../domain/order-status';
 import type { PaymentsDeps } from '../payments/deps';
 import { closePaymentSession, openPaymentSession, refundPayment } from '../payments/providers';
 import { findOrder, getOrder, recordPayment, transitionOrder } from '../orders/store';
-import { failRefund, settleRefund } from '../orders/refunds';
+import { closeRefusedPayment, failRefund, settleRefund } from '../orders/refunds';
 import { grantOrderCredits, provisionSubscription, revokeOrderShare } from '../subscriptions/provision';
 import type { PaymentSessionView, PaymentSignal } from '../workflows/order-contract';
 import { asOutcome as outcome } from './outcome';
+
+/** What `refundOrderPayment` answers for a payment of nothing (a fully discounted order). */
+const NOTHING_TO_REFUND = 'nothing-to-refund';
 
 export interface OrderActivityDeps {
   db: Database;
@@ -103,9 +106,18 @@ export function createOrderActivities({ db, payments }: OrderActivityDeps) {
       outcome(async () => {
         const { order, channel } = await orderAndChannel(orderId);
         const paid = payment ?? (await db.orderPayment.findUniqueOrThrow({ where: { orderId } }));
-        if (paid.amountMinor === 0) return 'nothing-to-refund';
+        if (paid.amountMinor === 0) return NOTHING_TO_REFUND;
         return refundPayment(payments, channel, { orderId: order.id, externalId: paid.externalId, currency: paid.currency }, paid.amountMinor, refundKey);
       }),
+
+    /**
+     * The saga gave the payment back; `refund` is what `refundOrderPayment` answered (the provider's
+     * refund id). Records the refund and closes the order `refunded` with the reason; answers its status.
+     */
+    closeRefusedPayment: (orderId: string, refund: string, reason: string) =>
+      outcome(() =>
+        closeRefusedPayment(db, orderId, { gatewayRefundId: refund === NOTHING_TO_REFUND ? null : refund, reason, actor: 'system:order-saga' }),
+      ),
 
     failOrder: (orderId: string, reason: string) =>
       outcome(async () => {

@@ -1,6 +1,6 @@
 /**
- * A coupon's uses: judged (domain/discount.ts), reserved when an order is placed, confirmed when it
- * is paid, given back when it is cancelled, expires, fails or is fully refunded.
+ * A coupon's uses: judged (domain/discount.ts), reserved when an order is placed, confirmed when its
+ * payment is provisioned, given back when it is cancelled, expires, fails or is refunded in full.
  *
  * Exactly once: the coupon's `used_count` moves only by a conditional UPDATE
  * (`used_count < max_redemptions`), so when 10 orders race for the last use PostgreSQL's row lock
@@ -10,11 +10,15 @@
  * most once however often the closing transition is retried.
  *
  * Late payment rule: a payment for an order whose use was given back (it expired, then was paid)
- * takes the use again if one is left; if the code is exhausted meanwhile the use is confirmed anyway
- * with `over_limit` (the buyer paid the discounted price; the counter stays at its limit).
+ * takes the use again only within the coupon's limits (domain/payment-time-rules.ts): if the code is
+ * exhausted meanwhile, or the user has used it as often as allowed, the payment is refused and
+ * refunded like any payment that cannot be provisioned. The confirmation runs in the provisioning
+ * transaction, under the user's lock, so a refusal leaves nothing behind. (`over_limit` marks uses
+ * confirmed past the limit before this rule; giving one back does not move the counter.)
  */
 import { BillingError } from '../domain/errors';
 import { applyDiscount, couponRefusal, type CouponRefusal, type DiscountResult } from '../domain/discount';
+import { couponRetakeRefusal } from '../domain/payment-time-rules';
 import type { BillingPackage, Coupon } from '../generated/prisma/client';
 import type { Database, Tx } from '../infra/database';
 import type { CouponPreviewView } from './views';
@@ -94,16 +98,27 @@ export async function recordCouponReservation(tx: Tx, orderId: string, userId: s
   await tx.couponRedemption.create({ data: { orderId, couponId, userId, discountMinor, currency } });
 }
 
-/** The order was paid: its use is confirmed (retaken under the late-payment rule if it had been given back). */
+/**
+ * The order is being provisioned: its use is confirmed. A use given back meanwhile is taken again
+ * only within the limits; otherwise COUPON_NOT_APPLICABLE is thrown with the reason, and the caller's
+ * transaction (which holds the user's lock, so the per-user count cannot move) rolls back whole.
+ */
 export async function confirmCouponUse(tx: Tx, orderId: string): Promise<void> {
   const confirmed = await tx.couponRedemption.updateMany({ where: { orderId, status: 'reserved' }, data: { status: 'confirmed' } });
   if (confirmed.count === 1) return;
   const redemption = await tx.couponRedemption.findUnique({ where: { orderId } });
   if (!redemption || redemption.status !== 'released') return;
-  const retaken = await tx.$executeRaw`
-    UPDATE coupons SET used_count = used_count + 1, updated_at = now()
-    WHERE id = ${redemption.couponId}::uuid AND (max_redemptions IS NULL OR used_count < max_redemptions)`;
-  await tx.couponRedemption.updateMany({ where: { orderId, status: 'released' }, data: { status: 'confirmed', overLimit: retaken !== 1 } });
+  // The coupon's row lock holds its counter still between the check and the increment.
+  const [coupon] = await tx.$queryRaw<Array<{ code: string; used_count: number; max_redemptions: number | null; max_per_user: number | null }>>`
+    SELECT code, used_count, max_redemptions, max_per_user FROM coupons WHERE id = ${redemption.couponId}::uuid FOR UPDATE`;
+  if (!coupon) throw new Error(`confirmCouponUse: coupon ${redemption.couponId} of order ${orderId} is missing`);
+  const userUses = await tx.couponRedemption.count({
+    where: { couponId: redemption.couponId, userId: redemption.userId, status: { in: ['reserved', 'confirmed'] } },
+  });
+  const refusal = couponRetakeRefusal({ maxPerUser: coupon.max_per_user, userUses, maxRedemptions: coupon.max_redemptions, usedCount: coupon.used_count });
+  if (refusal) throw refused(coupon.code, refusal);
+  await tx.$executeRaw`UPDATE coupons SET used_count = used_count + 1, updated_at = now() WHERE id = ${redemption.couponId}::uuid`;
+  await tx.couponRedemption.updateMany({ where: { orderId, status: 'released' }, data: { status: 'confirmed', overLimit: false } });
 }
 
 /** The order closed without keeping its payment: give its use back, at most once. */

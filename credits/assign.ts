@@ -22,6 +22,8 @@ export interface AssignPackageRequest {
   expiresAt?: Date | null | undefined;
   /** Overrides the package's credits (e.g. the amount snapshotted on an order). */
   credits?: number | undefined;
+  /** Grants a package that was disabled or deleted since (an order paid for while it was on sale). */
+  evenIfWithdrawn?: boolean | undefined;
 }
 
 /** Gives a user a grant of a package's credits, valid for the package's duration (none = never expires). */
@@ -33,10 +35,10 @@ export async function assignPackage(
 ): Promise<IdempotentResult<GrantView>> {
   return runIdempotent(db, idempotency, async (tx) => {
     const billingPackage = await tx.billingPackage.findUnique({ where: { code: request.packageCode } });
-    if (!billingPackage || billingPackage.deletedAt) {
+    if (!billingPackage || (billingPackage.deletedAt && !request.evenIfWithdrawn)) {
       throw new BillingError('NOT_FOUND', `Package "${request.packageCode}" not found.`, { packageCode: request.packageCode });
     }
-    if (billingPackage.status !== 'active') {
+    if (billingPackage.status !== 'active' && !request.evenIfWithdrawn) {
       throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${request.packageCode}" is disabled.`, {
         packageCode: request.packageCode,
       });

@@ -18,12 +18,14 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 /**
  * Allowed moves. `cancelled`, `expired` and `failed` may still become `paid`: a payment that arrives
  * after the order closed unpaid is provisioned if that is still possible, otherwise refunded (the
- * late-payment rule, docs/architecture.md "Orders").
+ * late-payment rule, docs/architecture.md "Orders"). A payment that cannot be provisioned (refused,
+ * or provisioning failed for good) goes back to the payer, and the order closes `refunded` from
+ * `paid` or `provisioning` once the provider has given it back; `failed` when it could not.
  */
 const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   pending_payment: ['paid', 'cancelled', 'expired', 'failed'],
-  paid: ['provisioning', 'failed'],
-  provisioning: ['completed', 'failed'],
+  paid: ['provisioning', 'failed', 'refunded'],
+  provisioning: ['completed', 'failed', 'refunded'],
   completed: ['partially_refunded', 'refunded'],
   partially_refunded: ['partially_refunded', 'refunded'],
   cancelled: ['paid'],
@@ -57,8 +59,8 @@ export type PaymentDecision =
 /**
  * What to do with a confirmed payment. `recordedExternalId` is the payment already recorded on the
  * order, if any. The order's status does not matter for the first payment: a late payment after
- * expiry or cancellation is provisioned like any other, and the saga refunds it if provisioning is no
- * longer possible (e.g. the package was withdrawn).
+ * expiry or cancellation is provisioned like any other, and the saga refunds it if provisioning
+ * refuses it (e.g. the user holds the permanent package by now).
  */
 export function decidePayment(recordedExternalId: string | null, externalId: string): PaymentDecision {
   if (recordedExternalId === null) return 'provision';

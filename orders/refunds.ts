@@ -2,13 +2,18 @@
  * Settling an admin refund after the gateway gave the money back: revoke the refunded share of the
  * order's credits and subscription time (domain/refund-proportion.ts), record it on the refund, and
  * move the order to refunded / partially_refunded. Idempotent by the refund's status.
+ *
+ * And closing an order whose payment could not be provisioned (refused, or provisioning failed for
+ * good) once the saga has given the payment back: the same refund row, status and event as an admin
+ * refund, so the user and the operator see it the same way.
  */
+import { randomUUID } from 'node:crypto';
 import { planRevocation } from '../domain/refund-proportion';
-import { statusAfterRefund } from '../domain/order-status';
+import { statusAfterRefund, type OrderStatus } from '../domain/order-status';
 import type { Database } from '../infra/database';
 import { revokeOrderShare } from '../subscriptions/provision';
 import { recordEvent } from '../events/record';
-import { getOrder } from './store';
+import { getOrder, transitionOrder } from './store';
 import { orderRefundView, type OrderRefundView } from './views';
 import { releaseCouponUse } from '../coupons/redemptions';
 import { reverseSaleForRefund } from '../sellers/earnings';
@@ -77,4 +82,58 @@ export async function settleRefund(db: Database, refundId: string, gatewayRefund
 export async function failRefund(db: Database, refundId: string, reason: string): Promise<OrderRefundView> {
   await db.orderRefund.updateMany({ where: { id: refundId, status: 'pending' }, data: { status: 'failed', failureReason: reason, completedAt: new Date() } });
   return orderRefundView(await db.orderRefund.findUniqueOrThrow({ where: { id: refundId } }));
+}
+
+export interface RefusedPaymentRefund {
+  /** The provider's refund id (`refundOrderPayment`), or null when the payment was of nothing. */
+  gatewayRefundId: string | null;
+  /** Why the payment could not be provisioned (the refusal's code and message). */
+  reason: string;
+  actor: string;
+}
+
+/**
+ * The saga gave back a payment it could not provision: record the refund (succeeded, for the whole
+ * payment), close the order `refunded` with the reason, reverse the seller's sale, give the coupon's
+ * use back, and emit `order.refunded`, all in one transaction. Idempotent: the guarded status change
+ * happens once; a repeat answers the order's status.
+ */
+export async function closeRefusedPayment(db: Database, orderId: string, refund: RefusedPaymentRefund): Promise<OrderStatus> {
+  return db.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT 1 FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
+    const order = await getOrder(tx, orderId);
+    const payment = await tx.orderPayment.findUniqueOrThrow({ where: { orderId } });
+    const now = new Date();
+    const closed = await transitionOrder(tx, orderId, 'refunded', {
+      refundedMinor: payment.amountMinor,
+      failureReason: refund.reason.slice(0, 1000),
+      closedAt: now,
+    });
+    if (!closed) return order.status;
+    const refundId = randomUUID();
+    if (payment.amountMinor > 0) {
+      await tx.orderRefund.create({
+        data: {
+          id: refundId,
+          orderId,
+          amountMinor: payment.amountMinor,
+          reason: refund.reason.slice(0, 1000),
+          status: 'succeeded',
+          gatewayRefundId: refund.gatewayRefundId,
+          actor: refund.actor,
+          completedAt: now,
+        },
+      });
+      await reverseSaleForRefund(tx, orderId, refundId, order.refundedMinor, payment.amountMinor);
+    }
+    await releaseCouponUse(tx, orderId);
+    // The saga revoked whatever had been granted before it gave up.
+    const period = await tx.subscriptionPeriod.findUnique({ where: { orderId } });
+    await recordEvent(tx, {
+      type: 'order.refunded',
+      userId: order.userId,
+      payload: { orderId, amountMinor: payment.amountMinor, currency: payment.currency, reason: refund.reason, revokedGrantIds: period?.grantId ? [period.grantId] : [] },
+    });
+    return 'refunded';
+  });
 }

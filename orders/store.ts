@@ -16,9 +16,10 @@ import { lockUserCredits } from '../credits/locks';
 import { orderRefundView, orderView, type OrderRefundView, type OrderView } from './views';
 import { resolvePrice } from '../pricing/prices';
 import { packageOnSale } from '../catalog/catalog';
-import { confirmCouponUse, judgeCoupon, previewView, recordCouponReservation, releaseCouponUse, reserveCouponUse } from '../coupons/redemptions';
+import { judgeCoupon, previewView, recordCouponReservation, releaseCouponUse, reserveCouponUse } from '../coupons/redemptions';
 import type { CouponPreviewView } from '../coupons/views';
 import { recordSale } from '../sellers/earnings';
+import { userHoldsPermanentPackage } from '../subscriptions/ownership';
 
 export interface PlaceOrderRequest {
   userId: string;
@@ -56,11 +57,8 @@ export async function placeOrder(
     }
     // One order decision per user at a time, so two concurrent orders cannot both pass the guards.
     await lockUserCredits(tx, request.userId);
-    if (billingPackage.type === 'permanent') {
-      const held = await tx.userPackage.count({ where: { userId: request.userId, packageId: billingPackage.id, status: { in: ['active', 'depleted'] } } });
-      if (held > 0) {
-        throw new BillingError('ALREADY_OWNED', `User already holds the permanent package "${billingPackage.code}".`, { packageCode: billingPackage.code });
-      }
+    if (billingPackage.type === 'permanent' && (await userHoldsPermanentPackage(tx, request.userId, billingPackage.id))) {
+      throw new BillingError('ALREADY_OWNED', `User already holds the permanent package "${billingPackage.code}".`, { packageCode: billingPackage.code });
     }
     const unpaid = await tx.order.findFirst({
       where: {
@@ -187,8 +185,8 @@ export async function recordPayment(db: Database, orderId: string, payment: Conf
   return db.$transaction(async (tx) => {
     // The order row stays locked to the end: nothing else changes its status meanwhile, so the status
     // answered is the one read here or the one this transaction wrote.
-    const [order] = await tx.$queryRaw<Array<{ user_id: string; package_code: string; status: OrderStatus; coupon_code: string | null }>>`
-      SELECT user_id, package_code, status::text AS status, coupon_code FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
+    const [order] = await tx.$queryRaw<Array<{ user_id: string; package_code: string; status: OrderStatus }>>`
+      SELECT user_id, package_code, status::text AS status FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
     if (!order) throw new BillingError('NOT_FOUND', `Order ${orderId} not found.`, { orderId });
     const recorded = await tx.orderPayment.findUnique({ where: { orderId } });
     const decision = decidePayment(recorded?.externalId ?? null, payment.externalId);
@@ -211,8 +209,6 @@ export async function recordPayment(db: Database, orderId: string, payment: Conf
       userId: order.user_id,
       payload: { orderId, packageCode: order.package_code, amountMinor: payment.amountMinor, currency: payment.currency, paidAt: paidAt.toISOString() },
     });
-    // Only an order placed with a coupon has a redemption to confirm (coupons/redemptions.ts).
-    if (order.coupon_code !== null) await confirmCouponUse(tx, orderId);
     await recordSale(tx, orderId, payment);
     return { decision, status: moved ? 'paid' : order.status };
   });

@@ -4,7 +4,6 @@
  * a retried or replayed step never provisions twice. The same module takes a share back for refunds
  * and for the saga's compensation.
  */
-import { BillingError } from '../domain/errors';
 import { DAY_MS, planPeriod } from '../domain/subscription-period';
 import type { Database } from '../infra/database';
 import { assignPackage } from '../credits/assign';
@@ -14,6 +13,7 @@ import { lockUserCredits } from '../credits/locks';
 import { afterBalanceChange } from '../credits/events';
 import { recordEvent } from '../events/record';
 import { getOrder, transitionOrder } from '../orders/store';
+import { recheckPlacementRules } from '../orders/placement-rules';
 import { subscriptionView, type SubscriptionView } from '../orders/views';
 
 export interface ProvisionedPeriod {
@@ -22,7 +22,11 @@ export interface ProvisionedPeriod {
   periodEnd: string | null;
 }
 
-/** Step 1: create the user's subscription to the package, or renew it by one period (domain/subscription-period.ts). */
+/**
+ * Step 1: create the user's subscription to the package, or renew it by one period
+ * (domain/subscription-period.ts), after checking again the rules the order was placed under that
+ * may no longer hold (orders/placement-rules.ts): a refusal is thrown and the workflow refunds.
+ */
 export async function provisionSubscription(db: Database, orderId: string): Promise<ProvisionedPeriod> {
   return db.$transaction(async (tx) => {
     const order = await getOrder(tx, orderId);
@@ -31,12 +35,7 @@ export async function provisionSubscription(db: Database, orderId: string): Prom
     if (existing) {
       return { subscriptionId: existing.subscriptionId, periodStart: existing.periodStart.toISOString(), periodEnd: existing.periodEnd?.toISOString() ?? null };
     }
-    const billingPackage = await tx.billingPackage.findUnique({ where: { id: order.packageId } });
-    if (!billingPackage || billingPackage.deletedAt || billingPackage.status !== 'active') {
-      throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${order.packageCode}" was withdrawn after the order was placed.`, {
-        packageCode: order.packageCode,
-      });
-    }
+    await recheckPlacementRules(tx, order);
     const current = await tx.subscription.findUnique({ where: { userId_packageId: { userId: order.userId, packageId: order.packageId } } });
     const now = new Date();
     const plan = planPeriod(current, now, order.durationDays);
@@ -81,6 +80,8 @@ export async function grantOrderCredits(db: Database, orderId: string): Promise<
       priority: order.priority,
       expiresAt: period.periodEnd,
       credits: order.creditsAmount,
+      // Paid for while it was on sale: delivered even if withdrawn since.
+      evenIfWithdrawn: true,
     },
     { scope: `order:${orderId}`, key: 'grant', requestHash: 'grant' },
     'system:order',

@@ -103,23 +103,28 @@ describe('unpaid orders', () => {
     expect(mine.items.map((o: { id: string }) => o.id)).toEqual([placed.id]);
   });
 
-  it('late payment rule: provisioned if still possible, refunded if not', async () => {
+  it('late payment rule: provisioned if still possible (a package withdrawn since included), refunded if not', async () => {
     const userId = newUserId('late');
     const pkg = await buyablePackage(stack);
     const withdrawn = await buyablePackage(stack);
+    const permanent = await buyablePackage(stack, { type: 'permanent', durationDays: null });
     const stillSold = await placeOrder(stack, userId, pkg.code);
-    const gone = await placeOrder(stack, userId, withdrawn.code);
-    await waitForOrder(stack, stillSold.id, ['expired']);
-    await waitForOrder(stack, gone.id, ['expired']);
-    await stack.temporal.workflow.getHandle(orderWorkflowId(stillSold.id)).result();
+    const sinceWithdrawn = await placeOrder(stack, userId, withdrawn.code);
+    const ownedMeanwhile = await placeOrder(stack, userId, permanent.code);
+    for (const order of [stillSold, sinceWithdrawn, ownedMeanwhile]) {
+      await waitForOrder(stack, order.id, ['expired']);
+      await stack.temporal.workflow.getHandle(orderWorkflowId(order.id)).result();
+    }
     expectStatus(await updatePackage(stack, withdrawn.id, { status: 'disabled' }), 200, 'withdraw');
+    expectStatus(await stack.call('POST', `/v1/admin/users/${userId}/packages`, { as: 'admin', body: { packageCode: permanent.code } }), 201, 'gift');
 
-    await postStripeEvent(stack, sessionEvent('checkout.session.completed', stillSold));
-    await postStripeEvent(stack, sessionEvent('checkout.session.completed', gone));
+    for (const order of [stillSold, sinceWithdrawn, ownedMeanwhile]) await postStripeEvent(stack, sessionEvent('checkout.session.completed', order));
     await waitForOrder(stack, stillSold.id, ['completed']);
-    const refunded = await waitForOrder(stack, gone.id, ['failed']);
-    expect(refunded.failureReason).toMatch(/payment refunded/);
+    await waitForOrder(stack, sinceWithdrawn.id, ['completed']);
+    const refunded = await waitForOrder(stack, ownedMeanwhile.id, ['refunded']);
+    expect(refunded.failureReason).toMatch(/ALREADY_OWNED/);
     expect(await provisionedState(stack, stillSold.id)).toEqual({ periods: 1, payments: 1, grants: 1 });
-    expect(await provisionedState(stack, gone.id)).toEqual({ periods: 0, payments: 1, grants: 0 });
+    expect(await provisionedState(stack, sinceWithdrawn.id)).toEqual({ periods: 1, payments: 1, grants: 1 });
+    expect(await provisionedState(stack, ownedMeanwhile.id)).toEqual({ periods: 0, payments: 1, grants: 0 });
   });
 });

@@ -262,17 +262,18 @@ describe('manual payments, renewal, duplicate guard', () => {
 });
 
 describe('saga and refunds', () => {
-  it('provisioning that fails for good (package withdrawn) refunds the payment and fails the order', async () => {
+  it('a payment provisioning refuses (the permanent package was given meanwhile) is refunded and the order closed refunded', async () => {
     const userId = newUserId('saga');
-    const pkg = await buyablePackage(stack);
+    const pkg = await buyablePackage(stack, { type: 'permanent', durationDays: null });
     const placed = await order(userId, pkg.code);
-    expectStatus(await updatePackage(stack, pkg.id, { status: 'disabled' }), 200, 'withdraw package');
+    expectStatus(await stack.call('POST', `/v1/admin/users/${userId}/packages`, { as: 'admin', body: { packageCode: pkg.code } }), 201, 'gift');
     await postStripeEvent(stack, sessionEvent('checkout.session.completed', placed));
-    const failed = await waitForOrder(stack, placed.id, ['failed']);
-    expect(failed.failureReason).toMatch(/PACKAGE_UNAVAILABLE.*payment refunded/);
+    const refunded = await waitForOrder(stack, placed.id, ['refunded', 'failed', 'completed']);
+    expect(refunded.status).toBe('refunded');
+    expect(refunded.failureReason).toMatch(/ALREADY_OWNED/);
     expect(await provisionedState(stack, placed.id)).toEqual({ periods: 0, payments: 1, grants: 0 });
     const detail = expectStatus(await stack.call('GET', `/v1/admin/orders/${placed.id}`, { as: 'admin' }), 200, 'order');
-    expect(detail.progress.steps.map((s: { name: string }) => s.name)).toEqual(expect.arrayContaining(['revoke_provisioning', 'refund_payment', 'fail_order']));
+    expect(detail.progress.steps.map((s: { name: string }) => s.name)).toEqual(expect.arrayContaining(['revoke_provisioning', 'refund_payment', 'close_refunded']));
   });
 
   it('a partial then the rest: revoked in proportion, never below zero, shortfall recorded', async () => {

@@ -39,6 +39,13 @@ const LOCAL_STEPS_PATCH = 'order-local-steps';
 const localOrders = proxyLocalActivities<OrderActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
 const localLifecycleHook = proxyLocalActivities<LifecycleActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
 
+/**
+ * Runs that reach this patch close an order whose payment the saga gave back as `refunded`, with a
+ * refund row and an `order.refunded` event (step `close_refunded`), instead of `failed` with the
+ * reason alone. Runs recorded before it replay with `fail_order` (tests/workflows/order-histories.test.ts).
+ */
+const REFUSED_PAYMENT_REFUNDED_PATCH = 'order-refused-payment-refunded';
+
 const FOREVER = Number.POSITIVE_INFINITY;
 
 type StepResult<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -98,8 +105,9 @@ function describe(error: unknown): string {
 /**
  * One order, from payment to provisioned (or refunded). Waits for a payment (webhook signal or
  * mark-paid), a cancellation, or the expiry timer; then records the payment and provisions in
- * idempotent steps: subscription period, credit grant, events, completion. If provisioning fails
- * for good, the saga revokes what was granted, refunds the payment and fails the order.
+ * idempotent steps: subscription period, credit grant, events, completion. If provisioning refuses
+ * the payment or fails for good, the saga revokes what was granted, refunds the payment and closes
+ * the order refunded.
  * A payment that arrives after the run ended starts a new run (signal-with-start), which reads the
  * order's status first: the late-payment rule (docs/architecture.md "Orders").
  */
@@ -217,10 +225,17 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderPro
     setStatus(must(await step('complete', () => orders.completeOrder(orderId), FOREVER)));
   }
 
-  /** The saga's way back: undo what was granted, give the money back, fail the order with the reason. */
+  /**
+   * The saga's way back: undo what was granted, give the money back, and close the order refunded
+   * with the reason (failed, with the reason, when the money could not be given back).
+   */
   async function compensate(reason: string): Promise<void> {
     await step('revoke_provisioning', () => orders.revokeProvisioning(orderId), FOREVER);
     const refunded = await step('refund_payment', () => orders.refundOrderPayment(orderId, null, `order-${orderId}-compensation`), FOREVER);
+    if (refunded.ok && patched(REFUSED_PAYMENT_REFUNDED_PATCH)) {
+      setStatus(must(await step('close_refunded', () => orders.closeRefusedPayment(orderId, refunded.value, reason), FOREVER)));
+      return;
+    }
     const why = refunded.ok ? `provisioning failed (${reason}); payment refunded` : `provisioning failed (${reason}); refund failed (${refunded.error})`;
     setStatus(must(await step('fail_order', () => orders.failOrder(orderId, why), FOREVER)));
   }

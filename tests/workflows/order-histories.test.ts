@@ -9,6 +9,15 @@
  * failed; cancelled; the saga (package withdrawn: revoke, refund, failed) twice; still waiting for
  * payment; runs cut off mid-task when the suite ended (an expired order, then its late payment's run);
  * an admin refund.
+ *
+ * histories/50c2da5-orders-local/: runs recorded with the steps as local activities (patch
+ * order-local-steps) before a refused payment was closed as refunded: the saga for a package withdrawn
+ * before an on-time payment (revoke, refund, failed), and two late payments after expiry (one
+ * provisioned, one refused and refunded, ending failed).
+ *
+ * histories/2539de2-orders-refused/: runs recorded after patch order-refused-payment-refunded: a payment
+ * refused at provisioning (the permanent package was given meanwhile) and a late payment refused the
+ * same way, each refunded and closed by close_refunded.
  */
 import path from 'node:path';
 import { allReplayed, recordedHistories, replayAll } from '../support/replay';
@@ -18,6 +27,18 @@ describe('order workflow determinism across versions', () => {
     const recorded = path.join(__dirname, 'histories', '8c13cd7-orders');
     const histories = recordedHistories(recorded);
     expect(histories.length).toBeGreaterThanOrEqual(12);
+    expect(await replayAll(histories)).toEqual(allReplayed(histories));
+  });
+
+  it('replays the order runs recorded with local-activity steps, compensation ending failed (50c2da5)', async () => {
+    const histories = recordedHistories(path.join(__dirname, 'histories', '50c2da5-orders-local'));
+    expect(histories.length).toBe(3);
+    expect(await replayAll(histories)).toEqual(allReplayed(histories));
+  });
+
+  it('replays the order runs recorded with a refused payment closed refunded (2539de2: patch order-refused-payment-refunded)', async () => {
+    const histories = recordedHistories(path.join(__dirname, 'histories', '2539de2-orders-refused'));
+    expect(histories.length).toBe(2);
     expect(await replayAll(histories)).toEqual(allReplayed(histories));
   });
 });
