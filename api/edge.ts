@@ -129,11 +129,25 @@ export function bodyTooLarge(limitBytes: number): import('express').ErrorRequest
 
 type LimitedRole = Principal['role'] | 'anonymous';
 
+/** Requests a webhook route authenticated by their signature (see rateLimits). */
+const verifiedBySignature = new WeakSet<Request>();
+
+/** Called by a webhook route once the request's signature verified: the rate limit then does not count it. */
+export function markSignatureVerified(req: Request): void {
+  verifiedBySignature.add(req);
+}
+
 /**
  * Rate limits per credential: each service key, each user (by token subject, so minting new tokens
  * does not reset it), each admin key; requests without a credential per client address (set
  * TRUST_PROXY_HOPS behind a proxy). A request with an invalid credential counts against its address
  * (the route then answers 401). Probes and /metrics are not limited.
+ *
+ * Payment webhooks carry no credential header: their credential is the signature over the body,
+ * known only once the route verified it. So they count against their address on arrival like any
+ * anonymous request (an address over its budget is refused before its body is read or any database
+ * work), and one whose signature verified is taken off the count when it is answered: a sale peak of
+ * signed deliveries from a handful of provider addresses is never throttled, a flood of unsigned ones is.
  *
  * The default store is in memory: each API replica counts on its own (N replicas allow N times the
  * limit). To share the count across replicas pass a shared store, e.g. `rate-limit-redis`
@@ -166,6 +180,8 @@ export function rateLimits(config: EdgeConfig, authenticator: Authenticator, sto
     limit: async (req) => limits[(await identify(req)).role],
     keyGenerator: async (req) => (await identify(req)).key,
     skip: async (req) => FIXED_PATHS.has(req.path) || req.path.startsWith('/docs') || limits[(await identify(req)).role] === 0,
+    skipSuccessfulRequests: true,
+    requestWasSuccessful: (req) => verifiedBySignature.has(req),
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     ...(store ? { store } : {}),

@@ -24,9 +24,16 @@ export function withSignature(params: GatewayParams, secret: string): GatewayPar
   return { ...params, sign: signGatewayParams(params, secret) };
 }
 
+const SIGNATURE_SHAPE = /^[0-9a-f]{64}$/;
+
+/** Whether `params.sign` has the shape of a signature at all: a request without one is refused before any secret is looked up. */
+export function looksSigned(params: GatewayParams): boolean {
+  return SIGNATURE_SHAPE.test(params.sign ?? '');
+}
+
 /** Constant-time check of `params.sign`. */
 export function hasValidSignature(params: GatewayParams, secret: string): boolean {
   const given = params.sign ?? '';
-  if (!/^[0-9a-f]{64}$/.test(given)) return false;
+  if (!looksSigned(params)) return false;
   return timingSafeEqual(Buffer.from(given, 'hex'), Buffer.from(signGatewayParams(params, secret), 'hex'));
 }

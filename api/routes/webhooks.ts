@@ -1,35 +1,23 @@
 import { z } from '../../infra/zod';
-import { BillingError } from '../../domain/errors';
 import { takeInPayment } from '../../orders/intake';
-import { stripeDelivery, verifyGatewayCallback, verifyStripeEvent } from '../../payments/webhooks';
+import { gatewayParams } from '../../payments/webhook-events';
+import { gatewayDelivery, stripeDelivery, verifyGatewaySignature, verifyStripeSignature } from '../../payments/webhooks';
+import { markSignatureVerified } from '../edge';
 import { defineRoute, type RouteDefinition } from '../route';
 
 /**
- * Payment notifications in. No credential: each is authenticated by its signature over the raw body.
- * A stored event is never signalled twice; Temporal unreachable is 503, so the sender retries.
+ * Payment notifications in. No credential: each is authenticated by its signature over the raw body,
+ * checked before anything else is read (and, for Stripe, before any database work). Once it verifies,
+ * the request is marked so the anonymous rate limit does not count it (api/edge.ts). A signed body
+ * that cannot be read is 400 VALIDATION_FAILED, an event of a kind the service does not act on is
+ * recorded and acknowledged (docs/api.md, "Payment webhooks"). A stored event is never signalled
+ * twice; Temporal unreachable is 503, so the sender retries.
  */
 const TAG = 'Webhooks';
 
 const receivedSchema = z
   .object({ code: z.literal('success'), result: z.enum(['signalled', 'duplicate', 'ignored']) })
   .openapi('WebhookReceived', { description: 'Acknowledged: the sender must not retry.' });
-
-function formOrJson(raw: Buffer, contentType: string | undefined): Record<string, string> {
-  const text = raw.toString('utf8');
-  if ((contentType ?? '').includes('application/json')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new BillingError('VALIDATION_FAILED', 'Callback body is not valid JSON.', { issues: [{ path: 'body', message: 'invalid JSON' }] });
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new BillingError('VALIDATION_FAILED', 'Callback body must be an object.', { issues: [{ path: 'body', message: 'expected an object' }] });
-    }
-    return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, String(value)]));
-  }
-  return Object.fromEntries(new URLSearchParams(text));
-}
 
 export const webhookRoutes: RouteDefinition[] = [
   defineRoute({
@@ -38,14 +26,16 @@ export const webhookRoutes: RouteDefinition[] = [
     access: 'public',
     tag: TAG,
     summary:
-      'Stripe events, verified by Stripe-Signature on the raw body. Fulfils checkout.session.completed (paid) and async_payment_succeeded; fails on async_payment_failed; records charge.refunded; ignores the rest.',
+      'Stripe events, verified by Stripe-Signature on the raw body. Fulfils checkout.session.completed (paid) and async_payment_succeeded; fails on async_payment_failed; records charge.refunded; ignores the rest. A signed body that is not an event, or a handled checkout.session event whose session cannot be read, is 400 VALIDATION_FAILED.',
     rawBody: true,
     response: receivedSchema,
-    errors: ['WEBHOOK_SIGNATURE_INVALID', 'SERVICE_UNAVAILABLE'],
+    errors: ['WEBHOOK_SIGNATURE_INVALID', 'VALIDATION_FAILED', 'SERVICE_UNAVAILABLE'],
     handler: async ({ req, rawBody, deps }) => {
-      const event = verifyStripeEvent(deps.payments, rawBody!, req.get('stripe-signature'));
-      const result = await takeInPayment(deps.db, deps.orders, stripeDelivery(event));
-      req.log?.info({ stripeEvent: event.id, type: event.type, result }, 'stripe event');
+      verifyStripeSignature(deps.payments, rawBody!, req.get('stripe-signature'));
+      markSignatureVerified(req);
+      const delivery = stripeDelivery(rawBody!);
+      const result = await takeInPayment(deps.db, deps.orders, delivery);
+      req.log?.info({ stripeEvent: delivery.eventId, type: delivery.type, result }, 'stripe event');
       return { body: { code: 'success' as const, result } };
     },
   }),
@@ -55,13 +45,16 @@ export const webhookRoutes: RouteDefinition[] = [
     access: 'public',
     tag: TAG,
     summary:
-      'Callback of a generic redirect gateway (docs/payments-gateway.md): form or JSON parameters signed with HMAC-SHA256; answered {"code":"success"} once accepted.',
+      'Callback of a generic redirect gateway (docs/payments-gateway.md): form or JSON parameters signed with HMAC-SHA256; answered {"code":"success"} once accepted. A status other than success or failed is recorded and acknowledged as ignored.',
     params: z.strictObject({ channel: z.string().min(1).max(64).regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, 'a channel code') }),
     rawBody: true,
     response: receivedSchema,
     errors: ['NOT_FOUND', 'WEBHOOK_SIGNATURE_INVALID', 'PAYMENT_MISMATCH', 'SERVICE_UNAVAILABLE'],
     handler: async ({ req, rawBody, params, deps }) => {
-      const delivery = await verifyGatewayCallback(deps.db, params.channel, formOrJson(rawBody!, req.get('content-type')));
+      const callback = gatewayParams(rawBody!, req.get('content-type'));
+      const channel = await verifyGatewaySignature(deps.db, params.channel, callback);
+      markSignatureVerified(req);
+      const delivery = await gatewayDelivery(deps.db, channel, callback);
       const result = await takeInPayment(deps.db, deps.orders, delivery);
       req.log?.info({ channel: params.channel, event: delivery.eventId, result }, 'gateway callback');
       return { body: { code: 'success' as const, result } };
