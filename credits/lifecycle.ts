@@ -43,13 +43,19 @@ export async function findGrantTimes(db: Database | Tx, grantId: string): Promis
   return db.userPackage.findUnique({ where: { id: grantId }, select: { id: true, userId: true, status: true, startsAt: true, expiresAt: true } });
 }
 
-/** A pending grant whose start has come becomes spendable (active, or depleted if it holds nothing). */
+/**
+ * A pending grant whose start has come becomes spendable (active, or depleted if it holds nothing).
+ * The user's balance rises: the balance-low rule notes it (a balance that reached the threshold can
+ * later fall below it).
+ */
 export async function activateGrant(db: Database, grantId: string, now = new Date()): Promise<GrantTimes> {
   return db.$transaction(async (tx) => {
     const grant = await lockedGrant(tx, grantId);
     if (grant.status !== 'pending' || grant.startsAt > now) return times(grant);
     const status: GrantStatus = availableCredits(grant) > 0 ? 'active' : 'depleted';
-    return times(await tx.userPackage.update({ where: { id: grantId }, data: { status } }));
+    const activated = await tx.userPackage.update({ where: { id: grantId }, data: { status } });
+    await afterBalanceChange(tx, grant.userId);
+    return times(activated);
   });
 }
 
@@ -161,6 +167,7 @@ export async function realignGrantToLedger(db: Database, grantId: string): Promi
       FROM credit_ledger_entries WHERE user_package_id = ${grantId}::uuid`;
     const after = { total: sums!.available + sums!.reserved + sums!.used, used: sums!.used, reserved: sums!.reserved };
     await tx.userPackage.update({ where: { id: grantId }, data: { totalCredits: after.total, usedCredits: after.used, reservedCredits: after.reserved } });
+    await afterBalanceChange(tx, grant.userId);
     return { before: { total: grant.totalCredits, used: grant.usedCredits, reserved: grant.reservedCredits }, after };
   });
 }

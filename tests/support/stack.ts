@@ -24,6 +24,7 @@ import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors
 import { Resource } from '@opentelemetry/resources';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { applyMovements } from '../../credits/ledger';
+import { afterBalanceChange } from '../../credits/events';
 import { DeductBatcher, type DeductBatchOptions } from '../../credits/deduct-batch';
 import { creditsConfigShape } from '../../credits/config';
 import { z } from 'zod';
@@ -238,7 +239,7 @@ export function newUserId(label = 'user'): string {
   return `${label}-${randomUUID()}`;
 }
 
-/** Gives a user a grant directly (as an admin assignment would), with its ledger entry. */
+/** Gives a user a grant directly (as an admin assignment would), with its ledger entry and the balance-low rule's note of the rise. */
 export async function grantCredits(
   db: Database,
   userId: string,
@@ -261,6 +262,7 @@ export async function grantCredits(
     await applyMovements(tx, { userId, referenceType: 'grant', referenceId: grant.id, actor: 'test' }, [
       { grantId: grant.id, entryType: 'grant', amount: credits },
     ]);
+    await afterBalanceChange(tx, userId);
     return grant.id;
   });
 }

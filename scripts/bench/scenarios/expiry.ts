@@ -153,6 +153,13 @@ async function run(bench: Bench): Promise<void> {
        SELECT user_id, id, 'grant', total_credits, 'grant', id::text, 'bench' FROM user_packages WHERE user_id LIKE $1 || '%'`,
       [userPrefix],
     );
+    // The balance-low rule's note of the grant (at the threshold: armed), as an assignment leaves it, so each expiry is a fall.
+    await stack.admin.query(
+      `INSERT INTO balance_low_states (user_id, below, updated_at)
+       SELECT user_id, false, now() FROM user_packages WHERE user_id LIKE $1 || '%'
+       ON CONFLICT (user_id) DO NOTHING`,
+      [userPrefix],
+    );
     await stack.admin.query('COMMIT');
   } catch (error) {
     await stack.admin.query('ROLLBACK');
