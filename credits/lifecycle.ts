@@ -9,6 +9,7 @@
  * the expired grant (not spendable) and lapse: `lapseReleasedCredits` voids them (the sweep runs it).
  */
 import { availableCredits } from '../domain/burn-down';
+import { hasExpiredAt } from '../domain/lifecycle';
 import { BillingError } from '../domain/errors';
 import type { GrantStatus } from '../generated/prisma/enums';
 import type { Database, Tx } from '../infra/database';
@@ -116,42 +117,59 @@ export async function lapseReleasedCredits(db: Database, grantId: string, contex
   });
 }
 
-/** Revokes a live grant: its available credits are taken back (`adjust` entry); holds on it still settle. */
-export async function revokeGrant(db: Database, grantId: string, context: { actor: string; reference: string }): Promise<ExpiryResult> {
-  return db.$transaction(async (tx) => {
-    const grant = await lockedGrant(tx, grantId);
-    if (grant.status === 'revoked') return { grant: times(grant), expired: false, voidedCredits: 0 };
-    if (!isLiveGrant(grant.status)) {
-      throw new BillingError('PACKAGE_STATE_CONFLICT', `User package is ${grant.status}; only a live package can be revoked.`, { status: grant.status });
-    }
-    const voided = availableCredits(grant);
-    if (voided > 0) {
-      await applyMovements(tx, { userId: grant.userId, referenceType: 'grant', referenceId: context.reference, actor: context.actor }, [
-        { grantId, entryType: 'adjust', amount: -voided },
-      ]);
-    }
-    const updated = await tx.userPackage.update({ where: { id: grantId }, data: { status: 'revoked' } });
-    return { grant: times(updated), expired: true, voidedCredits: voided };
-  });
+/**
+ * Refuses a change to a grant that is over: final by status (expired, revoked), or past its expiry
+ * instant at `now` though its timer has not marked it yet (domain/lifecycle.ts, `hasExpiredAt`).
+ */
+function refuseUnlessLiveAt(grant: GrantTimes, now: Date, change: string): void {
+  if (!isLiveGrant(grant.status)) {
+    throw new BillingError('PACKAGE_STATE_CONFLICT', `User package is ${grant.status}; ${change}.`, { status: grant.status });
+  }
+  if (hasExpiredAt(grant.expiresAt?.getTime() ?? null, now.getTime())) {
+    const expiredAt = grant.expiresAt!.toISOString();
+    throw new BillingError('PACKAGE_STATE_CONFLICT', `User package expired at ${expiredAt}; ${change}.`, { status: 'expired', expiresAt: expiredAt });
+  }
 }
 
-/** Moves a live grant's expiry (null: never expires). Answers the grant before and after. */
-export async function changeGrantExpiry(
-  db: Database,
-  grantId: string,
-  expiresAt: Date | null,
-): Promise<{ before: GrantTimes; after: GrantTimes }> {
-  return db.$transaction(async (tx) => {
-    const grant = await lockedGrant(tx, grantId);
-    if (!isLiveGrant(grant.status)) {
-      throw new BillingError('PACKAGE_STATE_CONFLICT', `User package is ${grant.status}; its expiry can no longer change.`, { status: grant.status });
-    }
-    if (expiresAt !== null && expiresAt <= grant.startsAt) {
-      throw new BillingError('VALIDATION_FAILED', 'expiresAt must be after the package starts.', { startsAt: grant.startsAt.toISOString() });
-    }
-    const updated = await tx.userPackage.update({ where: { id: grantId }, data: { expiresAt } });
-    return { before: times(grant), after: times(updated) };
-  });
+/**
+ * Revokes a live grant: its available credits are taken back (`adjust` entry); holds on it still
+ * settle. A grant already revoked, expired, or past its expiry is refused (PACKAGE_STATE_CONFLICT); a
+ * retried request is answered by its idempotency key before it gets here (lifecycle/service.ts).
+ */
+export async function revokeGrantIn(tx: Tx, grantId: string, context: { actor: string; reference: string }, now = new Date()): Promise<ExpiryResult> {
+  const grant = await lockedGrant(tx, grantId);
+  refuseUnlessLiveAt(grant, now, 'only a live package can be revoked');
+  const voided = availableCredits(grant);
+  if (voided > 0) {
+    await applyMovements(tx, { userId: grant.userId, referenceType: 'grant', referenceId: context.reference, actor: context.actor }, [
+      { grantId, entryType: 'adjust', amount: -voided },
+    ]);
+  }
+  const updated = await tx.userPackage.update({ where: { id: grantId }, data: { status: 'revoked' } });
+  await afterBalanceChange(tx, grant.userId);
+  return { grant: times(updated), expired: true, voidedCredits: voided };
+}
+
+export async function revokeGrant(db: Database, grantId: string, context: { actor: string; reference: string }, now = new Date()): Promise<ExpiryResult> {
+  return db.$transaction((tx) => revokeGrantIn(tx, grantId, context, now));
+}
+
+/**
+ * Moves a live grant's expiry (null: never expires). Answers the grant before and after. A grant
+ * already over (see `refuseUnlessLiveAt`) is refused: moving its expiry would revive lost credits.
+ */
+export async function changeGrantExpiryIn(tx: Tx, grantId: string, expiresAt: Date | null, now = new Date()): Promise<{ before: GrantTimes; after: GrantTimes }> {
+  const grant = await lockedGrant(tx, grantId);
+  refuseUnlessLiveAt(grant, now, 'its expiry can no longer change');
+  if (expiresAt !== null && expiresAt <= grant.startsAt) {
+    throw new BillingError('VALIDATION_FAILED', 'expiresAt must be after the package starts.', { startsAt: grant.startsAt.toISOString() });
+  }
+  const updated = await tx.userPackage.update({ where: { id: grantId }, data: { expiresAt } });
+  return { before: times(grant), after: times(updated) };
+}
+
+export async function changeGrantExpiry(db: Database, grantId: string, expiresAt: Date | null, now = new Date()): Promise<{ before: GrantTimes; after: GrantTimes }> {
+  return db.$transaction((tx) => changeGrantExpiryIn(tx, grantId, expiresAt, now));
 }
 
 /**

@@ -27,6 +27,8 @@ import { applyMovements } from '../../credits/ledger';
 import { afterBalanceChange } from '../../credits/events';
 import { DeductBatcher, type DeductBatchOptions } from '../../credits/deduct-batch';
 import { creditsConfigShape } from '../../credits/config';
+import { lifecycleConfigShape } from '../../lifecycle/config';
+import { lifecycleTimerSettings } from '../../lifecycle/timers';
 import { z } from 'zod';
 import { expectDocumentedResponse } from './openapi-conformance';
 import { OrderWorkflowClient } from '../../orders/workflow-client';
@@ -89,6 +91,8 @@ export interface StackOptions {
   tracing?: Tracing;
   /** `host:port` for the Temporal SDK's Prometheus exporter; applies to the first stack of a test file (one Runtime per process). */
   sdkMetricsAddress?: string;
+  /** LIFECYCLE_REMINDER_LEAD_DAYS of the API and the worker (default: the documented default). */
+  reminderLeadDays?: number[];
 }
 
 /** The suite's workflow bundle always contains the tracing interceptors, so an untraced worker gets a sink that drops spans. */
@@ -131,6 +135,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     COMMIT_GRACE_MS: options.commitGraceMs ?? 60_000,
     DEFAULT_PACKAGE_CODE: 'new_user_trial',
     SCHEDULE_ID_PREFIX: `test-${taskQueue}-`,
+    LIFECYCLE_REMINDER_LEAD_DAYS: options.reminderLeadDays ?? z.object(lifecycleConfigShape).parse({}).LIFECYCLE_REMINDER_LEAD_DAYS,
   };
   const payments: PaymentsDeps = {
     stripe: createStripeClient({ secretKey: 'sk_test_123', apiBase: requiredEnv('TEST_STRIPE_API_BASE') }),
@@ -183,6 +188,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         payments,
         workflowBundle: { codePath: bundlePath },
         tracing: options.tracing ?? untraced,
+        timerSettings: lifecycleTimerSettings(config),
       });
       stack.worker = worker;
       running = worker.run();

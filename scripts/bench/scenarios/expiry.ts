@@ -19,6 +19,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { LifecycleTimers } from '../../../lifecycle/timers';
+import { DEFAULT_REMINDER_LEAD_DAYS } from '../../../domain/lifecycle';
 import { startBaselineWorker } from '../baseline/start';
 import type { benchTimerWorkflow } from '../baseline/workflows';
 import type { Bench } from '../context';
@@ -170,7 +171,7 @@ async function run(bench: Bench): Promise<void> {
     [userPrefix],
   );
   const rssBeforeKiB = readStatusKiB(stack.worker.pid, 'VmRSS');
-  const timers = new LifecycleTimers({ temporal: stack.client, taskQueue: stack.taskQueue });
+  const timers = new LifecycleTimers({ temporal: stack.client, taskQueue: stack.taskQueue, reminderLeadDays: DEFAULT_REMINDER_LEAD_DAYS });
   t0 = performance.now();
   await forEachConcurrently(grants, START_CONCURRENCY, async (grant) => {
     await timers.trackPackage({ id: grant.id, userId: grant.user_id, status: 'active', startsAt: grant.starts_at, expiresAt });
