@@ -32,9 +32,9 @@ export function lifecycleSearchAttributes(snapshot: SubjectSnapshot): Array<{ ke
 }
 
 /**
- * How the timers plan, the same for every starter (admin API, sign-up, an order's activity, the sweep's
- * repair): the reminder lead times are required, so no start can fall back to the workflow's default
- * while LIFECYCLE_REMINDER_LEAD_DAYS says otherwise.
+ * How the timers plan, the same for every starter (an admin grant, sign-up, an expiry change that finds
+ * no timer running, an order's activity): the reminder lead times are required, so no start can fall
+ * back to the workflow's default while LIFECYCLE_REMINDER_LEAD_DAYS says otherwise.
  */
 export interface LifecycleTimerSettings {
   /** LIFECYCLE_REMINDER_LEAD_DAYS (`lifecycleTimerSettings`). */
