@@ -9,18 +9,19 @@ import type { Database } from '../infra/database';
 import { findGrantTimes } from '../credits/lifecycle';
 import * as subjects from '../lifecycle/subjects';
 import { runConsumptionRollup, runExpirySweep, runReconciliation } from '../lifecycle/jobs';
-import { LifecycleTimers } from '../lifecycle/timers';
+import { LifecycleTimers, type LifecycleTimerSettings } from '../lifecycle/timers';
 import type { ScheduledJobInput } from '../workflows/package-lifecycle-contract';
 
 export interface LifecycleActivityDeps {
   db: Database;
-  reminderLeadDays?: number[] | undefined;
+  /** The timers' settings (`lifecycleTimerSettings` of the worker's configuration). */
+  timerSettings: LifecycleTimerSettings;
 }
 
-export function createLifecycleActivities({ db, reminderLeadDays }: LifecycleActivityDeps) {
+export function createLifecycleActivities({ db, timerSettings }: LifecycleActivityDeps) {
   const timers = () => {
     const context = Context.current();
-    return new LifecycleTimers({ temporal: context.client, taskQueue: context.info.taskQueue, ...(reminderLeadDays ? { reminderLeadDays } : {}) });
+    return new LifecycleTimers({ temporal: context.client, taskQueue: context.info.taskQueue, ...timerSettings });
   };
   return {
     loadPackageSnapshot: (grantId: string) => subjects.loadPackageSnapshot(db, grantId),

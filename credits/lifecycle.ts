@@ -9,6 +9,7 @@
  * the expired grant (not spendable) and lapse: `lapseReleasedCredits` voids them (the sweep runs it).
  */
 import { availableCredits } from '../domain/burn-down';
+import { hasExpiredAt } from '../domain/lifecycle';
 import { BillingError } from '../domain/errors';
 import type { GrantStatus } from '../generated/prisma/enums';
 import type { Database, Tx } from '../infra/database';
@@ -43,13 +44,19 @@ export async function findGrantTimes(db: Database | Tx, grantId: string): Promis
   return db.userPackage.findUnique({ where: { id: grantId }, select: { id: true, userId: true, status: true, startsAt: true, expiresAt: true } });
 }
 
-/** A pending grant whose start has come becomes spendable (active, or depleted if it holds nothing). */
+/**
+ * A pending grant whose start has come becomes spendable (active, or depleted if it holds nothing).
+ * The user's balance rises: the balance-low rule notes it (a balance that reached the threshold can
+ * later fall below it).
+ */
 export async function activateGrant(db: Database, grantId: string, now = new Date()): Promise<GrantTimes> {
   return db.$transaction(async (tx) => {
     const grant = await lockedGrant(tx, grantId);
     if (grant.status !== 'pending' || grant.startsAt > now) return times(grant);
     const status: GrantStatus = availableCredits(grant) > 0 ? 'active' : 'depleted';
-    return times(await tx.userPackage.update({ where: { id: grantId }, data: { status } }));
+    const activated = await tx.userPackage.update({ where: { id: grantId }, data: { status } });
+    await afterBalanceChange(tx, grant.userId);
+    return times(activated);
   });
 }
 
@@ -110,42 +117,59 @@ export async function lapseReleasedCredits(db: Database, grantId: string, contex
   });
 }
 
-/** Revokes a live grant: its available credits are taken back (`adjust` entry); holds on it still settle. */
-export async function revokeGrant(db: Database, grantId: string, context: { actor: string; reference: string }): Promise<ExpiryResult> {
-  return db.$transaction(async (tx) => {
-    const grant = await lockedGrant(tx, grantId);
-    if (grant.status === 'revoked') return { grant: times(grant), expired: false, voidedCredits: 0 };
-    if (!isLiveGrant(grant.status)) {
-      throw new BillingError('PACKAGE_STATE_CONFLICT', `User package is ${grant.status}; only a live package can be revoked.`, { status: grant.status });
-    }
-    const voided = availableCredits(grant);
-    if (voided > 0) {
-      await applyMovements(tx, { userId: grant.userId, referenceType: 'grant', referenceId: context.reference, actor: context.actor }, [
-        { grantId, entryType: 'adjust', amount: -voided },
-      ]);
-    }
-    const updated = await tx.userPackage.update({ where: { id: grantId }, data: { status: 'revoked' } });
-    return { grant: times(updated), expired: true, voidedCredits: voided };
-  });
+/**
+ * Refuses a change to a grant that is over: final by status (expired, revoked), or past its expiry
+ * instant at `now` though its timer has not marked it yet (domain/lifecycle.ts, `hasExpiredAt`).
+ */
+function refuseUnlessLiveAt(grant: GrantTimes, now: Date, change: string): void {
+  if (!isLiveGrant(grant.status)) {
+    throw new BillingError('PACKAGE_STATE_CONFLICT', `User package is ${grant.status}; ${change}.`, { status: grant.status });
+  }
+  if (hasExpiredAt(grant.expiresAt?.getTime() ?? null, now.getTime())) {
+    const expiredAt = grant.expiresAt!.toISOString();
+    throw new BillingError('PACKAGE_STATE_CONFLICT', `User package expired at ${expiredAt}; ${change}.`, { status: 'expired', expiresAt: expiredAt });
+  }
 }
 
-/** Moves a live grant's expiry (null: never expires). Answers the grant before and after. */
-export async function changeGrantExpiry(
-  db: Database,
-  grantId: string,
-  expiresAt: Date | null,
-): Promise<{ before: GrantTimes; after: GrantTimes }> {
-  return db.$transaction(async (tx) => {
-    const grant = await lockedGrant(tx, grantId);
-    if (!isLiveGrant(grant.status)) {
-      throw new BillingError('PACKAGE_STATE_CONFLICT', `User package is ${grant.status}; its expiry can no longer change.`, { status: grant.status });
-    }
-    if (expiresAt !== null && expiresAt <= grant.startsAt) {
-      throw new BillingError('VALIDATION_FAILED', 'expiresAt must be after the package starts.', { startsAt: grant.startsAt.toISOString() });
-    }
-    const updated = await tx.userPackage.update({ where: { id: grantId }, data: { expiresAt } });
-    return { before: times(grant), after: times(updated) };
-  });
+/**
+ * Revokes a live grant: its available credits are taken back (`adjust` entry); holds on it still
+ * settle. A grant already revoked, expired, or past its expiry is refused (PACKAGE_STATE_CONFLICT); a
+ * retried request is answered by its idempotency key before it gets here (lifecycle/service.ts).
+ */
+export async function revokeGrantIn(tx: Tx, grantId: string, context: { actor: string; reference: string }, now = new Date()): Promise<ExpiryResult> {
+  const grant = await lockedGrant(tx, grantId);
+  refuseUnlessLiveAt(grant, now, 'only a live package can be revoked');
+  const voided = availableCredits(grant);
+  if (voided > 0) {
+    await applyMovements(tx, { userId: grant.userId, referenceType: 'grant', referenceId: context.reference, actor: context.actor }, [
+      { grantId, entryType: 'adjust', amount: -voided },
+    ]);
+  }
+  const updated = await tx.userPackage.update({ where: { id: grantId }, data: { status: 'revoked' } });
+  await afterBalanceChange(tx, grant.userId);
+  return { grant: times(updated), expired: true, voidedCredits: voided };
+}
+
+export async function revokeGrant(db: Database, grantId: string, context: { actor: string; reference: string }, now = new Date()): Promise<ExpiryResult> {
+  return db.$transaction((tx) => revokeGrantIn(tx, grantId, context, now));
+}
+
+/**
+ * Moves a live grant's expiry (null: never expires). Answers the grant before and after. A grant
+ * already over (see `refuseUnlessLiveAt`) is refused: moving its expiry would revive lost credits.
+ */
+export async function changeGrantExpiryIn(tx: Tx, grantId: string, expiresAt: Date | null, now = new Date()): Promise<{ before: GrantTimes; after: GrantTimes }> {
+  const grant = await lockedGrant(tx, grantId);
+  refuseUnlessLiveAt(grant, now, 'its expiry can no longer change');
+  if (expiresAt !== null && expiresAt <= grant.startsAt) {
+    throw new BillingError('VALIDATION_FAILED', 'expiresAt must be after the package starts.', { startsAt: grant.startsAt.toISOString() });
+  }
+  const updated = await tx.userPackage.update({ where: { id: grantId }, data: { expiresAt } });
+  return { before: times(grant), after: times(updated) };
+}
+
+export async function changeGrantExpiry(db: Database, grantId: string, expiresAt: Date | null, now = new Date()): Promise<{ before: GrantTimes; after: GrantTimes }> {
+  return db.$transaction((tx) => changeGrantExpiryIn(tx, grantId, expiresAt, now));
 }
 
 /**
@@ -161,6 +185,7 @@ export async function realignGrantToLedger(db: Database, grantId: string): Promi
       FROM credit_ledger_entries WHERE user_package_id = ${grantId}::uuid`;
     const after = { total: sums!.available + sums!.reserved + sums!.used, used: sums!.used, reserved: sums!.reserved };
     await tx.userPackage.update({ where: { id: grantId }, data: { totalCredits: after.total, usedCredits: after.used, reservedCredits: after.reserved } });
+    await afterBalanceChange(tx, grant.userId);
     return { before: { total: grant.totalCredits, used: grant.usedCredits, reserved: grant.reservedCredits }, after };
   });
 }

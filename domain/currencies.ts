@@ -41,11 +41,28 @@ export function isKnownCurrency(code: string): boolean {
   return CURRENCIES.has(code);
 }
 
-/** "12.345 KWD" from 12345 minor units: for messages and the README, never for arithmetic. */
+/**
+ * The one way an amount is shown to people (notices, emails, messages), in the currency's own units:
+ * JPY 2533 -> "¥2,533", USD 2533 -> "$25.33", KWD 12345 -> "KWD 12.345" (a no-break space after a
+ * code). The decimals are the table's exponent (ISO 4217); a well-formed code not in the table gets
+ * Intl's (CLDR's) digits for it. English (en-US) symbols and grouping, as the templates are English.
+ * Never for arithmetic. Exact for every |amountMinor| < 2^52 (the division by 10^exponent is then
+ * within half a minor unit); stored amounts are 32-bit.
+ */
 export function formatMinor(amountMinor: number, code: string): string {
-  const exponent = currencyInfo(code)?.exponent ?? 2;
-  if (exponent === 0) return `${amountMinor} ${code}`;
-  const sign = amountMinor < 0 ? '-' : '';
-  const abs = Math.abs(amountMinor).toString().padStart(exponent + 1, '0');
-  return `${sign}${abs.slice(0, -exponent)}.${abs.slice(-exponent)} ${code}`;
+  const { format, exponent } = moneyFormat(code);
+  return format.format(amountMinor / 10 ** exponent);
+}
+
+const MONEY_FORMATS = new Map<string, { format: Intl.NumberFormat; exponent: number }>();
+
+function moneyFormat(code: string): { format: Intl.NumberFormat; exponent: number } {
+  let known = MONEY_FORMATS.get(code);
+  if (!known) {
+    const exponent = currencyInfo(code)?.exponent ?? new Intl.NumberFormat('en-US', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits!;
+    const format = new Intl.NumberFormat('en-US', { style: 'currency', currency: code, minimumFractionDigits: exponent, maximumFractionDigits: exponent });
+    known = { format, exponent };
+    MONEY_FORMATS.set(code, known);
+  }
+  return known;
 }

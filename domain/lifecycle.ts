@@ -60,3 +60,14 @@ export function parseLeadDays(value: string): number[] {
   if (days.some((d) => !Number.isFinite(d) || d <= 0)) throw new RangeError(`reminder lead days must be positive numbers, got "${value}"`);
   return days;
 }
+
+/**
+ * A grant is over once its expiry INSTANT has passed, whether or not its timer has run yet: from then
+ * on it is unspendable (spends take only grants with `expiresAt > now`), so nothing may change it any
+ * more. Moving the expiry of such a grant would revive credits that were already lost, and revoking it
+ * would take back credits that are no longer there to take; both are refused (PACKAGE_STATE_CONFLICT),
+ * the same as for a grant already marked expired. The timer (or the sweep) will mark it expired.
+ */
+export function hasExpiredAt(expiresAt: number | null, now: number): boolean {
+  return expiresAt !== null && expiresAt <= now;
+}

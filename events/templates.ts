@@ -2,6 +2,7 @@
  * Notice templates per event type and channel (in-app, email). An event type without an entry here
  * notifies nobody. Plain text: no HTML to escape, and every mail client shows it.
  */
+import { formatMinor } from '../domain/currencies';
 import type { EventPayload, EventType } from './types';
 
 export interface Rendered {
@@ -12,21 +13,20 @@ export interface Rendered {
 type Templates = { [T in EventType]?: { inApp: (p: EventPayload<T>) => Rendered; email: (p: EventPayload<T>) => { subject: string; text: string } } };
 
 const day = (iso: string) => iso.slice(0, 10);
-const money = (minor: number, currency: string) => `${(minor / 100).toFixed(2)} ${currency}`;
 
 export const TEMPLATES: Templates = {
   'order.paid': {
-    inApp: (p) => ({ title: 'Payment received', body: `We received your payment of ${money(p.amountMinor, p.currency)} for ${p.packageCode}.` }),
+    inApp: (p) => ({ title: 'Payment received', body: `We received your payment of ${formatMinor(p.amountMinor, p.currency)} for ${p.packageCode}.` }),
     email: (p) => ({
       subject: 'Payment received',
-      text: `Thank you: your payment of ${money(p.amountMinor, p.currency)} for ${p.packageCode} succeeded (order ${p.orderId}).`,
+      text: `Thank you: your payment of ${formatMinor(p.amountMinor, p.currency)} for ${p.packageCode} succeeded (order ${p.orderId}).`,
     }),
   },
   'order.refunded': {
-    inApp: (p) => ({ title: 'Order refunded', body: `Your order was refunded: ${money(p.amountMinor, p.currency)}.` }),
+    inApp: (p) => ({ title: 'Order refunded', body: `Your order was refunded: ${formatMinor(p.amountMinor, p.currency)}.` }),
     email: (p) => ({
       subject: 'Your order was refunded',
-      text: `We refunded ${money(p.amountMinor, p.currency)} for order ${p.orderId}.${p.reason ? ` Reason: ${p.reason}.` : ''}`,
+      text: `We refunded ${formatMinor(p.amountMinor, p.currency)} for order ${p.orderId}.${p.reason ? ` Reason: ${p.reason}.` : ''}`,
     }),
   },
   'package.expiring_soon': {

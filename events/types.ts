@@ -51,7 +51,7 @@ export const EVENT_TYPES = {
     }),
   },
   'balance.low': {
-    description: 'The user\'s available credits fell below the threshold (BALANCE_LOW_THRESHOLD). Once per crossing: not again until the balance has been back at or above it.',
+    description: 'The user\'s available credits fell below the threshold (BALANCE_LOW_THRESHOLD). Once per fall: not again until the balance has been back at or above it; a balance that never was at or above it (a new user granted less) has not fallen.',
     payload: z.object({ availableCredits: userCredits, threshold: userCredits }),
   },
   'action_price.changed': {

@@ -6,14 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { BillingError } from '../domain/errors';
-import type { Idempotency } from '../domain/idempotency';
+import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import type { GrantStatus } from '../generated/prisma/enums';
 import type { Database } from '../infra/database';
 import { assignPackage } from '../credits/assign';
-import { changeGrantExpiry, findGrantTimes, revokeGrant } from '../credits/lifecycle';
+import { changeGrantExpiryIn, findGrantTimes, revokeGrantIn } from '../credits/lifecycle';
 import { grantView, type GrantView } from '../credits/views';
-import { listLifecycleEvents, recordLifecycleEvent } from './events';
-import { LifecycleTimers, needsTimer } from './timers';
+import { listLifecycleEvents, recordLifecycleEventIn } from './events';
+import { LifecycleTimers, needsTimer, type LifecycleTimerSettings } from './timers';
 import { reportView, type LifecycleReportView } from './views';
 import { lifecycleStateQuery, packageLifecycleWorkflowId, SCHEDULED_JOBS, type ScheduledJobName } from '../workflows/package-lifecycle-contract';
 
@@ -21,9 +21,11 @@ export interface LifecycleDeps {
   db: Database;
   temporal: Client;
   taskQueue: string;
+  /** The timers' settings (`lifecycleTimerSettings` of the configuration): every timer started here carries them. */
+  timerSettings: LifecycleTimerSettings;
 }
 
-const timersOf = (deps: LifecycleDeps) => new LifecycleTimers({ temporal: deps.temporal, taskQueue: deps.taskQueue });
+const timersOf = (deps: LifecycleDeps) => new LifecycleTimers({ temporal: deps.temporal, taskQueue: deps.taskQueue, ...deps.timerSettings });
 
 /** Starts the timer of a grant just made (admin assignment, sign-up); no-op if it runs or is not needed. */
 export async function trackGrantedPackage<T extends { body: GrantView }>(deps: LifecycleDeps, result: T): Promise<T> {
@@ -70,25 +72,51 @@ export async function listPackagesByExpiry(db: Database, window: ExpiryWindow) {
   return grants.map((grant) => ({ ...grantView(grant), timerWorkflowId: needsTimer(grant) ? packageLifecycleWorkflowId(grant.id) : null }));
 }
 
-export async function changePackageExpiry(deps: LifecycleDeps, grantId: string, expiresAt: Date | null, reason: string, idempotency: Idempotency, actor: string) {
-  const { before, after } = await changeGrantExpiry(deps.db, grantId, expiresAt);
-  await recordLifecycleEvent(deps.db, {
-    subjectType: 'user_package', subjectId: grantId, userId: after.userId, kind: 'expiry_changed',
-    dedupeKey: `user_package:${grantId}:expiry_changed:${idempotency.scope}:${idempotency.key}`,
-    details: { from: before.expiresAt?.toISOString() ?? null, to: after.expiresAt?.toISOString() ?? null, reason, actor },
+/**
+ * Moves a package's expiry under the request's idempotency key: the change, its lifecycle fact and the
+ * answer commit together; a retry with the key replays the first answer (it never re-applies an old
+ * expiry over a later change). The timer is told after the commit, on a replay too (the first call
+ * may have stopped before telling it; a signal it has already seen only makes it re-read).
+ */
+export async function changePackageExpiry(
+  deps: LifecycleDeps,
+  grantId: string,
+  expiresAt: Date | null,
+  reason: string,
+  idempotency: Idempotency,
+  actor: string,
+): Promise<IdempotentResult<GrantView>> {
+  const result = await runIdempotent(deps.db, idempotency, async (tx) => {
+    const { before, after } = await changeGrantExpiryIn(tx, grantId, expiresAt);
+    await recordLifecycleEventIn(tx, {
+      subjectType: 'user_package', subjectId: grantId, userId: after.userId, kind: 'expiry_changed',
+      dedupeKey: `user_package:${grantId}:expiry_changed:${idempotency.scope}:${idempotency.key}`,
+      details: { from: before.expiresAt?.toISOString() ?? null, to: after.expiresAt?.toISOString() ?? null, reason, actor },
+    });
+    return grantView(await tx.userPackage.findUniqueOrThrow({ where: { id: grantId } }));
   });
-  await timersOf(deps).packageExpiryChanged(after);
-  return grantView(await deps.db.userPackage.findUniqueOrThrow({ where: { id: grantId } }));
+  const grant = await findGrantTimes(deps.db, grantId);
+  if (grant) await timersOf(deps).packageExpiryChanged(grant);
+  return result;
 }
 
-export async function revokePackage(deps: LifecycleDeps, grantId: string, reason: string, actor: string) {
-  const { grant, voidedCredits } = await revokeGrant(deps.db, grantId, { actor, reference: grantId });
-  await recordLifecycleEvent(deps.db, {
-    subjectType: 'user_package', subjectId: grantId, userId: grant.userId, kind: 'revoked',
-    dedupeKey: `user_package:${grantId}:revoked`, details: { reason, actor, voidedCredits },
+/**
+ * Revokes a package under the request's idempotency key, like every other change: a retry with the
+ * same key replays the first answer; a new revoke (another key) of a package already revoked is
+ * refused with PACKAGE_STATE_CONFLICT, as a second cancel of an order is. The timer is told after the
+ * commit, on a replay too.
+ */
+export async function revokePackage(deps: LifecycleDeps, grantId: string, reason: string, idempotency: Idempotency, actor: string): Promise<IdempotentResult<GrantView>> {
+  const result = await runIdempotent(deps.db, idempotency, async (tx) => {
+    const { grant, voidedCredits } = await revokeGrantIn(tx, grantId, { actor, reference: grantId });
+    await recordLifecycleEventIn(tx, {
+      subjectType: 'user_package', subjectId: grantId, userId: grant.userId, kind: 'revoked',
+      dedupeKey: `user_package:${grantId}:revoked`, details: { reason, actor, voidedCredits },
+    });
+    return grantView(await tx.userPackage.findUniqueOrThrow({ where: { id: grantId } }));
   });
   await timersOf(deps).packageRevoked(grantId, reason);
-  return grantView(await deps.db.userPackage.findUniqueOrThrow({ where: { id: grantId } }));
+  return result;
 }
 
 /** The timer's state (query) and the package's recorded lifecycle facts. */

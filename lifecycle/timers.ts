@@ -31,12 +31,37 @@ export function lifecycleSearchAttributes(snapshot: SubjectSnapshot): Array<{ ke
   return [{ key: PackageStatusKey, value: snapshot.phase }, ...(snapshot.expiresAt ? [{ key: ExpiresAtKey, value: new Date(snapshot.expiresAt) }] : [])];
 }
 
-export interface LifecycleTimerOptions {
-  temporal: Client;
-  taskQueue: string;
-  reminderLeadDays?: number[];
+/**
+ * How the timers plan, the same for every starter (an admin grant, sign-up, an expiry change that finds
+ * no timer running, an order's activity): the reminder lead times are required, so no start can fall
+ * back to the workflow's default while LIFECYCLE_REMINDER_LEAD_DAYS says otherwise.
+ */
+export interface LifecycleTimerSettings {
+  /** LIFECYCLE_REMINDER_LEAD_DAYS (`lifecycleTimerSettings`). */
+  reminderLeadDays: readonly number[];
   /** Continue-as-new threshold (default in the workflow); tests lower it. */
   maxHistoryEvents?: number;
+}
+
+export interface LifecycleTimerOptions extends LifecycleTimerSettings {
+  temporal: Client;
+  taskQueue: string;
+}
+
+/** The timers' settings from the configuration (the API and the worker both start timers, so both read it). */
+export function lifecycleTimerSettings(config: { LIFECYCLE_REMINDER_LEAD_DAYS: readonly number[] }): LifecycleTimerSettings {
+  return { reminderLeadDays: config.LIFECYCLE_REMINDER_LEAD_DAYS };
+}
+
+/** The one place a timer's start input is built: its subject, its first snapshot and the settings. */
+export function lifecycleWorkflowInput(subjectId: string, userId: string, snapshot: SubjectSnapshot, settings: LifecycleTimerSettings): LifecycleWorkflowInput {
+  return {
+    subjectId,
+    userId,
+    reminderLeadDays: [...settings.reminderLeadDays],
+    ...(settings.maxHistoryEvents ? { maxHistoryEvents: settings.maxHistoryEvents } : {}),
+    snapshot,
+  };
 }
 
 /** A grant needs a timer unless it is permanent and already active, or already final. */
@@ -47,15 +72,6 @@ export function needsTimer(grant: Pick<GrantTimes, 'status' | 'expiresAt'>): boo
 
 export class LifecycleTimers {
   constructor(private readonly options: LifecycleTimerOptions) {}
-
-  private input(subjectId: string, userId: string): LifecycleWorkflowInput {
-    return {
-      subjectId,
-      userId,
-      ...(this.options.reminderLeadDays ? { reminderLeadDays: this.options.reminderLeadDays } : {}),
-      ...(this.options.maxHistoryEvents ? { maxHistoryEvents: this.options.maxHistoryEvents } : {}),
-    };
-  }
 
   /** Starts the package's timer (no-op if it runs). Answers false when none is needed (permanent, final). */
   async trackPackage(grant: GrantTimes): Promise<boolean> {
@@ -122,7 +138,7 @@ export class LifecycleTimers {
       await this.options.temporal.workflow.start(workflowType, {
         workflowId,
         taskQueue: this.options.taskQueue,
-        args: [{ ...this.input(subjectId, userId), snapshot }],
+        args: [lifecycleWorkflowInput(subjectId, userId, snapshot, this.options)],
         workflowIdConflictPolicy: 'USE_EXISTING',
         typedSearchAttributes: [...typedSearchAttributes, ...lifecycleSearchAttributes(snapshot)],
       });

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { BillingError } from '../domain/errors';
 import { decidePayment, statusesLeadingTo, type OrderStatus, type PaymentDecision } from '../domain/order-status';
 import { refundableMinor } from '../domain/refund-proportion';
+import { formatMinor } from '../domain/currencies';
 import type { Database } from '../infra/database';
 import type { Order, Prisma } from '../generated/prisma/client';
 import type { Tx } from '../infra/database';
@@ -237,7 +238,7 @@ export async function openRefund(
     const refundable = refundableMinor(order.amountMinor, await committedRefundsMinor(tx, orderId));
     const amountMinor = request.amountMinor ?? refundable;
     if (amountMinor <= 0 || amountMinor > refundable) {
-      throw new BillingError('REFUND_EXCEEDS_PAYMENT', `At most ${refundable} can still be refunded.`, { refundable, requested: amountMinor });
+      throw new BillingError('REFUND_EXCEEDS_PAYMENT', `At most ${formatMinor(refundable, order.currency)} can still be refunded.`, { refundable, requested: amountMinor });
     }
     const refund = await tx.orderRefund.create({ data: { id: randomUUID(), orderId, amountMinor, reason: request.reason, actor } });
     return orderRefundView(refund);

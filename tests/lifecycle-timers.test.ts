@@ -13,6 +13,7 @@ import { createLifecycleActivities } from '../activities/lifecycle';
 import { spendableCredits } from '../credits/grants';
 import { changeGrantExpiry, findGrantTimes, revokeGrant } from '../credits/lifecycle';
 import { LifecycleTimers } from '../lifecycle/timers';
+import { DEFAULT_REMINDER_LEAD_DAYS } from '../domain/lifecycle';
 import { addSearchAttributes } from '../worker/search-attributes';
 import { lifecycleStateQuery, packageLifecycleWorkflowId, subscriptionLifecycleWorkflowId } from '../workflows/package-lifecycle-contract';
 import { expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
@@ -39,10 +40,10 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     taskQueue,
     ...suiteWorkflowBundle(),
-    activities: createLifecycleActivities({ db }),
+    activities: createLifecycleActivities({ db, timerSettings: { reminderLeadDays: DEFAULT_REMINDER_LEAD_DAYS } }),
   });
   running = worker.run();
-  timers = new LifecycleTimers({ temporal: env.client, taskQueue });
+  timers = new LifecycleTimers({ temporal: env.client, taskQueue, reminderLeadDays: DEFAULT_REMINDER_LEAD_DAYS });
 }, 120_000);
 afterAll(async () => {
   worker?.shutdown();
@@ -134,7 +135,7 @@ it('moves the timer when the expiry moves: no reminders for the old expiry after
 it('keeps its history bounded when extended 100 times (continue-as-new)', async () => {
   // A low threshold, so 100 extensions cross it several times (the default is 2000 events; a change
   // costs about 5 events now that the re-read is a local activity).
-  const { grantId, start } = await newPackage(5, 30, 0, new LifecycleTimers({ temporal: env.client, taskQueue, maxHistoryEvents: 60 }));
+  const { grantId, start } = await newPackage(5, 30, 0, new LifecycleTimers({ temporal: env.client, taskQueue, reminderLeadDays: DEFAULT_REMINDER_LEAD_DAYS, maxHistoryEvents: 60 }));
   const handle = env.client.workflow.getHandle(packageLifecycleWorkflowId(grantId));
   await stateOf(packageLifecycleWorkflowId(grantId));
   const firstRun = (await handle.describe()).runId;
@@ -259,7 +260,7 @@ it("a new subscription's timer is started without a signal; a renewal signals it
     connection: env.connection,
     interceptors: { workflow: [{ signal: (input, next) => (signalled.push(input.workflowExecution.workflowId), next(input)) }] },
   });
-  const countingTimers = new LifecycleTimers({ temporal: counting, taskQueue });
+  const countingTimers = new LifecycleTimers({ temporal: counting, taskQueue, reminderLeadDays: DEFAULT_REMINDER_LEAD_DAYS });
   const userId = newUserId('lifecycle');
   const start = await now();
   const pkg = await db.billingPackage.findUniqueOrThrow({ where: { code: 'monthly_membership' } });

@@ -47,12 +47,12 @@ const SAMPLES = {
   'order.paid': {
     payload: { orderId, packageCode: 'pro_monthly', amountMinor: 1999, currency: 'USD', paidAt: '2026-11-20T10:00:00.000Z' },
     subject: 'Payment received',
-    text: /19\.99 USD for pro_monthly/,
+    text: /\$19\.99 for pro_monthly/,
   },
   'order.refunded': {
-    payload: { orderId, amountMinor: 500, currency: 'EUR', reason: 'duplicate', revokedGrantIds: [] },
+    payload: { orderId, amountMinor: 2533, currency: 'JPY', reason: 'duplicate', revokedGrantIds: [] },
     subject: 'Your order was refunded',
-    text: /5\.00 EUR .*Reason: duplicate/,
+    text: /¥2,533 .*Reason: duplicate/, // yen have no minor unit: 2533 is ¥2,533
   },
   'package.expiring_soon': {
     payload: { grantId, packageCode: 'pro_monthly', expiresAt: '2026-12-01T00:00:00.000Z', remainingCredits: 42 },

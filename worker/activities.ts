@@ -8,13 +8,14 @@ import { createOrderActivities } from '../activities/orders';
 import { createReservationActivities } from '../activities/reservations';
 import { createEventActivities } from '../activities/events';
 import { createLifecycleActivities } from '../activities/lifecycle';
+import type { LifecycleTimerSettings } from '../lifecycle/timers';
 import { createReconciliationActivities } from '../activities/reconciliation';
 
 export interface ActivityDeps {
   db: Database;
   refundGraceDays: number;
   payments: PaymentsDeps;
-  reminderLeadDays?: number[];
+  timerSettings: LifecycleTimerSettings;
 }
 
 export function createActivities(deps: ActivityDeps) {

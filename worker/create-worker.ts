@@ -5,6 +5,7 @@ import type { PaymentsDeps } from '../payments/deps';
 import { activityMetrics } from './activity-metrics';
 import type { Database } from '../infra/database';
 import type { Tracing } from '../infra/tracing';
+import type { LifecycleTimerSettings } from '../lifecycle/timers';
 
 export interface BillingWorkerOptions {
   connection: NativeConnection;
@@ -23,7 +24,8 @@ export interface BillingWorkerOptions {
    * `workflowTracingModules` (tests' bundle always is); without tracing, nothing is added.
    */
   tracing?: Pick<Tracing, 'resource' | 'spanProcessor'>;
-  reminderLeadDays?: number[];
+  /** The lifecycle timers' settings (`lifecycleTimerSettings` of the configuration). */
+  timerSettings: LifecycleTimerSettings;
 }
 
 export function workflowsPath(): string {
@@ -43,7 +45,7 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createActivities({ db: options.db, refundGraceDays: options.refundGraceDays, payments: options.payments, ...(options.reminderLeadDays ? { reminderLeadDays: options.reminderLeadDays } : {}) }),
+    activities: createActivities({ db: options.db, refundGraceDays: options.refundGraceDays, payments: options.payments, timerSettings: options.timerSettings }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,
     maxConcurrentLocalActivityExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,

@@ -12,6 +12,7 @@ import { paymentsFromConfig } from '../payments/from-config';
 import { freeLoopbackPort, installWorkerRuntime, startWorkerMetricsServer } from './telemetry';
 import { startEventRelayProcess } from '../events/relay';
 import { ensureReconciliationSchedule } from '../reconciliation/schedule';
+import { lifecycleTimerSettings } from '../lifecycle/timers';
 
 /** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */
 async function main(): Promise<void> {
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     ...(tracing ? { tracing } : {}),
-    reminderLeadDays: config.LIFECYCLE_REMINDER_LEAD_DAYS,
+    timerSettings: lifecycleTimerSettings(config),
   });
   log.info(
     {

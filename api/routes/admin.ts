@@ -3,6 +3,7 @@ import { z } from '../../infra/zod';
 import { packageRuleViolations } from '../../domain/packages';
 import { assignPackage } from '../../credits/assign';
 import { trackGrantedPackage } from '../../lifecycle/service';
+import { lifecycleDeps } from './lifecycle';
 import { grantSchema } from '../../credits/views';
 import { listAuditEvents } from '../../catalog/audit';
 import {
@@ -265,7 +266,7 @@ export const adminRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'GRANT_ALREADY_EXPIRED', 'IDEMPOTENCY_KEY_REUSED'],
     handler: async ({ params, body, deps, idempotency, principal }) => {
-      return trackGrantedPackage({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE }, await assignPackage(
+      return trackGrantedPackage(lifecycleDeps(deps), await assignPackage(
         deps.db,
         { ...body, userId: params.userId, startsAt: body.startsAt === undefined ? undefined : new Date(body.startsAt) },
         idempotency,

@@ -14,6 +14,7 @@ import {
   type LifecycleDeps,
 } from '../../lifecycle/service';
 import { repairReportItem } from '../../lifecycle/jobs';
+import { lifecycleTimerSettings } from '../../lifecycle/timers';
 import { listSchedules, scheduleDefinitions } from '../../lifecycle/schedules';
 import {
   lifecycleReportSchema,
@@ -33,7 +34,13 @@ const ADMIN = ['admin' as const];
 const SERVICE = ['service' as const];
 const TAG = 'Admin (lifecycle)';
 
-const lifecycleDeps = (deps: ApiDeps): LifecycleDeps => ({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE });
+/** What the lifecycle service needs of the API's dependencies: every route that starts a timer builds it here. */
+export const lifecycleDeps = (deps: ApiDeps): LifecycleDeps => ({
+  db: deps.db,
+  temporal: deps.temporal,
+  taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+  timerSettings: lifecycleTimerSettings(deps.config),
+});
 
 const windowQuery = z
   .strictObject({
@@ -106,28 +113,29 @@ export const lifecycleRoutes: RouteDefinition[] = [
     path: '/v1/admin/user-packages/:userPackageId/expiry',
     access: ADMIN,
     tag: TAG,
-    summary: "Change a live package's expiry (or make it permanent with null); its timer moves.",
+    summary:
+      "Change a live package's expiry (or make it permanent with null); its timer moves. A package already expired, revoked, or past its expiresAt (even if its timer has not marked it expired yet) is 409 PACKAGE_STATE_CONFLICT.",
     params: packageParams,
     body: expiryBody,
     response: grantSchema,
     idempotent: true,
-    errors: ['NOT_FOUND', 'PACKAGE_STATE_CONFLICT', 'SERVICE_UNAVAILABLE'],
-    handler: async ({ params, body, deps, idempotency, principal }) => ({
-      body: await changePackageExpiry(lifecycleDeps(deps), params.userPackageId, body.expiresAt === null ? null : new Date(body.expiresAt), body.reason, idempotency, principal!.id),
-    }),
+    errors: ['NOT_FOUND', 'PACKAGE_STATE_CONFLICT', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
+    handler: async ({ params, body, deps, idempotency, principal }) =>
+      changePackageExpiry(lifecycleDeps(deps), params.userPackageId, body.expiresAt === null ? null : new Date(body.expiresAt), body.reason, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'post',
     path: '/v1/admin/user-packages/:userPackageId/revoke',
     access: ADMIN,
     tag: TAG,
-    summary: "Revoke a live package: its available credits are taken back (holds still settle) and its timer ends. Repeating it is a no-op.",
+    summary:
+      "Revoke a live package: its available credits are taken back (holds still settle) and its timer ends. A retry with the same Idempotency-Key replays the first answer; a revoke under another key of a package already revoked, expired, or past its expiresAt is 409 PACKAGE_STATE_CONFLICT.",
     params: packageParams,
     body: z.strictObject({ reason: reasonSchema }),
     response: grantSchema,
     idempotent: true,
-    errors: ['NOT_FOUND', 'PACKAGE_STATE_CONFLICT', 'SERVICE_UNAVAILABLE'],
-    handler: async ({ params, body, deps, principal }) => ({ body: await revokePackage(lifecycleDeps(deps), params.userPackageId, body.reason, principal!.id) }),
+    errors: ['NOT_FOUND', 'PACKAGE_STATE_CONFLICT', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
+    handler: async ({ params, body, deps, idempotency, principal }) => revokePackage(lifecycleDeps(deps), params.userPackageId, body.reason, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'post',

@@ -92,6 +92,12 @@ async function grantBenchCredits(admin: PgClient, users: number): Promise<Users>
        SELECT user_id, id, 'grant', total_credits, 'grant', id::text, 'bench'
        FROM user_packages WHERE user_id LIKE 'bench-user-%'`,
     );
+    // The balance-low rule's note of the grant (at or above the threshold: armed), as an assignment leaves it.
+    await admin.query(
+      `INSERT INTO balance_low_states (user_id, below, updated_at)
+       SELECT user_id, false, now() FROM user_packages WHERE user_id LIKE 'bench-user-%'
+       ON CONFLICT (user_id) DO NOTHING`,
+    );
     await admin.query('COMMIT');
   } catch (error) {
     await admin.query('ROLLBACK');

@@ -24,8 +24,11 @@ import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors
 import { Resource } from '@opentelemetry/resources';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { applyMovements } from '../../credits/ledger';
+import { afterBalanceChange } from '../../credits/events';
 import { DeductBatcher, type DeductBatchOptions } from '../../credits/deduct-batch';
 import { creditsConfigShape } from '../../credits/config';
+import { lifecycleConfigShape } from '../../lifecycle/config';
+import { lifecycleTimerSettings } from '../../lifecycle/timers';
 import { z } from 'zod';
 import { expectDocumentedResponse } from './openapi-conformance';
 import { OrderWorkflowClient } from '../../orders/workflow-client';
@@ -88,6 +91,8 @@ export interface StackOptions {
   tracing?: Tracing;
   /** `host:port` for the Temporal SDK's Prometheus exporter; applies to the first stack of a test file (one Runtime per process). */
   sdkMetricsAddress?: string;
+  /** LIFECYCLE_REMINDER_LEAD_DAYS of the API and the worker (default: the documented default). */
+  reminderLeadDays?: number[];
 }
 
 /** The suite's workflow bundle always contains the tracing interceptors, so an untraced worker gets a sink that drops spans. */
@@ -130,6 +135,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     COMMIT_GRACE_MS: options.commitGraceMs ?? 60_000,
     DEFAULT_PACKAGE_CODE: 'new_user_trial',
     SCHEDULE_ID_PREFIX: `test-${taskQueue}-`,
+    LIFECYCLE_REMINDER_LEAD_DAYS: options.reminderLeadDays ?? z.object(lifecycleConfigShape).parse({}).LIFECYCLE_REMINDER_LEAD_DAYS,
   };
   const payments: PaymentsDeps = {
     stripe: createStripeClient({ secretKey: 'sk_test_123', apiBase: requiredEnv('TEST_STRIPE_API_BASE') }),
@@ -182,6 +188,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         payments,
         workflowBundle: { codePath: bundlePath },
         tracing: options.tracing ?? untraced,
+        timerSettings: lifecycleTimerSettings(config),
       });
       stack.worker = worker;
       running = worker.run();
@@ -238,7 +245,7 @@ export function newUserId(label = 'user'): string {
   return `${label}-${randomUUID()}`;
 }
 
-/** Gives a user a grant directly (as an admin assignment would), with its ledger entry. */
+/** Gives a user a grant directly (as an admin assignment would), with its ledger entry and the balance-low rule's note of the rise. */
 export async function grantCredits(
   db: Database,
   userId: string,
@@ -261,6 +268,7 @@ export async function grantCredits(
     await applyMovements(tx, { userId, referenceType: 'grant', referenceId: grant.id, actor: 'test' }, [
       { grantId: grant.id, entryType: 'grant', amount: credits },
     ]);
+    await afterBalanceChange(tx, userId);
     return grant.id;
   });
 }

@@ -16,9 +16,9 @@ describe('currency table', () => {
     expect(CURRENCIES.get('JPY')!.exponent).toBe(0);
     expect(CURRENCIES.get('USD')!.exponent).toBe(2);
     expect(CURRENCIES.get('KWD')!.exponent).toBe(3);
-    expect(formatMinor(12345, 'KWD')).toBe('12.345 KWD');
-    expect(formatMinor(1999, 'USD')).toBe('19.99 USD');
-    expect(formatMinor(980, 'JPY')).toBe('980 JPY');
+    expect(formatMinor(12345, 'KWD')).toBe('KWD\u00a012.345');
+    expect(formatMinor(1999, 'USD')).toBe('$19.99');
+    expect(formatMinor(980, 'JPY')).toBe('¥980');
   });
 });
 

@@ -1,30 +1,37 @@
 import fc from 'fast-check';
-import { balanceLowTransition } from '../../domain/balance-low';
+import { balanceLowTransition, type BalanceStanding } from '../../domain/balance-low';
 import { DEFAULT_RETRY_SCHEDULE_MS, MAX_RETRY_AFTER_MS, classifyResponse, nextRetryDelayMs, parseRetryAfter } from '../../domain/webhook-retries';
 import { webhookUrlProblem } from '../../domain/webhook-url';
 
 const seed = 20261122;
 
 describe('balance low (domain/balance-low.ts)', () => {
-  it('emits exactly once per crossing from at-or-above to below the threshold', () => {
+  it('emits exactly when the balance falls from at-or-above to below the threshold; a balance never at or above it has not crossed', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 50 }), fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 60 }), (threshold, balances) => {
-        let below = false;
-        let emitted = 0;
-        let crossings = 0;
-        let previous = Number.POSITIVE_INFINITY; // a fresh user is treated as above
+        let stored: BalanceStanding = null; // a new user: no record
+        let previous: number | null = null; // never noted
+        let everAtOrAbove = false;
         for (const balance of balances) {
-          const decision = balanceLowTransition(below, balance, threshold);
-          if (decision.emit) emitted++;
-          if (previous >= threshold && balance < threshold) crossings++;
-          below = decision.below;
+          const decision = balanceLowTransition(stored, balance, threshold);
+          const fell = previous !== null && previous >= threshold && balance < threshold;
+          expect(decision.emit).toBe(fell);
+          everAtOrAbove ||= balance >= threshold;
+          // The stored standing: nothing until first seen at or above, then whether it is below.
+          expect(decision.below).toBe(everAtOrAbove ? balance < threshold : null);
+          stored = decision.below;
           previous = balance;
-          expect(decision.below).toBe(balance < threshold);
         }
-        expect(emitted).toBe(crossings);
       }),
-      { seed },
     );
+  });
+
+  it('a new user granted less than the threshold gets no event; the first fall after reaching it gets one', () => {
+    expect(balanceLowTransition(null, 5, 10)).toEqual({ below: null, emit: false });
+    expect(balanceLowTransition(null, 0, 10)).toEqual({ below: null, emit: false }); // a grant that starts later
+    expect(balanceLowTransition(null, 100, 10)).toEqual({ below: false, emit: false });
+    expect(balanceLowTransition(false, 9, 10)).toEqual({ below: true, emit: true });
+    expect(balanceLowTransition(true, 3, 10)).toEqual({ below: true, emit: false });
   });
 });
 

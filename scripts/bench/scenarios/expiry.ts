@@ -19,6 +19,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { LifecycleTimers } from '../../../lifecycle/timers';
+import { DEFAULT_REMINDER_LEAD_DAYS } from '../../../domain/lifecycle';
 import { startBaselineWorker } from '../baseline/start';
 import type { benchTimerWorkflow } from '../baseline/workflows';
 import type { Bench } from '../context';
@@ -153,6 +154,13 @@ async function run(bench: Bench): Promise<void> {
        SELECT user_id, id, 'grant', total_credits, 'grant', id::text, 'bench' FROM user_packages WHERE user_id LIKE $1 || '%'`,
       [userPrefix],
     );
+    // The balance-low rule's note of the grant (at the threshold: armed), as an assignment leaves it, so each expiry is a fall.
+    await stack.admin.query(
+      `INSERT INTO balance_low_states (user_id, below, updated_at)
+       SELECT user_id, false, now() FROM user_packages WHERE user_id LIKE $1 || '%'
+       ON CONFLICT (user_id) DO NOTHING`,
+      [userPrefix],
+    );
     await stack.admin.query('COMMIT');
   } catch (error) {
     await stack.admin.query('ROLLBACK');
@@ -163,7 +171,7 @@ async function run(bench: Bench): Promise<void> {
     [userPrefix],
   );
   const rssBeforeKiB = readStatusKiB(stack.worker.pid, 'VmRSS');
-  const timers = new LifecycleTimers({ temporal: stack.client, taskQueue: stack.taskQueue });
+  const timers = new LifecycleTimers({ temporal: stack.client, taskQueue: stack.taskQueue, reminderLeadDays: DEFAULT_REMINDER_LEAD_DAYS });
   t0 = performance.now();
   await forEachConcurrently(grants, START_CONCURRENCY, async (grant) => {
     await timers.trackPackage({ id: grant.id, userId: grant.user_id, status: 'active', startsAt: grant.starts_at, expiresAt });
