@@ -4,6 +4,7 @@ import type { Request, RequestHandler } from 'express';
 import { z } from '../infra/zod';
 import { BillingError } from '../domain/errors';
 import type { Idempotency } from '../domain/idempotency';
+import { firstUnstorablePart } from '../infra/storable-json';
 import { idempotencyKeySchema } from '../idempotency/key';
 import { requestFingerprint } from '../idempotency/fingerprint';
 import { requestPrincipal, type Principal, type Role } from './auth';
@@ -78,30 +79,16 @@ export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends 
   return route as unknown as RouteDefinition;
 }
 
-/** The path of the first string (key or value) holding U+0000, which PostgreSQL cannot store in text or jsonb. */
-function nulPath(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) {
-      const found = nulPath(item, `${path}.${index}`);
-      if (found) return found;
-    }
-  } else if (typeof value === 'object' && value !== null) {
-    for (const [key, item] of Object.entries(value)) {
-      const found = key.includes('\u0000') ? `${path}.${key}` : nulPath(item, `${path}.${key}`);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}
+/** Deeper than any request the API defines; bounds the work of storing a body (metadata) as jsonb. */
+const MAX_BODY_DEPTH = 64;
 
 function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, where: 'params' | 'query' | 'body'): z.infer<T> {
   if (!schema) return undefined as z.infer<T>;
-  // Every text the API accepts is one the database can store.
-  const withNul = nulPath(value, where);
-  if (withNul) {
+  // Every text the API accepts is one the database can store (infra/storable-json.ts).
+  const unstorable = firstUnstorablePart(value, MAX_BODY_DEPTH);
+  if (unstorable) {
     throw new BillingError('VALIDATION_FAILED', `Invalid request ${where}.`, {
-      issues: [{ path: withNul, message: 'must not contain the NUL character (U+0000)' }],
+      issues: [{ path: [where, ...unstorable.path].join('.'), message: unstorable.message }],
     });
   }
   const result = schema.safeParse(value ?? {});

@@ -7,6 +7,7 @@
  */
 import { z } from '../infra/zod';
 import { BillingError } from '../domain/errors';
+import { firstUnstorablePart } from '../infra/storable-json';
 
 /** The Stripe event types that move an order; every other type is recorded and acknowledged. */
 export const HANDLED_STRIPE_TYPES = [
@@ -81,31 +82,16 @@ export function readOrRefuse<T extends z.ZodType>(schema: T, value: unknown, wha
 /** Deeper than any provider's event (Stripe's are under 10 levels); bounds the work of storing one as jsonb. */
 export const MAX_EVENT_DEPTH = 64;
 
-// NUL and unpaired UTF-16 surrogates: PostgreSQL stores neither in text nor in jsonb.
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /**
- * Refuses (VALIDATION_FAILED) a notification the database could not store as received: a text (key or
- * value) with NUL or an unpaired surrogate, or nesting deeper than MAX_EVENT_DEPTH. Iterative, so a
- * deeply nested body cannot exhaust the stack here.
+ * Refuses (VALIDATION_FAILED) a notification the database could not store as received
+ * (infra/storable-json.ts): a text with NUL or an unpaired surrogate, or nesting deeper than MAX_EVENT_DEPTH.
  */
 export function refuseUnstorable(value: unknown, what: string): void {
-  const pending: Array<{ value: unknown; path: string[] }> = [{ value, path: [] }];
-  const refuse = (path: string[], message: string): never => {
-    throw new BillingError('VALIDATION_FAILED', `${what} cannot be stored.`, { issues: [{ path: ['body', ...path].join('.'), message }] });
-  };
-  while (pending.length > 0) {
-    const { value: current, path } = pending.pop()!;
-    if (typeof current === 'string') {
-      if (UNSTORABLE.test(current)) refuse(path, 'must not contain the NUL character (U+0000) or an unpaired surrogate');
-      continue;
-    }
-    if (typeof current !== 'object' || current === null) continue;
-    if (path.length >= MAX_EVENT_DEPTH) refuse(path, `must not be nested deeper than ${MAX_EVENT_DEPTH} levels`);
-    for (const [key, item] of Object.entries(current)) {
-      if (UNSTORABLE.test(key)) refuse([...path, key], 'must not contain the NUL character (U+0000) or an unpaired surrogate');
-      pending.push({ value: item, path: [...path, key] });
-    }
+  const unstorable = firstUnstorablePart(value, MAX_EVENT_DEPTH);
+  if (unstorable) {
+    throw new BillingError('VALIDATION_FAILED', `${what} cannot be stored.`, {
+      issues: [{ path: ['body', ...unstorable.path].join('.'), message: unstorable.message }],
+    });
   }
 }
 

@@ -254,4 +254,28 @@ describe('text PostgreSQL cannot store', () => {
     expect(deduct.body.error.details.issues[0].path).toBe('body.metadata.note.0');
     expect(await stack.db.consumptionRecord.count({ where: { userId } })).toBe(0);
   });
+
+  it('refuses an unpaired surrogate and a body nested past the bound, in keys and values, with nothing written', async () => {
+    const userId = newUserId();
+    await grantCredits(stack.db, userId, 10);
+    const deep: Record<string, unknown> = {};
+    let level = deep;
+    for (let depth = 0; depth < 200; depth++) level = (level.next = {}) as Record<string, unknown>;
+    const bodies: Array<[unknown, string]> = [
+      [{ userId, actionKey: 'ai_chat', metadata: { note: 'a\uD800b' } }, 'body.metadata.note'],
+      [{ userId, actionKey: 'ai_chat', metadata: { note: '\uDC00' } }, 'body.metadata.note'],
+      [{ userId, actionKey: 'ai_chat', metadata: { ['k\uDBFF']: 1 } }, 'body.metadata.k\uDBFF'],
+      [{ userId, actionKey: 'ai_chat', metadata: deep }, expect.stringMatching(/^body\.metadata(\.next)+$/)],
+    ];
+    for (const [body, path] of bodies) {
+      const deduct = await stack.call('POST', '/v1/internal/credits/deduct', { body });
+      expect(deduct.status).toBe(400);
+      expect(deduct.body.error.code).toBe('VALIDATION_FAILED');
+      expect(deduct.body.error.details.issues[0].path).toEqual(path);
+    }
+    // A surrogate pair (an emoji) is ordinary text.
+    const emoji = await stack.call('POST', '/v1/internal/credits/deduct', { body: { userId, actionKey: 'ai_chat', metadata: { note: '\uD83D\uDE00' } } });
+    expect(emoji.status).toBe(201);
+    expect(await stack.db.consumptionRecord.count({ where: { userId } })).toBe(1);
+  });
 });
