@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { balances, expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
 import { postExact } from './support/exact-calls';
+import { waitFor } from './support/wait';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -142,6 +143,34 @@ describe('two keys are two requests', () => {
     const committed = 'consumption' in won[0]!.body;
     expect(await available(userId)).toBe(committed ? 8 : 10);
     expect(await stack.db.consumptionRecord.count({ where: { userId } })).toBe(committed ? 1 : 0);
+    await expectLedgerInvariant(stack.db, userId);
+  });
+
+  it('an extend that waited behind a commit under another key is refused, not answered 200 with the committed reservation', async () => {
+    const { userId, reservationId } = await heldReservation(10, 5);
+    // No worker: the commit and the extends wait at the server and reach the run in one workflow task,
+    // all validated while it is still held; the commit (sent first) takes the lock first.
+    await stack.stopWorker();
+    const claimed = (keys: string[]) => () =>
+      waitFor(async () => (await stack.db.idempotencyRecord.count({ where: { key: { in: keys } } })) === keys.length, 30_000, `claims of ${keys.join(', ')}`);
+    let answers: Array<Awaited<ReturnType<typeof settle>>>;
+    try {
+      const commit = settle(reservationId, 'commit', {}, 'queued-commit');
+      await claimed(['queued-commit'])();
+      const extendKeys = ['queued-extend-0', 'queued-extend-1', 'queued-extend-2'];
+      const extends_ = extendKeys.map((key) => settle(reservationId, 'extend', { holdSeconds: 600 }, key));
+      await claimed(extendKeys)();
+      await stack.startWorker();
+      answers = await Promise.all([commit, ...extends_]);
+    } finally {
+      if (!stack.worker) await stack.startWorker();
+    }
+    expect(answers[0]!.status).toBe(200);
+    for (const extend of answers.slice(1)) {
+      expect({ status: extend.status, code: extend.body.error?.code }).toEqual({ status: 409, code: 'RESERVATION_NOT_HELD' });
+      expect(extend.body.error.details).toMatchObject({ status: 'committed' });
+    }
+    expect(await available(userId)).toBe(5);
     await expectLedgerInvariant(stack.db, userId);
   });
 });
