@@ -10,6 +10,12 @@
  *   first refund retried, the rest refunded; the run then completed.
  * - held-extended-committed-refunded-open: extended, committed, refunded 1 credit under two keys (one
  *   update); still open in its refund window when recorded.
+ *
+ * histories/552c954-reservations/: recorded at 552c954 (update ids per key, and the patch
+ * `extend-after-settlement-refused`): extended under two keys (two updates); then, with the worker
+ * stopped, a commit and an extend under another key queued so both were validated while held and the
+ * extend's turn came after the commit (refused with RESERVATION_NOT_HELD, its patch marker recorded); a
+ * second commit under another key refused; 2 + 2 credits refunded under two keys; the run completed.
  */
 import path from 'node:path';
 import { allReplayed, recordedHistories, replayAll } from '../support/replay';
@@ -17,5 +23,11 @@ import { allReplayed, recordedHistories, replayAll } from '../support/replay';
 it('replays reservation runs recorded when update ids came from the request fingerprint alone', async () => {
   const histories = recordedHistories(path.join(__dirname, 'histories', '50c2da5-reservations'));
   expect(histories.length).toBe(2);
+  expect(await replayAll(histories)).toEqual(allReplayed(histories));
+});
+
+it('replays a run that refused an extend whose turn came after the commit (patched)', async () => {
+  const histories = recordedHistories(path.join(__dirname, 'histories', '552c954-reservations'));
+  expect(histories.length).toBe(1);
   expect(await replayAll(histories)).toEqual(allReplayed(histories));
 });
