@@ -181,7 +181,9 @@ export async function commitReservation(
 
 /**
  * Returns every held credit to its grant. `outcome` is `released` (caller) or `expired` (deadline).
- * Running it again after success returns the settled reservation unchanged.
+ * A caller's release (with its idempotency key) happens once: the same key replays its stored answer,
+ * another key finds the reservation no longer held (RESERVATION_NOT_HELD), like a second commit. A
+ * release without a key (the deadline, the expiry sweep) run again returns the settled reservation unchanged.
  */
 export async function releaseReservation(
   db: Database,
@@ -192,7 +194,7 @@ export async function releaseReservation(
 ): Promise<ReservationView> {
   const { body } = await runIdempotent(db, idempotency, async (tx) => {
     const reservation = await lockReservation(tx, reservationId);
-    if (reservation.status === outcome) return reservationView(reservation);
+    if (reservation.status === outcome && !idempotency) return reservationView(reservation);
     if (reservation.status !== 'held') throw notHeld(reservation);
     await applyMovements(
       tx,

@@ -22,9 +22,13 @@ export function idFromKey(idempotency: Pick<Idempotency, 'scope' | 'key'>, names
 }
 
 /**
- * A Temporal Update id: unique per (key, request), so the server deduplicates a retried update while a
- * changed request under the same key reaches the workflow, which refuses it (domain/idempotency.ts).
+ * A Temporal Update id: unique per (credential scope, key, request fingerprint, operation, target), so
+ * the server deduplicates a retried update (same key, same request) and nothing else: a request under
+ * another key is another update even with the same body, and a changed request under the same key is
+ * another update too, refused as a reused key (domain/idempotency.ts). The parts are hashed (a key may be 255
+ * characters); the operation stays readable for whoever looks at a run's history.
  */
 export function updateIdFor(operation: string, idempotency: Idempotency, targetId: string): string {
-  return `${operation}:${idempotency.requestHash.slice(0, 32)}:${targetId}`;
+  const parts = JSON.stringify([idempotency.scope, idempotency.key, idempotency.requestHash, operation, targetId]);
+  return `${operation}:${createHash('sha256').update(parts).digest('hex').slice(0, 32)}`;
 }

@@ -1,5 +1,5 @@
 import { Mutex } from 'async-mutex';
-import { ApplicationFailure, condition, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Outcome } from '../activities/outcome';
 import type { ReservationActivities } from '../activities/reservations';
 import type { RefundView, ReservationView } from '../credits/views';
@@ -52,6 +52,13 @@ function byRule<T>(rule: () => T): T {
 }
 
 const workflowNow = (): Date => new Date(Date.now());
+
+/**
+ * Patch: an extend validated while the hold was held, whose turn came after a commit or release under
+ * another key settled it, is refused (RESERVATION_NOT_HELD) instead of answered with the settled
+ * reservation as if it had moved the deadline. Runs that answered it the old way replay without it.
+ */
+const EXTEND_AFTER_SETTLEMENT_REFUSED = 'extend-after-settlement-refused';
 
 /**
  * One run of the reservation workflow: its state, what each message does to it (validators reject
@@ -167,7 +174,14 @@ export class ReservationRun {
 
   extend(args: ExtendArgs): Promise<ReservationView> {
     return this.exclusive(args, async () => {
-      if (this.state.phase !== 'held') return this.state.reservation!; // replay after settlement: nothing to move
+      if (this.state.phase !== 'held') {
+        // Settled while this extend waited its turn. A retry of an extend that happened has nothing to move;
+        // a new extend (another key) did not happen and must not be told it did.
+        if (!this.isReplay(args) && patched(EXTEND_AFTER_SETTLEMENT_REFUSED)) {
+          throw refusal('RESERVATION_NOT_HELD', `Reservation is ${this.state.phase}, not held.`, { status: this.state.phase });
+        }
+        return this.state.reservation!;
+      }
       const expiresAt = this.extendedDeadline(args.holdSeconds); // again: time may have moved while it waited its turn
       const reservation = unwrap(await credits.extendReservation(this.input.reservationId, expiresAt.toISOString()));
       this.state.reservation = reservation;
