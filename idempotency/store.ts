@@ -8,6 +8,7 @@
  */
 
 import { sqlPool, type Database, type Tx } from '../infra/database';
+import { BillingError } from '../domain/errors';
 import { isReplayOf, type Idempotency } from '../domain/idempotency';
 
 export type { Idempotency } from '../domain/idempotency';
@@ -172,6 +173,25 @@ export async function abandonClaim(db: Database, { scope, key, requestHash }: Id
   await db.$executeRaw`
     DELETE FROM idempotency_records
     WHERE scope = ${scope} AND key = ${key} AND request_hash = ${requestHash} AND status_code = ${IN_PROGRESS}`;
+}
+
+/**
+ * Work done outside this database (by a workflow) once per key: the key is claimed first (`claimKey`), a
+ * finished request's stored answer is replayed, the answer is stored when it arrives, and a refusal
+ * frees the key. A retry while the first is still under way runs `work` too, so the work must itself
+ * be idempotent (a workflow id derived from the key, started with the USE_EXISTING conflict policy).
+ */
+export async function runClaimed<T>(db: Database, idempotency: Idempotency, work: () => Promise<T>): Promise<IdempotentResult<T>> {
+  const claim = await claimKey<T>(db, idempotency);
+  if (claim.state === 'done') return { body: claim.body, replayed: true };
+  try {
+    const body = await work();
+    await completeClaim(db, idempotency, body);
+    return { body, replayed: false };
+  } catch (error) {
+    if (error instanceof BillingError && error.httpStatus < 500) await abandonClaim(db, idempotency);
+    throw error;
+  }
 }
 
 /** The stored first answer for a key, if any; used when the workflow that did the work has closed. */

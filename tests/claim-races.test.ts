@@ -213,6 +213,95 @@ describe('16 concurrent retries under one key answer the first answer, once', ()
   });
 });
 
+describe('16 concurrent retries under one key of a change to something that exists answer the first answer, once', () => {
+  it('consumption refund: one refund', async () => {
+    const userId = newUserId('race-refund');
+    await grantCredits(stack.db, userId, 100);
+    const spent = expectStatus(await stack.call('POST', '/v1/internal/credits/deduct', { body: { userId, actionKey: 'ai_chat', quantity: 5 } }), 201, 'deduct');
+    const body = { credits: 2, reason: 'the action failed' };
+    const refund = expectOneAnswer(await burstWithOneKey((key) => stack.call('POST', `/v1/internal/consumptions/${spent.id}/refund`, { body, idempotencyKey: key })), 201);
+    expect(refund).toMatchObject({ consumptionId: spent.id, credits: 2 });
+    expect(await stack.db.consumptionRefund.count({ where: { consumptionId: spent.id } })).toBe(1);
+    await expectLedgerInvariant(stack.db, userId);
+  });
+
+  it('order cancel, and an admin refund of a completed order: one each', async () => {
+    const channel = await manualChannel(stack, ['USD']);
+    const pkg = await createPackage(stack, { priceMinor: 1000, currency: 'USD' });
+    const buyer = newUserId('race-cancel');
+    const unpaid = expectStatus(await stack.call('POST', '/v1/me/orders', { as: { user: buyer }, body: { packageCode: pkg.code, channel } }), 201, 'order');
+    const cancelled = expectOneAnswer(await burstWithOneKey((key) => stack.call('POST', `/v1/me/orders/${unpaid.id}/cancel`, { as: { user: buyer }, idempotencyKey: key })), 200);
+    expect(cancelled).toMatchObject({ id: unpaid.id, status: 'cancelled' });
+
+    const payer = newUserId('race-order-refund');
+    const placed = expectStatus(await stack.call('POST', '/v1/me/orders', { as: { user: payer }, body: { packageCode: pkg.code, channel } }), 201, 'order');
+    expectStatus(await stack.call('POST', `/v1/admin/orders/${placed.id}/mark-paid`, { as: 'admin', body: { reason: 'cash' } }), 202, 'mark paid');
+    await waitForOrder(stack, placed.id, ['completed']);
+    const body = { amountMinor: 300, reason: 'goodwill' };
+    const refund = expectOneAnswer(await burstWithOneKey((key) => stack.call('POST', `/v1/admin/orders/${placed.id}/refund`, { as: 'admin', body, idempotencyKey: key })), 202);
+    expect(refund).toMatchObject({ orderId: placed.id, amountMinor: 300 });
+    expect(await stack.db.orderRefund.count({ where: { orderId: placed.id } })).toBe(1);
+  });
+
+  it('coupon redemption: 16 buyers racing for the last use get one order and 422s', async () => {
+    const channel = await manualChannel(stack, ['USD']);
+    const pkg = await createPackage(stack, { priceMinor: 1000, currency: 'USD' });
+    const coupon = couponCode('LAST');
+    expectStatus(await stack.call('POST', '/v1/admin/coupons', { as: 'admin', body: { code: coupon, kind: 'percent', percentBasisPoints: 1000, maxRedemptions: 1 } }), 201, 'coupon');
+    const answers = await Promise.all(
+      Array.from({ length: CONCURRENT }, () => stack.call('POST', '/v1/me/orders', { as: { user: newUserId('race-coupon') }, body: { packageCode: pkg.code, channel, couponCode: coupon } })),
+    );
+    expect(summary(answers).filter((line) => !line.startsWith('201') && !line.startsWith('422'))).toEqual([]);
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
+    const { id: couponId } = await stack.db.coupon.findUniqueOrThrow({ where: { code: coupon } });
+    expect(await stack.db.couponRedemption.count({ where: { couponId } })).toBe(1);
+  });
+
+  it('package expiry change and revoke: the same grant for every retry', async () => {
+    const userId = newUserId('race-lifecycle');
+    const granted = expectStatus(
+      await stack.call('POST', `/v1/admin/users/${userId}/packages`, { as: 'admin', body: { packageCode: 'new_user_trial', source: 'gift' } }),
+      201,
+      'grant',
+    );
+    const expiresAt = new Date(Date.now() + 90 * 86_400_000).toISOString();
+    const moved = expectOneAnswer(
+      await burstWithOneKey((key) =>
+        stack.call('POST', `/v1/admin/user-packages/${granted.id}/expiry`, { as: 'admin', body: { expiresAt, reason: 'goodwill' }, idempotencyKey: key }),
+      ),
+      200,
+    );
+    expect(moved).toMatchObject({ id: granted.id, expiresAt });
+    const revoked = expectOneAnswer(
+      await burstWithOneKey((key) => stack.call('POST', `/v1/admin/user-packages/${granted.id}/revoke`, { as: 'admin', body: { reason: 'abuse' }, idempotencyKey: key })),
+      200,
+    );
+    expect(revoked).toMatchObject({ id: granted.id, status: 'revoked' });
+    expect(await stack.db.creditLedgerEntry.count({ where: { userPackageId: granted.id, entryType: 'adjust' } })).toBe(1);
+    await expectLedgerInvariant(stack.db, userId);
+  });
+
+  it('webhook secret rotation: the same new secret for every retry', async () => {
+    const endpoint = expectStatus(
+      await stack.call('POST', '/v1/admin/webhook-endpoints', { as: 'admin', body: { url: 'http://127.0.0.1:9/rotate', eventTypes: ['credits.deducted'], enabled: false } }),
+      201,
+      'endpoint',
+    );
+    const rotated = expectOneAnswer(
+      await burstWithOneKey((key) => stack.call('POST', `/v1/admin/webhook-endpoints/${endpoint.id}/rotate-secret`, { as: 'admin', body: {}, idempotencyKey: key })),
+      200,
+    );
+    expect(rotated.secret).not.toBe(endpoint.secret);
+    await stack.call('DELETE', `/v1/admin/webhook-endpoints/${endpoint.id}`, { as: 'admin' });
+  });
+
+  it('lifecycle sweep run now: one report for every retry', async () => {
+    const userId = newUserId('race-sweep');
+    const report = expectOneAnswer(await burstWithOneKey((key) => stack.call('POST', '/v1/admin/lifecycle/sweeps', { as: 'admin', body: { userId }, idempotencyKey: key })), 201);
+    expect(report.id).toEqual(expect.any(String));
+  });
+});
+
 /**
  * The claim's other race, made deterministic with row and advisory locks held by sessions of the test:
  * the record holding the key (another request's claim in progress) is freed after a request found it
