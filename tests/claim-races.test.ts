@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { DEDUCT_STATEMENT, deductArguments, type DeductRow } from '../credits/spend';
 import { runIdempotent, type Idempotency } from '../idempotency/store';
-import { createDatabase, sqlPool } from '../infra/database';
+import { createDatabase, isUniqueViolation, sqlPool } from '../infra/database';
+import { runConsumptionRollup } from '../lifecycle/jobs';
 import { startGatewaySimulator, type GatewaySimulator } from '../payments/simulator';
 import { createPackage, expectStatus, packageFields, uniqueKey } from './support/fixtures';
 import { couponCode, manualChannel } from './support/commerce';
@@ -302,6 +303,37 @@ describe('16 concurrent retries under one key of a change to something that exis
   });
 });
 
+/** Resolves once the backend `pid` waits for a lock (a row, a transaction, an advisory lock). */
+async function waitUntilBlocked(pool: Pool, pid: number, event?: string): Promise<void> {
+  await waitFor(async () => {
+    const { rows } = await pool.query<{ wait_event: string | null }>(
+      "SELECT wait_event FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+      [pid],
+    );
+    return rows[0] && (event === undefined || rows[0].wait_event === event);
+  }, 30_000, `backend ${pid} to wait for a lock${event ? ` (${event})` : ''}`);
+}
+
+/** A database client of its own, named, so its sessions are told apart from other test files' in pg_stat_activity. */
+function namedDatabase() {
+  const applicationName = `claim-race-${randomUUID().slice(0, 8)}`;
+  const url = new URL(process.env.TEST_DATABASE_URL!);
+  url.searchParams.set('application_name', applicationName);
+  const db = createDatabase(url.toString(), 4);
+  const blockedSessions = async () =>
+    (
+      await sqlPool(stack.db).query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [applicationName])
+    ).rows.map((r) => r.pid);
+  return { db, blockedSessions };
+}
+
+/** A pooled connection of the test's own, and its backend pid. */
+async function session(pool: Pool): Promise<{ client: PoolClient; pid: number }> {
+  const client = await pool.connect();
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return { client, pid: rows[0]!.pid };
+}
+
 /**
  * The claim's other race, made deterministic with row and advisory locks held by sessions of the test:
  * the record holding the key (another request's claim in progress) is freed after a request found it
@@ -310,23 +342,6 @@ describe('16 concurrent retries under one key of a change to something that exis
  */
 describe('a claim freed between its INSERT and its lock is claimed afresh', () => {
   const otherRequest = 'hash-of-another-request';
-
-  /** Resolves once the backend `pid` waits for a lock (a row, a transaction, an advisory lock). */
-  async function waitUntilBlocked(pool: Pool, pid: number, event?: string): Promise<void> {
-    await waitFor(async () => {
-      const { rows } = await pool.query<{ wait_event: string | null }>(
-        "SELECT wait_event FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
-        [pid],
-      );
-      return rows[0] && (event === undefined || rows[0].wait_event === event);
-    }, 30_000, `backend ${pid} to wait for a lock${event ? ` (${event})` : ''}`);
-  }
-
-  async function session(pool: Pool): Promise<{ client: PoolClient; pid: number }> {
-    const client = await pool.connect();
-    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    return { client, pid: rows[0]!.pid };
-  }
 
   /** Another request's claim on the key, committed, then locked by `holder` until it frees it. */
   async function lockedForeignClaim(pool: Pool, holder: PoolClient, idempotency: Idempotency): Promise<() => Promise<void>> {
@@ -374,14 +389,8 @@ describe('a claim freed between its INSERT and its lock is claimed afresh', () =
   });
 
   it('runIdempotent: a retry that arrives while the first works waits for it and replays it; the work runs once', async () => {
-    // A client of its own, named, so its sessions are told apart from other test files' in pg_stat_activity.
-    const applicationName = `claim-race-${randomUUID().slice(0, 8)}`;
-    const url = new URL(process.env.TEST_DATABASE_URL!);
-    url.searchParams.set('application_name', applicationName);
-    const db = createDatabase(url.toString(), 4);
+    const { db, blockedSessions } = namedDatabase();
     const pool = sqlPool(stack.db);
-    const blockedSessions = async () =>
-      (await pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [applicationName])).rows.map((r) => r.pid);
     const idempotency: Idempotency = { scope: 'test:freed-claim', key: randomUUID(), requestHash: 'hash-of-this-request' };
     const holder = await session(pool);
     let runs = 0;
@@ -420,5 +429,42 @@ describe('a claim freed between its INSERT and its lock is claimed afresh', () =
       holder.client.release();
       await db.$disconnect();
     }
+  });
+});
+
+describe('a rebuild that deletes then inserts', () => {
+  it('the consumption rollup: two rebuilds at once both succeed (the later one overwrites the days)', async () => {
+    const userId = newUserId('race-rollup');
+    await grantCredits(stack.db, userId, 10);
+    expectStatus(await stack.call('POST', '/v1/internal/credits/deduct', { body: { userId, actionKey: 'ai_chat' } }), 201, 'deduct'); // today has a row to rebuild
+    const { db, blockedSessions } = namedDatabase();
+    const reads = await session(sqlPool(stack.db));
+    try {
+      // Both rebuilds held at their read of the consumptions, so both are past their DELETE when they INSERT.
+      await reads.client.query('BEGIN');
+      await reads.client.query('LOCK TABLE consumption_records IN ACCESS EXCLUSIVE MODE');
+      const rebuilds = Promise.allSettled([runConsumptionRollup(db), runConsumptionRollup(db)]);
+      await waitFor(async () => (await blockedSessions()).length === 2, 30_000, 'both rebuilds to wait');
+      await reads.client.query('COMMIT');
+      expect((await rebuilds).map((r) => (r.status === 'fulfilled' ? 'ok' : String(r.reason)))).toEqual(['ok', 'ok']);
+    } finally {
+      await reads.client.query('ROLLBACK').catch(() => undefined);
+      reads.client.release();
+      await db.$disconnect();
+    }
+  });
+});
+
+describe('isUniqueViolation', () => {
+  it('recognises a unique violation from a Prisma model call, a Prisma raw query and the pg pool, and nothing else', async () => {
+    const actionKey = uniqueKey('unique');
+    await stack.db.actionPrice.create({ data: { actionKey, name: 'Unique', creditsPerUnit: 1 } });
+    const failures = await Promise.allSettled([
+      stack.db.actionPrice.create({ data: { actionKey, name: 'Again', creditsPerUnit: 1 } }),
+      stack.db.$executeRaw`INSERT INTO action_prices (id, action_key, name, credits_per_unit, updated_at) VALUES (gen_random_uuid(), ${actionKey}, 'Again', 1, now())`,
+      sqlPool(stack.db).query("INSERT INTO action_prices (id, action_key, name, credits_per_unit, updated_at) VALUES (gen_random_uuid(), $1, 'Again', 1, now())", [actionKey]),
+      stack.db.$executeRaw`SELECT 1 / 0`,
+    ]);
+    expect(failures.map((f) => f.status === 'rejected' && isUniqueViolation(f.reason))).toEqual([true, true, true, false]);
   });
 });
