@@ -22,6 +22,9 @@ export const eventCredits = outcomeCounter(
 );
 
 const OUTCOME_LABEL: Record<AttemptResult['outcome'], string> = { delivered: 'delivered', retry: 'retry', stop: 'failed' };
+// Every outcome exported from the start at 0: Prometheus' increase() cannot see the first dead letter of
+// a series that is born at 1.
+for (const outcome of [...Object.values(OUTCOME_LABEL), 'error']) webhookDeliveries.inc({ outcome }, 0);
 
 /** Runs one webhook attempt and counts how it ended. */
 export async function countDeliveryAttempt(attempt: () => Promise<AttemptResult>): Promise<AttemptResult> {
