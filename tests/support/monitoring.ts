@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parse as parseYaml } from 'yaml';
-import { findOnPath } from '../../scripts/services/commands';
+import { findDebianTool } from '../../scripts/services/debian-tools';
 
 export const ROOT = path.join(__dirname, '..', '..');
 export const PROMETHEUS_DIR = path.join(ROOT, 'deploy', 'prometheus');
@@ -20,7 +20,7 @@ export const DASHBOARD_FILE = path.join(ROOT, 'deploy', 'grafana', 'durable-bill
 
 /** promtool (Debian package `prometheus`, installed by `npm run setup`): PROMTOOL, else PATH. */
 export function findPromtool(): string | undefined {
-  return process.env.PROMTOOL ?? findOnPath('promtool');
+  return process.env.PROMTOOL ?? findDebianTool('promtool');
 }
 
 /**

@@ -5,7 +5,7 @@
  * parses as PromQL (promtool checks them as recording rules, the way a rule file is checked); the layout
  * has no overlapping panels. That the queries read exported names is in tests/monitoring.test.ts.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
@@ -117,5 +117,6 @@ describeWithPromtool('promtool', (promtool) => {
     // The same check refuses a query that is not PromQL.
     writeFileSync(file, toYaml({ groups: [{ name: 'dashboard', rules: [{ record: 'dashboard:broken', expr: 'sum(rate(http_request_duration_seconds_count[5m])' }] }] }));
     expect(runPromtool(promtool(), ['check', 'rules', file]).code).not.toBe(0);
+    rmSync(path.dirname(file), { recursive: true, force: true });
   });
 });

@@ -4,7 +4,7 @@
  * each has a runbook entry in docs/operations.md. That the names they read are exported is checked
  * against a live scrape in tests/monitoring.test.ts.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -66,6 +66,7 @@ describeWithPromtool('promtool', (promtool) => {
     mkdirSync(path.join(dir, 'tests'));
     for (const file of ruleTestFiles()) copyFileSync(file, path.join(dir, 'tests', path.basename(file)));
     const { code, output } = runPromtool(promtool(), ['test', 'rules', ...ruleTestFiles().map((file) => path.join(dir, 'tests', path.basename(file)))]);
+    rmSync(dir, { recursive: true, force: true });
     expect(code).not.toBe(0);
     return output;
   }
