@@ -7,6 +7,7 @@ import type { Database } from '../infra/database';
 import { loadEventsConfig, type EventsConfig } from '../events/config';
 import { attemptDelivery } from '../events/delivery';
 import { createMailer, type SendMail } from '../events/mailer';
+import { countDeliveryAttempt } from '../events/metrics';
 import { sendNoticeEmail, storeNotice } from '../events/notifications';
 import type { AttemptRequest } from '../workflows/delivery-contract';
 
@@ -21,7 +22,8 @@ export function createEventActivities({ db, eventsConfig, sendMail }: EventActiv
   const config = eventsConfig ?? loadEventsConfig();
   const mail = sendMail ?? createMailer(config);
   return {
-    attemptDelivery: (request: AttemptRequest) => attemptDelivery(db, config, { ...request, runId: Context.current().info.workflowExecution?.runId ?? 'unknown' }),
+    attemptDelivery: (request: AttemptRequest) =>
+      countDeliveryAttempt(() => attemptDelivery(db, config, { ...request, runId: Context.current().info.workflowExecution?.runId ?? 'unknown' })),
     storeNotice: (eventId: string) => storeNotice(db, eventId),
     sendNoticeEmail: (notificationId: string) => sendNoticeEmail(db, mail, notificationId),
   };

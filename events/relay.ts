@@ -18,6 +18,7 @@ import { deliveryWorkflowId, type DeliveryInput } from '../workflows/delivery-co
 import { notificationWorkflowId, type NotificationInput } from '../workflows/notification-contract';
 import { DeliveryStatusKey, EndpointIdKey, EventTypeKey, UserIdKey } from '../workflows/search-attributes';
 import { loadEventsConfig, type EventsConfig } from './config';
+import { countRelayed } from './metrics';
 import { emailWanted, storeNoticeWithoutEmail, type MailSettings } from './notifications';
 import { hasTemplate } from './templates';
 
@@ -128,8 +129,13 @@ export async function relayOnce(deps: RelayDeps): Promise<number> {
   const endpoints = await deps.db.webhookEndpoint.findMany({ where: { enabled: true, deletedAt: null } });
   const mailSettings = await mailSettingsOf(deps.db, events);
   for (const event of events) await handOver(deps, event, endpoints, mailSettings);
-  const { count } = await deps.db.event.updateMany({ where: { id: { in: events.map((e) => e.id) }, relayedAt: null }, data: { relayedAt: new Date() } });
-  return count;
+  const marked = await deps.db.event.updateManyAndReturn({
+    where: { id: { in: events.map((e) => e.id) }, relayedAt: null },
+    data: { relayedAt: new Date() },
+    select: { type: true, payload: true },
+  });
+  countRelayed(marked);
+  return marked.length;
 }
 
 export interface RunningRelay {

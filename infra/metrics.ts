@@ -6,7 +6,7 @@ import { BillingError } from '../domain/errors';
  * `GET /metrics` and the worker's metrics endpoint. docs/operations.md → Metrics lists the series.
  *
  * Extension point: a feature defines its own series in its own folder with `metricsRegistry`
- * (e.g. `webhooks/metrics.ts`: `outcomeCounter('billing_webhook_deliveries_total', ...)`), so this
+ * (e.g. `events/metrics.ts`: `outcomeCounter('billing_webhook_deliveries_total', ...)`), so this
  * file does not grow with every feature.
  */
 export const metricsRegistry = new Registry();

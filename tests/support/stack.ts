@@ -112,7 +112,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     // Worker lifecycle chatter at INFO would bury test output.
     Runtime.install({
       logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN'),
-      ...(options.sdkMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.sdkMetricsAddress, countersTotalSuffix: true } } } } : {}),
+      ...(options.sdkMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.sdkMetricsAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } } : {}),
     });
     runtimeInstalled = true;
   }
