@@ -8,6 +8,7 @@ import { Authenticator } from './auth';
 import { paymentsFromConfig } from '../payments/from-config';
 import { OrderWorkflowClient } from '../orders/workflow-client';
 import { answerParserErrorsWithEnvelope } from './server';
+import { consoleOptionsFrom } from './console';
 
 /** Production entry point: `npm run api`. SIGINT/SIGTERM stop accepting, finish in-flight requests, exit. */
 async function main(): Promise<void> {
@@ -29,7 +30,10 @@ async function main(): Promise<void> {
   const orders = new OrderWorkflowClient({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, callTimeoutMs: config.RESERVATION_CALL_TIMEOUT_MS });
   const health = createDependencyHealth({ db, temporal }, log, { retryAfterSeconds: config.OUTAGE_RETRY_AFTER_SECONDS });
   const deducts = deductSenderFor(db, config);
-  const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health, deducts }, log, { config });
+  const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health, deducts }, log, {
+    config,
+    console: consoleOptionsFrom(config),
+  });
   const server = app.listen(config.PORT, config.HOST, () => {
     log.info({ url: `http://${config.HOST}:${config.PORT}`, tracing: tracing ? 'otlp' : 'off' }, 'api listening');
   });

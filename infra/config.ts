@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEV_STRIPE_SECRET_KEY, paymentsConfigShape } from '../payments/config';
 import { lifecycleConfigShape } from '../lifecycle/config';
 import { creditsConfigShape } from '../credits/config';
+import { consoleConfigShape } from '../api/console';
 
 /**
  * All configuration comes from the environment and is validated here, once, at start.
@@ -97,7 +98,7 @@ export const edgeConfigSchema = z.object({
 export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
 
 /** The API also needs credentials, listening address and reservation bounds. */
-export const configSchema = baseConfigSchema.extend(edgeConfigSchema.shape).extend(creditsConfigShape).extend({
+export const configSchema = baseConfigSchema.extend(edgeConfigSchema.shape).extend(creditsConfigShape).extend(consoleConfigShape).extend({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: envInt({ min: 0, max: 65535, default: 3000 }),
   /** Keys for business services calling /v1/internal/*. */
