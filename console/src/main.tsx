@@ -1,20 +1,21 @@
 import { render } from 'preact';
 import { ErrorBoundary, LocationProvider, Route, Router, lazy } from 'preact-iso';
+import { requireAdmin } from './operator/Shell';
 import './styles.css';
 
-// Each page is its own chunk, loaded when first opened: the user page never downloads the operator's
-// pages, and only the consumption report loads the chart library.
+// Each page is its own chunk, loaded when first opened (an operator page only after sign-in): the user
+// page never downloads the operator's pages, and only the consumption report loads the chart library.
 const pages = {
-  prices: lazy(() => import('./operator/ActionPrices')),
-  packages: lazy(() => import('./operator/Packages')),
-  userSearch: lazy(() => import('./operator/UserSearch')),
-  user: lazy(() => import('./operator/UserDetail')),
-  orders: lazy(() => import('./operator/Orders')),
-  order: lazy(() => import('./operator/OrderDetail')),
-  consumption: lazy(() => import('./operator/Consumption')),
-  webhooks: lazy(() => import('./operator/Webhooks')),
-  reconciliation: lazy(() => import('./operator/Reconciliation')),
-  schedules: lazy(() => import('./operator/Schedules')),
+  prices: requireAdmin(lazy(() => import('./operator/ActionPrices'))),
+  packages: requireAdmin(lazy(() => import('./operator/Packages'))),
+  userSearch: requireAdmin(lazy(() => import('./operator/UserSearch'))),
+  user: requireAdmin(lazy(() => import('./operator/UserDetail'))),
+  orders: requireAdmin(lazy(() => import('./operator/Orders'))),
+  order: requireAdmin(lazy(() => import('./operator/OrderDetail'))),
+  consumption: requireAdmin(lazy(() => import('./operator/Consumption'))),
+  webhooks: requireAdmin(lazy(() => import('./operator/Webhooks'))),
+  reconciliation: requireAdmin(lazy(() => import('./operator/Reconciliation'))),
+  schedules: requireAdmin(lazy(() => import('./operator/Schedules'))),
   me: lazy(() => import('./user/MyAccount')),
 };
 

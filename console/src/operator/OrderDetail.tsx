@@ -14,6 +14,7 @@ type Order = Schemas['OrderWithProgress'];
 const orderWorkflowId = (orderId: string) => `order-${orderId}`;
 /** Statuses the order workflow is still working on: the page polls until it settles. */
 const MOVING = new Set(['paid', 'provisioning']);
+const WATCH_AFTER_ACTION_MS = 30_000;
 
 export default function OrderDetailPage() {
   const { params } = useRoute();
@@ -25,16 +26,20 @@ export default function OrderDetailPage() {
   const [notice, setNotice] = useState<string>();
   useEffect(() => void consoleConfig().then(setConfig), []);
   const pendingRefund = refunds.data?.items.some((refund) => refund.status === 'pending') ?? false;
-  // While the workflow provisions or refunds, look again every 2 s (each look is one cheap read).
+  // An accepted mark-paid or refund is carried out by the order's workflow after the answer: look again
+  // for a while after one, and for as long as the workflow is provisioning or a refund is pending.
+  const [watchUntil, setWatchUntil] = useState(0);
   useEffect(() => {
-    if (!order.data || (!MOVING.has(order.data.status) && !pendingRefund)) return;
+    if (!order.data) return;
+    if (!MOVING.has(order.data.status) && !pendingRefund && Date.now() > watchUntil) return;
     const timer = setTimeout(() => {
       order.reload();
       refunds.reload();
-    }, 2_000);
+    }, 1_500);
     return () => clearTimeout(timer);
-  }, [order.data, pendingRefund]);
+  }, [order.data, refunds.data, watchUntil]);
   const done = (message: string) => {
+    setWatchUntil(Date.now() + WATCH_AFTER_ACTION_MS);
     setDialog(undefined);
     setNotice(message);
     order.reload();

@@ -1,4 +1,4 @@
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, ComponentType } from 'preact';
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { ok, asApiError, type ApiError } from '../api/client';
@@ -18,12 +18,22 @@ const NAV: ReadonlyArray<{ href: string; label: string }> = [
   { href: '/console/schedules', label: 'Schedules' },
 ];
 
-/** Every operator page: the sign-in form until an admin key is given, then the navigation and the page. */
+/**
+ * An operator page behind the sign-in form: the page itself (and its module) is not loaded until an
+ * admin key is given, so its first reads are made with the key, and it loads afresh after a new sign-in.
+ */
+export function requireAdmin<P extends object>(Page: ComponentType<P>): ComponentType<P> {
+  return function AdminOnly(props: P) {
+    const credential = useSession(adminSession);
+    if (!credential) return <SignIn />;
+    return <Page {...props} />;
+  };
+}
+
+/** The frame of every operator page: the navigation, the page's title and its content. */
 export function OperatorShell({ title, children }: { title: string; children: ComponentChildren }) {
-  const credential = useSession(adminSession);
   const { path } = useLocation();
-  useTitle(credential ? title : 'Sign in');
-  if (!credential) return <SignIn />;
+  useTitle(title);
   const current = path === '/console' ? '/console/prices' : path;
   return (
     <div class="shell">
@@ -56,6 +66,7 @@ export function OperatorShell({ title, children }: { title: string; children: Co
 }
 
 function SignIn() {
+  useTitle('Sign in');
   const [key, setKey] = useState('');
   const [error, setError] = useState<ApiError>();
   const [checking, setChecking] = useState(false);

@@ -1,15 +1,26 @@
-import type { ComponentChildren, TargetedSubmitEvent } from 'preact';
+import { cloneElement, type ComponentChildren, type TargetedSubmitEvent, type VNode } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
 import type { ApiError } from '../api/client';
 
-/** A labelled control: the label wraps the control, so the two are associated without ids. */
-export function Field({ label, hint, children }: { label: string; hint?: ComponentChildren; children: ComponentChildren }) {
+/**
+ * A labelled control: the label names it (for/id) and the hint describes it (aria-describedby), so a
+ * screen reader reads "Credits per unit" as the name and the hint after it, not one run-on label.
+ */
+export function Field({ label, hint, children }: { label: string; hint?: ComponentChildren; children: VNode }) {
+  const id = useId();
+  const hintId = `${id}-hint`;
   return (
-    <label class="field">
-      <span class="field-label">{label}</span>
-      {children}
-      {hint ? <span class="field-hint">{hint}</span> : null}
-    </label>
+    <div class="field">
+      <label class="field-label" for={id}>
+        {label}
+      </label>
+      {cloneElement(children, { id, ...(hint ? { 'aria-describedby': hintId } : {}) })}
+      {hint ? (
+        <span class="field-hint" id={hintId}>
+          {hint}
+        </span>
+      ) : null}
+    </div>
   );
 }
 
