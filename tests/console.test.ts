@@ -12,7 +12,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../api/app';
 import { relayOnce } from '../events/relay';
+import { createLogger } from '../infra/logger';
 import { CHROMIUM_PATH } from '../scripts/chromium';
 import { buildConsole } from '../scripts/console-build';
 import { orderWorkflowId } from '../workflows/order-contract';
@@ -143,6 +147,8 @@ it('marks a bank-transfer order paid, refunds part of it, and links the order to
   await filters.getByLabel('User id').fill(userId);
   await filters.getByLabel('Status').selectOption('pending_payment');
   await filters.getByRole('button', { name: 'Show orders' }).click();
+  await page.getByRole('link', { name: `order ${orderId}` }).waitFor();
+  await screenshot(page, 'orders');
   await page.getByRole('link', { name: `order ${orderId}` }).click();
   expect(await page.getByTestId('temporal-link').getAttribute('href')).toBe(`${TEMPORAL_UI}/namespaces/default/workflows/${orderWorkflowId(orderId)}`);
 
@@ -202,9 +208,16 @@ it('registers a webhook endpoint, sends it a test event and replays the delivery
 it('charts seeded consumptions by day and by action over the chosen period, and exports them as CSV', async () => {
   const userId = newUserId('console-report');
   await grantCredits(stack.db, userId, 100);
-  for (const [actionKey, quantity] of [['ai_chat', 4], ['ai_chat', 3], ['advanced_analysis', 1]] as const) {
-    expect((await stack.call('POST', '/v1/internal/credits/deduct', { body: { userId, actionKey, quantity } })).status).toBe(201);
+  // Three days of this user's consumption (moved back in time after the deducts), one of them partly refunded.
+  const day = (daysBack: number) => new Date(Date.now() - daysBack * 86_400_000).toISOString().slice(0, 10);
+  let refundedId = '';
+  for (const [actionKey, quantity, daysBack] of [['ai_chat', 4, 2], ['advanced_analysis', 1, 1], ['ai_chat', 3, 0]] as const) {
+    const deducted = await stack.call('POST', '/v1/internal/credits/deduct', { body: { userId, actionKey, quantity } });
+    expect(deducted.status).toBe(201);
+    await stack.db.$executeRaw`UPDATE consumption_records SET created_at = created_at - make_interval(days => ${daysBack}::int) WHERE id = ${deducted.body.id}::uuid`;
+    refundedId = deducted.body.id;
   }
+  expect((await stack.call('POST', `/v1/internal/consumptions/${refundedId}/refund`, { body: { credits: 1, reason: 'console test' } })).status).toBe(201);
 
   await page.getByRole('link', { name: 'Consumption' }).click();
   const period = page.getByRole('form', { name: 'Consumption period' });
@@ -214,14 +227,16 @@ it('charts seeded consumptions by day and by action over the chosen period, and 
   await byAction.getByRole('rowheader', { name: 'ai_chat' }).waitFor();
   expect(await tableRows(byAction)).toEqual([
     ['advanced_analysis', '3', '0'],
-    ['ai_chat', '7', '0'],
+    ['ai_chat', '7', '1'],
   ]);
-  const today = new Date().toISOString().slice(0, 10);
   const byDay = await tableRows(page.getByRole('table', { name: 'Credits by day (table)' }));
   expect(byDay).toHaveLength(30);
-  expect(byDay.find(([day]) => day === today)).toEqual([today, '10', '0']);
-  expect(byDay.filter(([day]) => day !== today).every(([, charged]) => charged === '0')).toBe(true);
-  expect(await page.locator('canvas[role="img"]').first().getAttribute('aria-label')).toContain('Credits charged 10');
+  expect(byDay.filter(([, charged, refunded]) => charged !== '0' || refunded !== '0')).toEqual([
+    [day(2), '4', '0'],
+    [day(1), '3', '0'],
+    [day(0), '3', '1'],
+  ]);
+  expect(await page.locator('canvas[role="img"]').first().getAttribute('aria-label')).toContain('Credits charged 10, Credits refunded 1 over 30 days');
   await screenshot(page, 'consumption');
 
   const downloading = page.waitForEvent('download');
@@ -245,6 +260,11 @@ it('every operator page opens without a refusal, each control has a label, and e
     expect(await unlabelledControls(page)).toEqual([]);
     await screenshot(page, name);
   }
+  // A package's prices by currency come from a public route, read with the admin key.
+  await page.getByRole('link', { name: 'Packages', exact: true }).click();
+  await page.getByRole('button', { name: 'Prices of monthly_membership' }).click();
+  await page.getByRole('form', { name: 'Prices of monthly_membership' }).waitFor();
+  expect(await page.getByRole('alert').count()).toBe(0);
   expect(writes.length).toBeGreaterThan(8);
   expect(writes.filter((request) => !request.headers()['idempotency-key']).map((request) => `${request.method()} ${request.url()}`)).toEqual([]);
 });
@@ -276,7 +296,7 @@ it('a user sees their credits, filters the history by action and date, pages thr
   await filters.getByLabel('Action').selectOption('pdf_export');
   await filters.getByRole('button', { name: 'Filter' }).click();
   await waitFor(async () => (await tableRows(history)).length === 1, 30_000, 'the one pdf_export');
-  expect((await tableRows(history))[0]!.slice(1)).toEqual(['PDF export', '1', '1', '—']);
+  expect((await tableRows(history))[0]!.slice(1)).toEqual(['PDF export', '1', '—', '1']);
   const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
   await filters.getByLabel('To').fill(yesterday);
   await filters.getByRole('button', { name: 'Filter' }).click();
@@ -292,6 +312,29 @@ it('a user sees their credits, filters the history by action and date, pages thr
   expect(await unlabelledControls(me)).toEqual([]);
   await screenshot(me, 'me-settings', { fullPage: true });
   await phone.close();
+});
+
+it('serves the page for every console path, its hashed files for a year, a missing file as a 404, and says when the console is not built', async () => {
+  const page = await fetch(`${stack.baseUrl}/console/users/user-42`);
+  expect([page.status, page.headers.get('content-type'), page.headers.get('cache-control')]).toEqual([200, 'text/html; charset=utf-8', 'no-cache']);
+  const html = await page.text();
+  const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+  const asset = await fetch(`${stack.baseUrl}${script}`);
+  expect([asset.status, asset.headers.get('cache-control')]).toEqual([200, 'public, max-age=31536000, immutable']);
+  const missing = await fetch(`${stack.baseUrl}/console/assets/nothing-here.js`);
+  expect([missing.status, ((await missing.json()) as { error: { code: string } }).error.code]).toEqual([404, 'NOT_FOUND']);
+  expect(await (await fetch(`${stack.baseUrl}/console/config.json`)).json()).toEqual({ temporalUiUrl: TEMPORAL_UI, temporalNamespace: 'default' });
+
+  const unbuilt = createApp(stack.deps, createLogger('test', 'silent'), { console: { assetsDir: path.join(assetsDir, 'not-built'), temporalUiUrl: null, temporalNamespace: 'default' } });
+  const server = await new Promise<Server>((resolve) => {
+    const listening = unbuilt.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  try {
+    const answer = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/console`);
+    expect([answer.status, ((await answer.json()) as { error: unknown }).error]).toEqual([404, { code: 'NOT_FOUND', message: 'The console is not built: run `npm run console:build`.' }]);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
 
 async function signIn(on: Page): Promise<void> {

@@ -117,7 +117,6 @@ function Credits() {
                 <th scope="col">Package</th>
                 <th scope="col">Status</th>
                 <th scope="col" class="num">Remaining</th>
-                <th scope="col" class="num">Of</th>
                 <th scope="col">Expires</th>
               </tr>
             </thead>
@@ -128,8 +127,9 @@ function Credits() {
                   <td>
                     <StatusBadge status={grant.status} />
                   </td>
-                  <td class="num">{grant.availableCredits}</td>
-                  <td class="num">{grant.totalCredits}</td>
+                  <td class="num">
+                    {grant.availableCredits} <span class="muted">of {grant.totalCredits}</span>
+                  </td>
                   <td>{grant.expiresAt ? formatInstant(grant.expiresAt) : 'never'}</td>
                 </tr>
               ))}
@@ -219,9 +219,9 @@ function History() {
                 <tr>
                   <th scope="col">When</th>
                   <th scope="col">Action</th>
-                  <th scope="col" class="num">Quantity</th>
                   <th scope="col" class="num">Credits</th>
                   <th scope="col" class="num">Refunded</th>
+                  <th scope="col" class="num">Quantity</th>
                 </tr>
               </thead>
               <tbody>
@@ -229,9 +229,9 @@ function History() {
                   <tr key={consumption.id}>
                     <td>{formatInstant(consumption.createdAt)}</td>
                     <td>{names.get(consumption.actionKey) ?? consumption.actionKey}</td>
-                    <td class="num">{consumption.quantity}</td>
                     <td class="num">{consumption.creditsCost}</td>
                     <td class="num">{consumption.creditsRefunded || '—'}</td>
+                    <td class="num">{consumption.quantity}</td>
                   </tr>
                 ))}
               </tbody>
