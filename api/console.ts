@@ -10,15 +10,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router } from 'express';
-import { z } from '../infra/zod';
 import { BillingError } from '../domain/errors';
-
-export const consoleConfigShape = {
-  /** Where the built console is (default: console/dist beside the API's code). */
-  CONSOLE_ASSETS_DIR: z.string().min(1).optional(),
-  /** The Temporal Web UI's address, for the console's links to workflow runs (none when unset). */
-  TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
-};
 
 export interface ConsoleOptions {
   assetsDir: string;

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { DEV_STRIPE_SECRET_KEY, paymentsConfigShape } from '../payments/config';
 import { lifecycleConfigShape } from '../lifecycle/config';
 import { creditsConfigShape } from '../credits/config';
-import { consoleConfigShape } from '../api/console';
 
 /**
  * All configuration comes from the environment and is validated here, once, at start.
@@ -98,7 +97,7 @@ export const edgeConfigSchema = z.object({
 export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
 
 /** The API also needs credentials, listening address and reservation bounds. */
-export const configSchema = baseConfigSchema.extend(edgeConfigSchema.shape).extend(creditsConfigShape).extend(consoleConfigShape).extend({
+export const configSchema = baseConfigSchema.extend(edgeConfigSchema.shape).extend(creditsConfigShape).extend({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: envInt({ min: 0, max: 65535, default: 3000 }),
   /** Keys for business services calling /v1/internal/*. */
@@ -124,6 +123,10 @@ export const configSchema = baseConfigSchema.extend(edgeConfigSchema.shape).exte
   COMMIT_GRACE_MS: envInt({ min: 0, max: 3_600_000, default: 60_000 }),
   /** Seconds a 503 SERVICE_UNAVAILABLE tells the caller to wait (Retry-After) while a dependency is down. */
   OUTAGE_RETRY_AFTER_SECONDS: envInt({ min: 1, max: 300, default: 2 }),
+  /** The Temporal Web UI's address, for the console's links to workflow runs (api/console.ts); none when unset. */
+  TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Where the built console is (default: console/dist beside the API's code, api/console.ts). */
+  CONSOLE_ASSETS_DIR: z.string().min(1).optional(),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
