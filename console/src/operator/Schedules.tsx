@@ -44,7 +44,13 @@ export default function SchedulesPage() {
                       <code>{schedule.id}</code>
                       <div class="muted">{schedule.workflowType}</div>
                     </th>
-                    <td>{schedule.spec}</td>
+                    <td>
+                      {describeSpec(schedule.spec)}
+                      <details>
+                        <summary class="muted">Spec</summary>
+                        <code class="json">{schedule.spec}</code>
+                      </details>
+                    </td>
                     <td>
                       <StatusBadge status={schedule.paused ? 'paused' : 'active'} />
                       {schedule.note ? <div class="muted">{schedule.note}</div> : null}
@@ -57,7 +63,7 @@ export default function SchedulesPage() {
                           {schedule.lastRuns.map((run) => {
                             const url = config ? temporalWorkflowUrl(config, run.workflowId) : null;
                             return (
-                              <li key={run.workflowId}>
+                              <li key={run.workflowId} class="nowrap">
                                 {url ? (
                                   <a href={url} target="_blank" rel="noreferrer">
                                     {formatInstant(run.takenAt)}
@@ -73,8 +79,10 @@ export default function SchedulesPage() {
                     </td>
                     <td>
                       <ul class="plain">
-                        {schedule.nextRuns.map((next) => (
-                          <li key={next}>{formatInstant(next)}</li>
+                        {schedule.nextRuns.slice(0, 3).map((next) => (
+                          <li key={next} class="nowrap">
+                            {formatInstant(next)}
+                          </li>
                         ))}
                       </ul>
                     </td>
@@ -89,4 +97,48 @@ export default function SchedulesPage() {
       </Section>
     </OperatorShell>
   );
+}
+
+interface SpecRange {
+  start: number | string;
+  end: number | string;
+  step: number;
+}
+interface SpecCalendar {
+  second?: SpecRange[];
+  minute?: SpecRange[];
+  hour?: SpecRange[];
+  dayOfMonth?: SpecRange[];
+  month?: SpecRange[];
+  dayOfWeek?: SpecRange[];
+}
+
+/** The common shapes of a Schedule's spec in words ("every 15 min", "every day at 03:00 UTC"); anything else as it is. */
+export function describeSpec(spec: string): string {
+  let parsed: { calendars?: SpecCalendar[]; intervals?: { every: number }[]; timezone?: string };
+  try {
+    parsed = JSON.parse(spec);
+  } catch {
+    return spec;
+  }
+  const zone = parsed.timezone || 'UTC';
+  const single = (ranges: SpecRange[] | undefined) => (ranges?.length === 1 && ranges[0]!.start === ranges[0]!.end ? Number(ranges[0]!.start) : undefined);
+  const parts = [
+    ...(parsed.intervals ?? []).map((interval) => `every ${duration(interval.every)}`),
+    ...(parsed.calendars ?? []).map((calendar) => {
+      const hour = single(calendar.hour);
+      const minute = single(calendar.minute);
+      const daily = calendar.dayOfMonth?.[0]?.start === 1 && calendar.dayOfMonth[0].end === 31 && calendar.month?.[0]?.start === 'JANUARY' && calendar.dayOfWeek?.[0]?.start === 'SUNDAY';
+      if (hour === undefined || minute === undefined || !daily) return JSON.stringify(calendar);
+      return `every day at ${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')} ${zone}`;
+    }),
+  ];
+  return parts.length > 0 ? parts.join('; ') : spec;
+}
+
+function duration(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${ms / 1000} s`;
 }
