@@ -81,6 +81,11 @@ it('an operator signs in with the admin key; a wrong key gets the API\'s refusal
 it('creates an action price (a retry after a lost answer reuses the key and creates one), then reprices it after a confirmation', async () => {
   const actionKey = `console_${randomUUID().slice(0, 8).replace(/-/g, '')}`;
   const form = page.getByRole('form', { name: 'New action price' });
+  // A refusal is shown as the API said it.
+  await form.getByLabel('Action key').fill('ai_chat');
+  await form.getByLabel('Name').fill('Taken');
+  await form.getByRole('button', { name: 'Create price' }).click();
+  await page.getByRole('alert').filter({ hasText: 'ALREADY_EXISTS (409)' }).waitFor();
   await form.getByLabel('Action key').fill(actionKey);
   await form.getByLabel('Name').fill('Console test action');
   await form.getByLabel('Credits per unit').fill('4');
@@ -119,7 +124,7 @@ it('creates an action price (a retry after a lost answer reuses the key and crea
   await screenshot(page, 'action-prices');
 });
 
-it('assigns a package to a user found by id; the balance and the grant show it', async () => {
+it('assigns a package to a user found by id, moves its expiry and revokes it; the balance and the grant show each change', async () => {
   const userId = newUserId('console-assign');
   await openUser(page, userId);
   expect(await page.getByTestId('user-balance').textContent()).toBe('0');
@@ -134,6 +139,24 @@ it('assigns a package to a user found by id; the balance and the grant show it',
   expect(grants.map((grant) => [grant.status, grant.totalCredits])).toEqual([['active', 100]]);
   expect(await page.getByRole('table', { name: `Grants of ${userId}` }).textContent()).toContain('Monthly membership');
   await screenshot(page, 'user');
+
+  const later = new Date(Date.now() + 60 * 86_400_000);
+  later.setUTCSeconds(0, 0);
+  await page.getByRole('button', { name: 'Move the expiry of Monthly membership' }).click();
+  const move = page.getByRole('form', { name: 'Move the expiry' });
+  await move.getByLabel('New expiry').fill(later.toISOString().slice(0, 16)); // the browser runs in UTC
+  await move.getByLabel('Reason').fill('goodwill');
+  await move.getByRole('button', { name: 'Move expiry' }).click();
+  await page.getByRole('status').filter({ hasText: 'The grant now expires' }).waitFor();
+  expect((await stack.db.userPackage.findFirstOrThrow({ where: { userId } })).expiresAt).toEqual(later);
+
+  await page.getByRole('button', { name: 'Revoke Monthly membership' }).click();
+  const revoke = page.getByRole('dialog', { name: 'Revoke this grant?' });
+  await revoke.getByLabel('Reason').fill('chargeback');
+  await revoke.getByRole('button', { name: 'Revoke grant' }).click();
+  await page.getByRole('status').filter({ hasText: 'The grant was revoked' }).waitFor();
+  await waitFor(async () => (await page.getByTestId('user-balance').textContent()) === '0', 30_000, 'the balance of 0');
+  expect((await stack.db.userPackage.findFirstOrThrow({ where: { userId } })).status).toBe('revoked');
 });
 
 it('marks a bank-transfer order paid, refunds part of it, and links the order to its run in the Temporal UI', async () => {
