@@ -22,7 +22,7 @@ export async function ensureChromium(log: (line: string) => void = () => {}): Pr
     log('apt-get update (for chromium)');
     await run('apt-get', ['update', '-qq'], { env, maxBuffer: 64 * 1024 * 1024 });
     log('apt-get install chromium');
-    await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { env, maxBuffer: 64 * 1024 * 1024 });
+    await run('apt-get', ['install', '-y', '-qq', 'chromium'], { env, maxBuffer: 64 * 1024 * 1024 });
     installed = true;
   }
   const { stdout } = await run(CHROMIUM_PATH, ['--version']);
