@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from '../infra/zod';
 import { BillingError, type ErrorCode } from '../domain/errors';
 import { DependencyUnavailableError, retryAfterHeader } from '../infra/dependency-errors';
+import { isUniqueViolation } from '../infra/database';
 
 /** The one error envelope every endpoint answers with. */
 export interface ErrorEnvelope {
@@ -46,6 +47,12 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   } else if (clientErrorStatus(error) !== undefined) {
     billingError = fromHttpStackError(error as HttpStackError);
     req.log?.info({ code: billingError.code, status: billingError.httpStatus, reason: (error as Error).message }, 'request refused by the HTTP layer');
+  } else if (isUniqueViolation(error)) {
+    // Two requests created one unique thing at once and no code path turned the loser's collision into
+    // a refusal: a conflict the caller can act on, not our failure. Logged with its stack (warn), so
+    // the path gets its own ALREADY_EXISTS (or waits for the winner) where it happens.
+    req.log?.warn({ err: error }, 'unique violation answered as ALREADY_EXISTS');
+    billingError = alreadyExists();
   } else {
     req.log?.error({ err: error }, 'unhandled error');
     billingError = new BillingError('INTERNAL', 'Internal error. The request id identifies it in the logs.');
@@ -55,6 +62,11 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   if (billingError.code === 'SERVICE_UNAVAILABLE') res.setHeader('Retry-After', retryAfterHeader(billingError));
   res.status(billingError.httpStatus).json(envelope(billingError));
 };
+
+/** The answer to a unique violation that escaped its code path (see errorHandler). */
+function alreadyExists(): BillingError {
+  return new BillingError('ALREADY_EXISTS', 'A concurrent request created the same thing first; read it, or retry with the key that created it.');
+}
 
 /** What http-errors (body-parser, raw-body, router, send) put on the errors they raise. */
 interface HttpStackError {

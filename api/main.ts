@@ -1,9 +1,11 @@
+import { createServer } from 'node:http';
 import { loadConfig, orExit } from '../infra/config';
 import { createDatabase } from '../infra/database';
 import { deductSenderFor } from '../credits/deduct-batch';
 import { createDependencyHealth } from '../infra/dependency-health';
 import { createLogger } from '../infra/logger';
 import { connectTemporal } from '../infra/temporal';
+import { checkDatabase, connectingToTemporal, listenOn, logStartFailure } from '../infra/startup';
 import { Authenticator } from './auth';
 import { paymentsFromConfig } from '../payments/from-config';
 import { OrderWorkflowClient } from '../orders/workflow-client';
@@ -21,7 +23,10 @@ async function main(): Promise<void> {
     : undefined;
   const { createApp } = await import('./app');
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_CONNECT_TIMEOUT_MS);
-  const temporal = await connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE, { traced: tracing !== undefined });
+  await checkDatabase(db, config.DATABASE_URL);
+  const temporal = await connectingToTemporal(config.TEMPORAL_ADDRESS, () =>
+    connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE, { traced: tracing !== undefined }),
+  );
   const authenticator = new Authenticator({
     serviceKeys: config.SERVICE_API_KEYS,
     adminKeys: config.ADMIN_API_KEYS,
@@ -34,10 +39,10 @@ async function main(): Promise<void> {
     config,
     console: consoleOptionsFrom(config),
   });
-  const server = app.listen(config.PORT, config.HOST, () => {
-    log.info({ url: `http://${config.HOST}:${config.PORT}`, tracing: tracing ? 'otlp' : 'off' }, 'api listening');
-  });
+  const server = createServer(app);
   answerParserErrorsWithEnvelope(server, log);
+  const { port } = await listenOn(server, { host: config.HOST, port: config.PORT, hostVariable: 'HOST', portVariable: 'PORT' });
+  log.info({ url: `http://${config.HOST}:${port}`, tracing: tracing ? 'otlp' : 'off' }, 'api listening');
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -64,6 +69,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  createLogger('api').fatal({ err: error }, 'api failed to start');
+  logStartFailure(createLogger('api'), 'api', error);
   process.exit(1);
 });

@@ -3,7 +3,7 @@
  * Writes run through runIdempotent so a retried admin call replays its first answer.
  * Changing a price never rewrites history: consumption rows snapshot the unit price when charged.
  */
-import { isUniqueViolation, type Database, type Tx } from '../infra/database';
+import { uniqueOrConflict, type Database, type Tx } from '../infra/database';
 import type { BillingPackage } from '../generated/prisma/client';
 import type { ActionPriceStatus, PackageStatus, PackageType } from '../generated/prisma/enums';
 import { BillingError } from '../domain/errors';
@@ -244,17 +244,4 @@ export async function deletePackage(
 
 function packageNotFound(packageId: string): BillingError {
   return new BillingError('NOT_FOUND', `Package ${packageId} not found.`, { packageId });
-}
-
-/**
- * Runs a create and turns a unique violation into ALREADY_EXISTS (409) rather than INTERNAL (500).
- * Catching the violation, not checking first, also covers two concurrent creates of one key.
- */
-async function uniqueOrConflict<T>(create: () => Promise<T>, message: string, details: Record<string, unknown>): Promise<T> {
-  try {
-    return await create();
-  } catch (error) {
-    if (isUniqueViolation(error)) throw new BillingError('ALREADY_EXISTS', message, details);
-    throw error;
-  }
 }

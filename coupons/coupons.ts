@@ -1,8 +1,7 @@
 /** Admin CRUD of coupons: each write idempotent and audited in the same transaction. Delete is disable. */
 import { BillingError } from '../domain/errors';
 import { Prisma, type Coupon } from '../generated/prisma/client';
-import type { Database, Tx } from '../infra/database';
-import { isUniqueViolation } from '../infra/database';
+import { uniqueOrConflict, type Database, type Tx } from '../infra/database';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import { couponView, type CouponView } from './views';
 
@@ -69,12 +68,11 @@ export async function createCoupon(db: Database, fields: CouponFields, idempoten
       enabled: fields.enabled ?? true,
     };
     checkShape(data);
-    const created = await tx.coupon
-      .create({ data: { ...data, amountsOff: json(data.amountsOff), packageIds: json(data.packageIds) } })
-      .catch((error: unknown) => {
-        if (isUniqueViolation(error)) throw new BillingError('ALREADY_EXISTS', `Coupon "${fields.code}" exists.`, { code: fields.code });
-        throw error;
-      });
+    const created = await uniqueOrConflict(
+      () => tx.coupon.create({ data: { ...data, amountsOff: json(data.amountsOff), packageIds: json(data.packageIds) } }),
+      `Coupon "${fields.code}" exists.`,
+      { code: fields.code },
+    );
     const view = couponView(created);
     await audit(tx, actor, 'coupon.created', created.id, null, view, idempotency);
     return view;

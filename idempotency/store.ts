@@ -8,6 +8,7 @@
  */
 
 import { sqlPool, type Database, type Tx } from '../infra/database';
+import { BillingError } from '../domain/errors';
 import { isReplayOf, type Idempotency } from '../domain/idempotency';
 
 export type { Idempotency } from '../domain/idempotency';
@@ -59,34 +60,46 @@ export async function runIdempotent<T>(
   db: Database,
   idempotency: Idempotency | undefined,
   work: (tx: Tx) => Promise<T>,
+  /** A transaction longer than the database client's default (work that waits for another service). */
+  options: { timeoutMs?: number } = {},
 ): Promise<IdempotentResult<T>> {
   return db.$transaction(async (tx) => {
     if (idempotency) {
-      const { scope, key, requestHash } = idempotency;
-      const claimed = await tx.$executeRaw`
-        INSERT INTO idempotency_records (scope, key, request_hash, status_code)
-        VALUES (${scope}, ${key}, ${requestHash}, ${IN_PROGRESS})
-        ON CONFLICT DO NOTHING`;
-      if (claimed === 0) {
-        const stored = await lockRecord(tx, idempotency);
-        if (stored) {
-          isReplayOf(stored.request_hash, requestHash);
-          if (stored.status_code !== IN_PROGRESS) return { body: storedAnswer<T>(stored), replayed: true };
-        }
+      const stored = await claimOrLock(tx, idempotency);
+      if (stored) {
+        isReplayOf(stored.request_hash, idempotency.requestHash);
+        if (stored.status_code !== IN_PROGRESS) return { body: storedAnswer<T>(stored), replayed: true };
       }
     }
     const body = await work(tx);
     if (idempotency) await storeAnswer(tx, idempotency, body);
     return { body, replayed: false };
-  });
+  }, options.timeoutMs === undefined ? undefined : { timeout: options.timeoutMs });
 }
 
-async function storeAnswer(tx: Tx | Database, { scope, key, requestHash }: Idempotency, body: unknown): Promise<void> {
+/**
+ * Claims the key in the caller's transaction (undefined), or locks and returns the record that holds
+ * it. A record freed between the two statements (a refused request's claim: `abandonClaim`) is claimed
+ * afresh: work done without holding the key could not stop a concurrent retry from doing it again.
+ */
+async function claimOrLock(tx: Tx, idempotency: Idempotency): Promise<StoredRecord | undefined> {
+  const { scope, key, requestHash } = idempotency;
+  for (;;) {
+    const claimed = await tx.$executeRaw`
+      INSERT INTO idempotency_records (scope, key, request_hash, status_code)
+      VALUES (${scope}, ${key}, ${requestHash}, ${IN_PROGRESS})
+      ON CONFLICT DO NOTHING`;
+    if (claimed === 1) return undefined;
+    const stored = await lockRecord(tx, idempotency);
+    if (stored) return stored;
+  }
+}
+
+/** Completes the claim this transaction holds (inserted or locked by `claimOrLock`). */
+async function storeAnswer(tx: Tx, { scope, key, requestHash }: Idempotency, body: unknown): Promise<void> {
   await tx.$executeRaw`
-    INSERT INTO idempotency_records (scope, key, request_hash, status_code, response_text)
-    VALUES (${scope}, ${key}, ${requestHash}, ${DONE}, ${answerText(body)})
-    ON CONFLICT (scope, key) DO UPDATE SET status_code = EXCLUDED.status_code, response_text = EXCLUDED.response_text
-    WHERE idempotency_records.status_code = ${IN_PROGRESS} AND idempotency_records.request_hash = EXCLUDED.request_hash`;
+    UPDATE idempotency_records SET status_code = ${DONE}, response_text = ${answerText(body)}
+    WHERE scope = ${scope} AND key = ${key} AND request_hash = ${requestHash}`;
 }
 
 export type Claim<T> = { state: 'claimed' } | { state: 'done'; body: T };
@@ -134,15 +147,9 @@ const CLAIM_STATEMENT = {
 
 async function claimKeyLocked<T>(db: Database, idempotency: Idempotency): Promise<Claim<T>> {
   return db.$transaction(async (tx) => {
-    const { scope, key, requestHash } = idempotency;
-    const claimed = await tx.$executeRaw`
-      INSERT INTO idempotency_records (scope, key, request_hash, status_code)
-      VALUES (${scope}, ${key}, ${requestHash}, ${IN_PROGRESS})
-      ON CONFLICT DO NOTHING`;
-    if (claimed === 1) return { state: 'claimed' };
-    const stored = await lockRecord(tx, idempotency);
+    const stored = await claimOrLock(tx, idempotency);
     if (!stored) return { state: 'claimed' };
-    isReplayOf(stored.request_hash, requestHash);
+    isReplayOf(stored.request_hash, idempotency.requestHash);
     return stored.status_code === IN_PROGRESS ? { state: 'claimed' } : { state: 'done', body: storedAnswer<T>(stored) };
   });
 }
@@ -166,6 +173,25 @@ export async function abandonClaim(db: Database, { scope, key, requestHash }: Id
   await db.$executeRaw`
     DELETE FROM idempotency_records
     WHERE scope = ${scope} AND key = ${key} AND request_hash = ${requestHash} AND status_code = ${IN_PROGRESS}`;
+}
+
+/**
+ * Work done outside this database (by a workflow) once per key: the key is claimed first (`claimKey`), a
+ * finished request's stored answer is replayed, the answer is stored when it arrives, and a refusal
+ * frees the key. A retry while the first is still under way runs `work` too, so the work must itself
+ * be idempotent (a workflow id derived from the key, started with the USE_EXISTING conflict policy).
+ */
+export async function runClaimed<T>(db: Database, idempotency: Idempotency, work: () => Promise<T>): Promise<IdempotentResult<T>> {
+  const claim = await claimKey<T>(db, idempotency);
+  if (claim.state === 'done') return { body: claim.body, replayed: true };
+  try {
+    const body = await work();
+    await completeClaim(db, idempotency, body);
+    return { body, replayed: false };
+  } catch (error) {
+    if (error instanceof BillingError && error.httpStatus < 500) await abandonClaim(db, idempotency);
+    throw error;
+  }
 }
 
 /** The stored first answer for a key, if any; used when the workflow that did the work has closed. */

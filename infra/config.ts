@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { splitProtoHostPort } from '@temporalio/common/lib/internal-non-workflow';
 import { DEV_STRIPE_SECRET_KEY, paymentsConfigShape } from '../payments/config';
 import { lifecycleConfigShape } from '../lifecycle/config';
 import { creditsConfigShape } from '../credits/config';
@@ -30,6 +31,14 @@ const databaseUrl = z
   .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
   .refine((value) => !URL.canParse(value) || new URL(value).hostname !== '', 'must name a host, e.g. postgresql://user@localhost:5432/db');
 
+/** What the Temporal SDK accepts as a frontend address (its own parser): `host` or `host:port`, no scheme. */
+function isTemporalAddress(value: string): boolean {
+  const parts = splitProtoHostPort(value);
+  return parts !== undefined && parts.scheme === undefined && !/\s/.test(value) && (parts.port === undefined || (parts.port >= 1 && parts.port <= 65535));
+}
+
+const temporalAddress = z.string().refine(isTemporalAddress, 'must be host:port of the Temporal frontend, e.g. 127.0.0.1:7233 (no scheme)');
+
 /** What every process needs: the worker uses only this. */
 export const baseConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -38,7 +47,7 @@ export const baseConfigSchema = z.object({
   DATABASE_POOL_SIZE: envInt({ min: 1, max: 200, default: 20 }),
   /** How long opening a database connection may take before the call fails (so no call hangs on a dead server). */
   DATABASE_CONNECT_TIMEOUT_MS: envInt({ min: 100, max: 120_000, default: 5_000 }),
-  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_ADDRESS: temporalAddress.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('billing'),
   /**

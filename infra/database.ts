@@ -1,5 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { Pool } from 'pg';
+import { DatabaseError, Pool } from 'pg';
+import { BillingError } from '../domain/errors';
 import { Prisma, PrismaClient } from '../generated/prisma/client';
 
 export type Database = PrismaClient;
@@ -37,7 +38,33 @@ export function sqlPool(db: Database): Pool {
   return pool;
 }
 
-/** A unique constraint refused the write (Prisma's P2002), e.g. two concurrent creates of one code. */
+/** PostgreSQL's SQLSTATE for a unique (or primary key) violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * A unique constraint refused the write, e.g. two concurrent creates of one code: from a Prisma model
+ * call (P2002), a Prisma raw query (P2010 carrying the driver's SQLSTATE) or a statement of our own on
+ * the `pg` pool (`sqlPool`).
+ */
 export function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+  if (error instanceof Prisma.PrismaClientKnownRequestError) {
+    if (error.code === 'P2002') return true;
+    const cause = (error.meta?.driverAdapterError as { cause?: { kind?: string; originalCode?: string } } | undefined)?.cause;
+    return error.code === 'P2010' && (cause?.kind === 'UniqueConstraintViolation' || cause?.originalCode === UNIQUE_VIOLATION);
+  }
+  return error instanceof DatabaseError && error.code === UNIQUE_VIOLATION;
+}
+
+/**
+ * Runs a create and turns a unique violation into ALREADY_EXISTS (409) rather than INTERNAL (500).
+ * Catching the violation, not checking first, is what covers two concurrent creates of one name: both
+ * checks would pass, and the second INSERT waits for the first to commit, then fails on the index.
+ */
+export async function uniqueOrConflict<T>(create: () => Promise<T>, message: string, details: Record<string, unknown>): Promise<T> {
+  try {
+    return await create();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new BillingError('ALREADY_EXISTS', message, details);
+    throw error;
+  }
 }

@@ -178,12 +178,17 @@ export async function runConsumptionRollup(db: Database, input: ScheduledJobInpu
   const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
   const rows = await db.$transaction(async (tx) => {
     await tx.$executeRaw`DELETE FROM daily_consumption_rollups WHERE day >= ${from}::date`;
+    // ON CONFLICT: a rollup running at the same time (a retried activity whose first attempt still
+    // runs) inserted the same days after this one's DELETE; the later rebuild overwrites them.
     return tx.$executeRaw`
       INSERT INTO daily_consumption_rollups (day, action_key, consumptions, quantity, credits_cost, credits_refunded, users, updated_at)
       SELECT (created_at AT TIME ZONE 'UTC')::date, action_key, count(*)::int, sum(quantity)::int, sum(credits_cost)::int,
              sum(credits_refunded)::int, count(DISTINCT user_id)::int, now()
       FROM consumption_records WHERE created_at >= ${from}
-      GROUP BY 1, 2`;
+      GROUP BY 1, 2
+      ON CONFLICT (day, action_key) DO UPDATE SET
+        consumptions = EXCLUDED.consumptions, quantity = EXCLUDED.quantity, credits_cost = EXCLUDED.credits_cost,
+        credits_refunded = EXCLUDED.credits_refunded, users = EXCLUDED.users, updated_at = EXCLUDED.updated_at`;
   });
   return writeReport(db, 'rollup', input, startedAt, { from: from.toISOString(), rows }, []);
 }

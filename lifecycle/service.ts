@@ -3,12 +3,12 @@
  * changing a package's expiry, revoking it, running a job now and reading its report. The database
  * changes first (the record); the timer is then told (signal) and re-reads it.
  */
-import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { BillingError } from '../domain/errors';
-import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
+import { runClaimed, runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import type { GrantStatus } from '../generated/prisma/enums';
 import type { Database } from '../infra/database';
+import { idFromKey } from '../idempotency/fingerprint';
 import { assignPackage } from '../credits/assign';
 import { changeGrantExpiryIn, findGrantTimes, revokeGrantIn } from '../credits/lifecycle';
 import { grantView, type GrantView } from '../credits/views';
@@ -136,16 +136,33 @@ export async function packageLifecycle(deps: LifecycleDeps, grantId: string) {
   };
 }
 
-/** Runs a job now through its workflow (visible in the Temporal UI) and answers its report. */
-export async function runJobNow(deps: LifecycleDeps, job: Exclude<ScheduledJobName, 'consumptionRollup'> | 'consumptionRollup', userId: string | undefined): Promise<LifecycleReportView> {
-  const reportId = randomUUID();
-  await deps.temporal.workflow.execute(SCHEDULED_JOBS[job], {
-    workflowId: `${job}-admin-${reportId}`,
-    taskQueue: deps.taskQueue,
-    args: [{ reportId, trigger: 'admin', ...(userId ? { userId } : {}) }],
-    workflowExecutionTimeout: '10 minutes',
+/** Namespace for deriving an admin-run job's report id from (credential, Idempotency-Key). */
+const ADMIN_JOB_REPORT_NAMESPACE = '361d5515-8599-4e11-afd4-14ca946e072b';
+
+/**
+ * Runs a job now through its workflow (visible in the Temporal UI) and answers its report, once per key:
+ * the report id, and so the workflow id, derive from the key, so concurrent retries join one run
+ * (USE_EXISTING) and a retry after it closed reads its report instead of running the job again.
+ */
+export async function runJobNow(
+  deps: LifecycleDeps,
+  job: Exclude<ScheduledJobName, 'consumptionRollup'> | 'consumptionRollup',
+  userId: string | undefined,
+  idempotency: Idempotency,
+): Promise<IdempotentResult<LifecycleReportView>> {
+  return runClaimed(deps.db, idempotency, async () => {
+    const reportId = idFromKey(idempotency, ADMIN_JOB_REPORT_NAMESPACE);
+    const written = await deps.db.lifecycleReport.findUnique({ where: { id: reportId } });
+    if (written) return reportView(written);
+    await deps.temporal.workflow.execute(SCHEDULED_JOBS[job], {
+      workflowId: `${job}-admin-${reportId}`,
+      taskQueue: deps.taskQueue,
+      args: [{ reportId, trigger: 'admin', ...(userId ? { userId } : {}) }],
+      workflowExecutionTimeout: '10 minutes',
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    return getReport(deps.db, reportId);
   });
-  return getReport(deps.db, reportId);
 }
 
 export async function getReport(db: Database, reportId: string): Promise<LifecycleReportView> {

@@ -178,6 +178,39 @@ export interface ConfirmedPayment {
 }
 
 /**
+ * Confirms a payment received outside the system (bank transfer, cash), once per key: `deliver` hands it
+ * to the order's workflow while this request holds the key's claim, so concurrent retries wait for the
+ * first and answer what it answered (the order as it stood once its payment was delivered). A payment
+ * taken through a provider is not overwritten by a manual one. `deliveryTimeoutMs`: how long `deliver`
+ * may take (the transaction holding the claim lasts that long, and a little more).
+ */
+export async function confirmManualPayment(
+  db: Database,
+  orderId: string,
+  idempotency: Idempotency,
+  deliveryTimeoutMs: number,
+  deliver: (order: Order) => Promise<void>,
+): Promise<IdempotentResult<OrderView>> {
+  return runIdempotent(
+    db,
+    idempotency,
+    async (tx) => {
+      const order = await getOrder(tx, orderId);
+      const payment = await tx.orderPayment.findUnique({ where: { orderId } });
+      if (payment && payment.source !== 'manual') {
+        throw new BillingError('ORDER_STATE_CONFLICT', `Order was already paid through ${payment.source}.`, { status: order.status });
+      }
+      await deliver(order);
+      return orderView(await getOrder(tx, orderId));
+    },
+    { timeoutMs: deliveryTimeoutMs + DELIVERY_MARGIN_MS },
+  );
+}
+
+/** The claim's transaction outlives the delivery's own deadline by this much, so the delivery's 503 is the answer. */
+const DELIVERY_MARGIN_MS = 5_000;
+
+/**
  * Records the order's payment once and moves it to `paid` (also from expired, cancelled or failed:
  * the late-payment rule). A second event for the same payment changes nothing; a different payment
  * for an already-paid order is reported so it can be refunded.

@@ -3,7 +3,7 @@
  */
 import { z } from '../infra/zod';
 import { BillingError } from '../domain/errors';
-import type { Database } from '../infra/database';
+import { uniqueOrConflict, type Database } from '../infra/database';
 import type { Prisma, PaymentChannel } from '../generated/prisma/client';
 import { recordAudit } from '../catalog/audit';
 import type { Tx } from '../infra/database';
@@ -117,20 +117,23 @@ function validConfig(kind: ChannelKind, config: unknown): Prisma.InputJsonValue 
 
 export async function createChannel(db: Database, input: ChannelInput, idempotency: Idempotency, actor: string): Promise<IdempotentResult<ChannelView>> {
   return runIdempotent(db, idempotency, async (tx) => {
-    if (await tx.paymentChannel.findUnique({ where: { code: input.code } })) {
-      throw new BillingError('ALREADY_EXISTS', `Payment channel "${input.code}" already exists.`, { channel: input.code });
-    }
-    const channel = await tx.paymentChannel.create({
-      data: {
-        code: input.code,
-        kind: input.kind,
-        name: input.name,
-        enabled: input.enabled ?? true,
-        displayOrder: input.displayOrder ?? 0,
-        currencies: input.currencies,
-        config: validConfig(input.kind, input.config),
-      },
-    });
+    const config = validConfig(input.kind, input.config);
+    const channel = await uniqueOrConflict(
+      () =>
+        tx.paymentChannel.create({
+          data: {
+            code: input.code,
+            kind: input.kind,
+            name: input.name,
+            enabled: input.enabled ?? true,
+            displayOrder: input.displayOrder ?? 0,
+            currencies: input.currencies,
+            config,
+          },
+        }),
+      `Payment channel "${input.code}" already exists.`,
+      { channel: input.code },
+    );
     const view = channelView(channel);
     await recordAudit(tx, { actor, action: 'payment_channel.created', entityType: 'payment_channel', entityId: channel.id, before: null, after: view }, idempotency);
     return view;

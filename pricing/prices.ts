@@ -57,6 +57,9 @@ export async function setPackagePrices(
   actor: string,
 ): Promise<IdempotentResult<PackagePricesView>> {
   return runIdempotent(db, idempotency, async (tx) => {
+    // Replaces of one package's prices take turns on the package's row: two at once would each delete
+    // nothing of the other's uncommitted rows, then collide inserting the same currency (a 500).
+    await tx.$executeRaw`SELECT 1 FROM billing_packages WHERE id = ${packageId}::uuid FOR UPDATE`;
     const pkg = await livePackage(tx, { id: packageId });
     for (const price of prices) {
       if (!isKnownCurrency(price.currency)) {

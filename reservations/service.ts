@@ -9,7 +9,7 @@ import type { Logger } from '../infra/logger';
 import { isTemporalTimeout, isWorkflowGone, isWorkflowIdTaken, refusalFromTemporal, toApiError } from '../infra/temporal-errors';
 import { DependencyUnavailableError } from '../infra/dependency-errors';
 import type { DependencyMonitor } from '../infra/dependency-health';
-import { abandonClaim, claimKey, completeClaim, findStoredResult, type Idempotency } from '../idempotency/store';
+import { findStoredResult, runClaimed, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import { idFromKey, updateIdFor } from '../idempotency/fingerprint';
 import { commitReservation, getReservation, holdCredits, releaseReservation, reservationOwner } from '../credits/reservations';
 import { holdDeadline } from '../domain/holds';
@@ -94,7 +94,7 @@ export class ReservationService {
    * the start, a retry under the same key finishes the job; without a retry the expiry sweep releases
    * the overdue hold (credits/reservations.ts, expireOverdueHolds).
    */
-  async reserve(request: ReserveRequest, idempotency: Idempotency, actor: string): Promise<ReservationView> {
+  async reserve(request: ReserveRequest, idempotency: Idempotency, actor: string): Promise<IdempotentResult<ReservationView>> {
     const { config, db } = this.deps;
     const holdSeconds = request.holdSeconds ?? config.RESERVATION_DEFAULT_HOLD_SECONDS;
     const reservationId = reservationIdFor(idempotency);
@@ -167,7 +167,7 @@ export class ReservationService {
     return mapped;
   }
 
-  async commit(reservationId: string, quantity: number | undefined, idempotency: Idempotency, actor: string): Promise<CommitResult> {
+  async commit(reservationId: string, quantity: number | undefined, idempotency: Idempotency, actor: string): Promise<IdempotentResult<CommitResult>> {
     await this.requireSettler(reservationId, actor);
     return this.update(
       reservationId,
@@ -185,7 +185,7 @@ export class ReservationService {
     );
   }
 
-  async release(reservationId: string, idempotency: Idempotency, actor: string): Promise<ReservationView> {
+  async release(reservationId: string, idempotency: Idempotency, actor: string): Promise<IdempotentResult<ReservationView>> {
     await this.requireSettler(reservationId, actor);
     return this.update(
       reservationId,
@@ -199,7 +199,7 @@ export class ReservationService {
     );
   }
 
-  async extend(reservationId: string, holdSeconds: number, idempotency: Idempotency, actor: string): Promise<ReservationView> {
+  async extend(reservationId: string, holdSeconds: number, idempotency: Idempotency, actor: string): Promise<IdempotentResult<ReservationView>> {
     await this.requireSettler(reservationId, actor);
     return this.update(reservationId, idempotency, () =>
       this.handle(reservationId).executeUpdate(extendUpdate, {
@@ -218,7 +218,7 @@ export class ReservationService {
     request: { credits?: number | undefined; reason: string },
     idempotency: Idempotency,
     actor: string,
-  ): Promise<RefundView> {
+  ): Promise<IdempotentResult<RefundView>> {
     await this.requireSettler(reservationId, actor);
     const reservation = await this.requireReservation(reservationId);
     if (!reservation.consumptionId) {
@@ -249,9 +249,9 @@ export class ReservationService {
     request: { credits?: number | undefined; reason: string },
     idempotency: Idempotency,
     actor: string,
-  ): Promise<{ body: RefundView; replayed?: boolean }> {
+  ): Promise<IdempotentResult<RefundView>> {
     const reservation = await this.deps.db.reservation.findUnique({ where: { consumptionId }, select: { id: true } });
-    if (reservation) return { body: await this.refund(reservation.id, request, idempotency, actor) };
+    if (reservation) return this.refund(reservation.id, request, idempotency, actor);
     return refundConsumption(this.deps.db, { consumptionId, ...request }, { graceDays: this.deps.config.REFUND_GRACE_DAYS }, idempotency, actor);
   }
 
@@ -299,7 +299,7 @@ export class ReservationService {
     idempotency: Idempotency,
     send: () => Promise<T>,
     settleWithoutWorkflow?: () => Promise<T>,
-  ): Promise<T> {
+  ): Promise<IdempotentResult<T>> {
     return this.once(idempotency, async () => {
       try {
         return await this.withinCallTimeout(send);
@@ -321,23 +321,14 @@ export class ReservationService {
   }
 
   /**
-   * The one idempotency rule for work done by a workflow: the key is claimed in the credential's
-   * namespace before the workflow is reached (so a key first used on another endpoint is refused, and a
-   * finished request replays its stored first answer byte for byte); the answer is stored when it
-   * arrives; a refusal frees the key. A timeout (503) keeps the claim: the retry picks up the answer.
+   * The one idempotency rule for work done by a workflow (idempotency/store.ts, runClaimed): the key is
+   * claimed in the credential's namespace before the workflow is reached (so a key first used on another
+   * endpoint is refused, and a finished request replays its stored first answer byte for byte, marked as
+   * a replay); the answer is stored when it arrives; a refusal frees the key. A timeout (503) keeps the
+   * claim: the retry picks up the answer.
    */
-  private async once<T>(idempotency: Idempotency, run: () => Promise<T>): Promise<T> {
-    const { db } = this.deps;
-    const claim = await claimKey<T>(db, idempotency);
-    if (claim.state === 'done') return claim.body;
-    try {
-      const body = await run();
-      await completeClaim(db, idempotency, body);
-      return body;
-    } catch (error) {
-      if (error instanceof BillingError && error.httpStatus < 500) await abandonClaim(db, idempotency);
-      throw error;
-    }
+  private once<T>(idempotency: Idempotency, run: () => Promise<T>): Promise<IdempotentResult<T>> {
+    return runClaimed(this.deps.db, idempotency, run);
   }
 
   /**

@@ -6,6 +6,8 @@
  * applies migrations and seed data; runs the worker and the API as child processes
  * (scripts/services/processes.ts) and waits until the API is ready. Builds the console (console/, served by
  * the API at /console) first; `npm run console:watch` in another terminal rebuilds it on every edit. Ctrl-C stops all.
+ * One run per checkout: a second one names the running one and its ports (scripts/dev-lock.ts); a port
+ * another program holds is named, with the variable that moves it, before anything starts.
  */
 import path from 'node:path';
 import { SignJWT } from 'jose';
@@ -14,9 +16,11 @@ import { migrate } from '../prisma/migrate';
 import { seedDatabase } from '../prisma/seed';
 import { startSmtpSink } from '../events/smtp-sink';
 import { buildConsole } from './console-build';
+import { acquireDevLock, describeTakenPorts, takenEndpoints, type DevEndpoint, type DevLock } from './dev-lock';
 
 const ROOT = path.join(__dirname, '..');
-const DATA = path.join(ROOT, '.data');
+/** The dev state (Temporal's database, the PostgreSQL cluster, the lock); DEV_DATA_DIR moves it. */
+const DATA = process.env.DEV_DATA_DIR ? path.resolve(process.env.DEV_DATA_DIR) : path.join(ROOT, '.data');
 /** Longer than the API's SHUTDOWN_GRACE_MS (10 s): in-flight requests and activities finish first. */
 const PROGRAM_STOP_GRACE_MS = 15_000;
 /** The worker bundles the workflows at start; the API connects to PostgreSQL and Temporal. */
@@ -79,9 +83,48 @@ async function apiIsReady(port: string): Promise<void> {
   if (response.status !== 200) throw new Error(`/readyz answered ${response.status}`);
 }
 
+/** The ports this run will listen on: those of the services it starts itself, and the API's. */
+function plannedEndpoints(env: NodeJS.ProcessEnv, apiPort: number): DevEndpoint[] {
+  const endpoints: DevEndpoint[] = [];
+  const port = (variable: string, fallback: number) => Number(env[variable] ?? fallback);
+  if (!env.TEMPORAL_ADDRESS) {
+    endpoints.push({ name: 'Temporal', port: port('DEV_TEMPORAL_PORT', 7233), variable: 'DEV_TEMPORAL_PORT' });
+    const uiPort = port('DEV_TEMPORAL_UI_PORT', 8233);
+    endpoints.push({ name: 'Temporal Web UI', port: uiPort, variable: 'DEV_TEMPORAL_UI_PORT', url: `http://127.0.0.1:${uiPort}` });
+  }
+  if (!env.DATABASE_URL) endpoints.push({ name: 'PostgreSQL', port: port('DEV_POSTGRES_PORT', 54329), variable: 'DEV_POSTGRES_PORT' });
+  if (!env.STRIPE_API_BASE && !env.STRIPE_SECRET_KEY) endpoints.push({ name: 'stripe-mock', port: port('DEV_STRIPE_MOCK_PORT', 12111), variable: 'DEV_STRIPE_MOCK_PORT' });
+  if (!env.SMTP_URL) endpoints.push({ name: 'mail sink (SMTP)', port: port('DEV_SMTP_PORT', 1025), variable: 'DEV_SMTP_PORT' });
+  if (env.WORKER_METRICS_PORT) endpoints.push({ name: 'worker metrics', port: Number(env.WORKER_METRICS_PORT), variable: 'WORKER_METRICS_PORT' });
+  endpoints.push({ name: 'API', port: apiPort, variable: 'PORT', url: `http://127.0.0.1:${apiPort}` });
+  return endpoints;
+}
+
+/** Thrown before anything starts: the message says what to do, nothing needs stopping. */
+class CannotStartError extends Error {}
+
+/** Takes this checkout's dev lock, then checks that no other program holds the ports this run needs. */
+async function claimPorts(endpoints: DevEndpoint[]): Promise<DevLock> {
+  let lock: DevLock;
+  try {
+    lock = acquireDevLock(path.join(DATA, 'dev.lock'), endpoints);
+  } catch (error) {
+    throw new CannotStartError((error as Error).message);
+  }
+  const taken = await takenEndpoints(endpoints);
+  if (taken.length > 0) {
+    lock.release();
+    throw new CannotStartError(describeTakenPorts(taken));
+  }
+  return lock;
+}
+
 async function main(): Promise<void> {
+  // First: a signal while the lock is held must release it on the way out.
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  const port = process.env.PORT ?? '3000';
+  await claimPorts(plannedEndpoints(process.env, Number(port)));
 
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   let uiUrl: string | undefined;
@@ -140,7 +183,6 @@ async function main(): Promise<void> {
   if (stripeApiBase) say(`stripe-mock ${stripeApiBase} (npm run pay -- <orderId> completes a Stripe order)`);
   if (!process.env.SMTP_URL) say(`mail sink ${smtpUrl}: notification mails are printed here, prefixed "mail to"`);
 
-  const port = process.env.PORT ?? '3000';
   const env: NodeJS.ProcessEnv = {
     ...DEV_DEFAULTS,
     ...process.env,
@@ -172,6 +214,10 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (error: unknown) => {
+  if (error instanceof CannotStartError) {
+    process.stderr.write(`${error.message.replace(/^/gm, '[dev] ')}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`[dev] failed: ${(error as Error).message}\n`);
   await shutdown(1);
 });

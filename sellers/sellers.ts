@@ -2,7 +2,7 @@
 import { BillingError } from '../domain/errors';
 import { DEFAULT_PLATFORM_FEE_BASIS_POINTS } from '../domain/revenue-split';
 import type { Prisma, Seller } from '../generated/prisma/client';
-import type { Database, Tx } from '../infra/database';
+import { uniqueOrConflict, type Database, type Tx } from '../infra/database';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import { sellerView, type SellerView } from './views';
 
@@ -22,7 +22,13 @@ async function viewOf(db: Database | Tx, seller: Seller): Promise<SellerView> {
 }
 
 async function assignPackages(tx: Tx, sellerId: string, codes: string[]): Promise<void> {
-  const packages = await tx.billingPackage.findMany({ where: { code: { in: codes }, deletedAt: null }, select: { id: true, code: true } });
+  // The packages' rows locked, in one order: sellers claiming one package take turns, so the check
+  // below sees a claim committed meanwhile (two concurrent claims would otherwise both pass it, and the
+  // second INSERT fail on the package's primary key).
+  const packages = await tx.$queryRaw<Array<{ id: string; code: string }>>`
+    SELECT id::text AS id, code FROM billing_packages
+    WHERE code = ANY(${codes}::text[]) AND deleted_at IS NULL
+    ORDER BY id FOR UPDATE`;
   const missing = codes.filter((code) => !packages.some((p) => p.code === code));
   if (missing.length > 0) throw new BillingError('NOT_FOUND', `Unknown package codes: ${missing.join(', ')}.`, { packageCodes: missing });
   const taken = await tx.sellerPackage.findMany({ where: { packageId: { in: packages.map((p) => p.id) }, sellerId: { not: sellerId } } });
@@ -41,15 +47,19 @@ async function audit(tx: Tx, actor: string, action: string, entityId: string, be
 
 export async function createSeller(db: Database, fields: SellerFields, idempotency: Idempotency, actor: string): Promise<IdempotentResult<SellerView>> {
   return runIdempotent(db, idempotency, async (tx) => {
-    if (await tx.seller.findUnique({ where: { code: fields.code } })) throw new BillingError('ALREADY_EXISTS', `Seller "${fields.code}" exists.`, { code: fields.code });
-    const seller = await tx.seller.create({
-      data: {
-        code: fields.code,
-        name: fields.name,
-        platformFeeBasisPoints: fields.platformFeeBasisPoints ?? DEFAULT_PLATFORM_FEE_BASIS_POINTS,
-        enabled: fields.enabled ?? true,
-      },
-    });
+    const seller = await uniqueOrConflict(
+      () =>
+        tx.seller.create({
+          data: {
+            code: fields.code,
+            name: fields.name,
+            platformFeeBasisPoints: fields.platformFeeBasisPoints ?? DEFAULT_PLATFORM_FEE_BASIS_POINTS,
+            enabled: fields.enabled ?? true,
+          },
+        }),
+      `Seller "${fields.code}" exists.`,
+      { code: fields.code },
+    );
     if (fields.packageCodes) await assignPackages(tx, seller.id, fields.packageCodes);
     const view = await viewOf(tx, seller);
     await audit(tx, actor, 'seller.created', seller.id, null, view, idempotency);

@@ -1,11 +1,11 @@
 /**
  * The bench's plumbing (not performance: figures are measured by `npm run bench`, never asserted): the
  * scenario registry reads the folder, the command line is understood, the load runner counts and times what
- * it runs, and each target prints as the line scripts read.
+ * it runs (on a fake clock), and each target prints as the line scripts read.
  */
 import { loadScenarios, selectScenarios } from '../scripts/bench/scenario';
 import { readSettings, UsageError } from '../scripts/bench/settings';
-import { runLoad } from '../scripts/bench/load';
+import { runLoad, type LoadClock } from '../scripts/bench/load';
 import { targetLine, type Target } from '../scripts/bench/report';
 
 it('finds every scenario file, in run order', () => {
@@ -25,29 +25,72 @@ it('reads scenario names, --seconds and the BENCH_* variables', () => {
   expect(() => readSettings(['--fast'], {})).toThrow(UsageError);
 });
 
-it('counts only the operations that finish inside the measured window, with their latency percentiles', async () => {
-  let calls = 0;
-  const result = await runLoad(
-    4,
-    300,
-    async (loop) => {
-      calls++;
-      await new Promise((resolve) => setTimeout(resolve, 5 + loop));
-      if (loop === 3) throw new Error('loop 3 fails');
-      return { half: 2.5 };
-    },
-    { warmupMs: 100 },
-  );
-  expect(result.concurrency).toBe(4);
-  expect(result.count).toBeGreaterThan(20);
-  expect(result.count).toBeLessThan(calls);
-  expect(result.errors).toBeGreaterThan(0);
-  expect(result.firstError).toContain('loop 3 fails');
-  expect(result.p50).toBeGreaterThanOrEqual(4);
-  expect(result.p99).toBeGreaterThanOrEqual(result.p50);
-  expect(result.max).toBeGreaterThanOrEqual(result.p99);
-  expect(result.parts.half).toMatchObject({ p50: 2.5, p99: 2.5 });
-  expect(result.perSecond).toBeCloseTo((result.count / result.elapsedMs) * 1000, 0);
+/**
+ * jest's fake timers as the load runner's clock: time moves only when the test runs the timers, so the
+ * counts below are exact whatever the machine's load (on wall time, a loaded CI machine once counted 0
+ * operations in a 300 ms window).
+ */
+const fakeClock: LoadClock = {
+  now: () => Date.now(),
+  after: (ms, callback) => {
+    const timer = setTimeout(callback, ms);
+    return () => clearTimeout(timer);
+  },
+};
+
+describe('the load runner, on a fake clock', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('counts only the operations that finish inside the measured window, with their latency percentiles', async () => {
+    let calls = 0;
+    // Loop n takes 5 + n ms per operation; loop 3 always fails. Warm-up 100 ms, then a 300 ms window.
+    const running = runLoad(
+      4,
+      300,
+      async (loop) => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 5 + loop));
+        if (loop === 3) throw new Error('loop 3 fails');
+        return { half: 2.5 };
+      },
+      { warmupMs: 100, clock: fakeClock },
+    );
+    await jest.runAllTimersAsync();
+    const result = await running;
+
+    expect(result.concurrency).toBe(4);
+    expect(result.elapsedMs).toBe(300);
+    // Finished at 100 <= t < 400 (an operation finishing as the window closes is not counted): loop 0 at
+    // 100, 105, ... 395 (60), loop 1 at 102 ... 396 (50), loop 2 at 105 ... 399 (43); loop 3 failed at 104 ... 392.
+    expect(result.count).toBe(60 + 50 + 43);
+    expect(result.errors).toBe(37);
+    // Started before the window closed, the last ones still running then: awaited, not counted.
+    expect(calls).toBe(80 + 67 + 58 + 50);
+    expect(result.firstError).toBe('(during warm-up) loop 3 fails');
+    expect(result.perSecond).toBe(510);
+    expect(result).toMatchObject({ p50: 6, p99: 7, max: 7, mean: 5.89 });
+    expect(result.parts.half).toMatchObject({ p50: 2.5, p99: 2.5 });
+    expect(result.window.end - result.window.start).toBe(300);
+  });
+
+  it('reports the measured window to its callbacks when it opens and closes', async () => {
+    const seen: Array<[string, number]> = [];
+    const started = Date.now();
+    const running = runLoad(1, 50, () => new Promise((resolve) => setTimeout(resolve, 10)), {
+      warmupMs: 20,
+      clock: fakeClock,
+      onWindowStart: () => seen.push(['start', Date.now() - started]),
+      onWindowEnd: () => seen.push(['end', Date.now() - started]),
+    });
+    await jest.runAllTimersAsync();
+    const result = await running;
+    expect(seen).toEqual([
+      ['start', 20],
+      ['end', 70],
+    ]);
+    expect(result.count).toBe(5); // finished at 20, 30, 40, 50, 60
+  });
 });
 
 it('prints each target as the machine-readable line', () => {

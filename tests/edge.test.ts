@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { ADMIN_KEY, SERVICE_KEY, expectLedgerInvariant, grantCredits, newUserId, startStack, userToken, type TestStack } from './support/stack';
 import { freeLoopbackPort, startWorkerMetricsServer } from '../worker/telemetry';
+import type { IncrementResponse, Options as RateLimitOptions, Store } from 'express-rate-limit';
 
 // No type declarations ship with the parser (prom2json-compatible output).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -129,36 +130,75 @@ describe('worker metrics endpoint', () => {
   });
 });
 
+/**
+ * express-rate-limit's store contract (a window per key, from its first hit) on a clock the test moves: the
+ * calls fall into one window however long a loaded machine takes to send them, and a window ends when the
+ * test says. Retry-After is still computed by the API from the reset time the store reports.
+ */
+class ManualClockStore implements Store {
+  private now = 0;
+  private windowMs = 0;
+  private readonly clients = new Map<string, { hits: number; resetAt: number }>();
+  readonly localKeys = true;
+
+  init(options: RateLimitOptions): void {
+    this.windowMs = options.windowMs;
+  }
+
+  increment(key: string): IncrementResponse {
+    let client = this.clients.get(key);
+    if (!client || client.resetAt <= this.now) this.clients.set(key, (client = { hits: 0, resetAt: this.now + this.windowMs }));
+    client.hits++;
+    return { totalHits: client.hits, resetTime: new Date(Date.now() + (client.resetAt - this.now)) };
+  }
+
+  decrement(key: string): void {
+    const client = this.clients.get(key);
+    if (client) client.hits--;
+  }
+
+  resetKey(key: string): void {
+    this.clients.delete(key);
+  }
+
+  /** Moves this store's time on. */
+  advance(ms: number): void {
+    this.now += ms;
+  }
+}
+
 describe('rate limits', () => {
+  const WINDOW_MS = 1000;
+  const store = new ManualClockStore();
   let limited: TestStack;
   beforeAll(async () => {
     limited = await startStack({
       withWorker: false,
-      edge: { RATE_LIMIT_WINDOW_MS: 1000, RATE_LIMIT_SERVICE: 3, RATE_LIMIT_ADMIN: 3, RATE_LIMIT_USER: 2, RATE_LIMIT_ANONYMOUS: 2 },
+      edge: { RATE_LIMIT_WINDOW_MS: WINDOW_MS, RATE_LIMIT_SERVICE: 3, RATE_LIMIT_ADMIN: 3, RATE_LIMIT_USER: 2, RATE_LIMIT_ANONYMOUS: 2 },
+      rateLimitStore: store,
     });
   });
+  // Each test starts in a fresh window.
+  beforeEach(() => store.advance(WINDOW_MS));
   afterAll(async () => {
     await limited?.close();
   });
 
   it('answers 429 RATE_LIMITED with Retry-After once a credential is over its limit, per credential, and recovers', async () => {
-    // Align with the start of a window so all four calls fall into one.
-    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000)));
     for (let i = 0; i < 3; i++) expect((await limited.call('GET', '/v1/admin/action-prices', { as: 'service' })).status).toBe(403);
     const refused = await limited.call('POST', '/v1/internal/credits/check', { as: 'service', body: { userId: 'u', actionKey: 'ai_chat' } });
     expect(refused.status).toBe(429);
     expect(refused.body).toEqual({ error: { code: 'RATE_LIMITED', message: expect.any(String), details: { retryAfterSeconds: expect.any(Number) } } });
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(refused.headers.get('retry-after')).toBe('1'); // the rest of the 1 s window, rounded up
     expect(refused.headers.get('ratelimit-policy')).toMatch(/q=3/);
     // Another credential has its own budget.
     expect((await limited.call('GET', '/v1/admin/action-prices', { as: 'admin' })).status).toBe(200);
 
-    await new Promise((resolve) => setTimeout(resolve, Number(refused.headers.get('retry-after')) * 1000 + 50));
+    store.advance(WINDOW_MS); // the window ends
     expect((await limited.call('POST', '/v1/internal/credits/check', { as: 'service', body: { userId: 'u', actionKey: 'ai_chat' } })).status).toBe(200);
   });
 
   it('limits a user by token subject, whatever token carries it, and anonymous callers by address; probes are exempt', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000)));
     const userId = newUserId();
     const first = await fetch(`${limited.baseUrl}/v1/me/credits`, { headers: { authorization: `Bearer ${await userToken(userId)}` } });
     expect(first.status).toBe(200);

@@ -57,15 +57,24 @@ async function now(): Promise<number> {
   return env.currentTimeMs();
 }
 
-/** Asks the timer's state, waiting for its first workflow task to finish. */
+/** Asks the timer's state, waiting (on the condition, as long as a loaded machine needs) for its first workflow task to finish. */
 async function stateOf(workflowId: string) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await env.client.workflow.getHandle(workflowId).query(lifecycleStateQuery);
-    } catch (error) {
-      if (attempt > 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  let lastError: unknown;
+  try {
+    return await waitFor(
+      () =>
+        env.client.workflow
+          .getHandle(workflowId)
+          .query(lifecycleStateQuery)
+          .catch((error: unknown) => {
+            lastError = error;
+            return undefined;
+          }),
+      60_000,
+      `the first workflow task of ${workflowId}`,
+    );
+  } catch (timeout) {
+    throw lastError ?? timeout;
   }
 }
 

@@ -127,12 +127,21 @@ it('serves a reservation end to end and logs JSON lines with the request id and 
   expect(JSON.stringify(logged)).not.toContain(SERVICE_KEY); // the credential is redacted
 });
 
-/** Starts a request and sends its headers, holding back the body until `finish` is called. */
+/**
+ * Starts a request and sends its headers, holding back the body until `finish` is called. Resolves once the
+ * server has read the headers: it asks `Expect: 100-continue`, which Node's server answers when it has
+ * parsed them (a request in progress, not an idle connection that a shutdown may close).
+ */
 function halfSentRequest(body: string): Promise<{ finish: () => Promise<number> }> {
   return new Promise((resolve, reject) => {
     const request = http.request(`${baseUrl}/v1/internal/credits/check`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${SERVICE_KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      headers: {
+        authorization: `Bearer ${SERVICE_KEY}`,
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        expect: '100-continue',
+      },
     });
     const status = new Promise<number>((done, fail) => {
       request.on('response', (response) => {
@@ -143,15 +152,13 @@ function halfSentRequest(body: string): Promise<{ finish: () => Promise<number> 
     });
     request.on('error', reject);
     request.flushHeaders();
-    request.on('socket', (socket) =>
-      socket.on('connect', () =>
-        resolve({
-          finish: () => {
-            request.end(body);
-            return status;
-          },
-        }),
-      ),
+    request.on('continue', () =>
+      resolve({
+        finish: () => {
+          request.end(body);
+          return status;
+        },
+      }),
     );
   });
 }
@@ -160,7 +167,6 @@ it('stops both processes gracefully on SIGTERM (the API\'s sent to npm), finishi
   // The API's process is npm itself: the signal has to get through npm to the program.
   expect(fs.readFileSync(`/proc/${api.process.pid}/cmdline`, 'utf8')).toMatch(/npm/);
   const inFlight = await halfSentRequest(JSON.stringify({ userId: newUserId(), actionKey: 'ai_chat' }));
-  await new Promise((resolve) => setTimeout(resolve, 200)); // the server has read the headers
   api.process.signal('SIGTERM');
   worker.process.signal('SIGTERM');
   await waitForLine(api, /"msg":"api shutting down"/);

@@ -174,3 +174,30 @@ describe('two keys are two requests', () => {
     await expectLedgerInvariant(stack.db, userId);
   });
 });
+
+describe('a replay says it is one', () => {
+  it('reserve, extend, commit, refund and release answer Idempotent-Replayed: true on a retry, and only then', async () => {
+    const userId = newUserId();
+    await grantCredits(stack.db, userId, 20);
+    const replayedHeader = (answer: { headers: Headers }) => answer.headers.get('idempotent-replayed');
+    const twice = async (path: string, body: unknown) => {
+      const key = randomUUID();
+      const first = await stack.call('POST', path, { body, idempotencyKey: key });
+      const again = await stack.call('POST', path, { body, idempotencyKey: key });
+      expect(first.status).toBeLessThan(300);
+      expect(again.status).toBe(first.status);
+      expect(again.body).toEqual(first.body);
+      expect(replayedHeader(first)).toBeNull();
+      expect(replayedHeader(again)).toBe('true');
+      return first.body;
+    };
+    const held = await twice('/v1/internal/reservations', { userId, actionKey: 'ai_chat', quantity: 5 });
+    await twice(`/v1/internal/reservations/${held.id}/extend`, { holdSeconds: 600 });
+    await twice(`/v1/internal/reservations/${held.id}/commit`, { quantity: 4 });
+    await twice(`/v1/internal/reservations/${held.id}/refund`, { credits: 1, reason: 'partly failed' });
+
+    const other = await twice('/v1/internal/reservations', { userId, actionKey: 'ai_chat', quantity: 2 });
+    await twice(`/v1/internal/reservations/${other.id}/release`, {});
+    expect(await available(userId)).toBe(17);
+  });
+});

@@ -4,6 +4,7 @@ import { ensureSchedules } from '../lifecycle/schedules';
 import { loadWorkerConfig, orExit } from '../infra/config';
 import { createDatabase } from '../infra/database';
 import { createLogger } from '../infra/logger';
+import { checkDatabase, connectingToTemporal, listenFailure, logStartFailure, StartupError } from '../infra/startup';
 import type { Tracing } from '../infra/tracing';
 import { ensureSearchAttributes } from './search-attributes';
 import { createBillingWorker, workflowsPath } from './create-worker';
@@ -24,11 +25,12 @@ async function main(): Promise<void> {
   const sdkMetricsAddress = config.WORKER_METRICS_PORT ? `127.0.0.1:${await freeLoopbackPort()}` : undefined;
   installWorkerRuntime({ log, logLevel: config.LOG_LEVEL, ...(sdkMetricsAddress ? { sdkMetricsAddress } : {}) });
   const metricsServer = config.WORKER_METRICS_PORT
-    ? await startWorkerMetricsServer({ host: config.WORKER_METRICS_HOST, port: config.WORKER_METRICS_PORT, ...(sdkMetricsAddress ? { sdkMetricsAddress } : {}) })
+    ? await metricsEndpoint(config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT, sdkMetricsAddress)
     : undefined;
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_CONNECT_TIMEOUT_MS);
+  await checkDatabase(db, config.DATABASE_URL);
 
-  const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const admin = await connectingToTemporal(config.TEMPORAL_ADDRESS, () => Connection.connect({ address: config.TEMPORAL_ADDRESS }));
   await ensureSearchAttributes(admin, config.TEMPORAL_NAMESPACE);
   if (config.SCHEDULES_ENABLED) {
     const schedules = new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE });
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
   }
   await admin.close();
 
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await connectingToTemporal(config.TEMPORAL_ADDRESS, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   // The bundle `npm run build` made (no webpack at start); a traced worker bundles its own with the tracing interceptors.
   const bundlePath = tracing ? undefined : prebuiltWorkflowBundle(workflowsPath());
   const worker = await createBillingWorker({
@@ -72,7 +74,18 @@ async function main(): Promise<void> {
   log.info('worker stopped');
 }
 
+/** The metrics endpoint, or a StartupError naming WORKER_METRICS_PORT when its port is not free. */
+async function metricsEndpoint(host: string, port: number, sdkMetricsAddress: string | undefined) {
+  try {
+    return await startWorkerMetricsServer({ host, port, ...(sdkMetricsAddress ? { sdkMetricsAddress } : {}) });
+  } catch (error) {
+    throw listenFailure(error, { host, port, hostVariable: 'WORKER_METRICS_HOST', portVariable: 'WORKER_METRICS_PORT' });
+  }
+}
+
 main().catch((error: unknown) => {
-  createLogger('worker').fatal({ err: error }, 'worker failed');
+  const log = createLogger('worker');
+  if (error instanceof StartupError) logStartFailure(log, 'worker', error);
+  else log.fatal({ err: error }, 'worker failed');
   process.exit(1);
 });

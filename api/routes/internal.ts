@@ -84,9 +84,8 @@ export const internalRoutes: RouteDefinition[] = [
     successStatus: 201,
     idempotent: true,
     errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
-    handler: async ({ req, body, deps, idempotency, principal }) => ({
-      body: await new ReservationService(deps, req.log).reserve(body, idempotency, principal!.id),
-    }),
+    handler: async ({ req, body, deps, idempotency, principal }) =>
+      new ReservationService(deps, req.log).reserve(body, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'get',
@@ -110,9 +109,8 @@ export const internalRoutes: RouteDefinition[] = [
     response: commitResult,
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'COMMIT_EXCEEDS_HOLD', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
-    handler: async ({ req, params, body, deps, idempotency, principal }) => ({
-      body: await new ReservationService(deps, req.log).commit(params.reservationId, body.quantity, idempotency, principal!.id),
-    }),
+    handler: async ({ req, params, body, deps, idempotency, principal }) =>
+      new ReservationService(deps, req.log).commit(params.reservationId, body.quantity, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'post',
@@ -125,9 +123,8 @@ export const internalRoutes: RouteDefinition[] = [
     response: reservationSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
-    handler: async ({ req, params, deps, idempotency, principal }) => ({
-      body: await new ReservationService(deps, req.log).release(params.reservationId, idempotency, principal!.id),
-    }),
+    handler: async ({ req, params, deps, idempotency, principal }) =>
+      new ReservationService(deps, req.log).release(params.reservationId, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'post',
@@ -140,9 +137,8 @@ export const internalRoutes: RouteDefinition[] = [
     response: reservationSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
-    handler: async ({ req, params, body, deps, idempotency, principal }) => ({
-      body: await new ReservationService(deps, req.log).extend(params.reservationId, body.holdSeconds, idempotency, principal!.id),
-    }),
+    handler: async ({ req, params, body, deps, idempotency, principal }) =>
+      new ReservationService(deps, req.log).extend(params.reservationId, body.holdSeconds, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'post',
@@ -156,9 +152,8 @@ export const internalRoutes: RouteDefinition[] = [
     successStatus: 201,
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
-    handler: async ({ req, params, body, deps, idempotency, principal }) => ({
-      body: await new ReservationService(deps, req.log).refund(params.reservationId, body, idempotency, principal!.id),
-    }),
+    handler: async ({ req, params, body, deps, idempotency, principal }) =>
+      new ReservationService(deps, req.log).refund(params.reservationId, body, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'post',

@@ -148,7 +148,7 @@ export const lifecycleRoutes: RouteDefinition[] = [
     successStatus: 201,
     idempotent: true,
     errors: ['SERVICE_UNAVAILABLE'],
-    handler: async ({ body, deps }) => ({ body: await runJobNow(lifecycleDeps(deps), 'expirySweep', body.userId) }),
+    handler: async ({ body, deps, idempotency }) => runJobNow(lifecycleDeps(deps), 'expirySweep', body.userId, idempotency),
   }),
   defineRoute({
     method: 'post',
@@ -161,7 +161,7 @@ export const lifecycleRoutes: RouteDefinition[] = [
     successStatus: 201,
     idempotent: true,
     errors: ['SERVICE_UNAVAILABLE'],
-    handler: async ({ body, deps }) => ({ body: await runJobNow(lifecycleDeps(deps), 'reconciliation', body.userId) }),
+    handler: async ({ body, deps, idempotency }) => runJobNow(lifecycleDeps(deps), 'reconciliation', body.userId, idempotency),
   }),
   defineRoute({
     method: 'get',

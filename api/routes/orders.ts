@@ -1,6 +1,6 @@
 import { z } from '../../infra/zod';
 import { BillingError } from '../../domain/errors';
-import { cancelOrder, getOrder, listOrderRefunds, listOrders, openRefund, placeOrder, recordedPayment, type PlaceOrderRequest } from '../../orders/store';
+import { cancelOrder, confirmManualPayment, getOrder, listOrderRefunds, listOrders, openRefund, placeOrder, type PlaceOrderRequest } from '../../orders/store';
 import { orderRefundSchema, orderSchema, orderStatusSchema, orderView, orderWithProgressSchema, subscriptionSchema, type OrderView } from '../../orders/views';
 import { listSubscriptions } from '../../subscriptions/provision';
 import type { Principal } from '../auth';
@@ -181,25 +181,20 @@ export const orderRoutes: RouteDefinition[] = [
     successStatus: 202,
     idempotent: true,
     errors: ['NOT_FOUND', 'ORDER_STATE_CONFLICT', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
-    handler: async ({ params, body, deps, principal }) => {
-      const order = await getOrder(deps.db, params.orderId);
-      const payment = await recordedPayment(deps.db, order.id);
-      if (payment && payment.source !== 'manual') {
-        throw new BillingError('ORDER_STATE_CONFLICT', `Order was already paid through ${payment.source}.`, { status: order.status });
-      }
-      // Repeating it is harmless: the workflow records the manual payment once (same external id).
-      await deps.orders.deliverPayment(order.id, order.userId, {
-        outcome: 'succeeded',
-        source: 'manual',
-        externalId: 'manual',
-        amountMinor: order.amountMinor,
-        currency: order.currency,
-        actor: principal!.id,
-        note: body.reason,
-        eventId: `mark-paid:${principal!.id}`,
-      });
-      return { body: orderView(await getOrder(deps.db, order.id)) };
-    },
+    handler: async ({ params, body, deps, idempotency, principal }) =>
+      // Repeating it under another key is harmless: the workflow records the manual payment once (same external id).
+      confirmManualPayment(deps.db, params.orderId, idempotency, deps.config.RESERVATION_CALL_TIMEOUT_MS, (order) =>
+        deps.orders.deliverPayment(order.id, order.userId, {
+          outcome: 'succeeded',
+          source: 'manual',
+          externalId: 'manual',
+          amountMinor: order.amountMinor,
+          currency: order.currency,
+          actor: principal!.id,
+          note: body.reason,
+          eventId: `mark-paid:${principal!.id}`,
+        }),
+      ),
   }),
   defineRoute({
     method: 'post',

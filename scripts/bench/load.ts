@@ -28,12 +28,33 @@ export interface LoadResult {
   /** Latencies of named parts of an operation (e.g. the reserve call of a lifecycle). */
   parts: Record<string, LatencyStats>;
   firstError?: string;
-  /** performance.now() when the measured window opened and closed (for matching samples to it). */
+  /** The clock's time (performance.now() by default) when the measured window opened and closed (for matching samples to it). */
   window: { start: number; end: number };
 }
 
+/**
+ * Time as the load runner reads it: the system's in a bench, a fake one in the plumbing tests (so what they
+ * check does not depend on how loaded the machine is).
+ */
+export interface LoadClock {
+  /** Milliseconds on a monotonic scale. */
+  now(): number;
+  /** Calls `callback` once `ms` have passed on this clock; returns a function that cancels the call. */
+  after(ms: number, callback: () => void): () => void;
+}
+
+export const systemClock: LoadClock = {
+  now: () => performance.now(),
+  after: (ms, callback) => {
+    const timer = setTimeout(callback, ms);
+    return () => clearTimeout(timer);
+  },
+};
+
 export interface LoadOptions {
   warmupMs?: number;
+  /** Default: the system clock. */
+  clock?: LoadClock;
   /** Called (synchronously) when the measured window opens and closes: CPU snapshots. */
   onWindowStart?: () => void;
   onWindowEnd?: () => void;
@@ -95,6 +116,7 @@ class LatencyHistogram {
  * window; operations still in flight when it closes are awaited but not counted.
  */
 export async function runLoad(concurrency: number, durationMs: number, op: LoadOp, options: LoadOptions = {}): Promise<LoadResult> {
+  const clock = options.clock ?? systemClock;
   const latencies = new LatencyHistogram();
   const parts = new Map<string, LatencyHistogram>();
   let errors = 0;
@@ -104,25 +126,25 @@ export async function runLoad(concurrency: number, durationMs: number, op: LoadO
   let windowStart = 0;
   let windowEnd = 0;
 
-  const startTimer = setTimeout(() => {
+  const cancelStart = clock.after(options.warmupMs ?? 0, () => {
     options.onWindowStart?.();
-    windowStart = performance.now();
+    windowStart = clock.now();
     measuring = true;
-  }, options.warmupMs ?? 0);
-  const endTimer = setTimeout(() => {
-    windowEnd = performance.now();
+  });
+  const cancelEnd = clock.after((options.warmupMs ?? 0) + durationMs, () => {
+    windowEnd = clock.now();
     measuring = false;
     stopping = true;
     options.onWindowEnd?.();
-  }, (options.warmupMs ?? 0) + durationMs);
+  });
 
   const loop = async (index: number) => {
     while (!stopping && !aborting) {
-      const started = performance.now();
+      const started = clock.now();
       try {
         const opParts = await op(index);
         if (!measuring) continue;
-        latencies.record(performance.now() - started);
+        latencies.record(clock.now() - started);
         for (const [name, ms] of Object.entries(opParts ?? {})) {
           let histogram = parts.get(name);
           if (!histogram) parts.set(name, (histogram = new LatencyHistogram()));
@@ -140,8 +162,8 @@ export async function runLoad(concurrency: number, durationMs: number, op: LoadO
   try {
     await Promise.all(Array.from({ length: concurrency }, (_, index) => loop(index)));
   } finally {
-    clearTimeout(startTimer);
-    clearTimeout(endTimer);
+    cancelStart();
+    cancelEnd();
   }
   if (aborting) throw new AbortedError();
   const elapsedMs = windowEnd - windowStart;

@@ -31,6 +31,7 @@ import { creditsConfigShape } from '../../credits/config';
 import { lifecycleConfigShape } from '../../lifecycle/config';
 import { lifecycleTimerSettings } from '../../lifecycle/timers';
 import { z } from 'zod';
+import type { Store } from 'express-rate-limit';
 import { expectDocumentedResponse } from './openapi-conformance';
 import { OrderWorkflowClient } from '../../orders/workflow-client';
 import type { PaymentsDeps } from '../../payments/deps';
@@ -88,6 +89,8 @@ export interface StackOptions {
   commitGraceMs?: number;
   /** The API's edge settings; by default the documented ones with every rate limit off (tests are not throttled). */
   edge?: Partial<EdgeConfig>;
+  /** The rate limiter's store (default: express-rate-limit's in-memory one). */
+  rateLimitStore?: Store;
   /** Trace API calls, workflows and activities into this (infra/tracing.ts). */
   tracing?: Tracing;
   /** `host:port` for the Temporal SDK's Prometheus exporter; applies to the first stack of a test file (one Runtime per process). */
@@ -165,7 +168,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   };
   const server: Server = await new Promise((resolve) => {
     const edge = { ...edgeConfigSchema.parse({}), RATE_LIMIT_SERVICE: 0, RATE_LIMIT_USER: 0, RATE_LIMIT_ADMIN: 0, RATE_LIMIT_ANONYMOUS: 0, ...options.edge };
-    const listening = createApp(deps, logger, { config: edge, ...(options.console ? { console: options.console } : {}) }).listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = createApp(deps, logger, {
+      config: edge,
+      ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
+      ...(options.console ? { console: options.console } : {}),
+    }).listen(0, '127.0.0.1', () => resolve(listening));
     answerParserErrorsWithEnvelope(listening, logger);
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -46,20 +46,29 @@ describe('Temporal failures', () => {
 });
 
 describe('DependencyMonitor', () => {
+  // Its probe timer runs on jest's fake timers: the probes happen when the test moves time, not when a
+  // loaded machine gets round to them.
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
   it('logs once when a dependency goes down, fails fast while down, logs once when it is back', async () => {
     const lines: string[] = [];
+    let probes = 0;
     const log = { warn: (_o: unknown, m: string) => lines.push(`warn ${m}`), info: (_o: unknown, m: string) => lines.push(`info ${m}`) };
     let up = false;
     const monitor = new DependencyMonitor('database', async () => {
+      probes++;
       if (!up) throw new Error('down');
     }, log as never, { retryAfterSeconds: 2, probeIntervalMs: 20 });
     try {
       for (let i = 0; i < 50; i++) monitor.markDown(new Error('refused'));
       expect(() => monitor.assertAvailable()).toThrow(DependencyUnavailableError);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await jest.advanceTimersByTimeAsync(100);
+      expect(probes).toBe(5); // one every 20 ms, each failing
       expect(monitor.isDown).toBe(true);
       up = true;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await jest.advanceTimersByTimeAsync(20);
+      expect(probes).toBe(6);
       expect(monitor.isDown).toBe(false);
       expect(() => monitor.assertAvailable()).not.toThrow();
       expect(lines).toEqual(['warn database unavailable: answering 503 SERVICE_UNAVAILABLE with Retry-After until it is back', 'info database available again']);

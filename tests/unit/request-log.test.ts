@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import express from 'express';
 import pino from 'pino';
 import { requestLogging } from '../../api/request-log';
+import { waitFor } from '../support/wait';
 
 const lines: Record<string, unknown>[] = [];
 let server: Server;
@@ -48,15 +49,12 @@ afterAll(async () => {
 
 /** The request's last line (written when the response closes, just after the client has it). */
 async function lineFor(id: string): Promise<Record<string, unknown>> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const found = lines.filter((line) => (line.req as { id?: string } | undefined)?.id === id && line.res !== undefined);
-    if (found.length > 0) {
-      expect(found).toHaveLength(1);
-      return found[0]!;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`no log line for request ${id}`);
+  const found = await waitFor(() => {
+    const written = lines.filter((line) => (line.req as { id?: string } | undefined)?.id === id && line.res !== undefined);
+    return written.length > 0 && written;
+  }, 60_000, `the log line of request ${id}`);
+  expect(found).toHaveLength(1);
+  return found[0]!;
 }
 
 it('answers the caller\'s request id and logs one line with the id, method, url, status, duration and the handler\'s bindings', async () => {
@@ -97,7 +95,7 @@ it('logs a failed request as errored, with the handler\'s error line under the s
 it('does not log health probes', async () => {
   const response = await fetch(`${baseUrl}/healthz`);
   const id = response.headers.get('x-request-id')!;
-  await fetch(`${baseUrl}/plain`); // a later request's line proves the probe's would have been written by now
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  const later = await fetch(`${baseUrl}/plain`);
+  await lineFor(later.headers.get('x-request-id')!); // a later request's line: the probe's would have been written by now
   expect(lines.some((line) => (line.req as { id?: string } | undefined)?.id === id)).toBe(false);
 });
