@@ -9,6 +9,7 @@ import { errorHandler, notFoundHandler } from './errors';
 import { requestLogging } from './request-log';
 import { buildOpenApiDocument } from './openapi';
 import { toExpressHandler } from './route';
+import { consoleRouter, DEFAULT_CONSOLE_ASSETS_DIR, type ConsoleOptions } from './console';
 import { mountHealth } from './routes/health';
 import { mountMetrics } from './routes/metrics';
 import { routes } from './routes';
@@ -18,6 +19,8 @@ export interface EdgeOptions {
   config?: EdgeConfig;
   /** A rate-limit store shared by all API replicas (default: in memory, per process). */
   rateLimitStore?: Store;
+  /** The console at /console (api/console.ts). Default: the built console beside the code, no Temporal UI links. */
+  console?: ConsoleOptions;
 }
 
 export function createApp(deps: ApiDeps, logger: Logger, edge: EdgeOptions = {}): express.Express {
@@ -30,6 +33,8 @@ export function createApp(deps: ApiDeps, logger: Logger, edge: EdgeOptions = {})
   app.use(requestMetrics(templateOf));
   app.use(requestLogging(app, logger));
   app.use(securityHeaders());
+  // Static files, before the rate limits: loading the page must not spend the anonymous budget of an office behind one address.
+  app.use(consoleRouter(edge.console ?? { assetsDir: DEFAULT_CONSOLE_ASSETS_DIR, temporalUiUrl: null, temporalNamespace: 'default' }));
   if (edgeConfig.CORS_ALLOWED_ORIGINS.length > 0) app.use('/v1/me', userRoutesCors(edgeConfig.CORS_ALLOWED_ORIGINS));
   app.use(rateLimits(edgeConfig, deps.authenticator, edge.rateLimitStore));
   // Per route: JSON for most, the raw bytes for routes that verify a signature over them (webhooks).

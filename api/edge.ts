@@ -77,6 +77,7 @@ export function routeTemplates(routes: RouteDefinition[]): (req: Request) => str
   return (req) => {
     if (typeof req.route?.path === 'string') return req.route.path;
     if (FIXED_PATHS.has(req.path)) return req.path;
+    if (req.path === '/console' || req.path.startsWith('/console/')) return '/console';
     const found = matchers.find((m) => (m.method === req.method || req.method === 'OPTIONS') && m.matches(req.path));
     return found?.path ?? 'unmatched';
   };

@@ -10,6 +10,7 @@ import { Authenticator } from './auth';
 import { paymentsFromConfig } from '../payments/from-config';
 import { OrderWorkflowClient } from '../orders/workflow-client';
 import { answerParserErrorsWithEnvelope } from './server';
+import { consoleOptionsFrom } from './console';
 
 /** Production entry point: `npm run api`. SIGINT/SIGTERM stop accepting, finish in-flight requests, exit. */
 async function main(): Promise<void> {
@@ -34,7 +35,10 @@ async function main(): Promise<void> {
   const orders = new OrderWorkflowClient({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, callTimeoutMs: config.RESERVATION_CALL_TIMEOUT_MS });
   const health = createDependencyHealth({ db, temporal }, log, { retryAfterSeconds: config.OUTAGE_RETRY_AFTER_SECONDS });
   const deducts = deductSenderFor(db, config);
-  const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health, deducts }, log, { config });
+  const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health, deducts }, log, {
+    config,
+    console: consoleOptionsFrom(config),
+  });
   const server = createServer(app);
   answerParserErrorsWithEnvelope(server, log);
   const { port } = await listenOn(server, { host: config.HOST, port: config.PORT, hostVariable: 'HOST', portVariable: 'PORT' });

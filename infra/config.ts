@@ -132,6 +132,10 @@ export const configSchema = baseConfigSchema.extend(edgeConfigSchema.shape).exte
   COMMIT_GRACE_MS: envInt({ min: 0, max: 3_600_000, default: 60_000 }),
   /** Seconds a 503 SERVICE_UNAVAILABLE tells the caller to wait (Retry-After) while a dependency is down. */
   OUTAGE_RETRY_AFTER_SECONDS: envInt({ min: 1, max: 300, default: 2 }),
+  /** The Temporal Web UI's address, for the console's links to workflow runs (api/console.ts); none when unset. */
+  TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Where the built console is (default: console/dist beside the API's code, api/console.ts). */
+  CONSOLE_ASSETS_DIR: z.string().min(1).optional(),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

@@ -4,7 +4,8 @@
  * its Web UI on :8233 and state in .data/temporal.db, and a local PostgreSQL cluster in .data/postgres
  * (or, as root in a folder the `postgres` user cannot enter, in /var/tmp: the output says where);
  * applies migrations and seed data; runs the worker and the API as child processes
- * (scripts/services/processes.ts) and waits until the API is ready. Ctrl-C stops all.
+ * (scripts/services/processes.ts) and waits until the API is ready. Builds the console (console/, served by
+ * the API at /console) first; `npm run console:watch` in another terminal rebuilds it on every edit. Ctrl-C stops all.
  * One run per checkout: a second one names the running one and its ports (scripts/dev-lock.ts); a port
  * another program holds is named, with the variable that moves it, before anything starts.
  */
@@ -14,6 +15,7 @@ import { startPostgres, startProcess, startService, startStripeMock, startTempor
 import { migrate } from '../prisma/migrate';
 import { seedDatabase } from '../prisma/seed';
 import { startSmtpSink } from '../events/smtp-sink';
+import { buildConsole } from './console-build';
 import { acquireDevLock, describeTakenPorts, takenEndpoints, type DevEndpoint, type DevLock } from './dev-lock';
 
 const ROOT = path.join(__dirname, '..');
@@ -131,6 +133,7 @@ async function main(): Promise<void> {
   let smtpUrl = process.env.SMTP_URL;
 
   await Promise.all([
+    buildConsole().then(() => say('console built (console/dist)')),
     (async () => {
       if (temporalAddress) return;
       const temporal = await startTemporalDevServer({
@@ -187,6 +190,7 @@ async function main(): Promise<void> {
     TEMPORAL_ADDRESS: temporalAddress,
     PORT: port,
     PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`,
+    ...(uiUrl && !process.env.TEMPORAL_UI_URL ? { TEMPORAL_UI_URL: uiUrl } : {}),
     ...(stripeApiBase ? { STRIPE_API_BASE: stripeApiBase } : {}),
     ...(smtpUrl ? { SMTP_URL: smtpUrl } : {}),
   };
@@ -204,6 +208,8 @@ async function main(): Promise<void> {
     say(`  admin key    ${DEV_DEFAULTS.ADMIN_API_KEYS}`);
   }
   say(`  user token for user-42  ${token}`);
+  say(`console http://127.0.0.1:${port}/console  (operator pages: sign in with the admin key)`);
+  say(`  user-42's page  http://127.0.0.1:${port}/console/me#token=${token}`);
   say('Ctrl-C stops everything.');
 }
 

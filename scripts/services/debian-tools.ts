@@ -3,10 +3,12 @@
  * sbin folders, else installed with apt-get when running as root. promtool checks and unit-tests the
  * Prometheus rules and the dashboard's queries; logrotate is the documented rotation path for a log file.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { findOnPath, isExecutableFile, lastLines, run } from './commands';
 
 export interface DebianTool {
+  /** The command it provides, or the absolute path of what it installs (a font's folder). */
   command: string;
   /** The Debian package that ships it. */
   debianPackage: string;
@@ -16,12 +18,17 @@ export interface DebianTool {
 export const DEBIAN_TOOLS: readonly DebianTool[] = [
   { command: 'promtool', debianPackage: 'prometheus', purpose: 'Prometheus rule checks and unit tests (tests/unit/prometheus-rules.test.ts, grafana-dashboard.test.ts)' },
   { command: 'logrotate', debianPackage: 'logrotate', purpose: 'log rotation test (tests/log-rotation.test.ts)' },
+  // playwright-core drives Debian's build: Playwright's own browser downloads are outside the package registries.
+  { command: 'chromium', debianPackage: 'chromium', purpose: "the console's browser test (tests/console.test.ts)" },
+  // Chromium only recommends a font; without one a headless page renders no text.
+  { command: '/usr/share/fonts/truetype/liberation', debianPackage: 'fonts-liberation', purpose: 'a font for Chromium' },
 ];
 
 const APT_TIMEOUT_MS = 10 * 60_000;
 
-/** PATH, then the sbin folders a non-root PATH lacks (logrotate lives in /usr/sbin). */
+/** An absolute path as it is (a package's folder), else PATH, then the sbin folders a non-root PATH lacks (logrotate lives in /usr/sbin). */
 export function findDebianTool(command: string): string | undefined {
+  if (path.isAbsolute(command)) return existsSync(command) ? command : undefined;
   return findOnPath(command) ?? ['/usr/sbin', '/sbin'].map((dir) => path.join(dir, command)).find(isExecutableFile);
 }
 

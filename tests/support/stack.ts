@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { SignJWT } from 'jose';
 import { createApp } from '../../api/app';
+import type { ConsoleOptions } from '../../api/console';
 import { Authenticator } from '../../api/auth';
 import { answerParserErrorsWithEnvelope } from '../../api/server';
 import type { ApiDeps } from '../../api/deps';
@@ -96,6 +97,8 @@ export interface StackOptions {
   sdkMetricsAddress?: string;
   /** LIFECYCLE_REMINDER_LEAD_DAYS of the API and the worker (default: the documented default). */
   reminderLeadDays?: number[];
+  /** Serve this built console at /console (api/console.ts); default: console/dist, if built. */
+  console?: ConsoleOptions;
 }
 
 /** The suite's workflow bundle always contains the tracing interceptors, so an untraced worker gets a sink that drops spans. */
@@ -165,7 +168,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   };
   const server: Server = await new Promise((resolve) => {
     const edge = { ...edgeConfigSchema.parse({}), RATE_LIMIT_SERVICE: 0, RATE_LIMIT_USER: 0, RATE_LIMIT_ADMIN: 0, RATE_LIMIT_ANONYMOUS: 0, ...options.edge };
-    const listening = createApp(deps, logger, { config: edge, ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}) }).listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = createApp(deps, logger, {
+      config: edge,
+      ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
+      ...(options.console ? { console: options.console } : {}),
+    }).listen(0, '127.0.0.1', () => resolve(listening));
     answerParserErrorsWithEnvelope(listening, logger);
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
