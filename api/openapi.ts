@@ -5,6 +5,7 @@ import type { RouteDefinition } from './route';
 import { idempotencyKeySchema } from '../idempotency/key';
 import { errorEnvelopeSchema } from './schemas';
 import { registerWebhooks, WEBHOOK_TAG } from './openapi-webhooks';
+import { describeParameters } from './openapi-parameters';
 
 /**
  * What any request can be answered: a malformed request (incl. a bad percent-encoding), a header block
@@ -102,7 +103,7 @@ export function buildOpenApiDocument(routes: RouteDefinition[]) {
 
   registerWebhooks(registry);
 
-  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'durable-billing API',
@@ -116,4 +117,6 @@ export function buildOpenApiDocument(routes: RouteDefinition[]) {
       description: TAG_DESCRIPTIONS[WEBHOOK_TAG]!,
     }),
   });
+  describeParameters(document.paths);
+  return document;
 }

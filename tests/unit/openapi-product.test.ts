@@ -4,11 +4,13 @@
  * way, and every event type of the registry in `webhooks`. The lint (`npm run lint:openapi`) checks
  * the written document; this checks the route table it is built from.
  */
+import { createHmac } from 'node:crypto';
 import { routes } from '../../api/routes';
 import type { RouteDefinition } from '../../api/route';
 import { buildOpenApiDocument } from '../../api/openapi';
 import { EVENT_PAYLOAD_EXAMPLES, webhookEnvelopeSchema, webhookExample } from '../../api/openapi-webhooks';
 import { EVENT_TYPES, parsePayload, type EventType } from '../../events/types';
+import { signatureHeaders, webhookBody } from '../../events/delivery';
 import { z } from '../../infra/zod';
 
 const keyOf = (route: RouteDefinition) => `${route.method.toUpperCase()} ${route.path}`;
@@ -122,6 +124,27 @@ describe('webhooks', () => {
     expect(() => parsePayload(type, EVENT_PAYLOAD_EXAMPLES[type])).not.toThrow();
     const parsed = webhookEnvelopeSchema(type).safeParse(webhookExample(type));
     expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
+  });
+
+  it.each(types)('%s: what a delivery sends is the documented envelope', (type) => {
+    const example = webhookExample(type);
+    const sent = JSON.parse(
+      webhookBody({ id: example.id, type, userId: example.userId, payload: example.data, occurredAt: new Date(example.timestamp) }),
+    );
+    const parsed = webhookEnvelopeSchema(type).strict().safeParse(sent);
+    expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
+    expect(sent).toEqual(example);
+  });
+
+  it('signs as the signature header documents: v1,base64(HMAC-SHA256(secret, "<id>.<timestamp>.<body>"))', () => {
+    const secretBytes = Buffer.from('a-32-byte-test-secret-for-hmac!!');
+    const secret = `whsec_${secretBytes.toString('base64')}`;
+    const body = JSON.stringify(webhookExample('balance.low'));
+    const at = new Date('2026-01-31T12:00:04.000Z');
+    const headers = signatureHeaders('msg-1', body, [secret], at);
+    const timestamp = String(Math.floor(at.getTime() / 1000));
+    expect(headers['webhook-timestamp']).toBe(timestamp);
+    expect(headers['webhook-signature']).toBe(`v1,${createHmac('sha256', secretBytes).update(`msg-1.${timestamp}.${body}`).digest('base64')}`);
   });
 
   it.each(types)('%s: documents the body, its example and the Standard Webhooks signature headers', (type) => {
