@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { BillingError } from '../domain/errors';
+import { firstUnstorablePart } from './storable-json';
 
 export interface PageRequest {
   limit: number;
@@ -22,11 +23,24 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** How a sort key's value travels in a cursor (JSON has no dates or 64-bit integers). */
+/** PostgreSQL's timestamps as JavaScript renders them: years 0001-9999 (there is no year 0000). */
+const EARLIEST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * How a sort key's value travels in a cursor (JSON has no dates or 64-bit integers), and the bounds
+ * of what the database can compare it with: a value beyond them would reach PostgreSQL as an error.
+ */
 const KEY_VALUE = {
-  date: z.iso.datetime({ offset: true }).transform((text) => new Date(text)),
+  date: z.iso
+    .datetime({ offset: true })
+    .transform((text) => new Date(text))
+    .refine((date) => date.getTime() >= EARLIEST_INSTANT && date.getTime() <= LATEST_INSTANT),
   uuid: z.uuid(),
-  text: z.string().max(1000),
+  text: z
+    .string()
+    .max(1000)
+    .refine((text) => firstUnstorablePart(text, 1) === undefined),
   int: z.number().int().min(-2_147_483_648).max(2_147_483_647),
   // bigint columns (sequence numbers): decimal text within PostgreSQL's bigint.
   bigint: z

@@ -247,6 +247,10 @@ describe.each(pagedRoutes.map((route) => [keyOf(route), route] as const))('%s', 
     ['the old time|id form with a non-uuid id', base64url('2026-01-01T00:00:00.000Z|not-a-uuid')],
     ['a sequence number past bigint', '9999999999999999999'],
     ['a text too long', 'x'.repeat(1_001)],
+    // Values that decode but that PostgreSQL cannot compare with: they must not reach it.
+    ['a key text with a NUL character', base64url(JSON.stringify(['a\u0000b']))],
+    ['a second key text with an unpaired surrogate', base64url(JSON.stringify([1, 'a\ud800b']))],
+    ['a time before year 1', base64url(JSON.stringify(['0000-06-01T00:00:00Z', '7c9e1679-7425-40de-944b-e07fc1f90ae7']))],
   ])('refuses a cursor that is %s with 400 VALIDATION_FAILED on query.cursor', async (_what, cursor) => {
     const response = await get(route, { cursor });
     expect(response.status).toBe(400);
