@@ -15,7 +15,6 @@ import type { mismatchSchema, reportSummarySchema } from '../reconciliation/view
 import type { ledgerEntrySchema } from '../reports/operations-views';
 import type { balanceGrantSchema, userGrantSchema } from '../reports/views';
 import type { sellerSchema } from '../sellers/views';
-import { NEWEST_FIRST } from '../infra/pagination';
 
 type Example<T extends z.ZodType> = z.input<T>;
 
@@ -44,12 +43,12 @@ export const ids = {
   channel: '0d1e2f3a-4b5c-4d6e-9f7a-8b9c0d1e2f3a',
 } as const;
 
-/** A cursor as the API issues them (the last item's createdAt and id). */
-export const exampleCursor = NEWEST_FIRST.encode({ createdAt: new Date('2026-01-31T12:00:00.000Z'), id: ids.reservation });
-
-/** An example page: the item, and the cursor of the next page. */
+/**
+ * An example page: the last one (`nextCursor` null). A cursor is opaque and particular to its list's
+ * order, so no example shows one a client could be tempted to send to another list.
+ */
 export function examplePage<T>(item: T): { items: T[]; nextCursor: string | null } {
-  return { items: [item], nextCursor: exampleCursor };
+  return { items: [item], nextCursor: null };
 }
 
 // ---- catalog -------------------------------------------------------------------------------------

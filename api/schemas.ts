@@ -71,10 +71,9 @@ export function pageQuery(limits: { default: number; max: number } = { default: 
       .min(1)
       .max(1000)
       .optional()
-      .openapi({
-        description: 'The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page.',
-        example: 'WyIyMDI2LTAxLTMxVDEyOjAwOjAwLjAwMFoiLCI3YzllMTY3OS03NDI1LTQwZGUtOTQ0Yi1lMDdmYzFmOTBhZTciXQ',
-      }),
+      // No example: documentation tools put examples into "try it" requests, and a cursor is only ever the
+      // nextCursor of the same list.
+      .openapi({ description: 'The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page.' }),
   });
 }
 export const pageQuerySchema = pageQuery();
