@@ -55,7 +55,16 @@ export interface RouteDefinition<
   /** Express syntax, e.g. /v1/internal/reservations/:reservationId */
   path: string;
   access: Access;
+  /**
+   * The operation's stable name for generated clients: verb-noun camelCase (`createReservation`,
+   * `listMyOrders`), unique in the table (tests/unit/openapi-product.test.ts). Renaming one breaks
+   * every client generated from the document: treat it like a path.
+   */
+  operationId: string;
+  /** One line, a title for the operation. */
   summary: string;
+  /** What the operation does and answers, its rules and refusals (Markdown). */
+  description: string;
   tag: string;
   params?: P;
   query?: Q;
@@ -70,6 +79,16 @@ export interface RouteDefinition<
   produces?: 'application/json' | 'text/csv';
   /** Hand the handler the raw body instead of parsed JSON (webhooks verifying a signature); `body` then only documents it. */
   rawBody?: boolean;
+  /**
+   * Shown in the OpenAPI document; a test parses each with the route's own schemas, so they cannot
+   * drift. `request` is required when the route takes a body.
+   */
+  examples: { request?: z.input<B>; response: z.input<R> };
+  /**
+   * Why an answer carrying `items` is not a list to page with `limit` and `cursor` (a report, or a
+   * resource's own bounded parts). Every other list pages (docs/api.md, "Pagination").
+   */
+  unpaged?: string;
   handler: (ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<RouteResult<z.input<R>>>;
 }
 

@@ -52,11 +52,39 @@ export const errorEnvelopeSchema = z
   })
   .openapi('Error');
 
-/** Cursor pagination: pass `nextCursor` back as `cursor`. */
-export const pageQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).optional(),
-});
+/**
+ * The query of every list (docs/api.md, "Pagination"): `limit`, and `cursor` = the previous page's
+ * `nextCursor`. The first page needs no cursor, so a client that never sends one gets what the list
+ * answered before it paged. Lists keep the limits they had; the default is 50 of at most 200.
+ */
+export function pageQuery(limits: { default: number; max: number } = { default: 50, max: 200 }) {
+  return z.object({
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(limits.max)
+      .default(limits.default)
+      .openapi({ description: `Items per page, 1-${limits.max}.`, example: Math.min(20, limits.max) }),
+    cursor: z
+      .string()
+      .min(1)
+      .max(1000)
+      .optional()
+      // No example: documentation tools put examples into "try it" requests, and a cursor is only ever the
+      // nextCursor of the same list.
+      .openapi({ description: 'The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page.' }),
+  });
+}
+export const pageQuerySchema = pageQuery();
+
+/** A page of a list: `items` in the list's stable order, and the cursor of the next page (null on the last). */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    nextCursor: z.string().nullable().openapi({ description: 'Pass back as `cursor` for the next page; null on the last page.' }),
+  });
+}
 
 const timeRangeQuerySchema = z.object({
   from: isoDate.optional(),
@@ -66,11 +94,6 @@ const timeRangeQuerySchema = z.object({
 // ---------------------------------------------------------------------------------------------
 // Catalog, balances and reports (public, user and admin routes)
 // ---------------------------------------------------------------------------------------------
-
-/** List answers are wrapped so fields (e.g. totals) can be added later without breaking clients. */
-export function listOf<T extends z.ZodType>(item: T) {
-  return z.object({ items: z.array(item) });
-}
 
 /** Read filter for consumptions: `from` inclusive, `to` exclusive. */
 export const consumptionFilterQuerySchema = timeRangeQuerySchema.extend({ actionKey: actionKeySchema.optional() });

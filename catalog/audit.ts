@@ -1,5 +1,6 @@
 import type { Prisma } from '../generated/prisma/client';
 import type { Tx } from '../infra/database';
+import { keysetOrder, type Page, type PageRequest } from '../infra/pagination';
 import type { Idempotency } from '../idempotency/store';
 import { auditEventView, type AuditEventView } from './views';
 
@@ -27,14 +28,19 @@ export async function recordAudit(tx: Tx, change: AuditedChange, idempotency: Id
   });
 }
 
+const NEWEST_FIRST = keysetOrder({ field: 'id', direction: 'desc', kind: 'bigint' });
+
 export async function listAuditEvents(
   tx: Pick<Tx, 'auditEvent'>,
-  filter: { entityType?: string | undefined; entityId?: string | undefined; limit: number },
-): Promise<AuditEventView[]> {
+  filter: { entityType?: string | undefined; entityId?: string | undefined },
+  page: PageRequest,
+): Promise<Page<AuditEventView>> {
   const events = await tx.auditEvent.findMany({
-    where: { ...(filter.entityType ? { entityType: filter.entityType } : {}), ...(filter.entityId ? { entityId: filter.entityId } : {}) },
-    orderBy: { id: 'desc' },
-    take: filter.limit,
+    where: {
+      AND: [{ ...(filter.entityType ? { entityType: filter.entityType } : {}), ...(filter.entityId ? { entityId: filter.entityId } : {}) }, NEWEST_FIRST.after(page.cursor)],
+    },
+    orderBy: NEWEST_FIRST.orderBy,
+    take: NEWEST_FIRST.take(page),
   });
-  return events.map(auditEventView);
+  return NEWEST_FIRST.page(events, page, auditEventView);
 }

@@ -4,6 +4,7 @@
  * Changing a price never rewrites history: consumption rows snapshot the unit price when charged.
  */
 import { uniqueOrConflict, type Database, type Tx } from '../infra/database';
+import { keysetOrder, type Page, type PageRequest } from '../infra/pagination';
 import type { BillingPackage } from '../generated/prisma/client';
 import type { ActionPriceStatus, PackageStatus, PackageType } from '../generated/prisma/enums';
 import { BillingError } from '../domain/errors';
@@ -38,14 +39,20 @@ export interface UpdateActionPriceInput {
   status?: ActionPriceStatus | undefined;
 }
 
-export async function listActivePrices(db: Database): Promise<PublicActionPriceView[]> {
-  const prices = await db.actionPrice.findMany({ where: { status: 'active' }, orderBy: { actionKey: 'asc' } });
-  return prices.map(({ actionKey, name, creditsPerUnit }) => ({ actionKey, name, creditsPerUnit }));
+const BY_ACTION_KEY = keysetOrder({ field: 'actionKey', direction: 'asc', kind: 'text' });
+
+export async function listActivePrices(db: Database, page: PageRequest): Promise<Page<PublicActionPriceView>> {
+  const prices = await db.actionPrice.findMany({
+    where: { AND: [{ status: 'active' }, BY_ACTION_KEY.after(page.cursor)] },
+    orderBy: BY_ACTION_KEY.orderBy,
+    take: BY_ACTION_KEY.take(page),
+  });
+  return BY_ACTION_KEY.page(prices, page, ({ actionKey, name, creditsPerUnit }) => ({ actionKey, name, creditsPerUnit }));
 }
 
-export async function listActionPrices(db: Database): Promise<ActionPriceView[]> {
-  const prices = await db.actionPrice.findMany({ orderBy: { actionKey: 'asc' } });
-  return prices.map(actionPriceView);
+export async function listActionPrices(db: Database, page: PageRequest): Promise<Page<ActionPriceView>> {
+  const prices = await db.actionPrice.findMany({ where: BY_ACTION_KEY.after(page.cursor), orderBy: BY_ACTION_KEY.orderBy, take: BY_ACTION_KEY.take(page) });
+  return BY_ACTION_KEY.page(prices, page, actionPriceView);
 }
 
 export async function createActionPrice(
@@ -139,20 +146,25 @@ export async function packageOnSale(db: Tx | Database, code: string): Promise<Bi
   return billingPackage;
 }
 
-export async function listStorefrontPackages(db: Database): Promise<StorefrontPackageView[]> {
+const CHEAPEST_FIRST = keysetOrder({ field: 'priceMinor', direction: 'asc', kind: 'int' }, { field: 'code', direction: 'asc', kind: 'text' });
+const BY_CODE = keysetOrder({ field: 'code', direction: 'asc', kind: 'text' });
+
+export async function listStorefrontPackages(db: Database, page: PageRequest): Promise<Page<StorefrontPackageView>> {
   const packages = await db.billingPackage.findMany({
-    where: { visible: true, status: 'active', deletedAt: null },
-    orderBy: [{ priceMinor: 'asc' }, { code: 'asc' }],
+    where: { AND: [{ visible: true, status: 'active', deletedAt: null }, CHEAPEST_FIRST.after(page.cursor)] },
+    orderBy: CHEAPEST_FIRST.orderBy,
+    take: CHEAPEST_FIRST.take(page),
   });
-  return packages.map(storefrontPackageView);
+  return CHEAPEST_FIRST.page(packages, page, storefrontPackageView);
 }
 
-export async function listPackages(db: Database, options: { includeDeleted: boolean }): Promise<PackageView[]> {
+export async function listPackages(db: Database, options: { includeDeleted: boolean }, page: PageRequest): Promise<Page<PackageView>> {
   const packages = await db.billingPackage.findMany({
-    where: options.includeDeleted ? {} : { deletedAt: null },
-    orderBy: { code: 'asc' },
+    where: { AND: [options.includeDeleted ? {} : { deletedAt: null }, BY_CODE.after(page.cursor)] },
+    orderBy: BY_CODE.orderBy,
+    take: BY_CODE.take(page),
   });
-  return packages.map(packageView);
+  return BY_CODE.page(packages, page, packageView);
 }
 
 /** One package, deleted ones included (they still explain old grants). */

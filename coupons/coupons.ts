@@ -2,6 +2,7 @@
 import { BillingError } from '../domain/errors';
 import { Prisma, type Coupon } from '../generated/prisma/client';
 import { uniqueOrConflict, type Database, type Tx } from '../infra/database';
+import { NEWEST_FIRST, type Page, type PageRequest } from '../infra/pagination';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import { couponView, type CouponView } from './views';
 
@@ -118,7 +119,12 @@ export async function getCoupon(db: Database, code: string): Promise<CouponView>
   return couponView(coupon);
 }
 
-export async function listCoupons(db: Database, filter: { enabled?: boolean | undefined; limit: number }): Promise<CouponView[]> {
-  const coupons = await db.coupon.findMany({ where: filter.enabled === undefined ? {} : { enabled: filter.enabled }, orderBy: { createdAt: 'desc' }, take: filter.limit });
-  return coupons.map(couponView);
+/** Newest first. */
+export async function listCoupons(db: Database, filter: { enabled?: boolean | undefined }, page: PageRequest): Promise<Page<CouponView>> {
+  const coupons = await db.coupon.findMany({
+    where: { AND: [filter.enabled === undefined ? {} : { enabled: filter.enabled }, NEWEST_FIRST.after(page.cursor)] },
+    orderBy: NEWEST_FIRST.orderBy,
+    take: NEWEST_FIRST.take(page),
+  });
+  return NEWEST_FIRST.page(coupons, page, couponView);
 }

@@ -5,7 +5,7 @@ import { runIdempotent, type Idempotency, type IdempotentResult } from '../idemp
 import type { Prisma } from '../generated/prisma/client';
 import type { Database, Tx } from '../infra/database';
 import { eventsConfig } from './config';
-import { decodeCursor, encodeCursor } from './notifications';
+import { keysetOrder, NEWEST_FIRST, type Page, type PageRequest } from '../infra/pagination';
 import { recordEvent } from './record';
 import { startDelivery } from './relay';
 import { deliveryView, eventView, type DeliveryView, type EventView } from './views';
@@ -15,48 +15,46 @@ export interface EventFilter {
   userId?: string | undefined;
   from?: string | undefined;
   to?: string | undefined;
-  limit: number;
-  cursor?: string | undefined;
 }
 
-/** Newest first; the cursor is the last item's commit sequence number. */
-export async function listEvents(db: Database, filter: EventFilter): Promise<{ items: EventView[]; nextCursor: string | null }> {
-  if (filter.cursor !== undefined && !/^\d{1,19}$/.test(filter.cursor)) {
-    throw new BillingError('VALIDATION_FAILED', 'Invalid cursor.', { issues: [{ path: 'query.cursor', message: 'not a cursor from this API' }] });
-  }
+/** Commit order, the newest first. */
+const NEWEST_EVENT_FIRST = keysetOrder({ field: 'seq', direction: 'desc', kind: 'bigint' });
+
+export async function listEvents(db: Database, filter: EventFilter, page: PageRequest): Promise<Page<EventView>> {
   const where: Prisma.EventWhereInput = {
     ...(filter.type ? { type: filter.type } : {}),
     ...(filter.userId ? { userId: filter.userId } : {}),
     ...(filter.from || filter.to
       ? { occurredAt: { ...(filter.from ? { gte: new Date(filter.from) } : {}), ...(filter.to ? { lt: new Date(filter.to) } : {}) } }
       : {}),
-    ...(filter.cursor ? { seq: { lt: BigInt(filter.cursor) } } : {}),
   };
-  const rows = await db.event.findMany({ where, orderBy: { seq: 'desc' }, take: filter.limit + 1 });
-  const items = rows.slice(0, filter.limit);
-  return { items: items.map(eventView), nextCursor: rows.length > filter.limit ? String(items.at(-1)!.seq) : null };
+  const rows = await db.event.findMany({ where: { AND: [where, NEWEST_EVENT_FIRST.after(page.cursor)] }, orderBy: NEWEST_EVENT_FIRST.orderBy, take: NEWEST_EVENT_FIRST.take(page) });
+  return NEWEST_EVENT_FIRST.page(rows, page, eventView);
 }
 
 const withAttempts = { event: { select: { type: true } }, attempts: { orderBy: [{ createdAt: 'asc' as const }, { id: 'asc' as const }] } };
 
 export async function listDeliveries(
   db: Database,
-  filter: { endpointId?: string | undefined; eventId?: string | undefined; status?: string | undefined; limit: number; cursor?: string | undefined },
-): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
-  const before = filter.cursor ? decodeCursor(filter.cursor) : null;
+  filter: { endpointId?: string | undefined; eventId?: string | undefined; status?: string | undefined },
+  page: PageRequest,
+): Promise<Page<DeliveryView>> {
   const rows = await db.webhookDelivery.findMany({
     where: {
-      ...(filter.endpointId ? { endpointId: filter.endpointId } : {}),
-      ...(filter.eventId ? { eventId: filter.eventId } : {}),
-      ...(filter.status ? { status: filter.status } : {}),
-      ...(before ? { OR: [{ createdAt: { lt: before.createdAt } }, { createdAt: before.createdAt, id: { lt: before.id } }] } : {}),
+      AND: [
+        {
+          ...(filter.endpointId ? { endpointId: filter.endpointId } : {}),
+          ...(filter.eventId ? { eventId: filter.eventId } : {}),
+          ...(filter.status ? { status: filter.status } : {}),
+        },
+        NEWEST_FIRST.after(page.cursor),
+      ],
     },
     include: withAttempts,
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: filter.limit + 1,
+    orderBy: NEWEST_FIRST.orderBy,
+    take: NEWEST_FIRST.take(page),
   });
-  const items = rows.slice(0, filter.limit);
-  return { items: items.map(deliveryView), nextCursor: rows.length > filter.limit ? encodeCursor(items.at(-1)!) : null };
+  return NEWEST_FIRST.page(rows, page, deliveryView);
 }
 
 export async function getDelivery(db: Database, deliveryId: string): Promise<DeliveryView> {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { BillingError } from '../domain/errors';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import type { Database, Tx } from '../infra/database';
+import { OLDEST_FIRST, type Page, type PageRequest } from '../infra/pagination';
 import { eventsConfig } from './config';
 import { decryptSecret, encryptSecret, generateSecret } from './secrets';
 import type { EventType } from './types';
@@ -53,9 +54,14 @@ async function findLive(tx: Tx | Database, endpointId: string) {
   return endpoint;
 }
 
-export async function listEndpoints(db: Database): Promise<WebhookEndpointView[]> {
-  const endpoints = await db.webhookEndpoint.findMany({ where: { deletedAt: null }, orderBy: { createdAt: 'asc' } });
-  return endpoints.map(webhookEndpointView);
+/** Oldest first. */
+export async function listEndpoints(db: Database, page: PageRequest): Promise<Page<WebhookEndpointView>> {
+  const endpoints = await db.webhookEndpoint.findMany({
+    where: { AND: [{ deletedAt: null }, OLDEST_FIRST.after(page.cursor)] },
+    orderBy: OLDEST_FIRST.orderBy,
+    take: OLDEST_FIRST.take(page),
+  });
+  return OLDEST_FIRST.page(endpoints, page, webhookEndpointView);
 }
 
 export async function getEndpoint(db: Database, endpointId: string): Promise<WebhookEndpointView> {

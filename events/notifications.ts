@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { BillingError } from '../domain/errors';
 import type { Event } from '../generated/prisma/client';
 import type { Database } from '../infra/database';
+import { NEWEST_FIRST, type Page, type PageRequest } from '../infra/pagination';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import type { SendMail } from './mailer';
 import { render } from './templates';
@@ -66,36 +67,14 @@ export async function sendNoticeEmail(db: Database, sendMail: SendMail, notifica
 export async function listNotifications(
   db: Database,
   userId: string,
-  page: { limit: number; cursor?: string | undefined; unreadOnly?: boolean | undefined },
-): Promise<{ items: NotificationView[]; nextCursor: string | null; unread: number }> {
-  const before = page.cursor ? decodeCursor(page.cursor) : null;
+  page: PageRequest & { unreadOnly?: boolean | undefined },
+): Promise<Page<NotificationView> & { unread: number }> {
   const rows = await db.notification.findMany({
-    where: {
-      userId,
-      ...(page.unreadOnly ? { readAt: null } : {}),
-      ...(before ? { OR: [{ createdAt: { lt: before.createdAt } }, { createdAt: before.createdAt, id: { lt: before.id } }] } : {}),
-    },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: page.limit + 1,
+    where: { AND: [{ userId, ...(page.unreadOnly ? { readAt: null } : {}) }, NEWEST_FIRST.after(page.cursor)] },
+    orderBy: NEWEST_FIRST.orderBy,
+    take: NEWEST_FIRST.take(page),
   });
-  const items = rows.slice(0, page.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(notificationView),
-    nextCursor: rows.length > page.limit && last ? encodeCursor(last) : null,
-    unread: await db.notification.count({ where: { userId, readAt: null } }),
-  };
-}
-
-export function encodeCursor(row: { createdAt: Date; id: string }): string {
-  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(time ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw new BillingError('VALIDATION_FAILED', 'Invalid cursor.', { issues: [{ path: 'query.cursor', message: 'not a cursor from this API' }] });
-  return { createdAt, id };
+  return { ...NEWEST_FIRST.page(rows, page, notificationView), unread: await db.notification.count({ where: { userId, readAt: null } }) };
 }
 
 /** Marks one of the user's notices read (idempotent: reading twice keeps the first time). */

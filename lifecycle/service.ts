@@ -9,6 +9,7 @@ import { runClaimed, runIdempotent, type Idempotency, type IdempotentResult } fr
 import type { GrantStatus } from '../generated/prisma/enums';
 import type { Database } from '../infra/database';
 import { idFromKey } from '../idempotency/fingerprint';
+import { keysetOrder, type Page, type PageRequest } from '../infra/pagination';
 import { assignPackage } from '../credits/assign';
 import { changeGrantExpiryIn, findGrantTimes, revokeGrantIn } from '../credits/lifecycle';
 import { grantView, type GrantView } from '../credits/views';
@@ -56,20 +57,27 @@ export interface ExpiryWindow {
   expiresBefore?: Date | undefined;
   status?: GrantStatus | undefined;
   userId?: string | undefined;
-  limit: number;
 }
 
-export async function listPackagesByExpiry(db: Database, window: ExpiryWindow) {
+/** Soonest expiry first; packages that never expire are not in any window. */
+const SOONEST_EXPIRY_FIRST = keysetOrder({ field: 'expiresAt', direction: 'asc', kind: 'date' }, { field: 'id', direction: 'asc', kind: 'uuid' });
+
+export async function listPackagesByExpiry(db: Database, window: ExpiryWindow, page: PageRequest) {
   const grants = await db.userPackage.findMany({
     where: {
-      ...(window.userId ? { userId: window.userId } : {}),
-      ...(window.status ? { status: window.status } : {}),
-      expiresAt: { not: null, ...(window.expiresAfter ? { gte: window.expiresAfter } : {}), ...(window.expiresBefore ? { lt: window.expiresBefore } : {}) },
+      AND: [
+        {
+          ...(window.userId ? { userId: window.userId } : {}),
+          ...(window.status ? { status: window.status } : {}),
+          expiresAt: { not: null, ...(window.expiresAfter ? { gte: window.expiresAfter } : {}), ...(window.expiresBefore ? { lt: window.expiresBefore } : {}) },
+        },
+        SOONEST_EXPIRY_FIRST.after(page.cursor),
+      ],
     },
-    orderBy: [{ expiresAt: 'asc' }, { id: 'asc' }],
-    take: window.limit,
+    orderBy: SOONEST_EXPIRY_FIRST.orderBy,
+    take: SOONEST_EXPIRY_FIRST.take(page),
   });
-  return grants.map((grant) => ({ ...grantView(grant), timerWorkflowId: needsTimer(grant) ? packageLifecycleWorkflowId(grant.id) : null }));
+  return SOONEST_EXPIRY_FIRST.page(grants, page, (grant) => ({ ...grantView(grant), timerWorkflowId: needsTimer(grant) ? packageLifecycleWorkflowId(grant.id) : null }));
 }
 
 /**
@@ -171,7 +179,13 @@ export async function getReport(db: Database, reportId: string): Promise<Lifecyc
   return reportView(report);
 }
 
-export async function listReports(db: Database, kind: string | undefined, limit: number): Promise<LifecycleReportView[]> {
-  const rows = await db.lifecycleReport.findMany({ where: kind ? { kind } : {}, orderBy: { startedAt: 'desc' }, take: limit });
-  return rows.map(reportView);
+const NEWEST_REPORT_FIRST = keysetOrder({ field: 'startedAt', direction: 'desc', kind: 'date' }, { field: 'id', direction: 'desc', kind: 'uuid' });
+
+export async function listReports(db: Database, kind: string | undefined, page: PageRequest): Promise<Page<LifecycleReportView>> {
+  const rows = await db.lifecycleReport.findMany({
+    where: { AND: [kind ? { kind } : {}, NEWEST_REPORT_FIRST.after(page.cursor)] },
+    orderBy: NEWEST_REPORT_FIRST.orderBy,
+    take: NEWEST_REPORT_FIRST.take(page),
+  });
+  return NEWEST_REPORT_FIRST.page(rows, page, reportView);
 }

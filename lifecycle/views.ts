@@ -5,7 +5,6 @@ import { z } from '../infra/zod';
 export const userPackageWithTimerSchema = grantSchema
   .extend({ timerWorkflowId: z.string().nullable().openapi({ description: 'Temporal workflow id of its lifecycle timer; null: permanent or final.' }) })
   .openapi('UserPackageWithTimer');
-export const userPackageListSchema = z.object({ items: z.array(userPackageWithTimerSchema) }).openapi('UserPackageList');
 
 export const signupSchema = z
   .object({ userId: z.string(), created: z.boolean(), grant: grantSchema })
@@ -45,7 +44,6 @@ export const scheduleSchema = z
     nextRuns: z.array(z.string()),
   })
   .openapi('Schedule');
-export const scheduleListSchema = z.object({ items: z.array(scheduleSchema) }).openapi('ScheduleList');
 
 export const lifecycleStateSchema = z
   .object({

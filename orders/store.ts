@@ -9,6 +9,7 @@ import { decidePayment, statusesLeadingTo, type OrderStatus, type PaymentDecisio
 import { refundableMinor } from '../domain/refund-proportion';
 import { formatMinor } from '../domain/currencies';
 import type { Database } from '../infra/database';
+import { NEWEST_FIRST, OLDEST_FIRST, type Page, type PageRequest } from '../infra/pagination';
 import type { Order, Prisma } from '../generated/prisma/client';
 import type { Tx } from '../infra/database';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
@@ -120,10 +121,10 @@ export interface OrderFilter {
   channel?: string | undefined;
   from?: string | undefined;
   to?: string | undefined;
-  limit: number;
 }
 
-export async function listOrders(db: Database, filter: OrderFilter): Promise<OrderView[]> {
+/** Newest first. */
+export async function listOrders(db: Database, filter: OrderFilter, page: PageRequest): Promise<Page<OrderView>> {
   const where: Prisma.OrderWhereInput = {
     ...(filter.userId ? { userId: filter.userId } : {}),
     ...(filter.status ? { status: filter.status } : {}),
@@ -132,8 +133,8 @@ export async function listOrders(db: Database, filter: OrderFilter): Promise<Ord
       ? { createdAt: { ...(filter.from ? { gte: new Date(filter.from) } : {}), ...(filter.to ? { lt: new Date(filter.to) } : {}) } }
       : {}),
   };
-  const orders = await db.order.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: filter.limit });
-  return orders.map(orderView);
+  const orders = await db.order.findMany({ where: { AND: [where, NEWEST_FIRST.after(page.cursor)] }, orderBy: NEWEST_FIRST.orderBy, take: NEWEST_FIRST.take(page) });
+  return NEWEST_FIRST.page(orders, page, orderView);
 }
 
 /** Closing without keeping a payment gives the order's coupon use back (coupons/redemptions.ts). */
@@ -278,9 +279,10 @@ export async function openRefund(
   });
 }
 
-export async function listOrderRefunds(db: Database, orderId: string): Promise<OrderRefundView[]> {
-  const refunds = await db.orderRefund.findMany({ where: { orderId }, orderBy: { createdAt: 'asc' } });
-  return refunds.map(orderRefundView);
+/** Oldest first. */
+export async function listOrderRefunds(db: Database, orderId: string, page: PageRequest): Promise<Page<OrderRefundView>> {
+  const refunds = await db.orderRefund.findMany({ where: { AND: [{ orderId }, OLDEST_FIRST.after(page.cursor)] }, orderBy: OLDEST_FIRST.orderBy, take: OLDEST_FIRST.take(page) });
+  return OLDEST_FIRST.page(refunds, page, orderRefundView);
 }
 
 /** The payment recorded for an order, or null while it has none. */

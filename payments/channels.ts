@@ -4,6 +4,7 @@
 import { z } from '../infra/zod';
 import { BillingError } from '../domain/errors';
 import { uniqueOrConflict, type Database } from '../infra/database';
+import { keysetOrder, type Page, type PageRequest } from '../infra/pagination';
 import type { Prisma, PaymentChannel } from '../generated/prisma/client';
 import { recordAudit } from '../catalog/audit';
 import type { Tx } from '../infra/database';
@@ -79,14 +80,20 @@ export function channelConfig<K extends ChannelKind>(channel: PaymentChannel & {
   return channelConfigSchemas[channel.kind].parse(channel.config) as z.infer<(typeof channelConfigSchemas)[K]>;
 }
 
-export async function listPublicChannels(db: Database): Promise<PublicChannelView[]> {
-  const channels = await db.paymentChannel.findMany({ where: { enabled: true }, orderBy: [{ displayOrder: 'asc' }, { code: 'asc' }] });
-  return channels.map(publicChannelView);
+const IN_DISPLAY_ORDER = keysetOrder({ field: 'displayOrder', direction: 'asc', kind: 'int' }, { field: 'code', direction: 'asc', kind: 'text' });
+
+export async function listPublicChannels(db: Database, page: PageRequest): Promise<Page<PublicChannelView>> {
+  const channels = await db.paymentChannel.findMany({
+    where: { AND: [{ enabled: true }, IN_DISPLAY_ORDER.after(page.cursor)] },
+    orderBy: IN_DISPLAY_ORDER.orderBy,
+    take: IN_DISPLAY_ORDER.take(page),
+  });
+  return IN_DISPLAY_ORDER.page(channels, page, publicChannelView);
 }
 
-export async function listChannels(db: Database): Promise<ChannelView[]> {
-  const channels = await db.paymentChannel.findMany({ orderBy: [{ displayOrder: 'asc' }, { code: 'asc' }] });
-  return channels.map(channelView);
+export async function listChannels(db: Database, page: PageRequest): Promise<Page<ChannelView>> {
+  const channels = await db.paymentChannel.findMany({ where: IN_DISPLAY_ORDER.after(page.cursor), orderBy: IN_DISPLAY_ORDER.orderBy, take: IN_DISPLAY_ORDER.take(page) });
+  return IN_DISPLAY_ORDER.page(channels, page, channelView);
 }
 
 export async function getChannel(db: Database | Tx, code: string): Promise<PaymentChannel> {

@@ -9,6 +9,7 @@ import { BillingError } from '../domain/errors';
 import { findMismatches, type LocalPayment } from '../domain/reconciliation';
 import { Prisma } from '../generated/prisma/client';
 import type { Database } from '../infra/database';
+import { NEWEST_FIRST, type Page, type PageRequest } from '../infra/pagination';
 import type { PaymentsDeps } from '../payments/deps';
 import { fetchGatewayRecords } from './gateway-records';
 import { mismatchView, summaryView, type ReportSummaryView, type ReportView } from './views';
@@ -94,13 +95,14 @@ export async function reconcilableChannels(db: Database): Promise<string[]> {
   return channels.map((channel) => channel.code);
 }
 
-export async function listReports(db: Database, filter: { channel?: string | undefined; limit: number }): Promise<ReportSummaryView[]> {
+/** Newest first. */
+export async function listReports(db: Database, filter: { channel?: string | undefined }, page: PageRequest): Promise<Page<ReportSummaryView>> {
   const reports = await db.reconciliationReport.findMany({
-    where: filter.channel ? { channelCode: filter.channel } : {},
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: filter.limit,
+    where: { AND: [filter.channel ? { channelCode: filter.channel } : {}, NEWEST_FIRST.after(page.cursor)] },
+    orderBy: NEWEST_FIRST.orderBy,
+    take: NEWEST_FIRST.take(page),
   });
-  return reports.map(summaryView);
+  return NEWEST_FIRST.page(reports, page, summaryView);
 }
 
 export async function getReport(db: Database, reportId: string): Promise<ReportView> {

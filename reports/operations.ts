@@ -3,34 +3,12 @@
  * deadline), a grant's ledger entries, and the ledger invariant for one user, checked on demand.
  * Read-only: nothing here takes a lock or writes.
  */
-import { z } from 'zod';
 import type { ReservationStatus } from '../generated/prisma/enums';
 import { BillingError } from '../domain/errors';
 import { reservationView } from '../credits/views';
 import type { Database } from '../infra/database';
+import { keysetOrder, NEWEST_FIRST, type PageRequest } from '../infra/pagination';
 import type { InvariantReport, LedgerPage, ReservationPage } from './operations-views';
-
-// ---- opaque keyset cursors ---------------------------------------------------------------------
-
-function encode(position: unknown): string {
-  return Buffer.from(JSON.stringify(position)).toString('base64url');
-}
-
-function decode<T>(cursor: string, schema: z.ZodType<T>): T {
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    decoded = undefined;
-  }
-  const parsed = schema.safeParse(decoded);
-  if (!parsed.success) {
-    throw new BillingError('VALIDATION_FAILED', 'Invalid request query.', {
-      issues: [{ path: 'query.cursor', message: 'is not a nextCursor returned by this endpoint' }],
-    });
-  }
-  return parsed.data;
-}
 
 // ---- reservations ------------------------------------------------------------------------------
 
@@ -41,55 +19,42 @@ export interface ReservationFilter {
   pastDeadline?: boolean | undefined;
 }
 
-const reservationCursor = z.strictObject({ createdAt: z.iso.datetime(), id: z.uuid() });
-
-/** Newest first, keyset-paginated on (createdAt, id). */
-export async function listReservations(
-  db: Database,
-  filter: ReservationFilter,
-  page: { limit: number; cursor?: string | undefined },
-  now = new Date(),
-): Promise<ReservationPage> {
-  const after = page.cursor === undefined ? undefined : decode(page.cursor, reservationCursor);
-  const afterDate = after && new Date(after.createdAt);
+/** Newest first. */
+export async function listReservations(db: Database, filter: ReservationFilter, page: PageRequest, now = new Date()): Promise<ReservationPage> {
   const rows = await db.reservation.findMany({
     where: {
-      ...(filter.userId ? { userId: filter.userId } : {}),
-      ...(filter.status ? { status: filter.status } : {}),
-      ...(filter.pastDeadline ? { status: 'held', expiresAt: { lte: now } } : {}),
-      ...(after && afterDate ? { OR: [{ createdAt: { lt: afterDate } }, { createdAt: afterDate, id: { lt: after.id } }] } : {}),
+      AND: [
+        {
+          ...(filter.userId ? { userId: filter.userId } : {}),
+          ...(filter.status ? { status: filter.status } : {}),
+          ...(filter.pastDeadline ? { status: 'held', expiresAt: { lte: now } } : {}),
+        },
+        NEWEST_FIRST.after(page.cursor),
+      ],
     },
     include: { allocations: true },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: page.limit + 1,
+    orderBy: NEWEST_FIRST.orderBy,
+    take: NEWEST_FIRST.take(page),
   });
-  const items = rows.slice(0, page.limit);
-  const last = items[items.length - 1];
-  return {
-    items: items.map(reservationView),
-    nextCursor: rows.length > page.limit && last ? encode({ createdAt: last.createdAt.toISOString(), id: last.id }) : null,
-  };
+  return NEWEST_FIRST.page(rows, page, reservationView);
 }
 
 // ---- ledger ------------------------------------------------------------------------------------
 
-const ledgerCursor = z.strictObject({ after: z.string().regex(/^\d{1,19}$/) });
+const AS_WRITTEN = keysetOrder({ field: 'id', direction: 'asc', kind: 'bigint' });
 
-/** A grant's ledger entries in the order they were written (entry number ascending), keyset-paginated. */
-export async function listGrantLedger(db: Database, grantId: string, page: { limit: number; cursor?: string | undefined }): Promise<LedgerPage> {
-  const after = page.cursor === undefined ? undefined : BigInt(decode(page.cursor, ledgerCursor).after);
+/** A grant's ledger entries in the order they were written (entry number ascending). */
+export async function listGrantLedger(db: Database, grantId: string, page: PageRequest): Promise<LedgerPage> {
   const grant = await db.userPackage.findUnique({ where: { id: grantId }, select: { id: true } });
   if (!grant) throw new BillingError('NOT_FOUND', `Grant ${grantId} not found.`, { grantId });
   const rows = await db.creditLedgerEntry.findMany({
-    where: { userPackageId: grantId, ...(after === undefined ? {} : { id: { gt: after } }) },
-    orderBy: { id: 'asc' },
-    take: page.limit + 1,
+    where: { AND: [{ userPackageId: grantId }, AS_WRITTEN.after(page.cursor)] },
+    orderBy: AS_WRITTEN.orderBy,
+    take: AS_WRITTEN.take(page),
   });
-  const items = rows.slice(0, page.limit);
-  const last = items[items.length - 1];
   return {
     grantId,
-    items: items.map((entry) => ({
+    ...AS_WRITTEN.page(rows, page, (entry) => ({
       id: entry.id.toString(),
       grantId: entry.userPackageId,
       userId: entry.userId,
@@ -103,7 +68,6 @@ export async function listGrantLedger(db: Database, grantId: string, page: { lim
       actor: entry.actor,
       createdAt: entry.createdAt.toISOString(),
     })),
-    nextCursor: rows.length > page.limit && last ? encode({ after: last.id.toString() }) : null,
   };
 }
 

@@ -2,11 +2,10 @@
  * Read-only views for users and operators: balances, grants, consumption history, statistics and
  * the CSV export. Nothing here writes, so nothing here takes the user's credit lock.
  */
-import { z } from 'zod';
 import type { Database } from '../infra/database';
+import { NEWEST_FIRST, type Page, type PageRequest } from '../infra/pagination';
 import { Prisma, type GrantStatus } from '../generated/prisma/client';
 import { compareBurnDownOrder, isSpendable, spendableTotal } from '../domain/burn-down';
-import { BillingError } from '../domain/errors';
 import { consumptionView, grantView } from '../credits/views';
 import type { ConsumptionPage, ConsumptionStats, StatsGroupBy, UserCreditsView, UserGrantView } from './views';
 
@@ -28,13 +27,14 @@ export async function getUserCredits(db: Database, userId: string, now = new Dat
 }
 
 /** Every grant of a user (any status unless filtered), newest first. */
-export async function listUserGrants(db: Database, userId: string, status?: GrantStatus): Promise<UserGrantView[]> {
+export async function listUserGrants(db: Database, userId: string, status: GrantStatus | undefined, page: PageRequest): Promise<Page<UserGrantView>> {
   const grants = await db.userPackage.findMany({
-    where: { userId, ...(status ? { status } : {}) },
+    where: { AND: [{ userId, ...(status ? { status } : {}) }, NEWEST_FIRST.after(page.cursor)] },
     include: { package: { select: { code: true, name: true } } },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    orderBy: NEWEST_FIRST.orderBy,
+    take: NEWEST_FIRST.take(page),
   });
-  return grants.map(({ package: billingPackage, ...grant }) => ({
+  return NEWEST_FIRST.page(grants, page, ({ package: billingPackage, ...grant }) => ({
     ...grantView(grant),
     package: billingPackage ? { code: billingPackage.code, name: billingPackage.name } : null,
   }));
@@ -52,34 +52,6 @@ export interface ConsumptionFilter {
   userId?: string | undefined;
 }
 
-interface CursorPosition {
-  createdAt: string;
-  id: string;
-}
-
-const cursorSchema = z.strictObject({ createdAt: z.iso.datetime(), id: z.uuid() });
-
-/** Opaque to clients; it names the last row returned, so the next page starts strictly after it. */
-export function encodeCursor(position: CursorPosition): string {
-  return Buffer.from(JSON.stringify(position)).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): CursorPosition {
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    decoded = undefined;
-  }
-  const parsed = cursorSchema.safeParse(decoded);
-  if (!parsed.success) {
-    throw new BillingError('VALIDATION_FAILED', 'Invalid request query.', {
-      issues: [{ path: 'query.cursor', message: 'is not a nextCursor returned by this endpoint' }],
-    });
-  }
-  return parsed.data;
-}
-
 /**
  * Newest first. Keyset pagination on (createdAt, id) rather than offsets: pages stay stable while new
  * consumptions arrive, and each page is an index range scan however deep the client pages.
@@ -88,33 +60,27 @@ export async function listUserConsumptions(
   db: Database,
   userId: string,
   filter: Omit<ConsumptionFilter, 'userId'>,
-  pageRequest: { limit: number; cursor?: string | undefined },
+  pageRequest: PageRequest,
 ): Promise<ConsumptionPage> {
-  const after = pageRequest.cursor === undefined ? undefined : decodeCursor(pageRequest.cursor);
-  const afterDate = after && new Date(after.createdAt);
   const records = await db.consumptionRecord.findMany({
     where: {
-      userId,
-      ...(filter.actionKey ? { actionKey: filter.actionKey } : {}),
-      createdAt: {
-        ...(filter.from ? { gte: new Date(filter.from) } : {}),
-        ...(filter.to ? { lt: new Date(filter.to) } : {}),
-      },
-      ...(after && afterDate
-        ? { OR: [{ createdAt: { lt: afterDate } }, { createdAt: afterDate, id: { lt: after.id } }] }
-        : {}),
+      AND: [
+        {
+          userId,
+          ...(filter.actionKey ? { actionKey: filter.actionKey } : {}),
+          createdAt: {
+            ...(filter.from ? { gte: new Date(filter.from) } : {}),
+            ...(filter.to ? { lt: new Date(filter.to) } : {}),
+          },
+        },
+        NEWEST_FIRST.after(pageRequest.cursor),
+      ],
     },
     include: { allocations: true, reservation: { select: { id: true } } },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    // One extra row tells whether another page exists without a count query.
-    take: pageRequest.limit + 1,
+    orderBy: NEWEST_FIRST.orderBy,
+    take: NEWEST_FIRST.take(pageRequest),
   });
-  const items = records.slice(0, pageRequest.limit);
-  const last = items[items.length - 1];
-  return {
-    items: items.map(consumptionView),
-    nextCursor: records.length > pageRequest.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null,
-  };
+  return NEWEST_FIRST.page(records, pageRequest, consumptionView);
 }
 
 // ---------------------------------------------------------------------------------------------

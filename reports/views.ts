@@ -24,7 +24,6 @@ export const userGrantSchema = grantSchema
   .openapi('UserGrant');
 
 /** One instance, shared by the user and admin routes, so the OpenAPI component is registered once. */
-export const userGrantListSchema = z.object({ items: z.array(userGrantSchema) }).openapi('UserGrantList');
 
 export const consumptionPageSchema = z
   .object({ items: z.array(consumptionSchema), nextCursor: z.string().nullable() })

@@ -3,6 +3,7 @@ import { BillingError } from '../domain/errors';
 import { DEFAULT_PLATFORM_FEE_BASIS_POINTS } from '../domain/revenue-split';
 import type { Prisma, Seller } from '../generated/prisma/client';
 import { uniqueOrConflict, type Database, type Tx } from '../infra/database';
+import { OLDEST_FIRST, type Page, type PageRequest } from '../infra/pagination';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../idempotency/store';
 import { sellerView, type SellerView } from './views';
 
@@ -93,7 +94,9 @@ export async function getSeller(db: Database, sellerId: string): Promise<SellerV
   return viewOf(db, seller);
 }
 
-export async function listSellers(db: Database): Promise<SellerView[]> {
-  const sellers = await db.seller.findMany({ orderBy: { createdAt: 'asc' } });
-  return Promise.all(sellers.map((seller) => viewOf(db, seller)));
+/** Oldest first. */
+export async function listSellers(db: Database, page: PageRequest): Promise<Page<SellerView>> {
+  const sellers = await db.seller.findMany({ where: OLDEST_FIRST.after(page.cursor), orderBy: OLDEST_FIRST.orderBy, take: OLDEST_FIRST.take(page) });
+  const found = OLDEST_FIRST.page(sellers, page);
+  return { items: await Promise.all(found.items.map((seller) => viewOf(db, seller))), nextCursor: found.nextCursor };
 }

@@ -6,6 +6,7 @@
  */
 import { DAY_MS, planPeriod } from '../domain/subscription-period';
 import type { Database } from '../infra/database';
+import { OLDEST_FIRST, type Page, type PageRequest } from '../infra/pagination';
 import { assignPackage } from '../credits/assign';
 import { applyMovements } from '../credits/ledger';
 import type { Tx } from '../infra/database';
@@ -154,9 +155,15 @@ export async function revokeOrderShare(
   return { creditsRevoked, secondsRevoked };
 }
 
-export async function listSubscriptions(db: Database, userId: string): Promise<SubscriptionView[]> {
-  const subscriptions = await db.subscription.findMany({ where: { userId }, include: { periods: true }, orderBy: { createdAt: 'asc' } });
-  return subscriptions.map(subscriptionView);
+/** Oldest first. */
+export async function listSubscriptions(db: Database, userId: string, page: PageRequest): Promise<Page<SubscriptionView>> {
+  const subscriptions = await db.subscription.findMany({
+    where: { AND: [{ userId }, OLDEST_FIRST.after(page.cursor)] },
+    include: { periods: true },
+    orderBy: OLDEST_FIRST.orderBy,
+    take: OLDEST_FIRST.take(page),
+  });
+  return OLDEST_FIRST.page(subscriptions, page, subscriptionView);
 }
 
 /** Length of the period an order bought, in seconds (null: permanent). */

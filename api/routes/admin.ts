@@ -19,14 +19,16 @@ import {
 import { actionPriceSchema, auditEventSchema, billingPackageSchema } from '../../catalog/views';
 import { consumptionStats, listUserGrants } from '../../reports/reports';
 import { exportConsumptionsCsv } from '../../reports/csv-export';
-import { consumptionStatsSchema, statsGroupBySchema, userGrantListSchema } from '../../reports/views';
+import { consumptionStatsSchema, statsGroupBySchema, userGrantSchema } from '../../reports/views';
+import { actionPrice, auditEvent, billingPackage, examplePage, grant, ids, userGrant } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import {
   actionKeySchema,
   consumptionFilterQuerySchema,
   grantStatusSchema,
   isoDate,
-  listOf,
+  pageOf,
+  pageQuery,
   rangeInOrder,
   rangeInOrderIssue,
   userIdSchema,
@@ -103,27 +105,40 @@ const createPackageBody = z
   .discriminatedUnion('type', [
     z
       .strictObject({ ...createPackageCommon, type: z.literal(PackageType.permanent), durationDays: z.null().optional() })
-      .openapi({ description: 'Never expires: no durationDays.' }),
+      .openapi('CreatePermanentPackage', { description: 'Never expires: no durationDays.' }),
     z
       .strictObject({ ...createPackageCommon, type: z.literal(PackageType.duration), durationDays: expiresAfter })
-      .openapi({ description: 'Expires after durationDays; creditsAmount may be 0.', required: [...REQUIRED_CREATE_FIELDS, 'durationDays'] }),
+      .openapi('CreateDurationPackage', { description: 'Expires after durationDays; creditsAmount may be 0.', required: [...REQUIRED_CREATE_FIELDS, 'durationDays'] }),
     z
       .strictObject({ ...createPackageCommon, type: z.literal(PackageType.hybrid), creditsAmount: givesCredits, durationDays: expiresAfter })
-      .openapi({ description: 'Credits that expire after durationDays.', required: [...REQUIRED_CREATE_FIELDS, 'durationDays'] }),
+      .openapi('CreateHybridPackage', { description: 'Credits that expire after durationDays.', required: [...REQUIRED_CREATE_FIELDS, 'durationDays'] }),
     z
       .strictObject({ ...createPackageCommon, type: z.literal(PackageType.credits), creditsAmount: givesCredits, durationDays: packageFields.durationDays.optional() })
-      .openapi({ description: 'Credits, expiring after durationDays when given.' }),
+      .openapi('CreateCreditsPackage', { description: 'Credits, expiring after durationDays when given.' }),
   ])
   .superRefine((fields, ctx) => {
     for (const violation of packageRuleViolations(fields)) {
       ctx.addIssue({ code: 'custom', path: [violation.path], message: violation.message });
     }
   })
-  .openapi({ discriminator: { propertyName: 'type' } });
+  // The mapping names each type's schema: without it, generators take the schema's name for the value.
+  .openapi({
+    discriminator: {
+      propertyName: 'type',
+      mapping: {
+        [PackageType.permanent]: '#/components/schemas/CreatePermanentPackage',
+        [PackageType.duration]: '#/components/schemas/CreateDurationPackage',
+        [PackageType.hybrid]: '#/components/schemas/CreateHybridPackage',
+        [PackageType.credits]: '#/components/schemas/CreateCreditsPackage',
+      },
+    },
+  });
 // The type cannot change (grants already made follow it); the type rules are checked on the merged result.
 const updatePackageBody = z.strictObject(packageFields).partial().refine(...atLeastOneField).openapi({ minProperties: 1 });
 const packageParams = z.strictObject({ packageId: uuidSchema });
-const packagesQuery = z.object({
+/** The catalog lists answered everything before they paged: a first page this long keeps that for any real catalog. */
+const CATALOG_PAGE = { default: 200, max: 500 };
+const packagesQuery = pageQuery(CATALOG_PAGE).extend({
   includeDeleted: z.enum(['true', 'false']).optional().openapi({ description: 'true: also list soft-deleted packages.' }),
 });
 
@@ -135,7 +150,9 @@ const assignBody = z.strictObject({
   priority: prioritySchema.optional().openapi({ description: "Overrides the package's default priority." }),
   startsAt: isoDate.optional().openapi({ description: 'Default now; a later start keeps the grant unspendable until then.' }),
 });
-const grantsQuery = z.object({ status: grantStatusSchema.optional() });
+const grantsQuery = pageQuery(CATALOG_PAGE).extend({ status: grantStatusSchema.optional() });
+/** Shared with GET /v1/me/packages. */
+export const userGrantPageSchema = pageOf(userGrantSchema).openapi('UserGrantList');
 
 const reportFilterQuery = consumptionFilterQuerySchema.extend({ userId: userIdSchema.optional() });
 const statsQuery = reportFilterQuery
@@ -151,21 +168,32 @@ export const adminRoutes: RouteDefinition[] = [
     path: '/v1/admin/action-prices',
     access: ADMIN,
     tag: TAG,
-    summary: 'All action prices, any status, ordered by actionKey.',
-    response: listOf(actionPriceSchema).openapi('ActionPriceList'),
-    handler: async ({ deps }) => ({ body: { items: await listActionPrices(deps.db) } }),
+    operationId: 'listAdminActionPrices',
+    summary: 'List all action prices',
+    description: 'Every action price, active or disabled, ordered by actionKey.',
+    query: pageQuery(CATALOG_PAGE).strict(),
+    response: pageOf(actionPriceSchema).openapi('ActionPriceList'),
+    examples: { response: examplePage(actionPrice) },
+    handler: async ({ query, deps }) => ({ body: await listActionPrices(deps.db, query) }),
   }),
   defineRoute({
     method: 'post',
     path: '/v1/admin/action-prices',
     access: ADMIN,
     tag: TAG,
-    summary: 'Create an action price.',
+    operationId: 'createActionPrice',
+    summary: 'Create an action price',
+    description:
+      'Prices a business action in credits per unit. The actionKey is what services name in checks, deducts and reservations; it cannot change later. Audited, and an `action_price.changed` event is sent.',
     body: createPriceBody,
     response: actionPriceSchema,
     successStatus: 201,
     idempotent: true,
     errors: ['ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: {
+      request: { actionKey: actionPrice.actionKey, name: actionPrice.name, creditsPerUnit: actionPrice.creditsPerUnit },
+      response: actionPrice,
+    },
     handler: async ({ body, deps, idempotency, principal }) => {
       return createActionPrice(deps.db, body, idempotency, principal!.id);
     },
@@ -175,12 +203,16 @@ export const adminRoutes: RouteDefinition[] = [
     path: '/v1/admin/action-prices/:actionKey',
     access: ADMIN,
     tag: TAG,
-    summary: 'Rename, reprice, enable or disable an action. Past consumptions keep the price they were charged.',
+    operationId: 'updateActionPrice',
+    summary: 'Change an action price',
+    description:
+      'Rename, reprice, enable or disable an action. Past consumptions keep the price they were charged; a disabled action is refused with ACTION_DISABLED. Audited, and an `action_price.changed` event is sent.',
     params: actionKeyParams,
     body: updatePriceBody,
     response: actionPriceSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { request: { creditsPerUnit: 5 }, response: actionPrice },
     handler: async ({ params, body, deps, idempotency, principal }) => {
       return updateActionPrice(deps.db, params.actionKey, body, idempotency, principal!.id);
     },
@@ -190,11 +222,14 @@ export const adminRoutes: RouteDefinition[] = [
     path: '/v1/admin/packages',
     access: ADMIN,
     tag: TAG,
-    summary: 'All packages (soft-deleted ones only with includeDeleted=true), ordered by code.',
+    operationId: 'listPackages',
+    summary: 'List all packages',
+    description: 'Every package, visible or not, ordered by code; soft-deleted ones only with includeDeleted=true.',
     query: packagesQuery,
-    response: listOf(billingPackageSchema).openapi('BillingPackageList'),
+    response: pageOf(billingPackageSchema).openapi('BillingPackageList'),
+    examples: { response: examplePage(billingPackage) },
     handler: async ({ query, deps }) => ({
-      body: { items: await listPackages(deps.db, { includeDeleted: query.includeDeleted === 'true' }) },
+      body: await listPackages(deps.db, { includeDeleted: query.includeDeleted === 'true' }, query),
     }),
   }),
   defineRoute({
@@ -202,13 +237,19 @@ export const adminRoutes: RouteDefinition[] = [
     path: '/v1/admin/packages',
     access: ADMIN,
     tag: TAG,
-    summary:
-      'Create a package. permanent: no durationDays; duration and hybrid: durationDays required; credits and hybrid: creditsAmount > 0.',
+    operationId: 'createPackage',
+    summary: 'Create a package',
+    description:
+      'A package is what a user can be granted or buy: credits, a validity, or both. The type decides which fields it needs: permanent has no durationDays; duration and hybrid need durationDays; credits and hybrid need creditsAmount > 0. Audited.',
     body: createPackageBody,
     response: billingPackageSchema,
     successStatus: 201,
     idempotent: true,
     errors: ['ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: {
+      request: { code: 'pro_monthly', name: 'Pro monthly', type: 'hybrid', creditsAmount: 500, durationDays: 30, priceMinor: 999, currency: 'USD' },
+      response: billingPackage,
+    },
     handler: async ({ body, deps, idempotency, principal }) => {
       return createPackage(deps.db, body, idempotency, principal!.id);
     },
@@ -218,10 +259,13 @@ export const adminRoutes: RouteDefinition[] = [
     path: '/v1/admin/packages/:packageId',
     access: ADMIN,
     tag: TAG,
-    summary: 'One package; a soft-deleted one is shown with its deletedAt.',
+    operationId: 'getPackage',
+    summary: 'Get a package',
+    description: 'One package by id; a soft-deleted one is shown with its deletedAt (it still explains the grants made from it).',
     params: packageParams,
     response: billingPackageSchema,
     errors: ['NOT_FOUND'],
+    examples: { response: billingPackage },
     handler: async ({ params, deps }) => ({ body: await getPackage(deps.db, params.packageId) }),
   }),
   defineRoute({
@@ -229,12 +273,16 @@ export const adminRoutes: RouteDefinition[] = [
     path: '/v1/admin/packages/:packageId',
     access: ADMIN,
     tag: TAG,
-    summary: 'Change a package (show/hide with visible). Existing grants keep what they were given.',
+    operationId: 'updatePackage',
+    summary: 'Change a package',
+    description:
+      'Change a package\'s name, credits, duration, price, visibility (show or hide it in the storefront), priority or status. The type cannot change; its rules are checked on the merged result. Existing grants keep what they were given. Audited.',
     params: packageParams,
     body: updatePackageBody,
     response: billingPackageSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { request: { visible: false }, response: { ...billingPackage, visible: false } },
     handler: async ({ params, body, deps, idempotency, principal }) => {
       return updatePackage(deps.db, params.packageId, body, idempotency, principal!.id);
     },
@@ -244,11 +292,14 @@ export const adminRoutes: RouteDefinition[] = [
     path: '/v1/admin/packages/:packageId',
     access: ADMIN,
     tag: TAG,
-    summary: 'Soft-delete a package: hidden and no longer assignable; existing grants are untouched.',
+    operationId: 'deletePackage',
+    summary: 'Delete a package',
+    description: 'Soft delete: the package is hidden and can no longer be assigned or bought; existing grants are untouched. Audited.',
     params: packageParams,
     response: billingPackageSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { response: { ...billingPackage, visible: false, deletedAt: '2026-02-01T09:00:00.000Z' } },
     handler: async ({ params, deps, idempotency, principal }) => {
       return deletePackage(deps.db, params.packageId, idempotency, principal!.id);
     },
@@ -258,13 +309,20 @@ export const adminRoutes: RouteDefinition[] = [
     path: '/v1/admin/users/:userId/packages',
     access: ADMIN,
     tag: TAG,
-    summary: "Give a user a package's credits, valid for the package's duration.",
+    operationId: 'assignPackage',
+    summary: 'Give a user a package',
+    description:
+      "Grants a user a package's credits, valid for the package's duration from startsAt (default now). The grant's lifecycle timer starts (reminders, expiry). A `credits.granted` event is sent.",
     params: userParams,
     body: assignBody,
     response: grantSchema,
     successStatus: 201,
     idempotent: true,
     errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'GRANT_ALREADY_EXPIRED', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: {
+      request: { packageCode: 'pro_monthly', source: 'gift', note: 'Apology for the outage on 2026-01-19' },
+      response: { ...grant, source: 'gift', usedCredits: 0, reservedCredits: 0, availableCredits: 500, note: 'Apology for the outage on 2026-01-19' },
+    },
     handler: async ({ params, body, deps, idempotency, principal }) => {
       return trackGrantedPackage(lifecycleDeps(deps), await assignPackage(
         deps.db,
@@ -279,12 +337,15 @@ export const adminRoutes: RouteDefinition[] = [
     path: '/v1/admin/users/:userId/packages',
     access: ADMIN,
     tag: TAG,
-    summary: "A user's grants (any status unless filtered), newest first.",
+    operationId: 'listUserGrants',
+    summary: "List a user's grants",
+    description: "A user's grants with the package each came from, any status unless filtered, newest first.",
     params: userParams,
     query: grantsQuery,
-    response: userGrantListSchema,
+    response: userGrantPageSchema,
+    examples: { response: examplePage(userGrant) },
     handler: async ({ params, query, deps }) => ({
-      body: { items: await listUserGrants(deps.db, params.userId, query.status) },
+      body: await listUserGrants(deps.db, params.userId, query.status, query),
     }),
   }),
   defineRoute({
@@ -292,9 +353,21 @@ export const adminRoutes: RouteDefinition[] = [
     path: '/v1/admin/consumptions/stats',
     access: ADMIN,
     tag: TAG,
-    summary: 'Consumption counts and credit totals per UTC day or per action.',
+    operationId: 'getConsumptionStats',
+    summary: 'Consumption statistics',
+    description: 'Consumption counts and credit totals per UTC day or per action, over [from, to) and optional user and action filters.',
     query: statsQuery,
     response: consumptionStatsSchema,
+    unpaged: 'A report: one row per day or action in the range asked for.',
+    examples: {
+      response: {
+        groupBy: 'day',
+        rows: [
+          { key: '2026-01-30', consumptions: 1840, quantity: 2012, creditsCost: 9310, creditsRefunded: 45, netCredits: 9265 },
+          { key: '2026-01-31', consumptions: 1712, quantity: 1790, creditsCost: 8650, creditsRefunded: 0, netCredits: 8650 },
+        ],
+      },
+    },
     handler: async ({ query, deps }) => {
       const { groupBy, ...filter } = query;
       return { body: await consumptionStats(deps.db, filter, groupBy) };
@@ -305,11 +378,16 @@ export const adminRoutes: RouteDefinition[] = [
     path: '/v1/admin/consumptions/export.csv',
     access: ADMIN,
     tag: TAG,
-    summary:
-      'Consumptions as CSV (RFC 4180), newest first, at most 100000 rows; X-Export-Truncated: true when more matched (narrow the range).',
+    operationId: 'exportConsumptionsCsv',
+    summary: 'Export consumptions as CSV',
+    description:
+      'Consumptions as CSV (RFC 4180), newest first, at most 100000 rows; the header `X-Export-Truncated: true` says more matched (narrow the range).',
     query: exportQuery,
     response: z.string(),
     produces: 'text/csv',
+    examples: {
+      response: `id,created_at,user_id,action_key,quantity,unit_price,credits_cost,credits_refunded,reservation_id\r\n${ids.consumption},2026-01-31T12:00:04.000Z,user-42,resume_optimize,1,5,5,0,${ids.reservation}\r\n`,
+    },
     handler: async ({ query, deps }) => {
       const exported = await exportConsumptionsCsv(deps.db, query);
       return {
@@ -327,13 +405,20 @@ export const adminRoutes: RouteDefinition[] = [
     path: '/v1/admin/audit-events',
     access: ADMIN,
     tag: TAG,
-    summary: 'Who changed prices and packages, and how (before/after), newest first. Balance changes are in the ledger.',
-    query: z.strictObject({
-      entityType: z.enum(['action_price', 'billing_package']).optional(),
-      entityId: z.string().min(1).max(128).optional(),
-      limit: z.coerce.number().int().min(1).max(500).default(100),
-    }),
-    response: listOf(auditEventSchema).openapi('AuditEvents'),
-    handler: async ({ query, deps }) => ({ body: { items: await listAuditEvents(deps.db, query) } }),
+    operationId: 'listAuditEvents',
+    summary: 'List catalog audit events',
+    description: 'Who changed prices and packages, and how (before and after), newest first. Balance changes are in the ledger, not here.',
+    query: pageQuery({ default: 100, max: 500 })
+      .extend({
+        entityType: z.enum(['action_price', 'billing_package']).optional(),
+        entityId: z.string().min(1).max(128).optional(),
+      })
+      .strict(),
+    response: pageOf(auditEventSchema).openapi('AuditEvents'),
+    examples: { response: examplePage(auditEvent) },
+    handler: async ({ query, deps }) => {
+      const { limit, cursor, ...filter } = query;
+      return { body: await listAuditEvents(deps.db, filter, { limit, cursor }) };
+    },
   }),
 ];

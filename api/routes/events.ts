@@ -19,8 +19,9 @@ import {
   webhookEndpointWithSecretSchema,
 } from '../../events/views';
 import type { Principal } from '../auth';
+import { delivery, event, examplePage, ids, notification, webhookEndpoint } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
-import { isoDate, listOf, pageQuerySchema, rangeInOrder, rangeInOrderIssue, userIdSchema, uuidSchema } from '../schemas';
+import { isoDate, pageOf, pageQuery, pageQuerySchema, rangeInOrder, rangeInOrderIssue, userIdSchema, uuidSchema } from '../schemas';
 
 /** The event log, webhook endpoints and deliveries (admin), and a user's notifications. */
 const ADMIN = ['admin' as const];
@@ -75,37 +76,57 @@ function ownUserId(principal: Principal | undefined): string {
   return principal.userId;
 }
 
+const endpointWithSecret = { ...webhookEndpoint, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' };
+
 export const eventRoutes: RouteDefinition[] = [
   defineRoute({
     method: 'get',
     path: '/v1/admin/events',
     access: ADMIN,
     tag: 'Events',
-    summary: 'The event log, newest first; filter by type, user and time (from inclusive, to exclusive).',
+    operationId: 'listEvents',
+    summary: 'List events',
+    description:
+      'The event log (the outbox every business change writes in its own transaction), newest first in commit order; filter by type, user and occurrence time [from, to).',
     query: eventsQuery,
     response: eventPageSchema,
-    handler: async ({ query, deps }) => ({ body: await listEvents(deps.db, query) }),
+    examples: { response: examplePage(event) },
+    handler: async ({ query, deps }) => {
+      const { limit, cursor, ...filter } = query;
+      return { body: await listEvents(deps.db, filter, { limit, cursor }) };
+    },
   }),
   defineRoute({
     method: 'get',
     path: '/v1/admin/webhook-endpoints',
     access: ADMIN,
     tag: 'Webhooks',
-    summary: 'Webhook endpoints (deleted ones are not listed).',
-    response: listOf(webhookEndpointSchema).openapi('WebhookEndpointList'),
-    handler: async ({ deps }) => ({ body: { items: await listEndpoints(deps.db) } }),
+    operationId: 'listWebhookEndpoints',
+    summary: 'List webhook endpoints',
+    description: 'Registered webhook endpoints, oldest first; deleted ones are not listed. Secrets are never shown here.',
+    query: pageQuery({ default: 200, max: 500 }).strict(),
+    response: pageOf(webhookEndpointSchema).openapi('WebhookEndpointList'),
+    examples: { response: examplePage(webhookEndpoint) },
+    handler: async ({ query, deps }) => ({ body: await listEndpoints(deps.db, query) }),
   }),
   defineRoute({
     method: 'post',
     path: '/v1/admin/webhook-endpoints',
     access: ADMIN,
     tag: 'Webhooks',
-    summary: 'Register an endpoint. The signing secret is in this answer only (and in a same-key retry).',
+    operationId: 'createWebhookEndpoint',
+    summary: 'Register a webhook endpoint',
+    description:
+      'Registers a URL to receive events (all types, or those listed). The answer carries the signing secret (`whsec_…`) this once (and to a retry with the same Idempotency-Key): store it to verify deliveries.',
     body: createEndpointBody,
     response: webhookEndpointWithSecretSchema,
     successStatus: 201,
     idempotent: true,
     errors: ['IDEMPOTENCY_KEY_REUSED'],
+    examples: {
+      request: { url: webhookEndpoint.url, eventTypes: ['credits.granted', 'balance.low', 'order.paid'], description: webhookEndpoint.description },
+      response: endpointWithSecret,
+    },
     handler: async ({ body, deps, idempotency }) => createEndpoint(deps.db, body, idempotency),
   }),
   defineRoute({
@@ -113,10 +134,13 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/admin/webhook-endpoints/:endpointId',
     access: ADMIN,
     tag: 'Webhooks',
-    summary: 'One endpoint (never its secret).',
+    operationId: 'getWebhookEndpoint',
+    summary: 'Get a webhook endpoint',
+    description: 'One endpoint with its state (enabled, why disabled, failing since); never its secret.',
     params: endpointParams,
     response: webhookEndpointSchema,
     errors: ['NOT_FOUND'],
+    examples: { response: webhookEndpoint },
     handler: async ({ params, deps }) => ({ body: await getEndpoint(deps.db, params.endpointId) }),
   }),
   defineRoute({
@@ -124,12 +148,15 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/admin/webhook-endpoints/:endpointId',
     access: ADMIN,
     tag: 'Webhooks',
-    summary: 'Change URL, event types, description, or enable/disable. Enabling clears the failure record.',
+    operationId: 'updateWebhookEndpoint',
+    summary: 'Change a webhook endpoint',
+    description: 'Change the URL, event types or description, or enable or disable the endpoint. Enabling clears its failure record.',
     params: endpointParams,
     body: updateEndpointBody,
     response: webhookEndpointSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { request: { eventTypes: [] }, response: { ...webhookEndpoint, eventTypes: [] } },
     handler: async ({ params, body, deps, idempotency }) => updateEndpoint(deps.db, params.endpointId, body, idempotency),
   }),
   defineRoute({
@@ -137,11 +164,14 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/admin/webhook-endpoints/:endpointId',
     access: ADMIN,
     tag: 'Webhooks',
-    summary: 'Delete an endpoint: no further deliveries; its past deliveries stay listed.',
+    operationId: 'deleteWebhookEndpoint',
+    summary: 'Delete a webhook endpoint',
+    description: 'No further deliveries go to the endpoint; its past deliveries stay listed.',
     params: endpointParams,
     response: webhookEndpointSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { response: { ...webhookEndpoint, enabled: false } },
     handler: async ({ params, deps, idempotency }) => deleteEndpoint(deps.db, params.endpointId, idempotency),
   }),
   defineRoute({
@@ -149,12 +179,19 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/admin/webhook-endpoints/:endpointId/rotate-secret',
     access: ADMIN,
     tag: 'Webhooks',
-    summary: 'New signing secret (in this answer only); the old one also signs during the overlap.',
+    operationId: 'rotateWebhookSecret',
+    summary: "Rotate a webhook endpoint's secret",
+    description:
+      'A new signing secret, in this answer only. During the overlap (overlapHours, default WEBHOOK_ROTATION_OVERLAP_HOURS) every delivery is signed with both the old and the new secret, so the receiver can switch at its own pace.',
     params: endpointParams,
     body: rotateBody,
     response: webhookEndpointWithSecretSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: {
+      request: { overlapHours: 24 },
+      response: { ...endpointWithSecret, secret: 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD', previousSecretExpiresAt: '2026-02-01T12:00:00.000Z', updatedAt: '2026-01-31T12:00:00.000Z' },
+    },
     handler: async ({ params, body, deps, idempotency }) => rotateSecret(deps.db, params.endpointId, body.overlapHours, idempotency),
   }),
   defineRoute({
@@ -162,12 +199,17 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/admin/webhook-endpoints/:endpointId/test',
     access: ADMIN,
     tag: 'Webhooks',
-    summary: 'Send a webhook.test event to this endpoint (delivered like any event).',
+    operationId: 'sendTestWebhook',
+    summary: 'Send a test event',
+    description: 'Records a `webhook.test` event for this endpoint only; it is delivered like any other event (follow it in GET /v1/admin/webhook-deliveries).',
     params: endpointParams,
     response: eventSchema,
     successStatus: 202,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: {
+      response: { ...event, type: 'webhook.test', userId: null, payload: { endpointId: ids.endpoint, message: 'Test event from durable-billing.' }, relayedAt: null },
+    },
     handler: async ({ params, deps, idempotency }) => sendTestEvent(deps.db, params.endpointId, idempotency),
   }),
   defineRoute({
@@ -175,12 +217,15 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/admin/webhook-endpoints/:endpointId/replay-failed',
     access: ADMIN,
     tag: 'Webhooks',
-    summary: 'Deliver every failed delivery of this endpoint again, from the first attempt.',
+    operationId: 'replayFailedWebhookDeliveries',
+    summary: "Replay an endpoint's failed deliveries",
+    description: 'Delivers every failed delivery of this endpoint again, from the first attempt, with the same webhook-id (receivers dedupe on it).',
     params: endpointParams,
     response: replayResultSchema,
     successStatus: 202,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { response: { replayed: [ids.delivery] } },
     handler: async ({ params, deps, idempotency }) =>
       replayFailed(deps.db, deps.temporal, deps.config.TEMPORAL_TASK_QUEUE, params.endpointId, idempotency),
   }),
@@ -189,20 +234,29 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/admin/webhook-deliveries',
     access: ADMIN,
     tag: 'Webhooks',
-    summary: 'Deliveries with every attempt (status, latency, response excerpt), newest first.',
+    operationId: 'listWebhookDeliveries',
+    summary: 'List webhook deliveries',
+    description: 'Deliveries with every attempt (status code, latency, response excerpt), newest first; filter by endpoint, event and status.',
     query: deliveriesQuery,
     response: deliveryPageSchema,
-    handler: async ({ query, deps }) => ({ body: await listDeliveries(deps.db, query) }),
+    examples: { response: examplePage(delivery) },
+    handler: async ({ query, deps }) => {
+      const { limit, cursor, ...filter } = query;
+      return { body: await listDeliveries(deps.db, filter, { limit, cursor }) };
+    },
   }),
   defineRoute({
     method: 'get',
     path: '/v1/admin/webhook-deliveries/:deliveryId',
     access: ADMIN,
     tag: 'Webhooks',
-    summary: 'One delivery with every attempt.',
+    operationId: 'getWebhookDelivery',
+    summary: 'Get a webhook delivery',
+    description: 'One delivery with every attempt.',
     params: deliveryParams,
     response: deliverySchema,
     errors: ['NOT_FOUND'],
+    examples: { response: delivery },
     handler: async ({ params, deps }) => ({ body: await getDelivery(deps.db, params.deliveryId) }),
   }),
   defineRoute({
@@ -210,12 +264,15 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/admin/webhook-deliveries/:deliveryId/replay',
     access: ADMIN,
     tag: 'Webhooks',
-    summary: 'Deliver again from the first attempt (same webhook-id); a delivery still in progress is left alone.',
+    operationId: 'replayWebhookDelivery',
+    summary: 'Replay a webhook delivery',
+    description: 'Delivers again from the first attempt, with the same webhook-id; a delivery still in progress is left alone (`replayed` is then empty).',
     params: deliveryParams,
     response: replayResultSchema,
     successStatus: 202,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { response: { replayed: [ids.delivery] } },
     handler: async ({ params, deps, idempotency }) =>
       replayDelivery(deps.db, deps.temporal, deps.config.TEMPORAL_TASK_QUEUE, params.deliveryId, idempotency),
   }),
@@ -224,9 +281,12 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/me/notifications',
     access: USER,
     tag: 'User',
-    summary: 'My notices, newest first, with the unread count; pass nextCursor back as cursor.',
+    operationId: 'listMyNotifications',
+    summary: 'List my notifications',
+    description: 'My notices (the events about me worth telling), newest first, with the count of unread ones; unread=true lists only those.',
     query: notificationsQuery,
     response: notificationPageSchema,
+    examples: { response: { ...examplePage(notification), unread: 1 } },
     handler: async ({ principal, query, deps }) => ({
       body: await listNotifications(deps.db, ownUserId(principal), { limit: query.limit, cursor: query.cursor, unreadOnly: query.unread === 'true' }),
     }),
@@ -236,11 +296,14 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/me/notifications/:notificationId/read',
     access: USER,
     tag: 'User',
-    summary: 'Mark one of my notices read.',
+    operationId: 'markMyNotificationRead',
+    summary: 'Mark a notification read',
+    description: 'Marks one of my notices read; reading it again keeps the first time.',
     params: notificationParams,
     response: notificationSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { response: { ...notification, read: true, readAt: '2026-01-31T13:00:00.000Z' } },
     handler: async ({ principal, params, deps, idempotency }) => markRead(deps.db, ownUserId(principal), params.notificationId, idempotency),
   }),
   defineRoute({
@@ -248,10 +311,13 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/me/notifications/read-all',
     access: USER,
     tag: 'User',
-    summary: 'Mark all my notices read.',
+    operationId: 'markAllMyNotificationsRead',
+    summary: 'Mark all notifications read',
+    description: 'Marks every unread notice of mine read and answers how many.',
     response: z.object({ marked: z.number().int() }).openapi('NotificationsMarked'),
     idempotent: true,
     errors: ['IDEMPOTENCY_KEY_REUSED'],
+    examples: { response: { marked: 3 } },
     handler: async ({ principal, deps, idempotency }) => markAllRead(deps.db, ownUserId(principal), idempotency),
   }),
   defineRoute({
@@ -259,8 +325,11 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/me/notification-settings',
     access: USER,
     tag: 'User',
-    summary: 'My email address for notices and the types I do not want emailed.',
+    operationId: 'getMyNotificationSettings',
+    summary: 'Get my notification settings',
+    description: 'The email address my notices go to (null: in-app only) and the event types I do not want emailed.',
     response: notificationSettingsSchema,
+    examples: { response: { email: 'ana@example.com', emailOptOut: ['balance.low'] } },
     handler: async ({ principal, deps }) => ({ body: await getSettings(deps.db, ownUserId(principal)) }),
   }),
   defineRoute({
@@ -268,9 +337,12 @@ export const eventRoutes: RouteDefinition[] = [
     path: '/v1/me/notification-settings',
     access: USER,
     tag: 'User',
-    summary: 'Replace my notification settings (PUT is idempotent by itself: no Idempotency-Key needed).',
+    operationId: 'replaceMyNotificationSettings',
+    summary: 'Replace my notification settings',
+    description: 'Replaces both settings at once. PUT is idempotent by itself: no Idempotency-Key is needed.',
     body: settingsBody,
     response: notificationSettingsSchema,
+    examples: { request: { email: 'ana@example.com', emailOptOut: ['balance.low'] }, response: { email: 'ana@example.com', emailOptOut: ['balance.low'] } },
     handler: async ({ principal, body, deps }) => ({ body: await putSettings(deps.db, ownUserId(principal), body) }),
   }),
 ];

@@ -2,6 +2,7 @@ import { z } from '../../infra/zod';
 import { checkCredits, deductCredits } from '../../credits/spend';
 import { consumptionSchema, refundSchema, reservationSchema } from '../../credits/views';
 import { ReservationService } from '../../reservations/service';
+import { committedReservation, consumption, ids, refund, reservation } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import { actionKeySchema, creditsSchema, quantitySchema, userIdSchema, uuidSchema } from '../schemas';
 
@@ -37,13 +38,18 @@ const reservationState = z
   .openapi('ReservationState');
 const commitResult = z.object({ reservation: reservationSchema, consumption: consumptionSchema }).openapi('CommitResult');
 
+const directConsumption = { ...consumption, actionKey: 'pdf_export', quantity: 2, unitPrice: 2, creditsCost: 4, reservationId: null, allocations: [{ grantId: ids.grant, credits: 4 }] };
+
 export const internalRoutes: RouteDefinition[] = [
   defineRoute({
     method: 'post',
     path: '/v1/internal/credits/check',
     access: SERVICE,
     tag: TAG,
-    summary: 'Would the user afford this action now? (Read-only; reserve to be sure.)',
+    operationId: 'checkCredits',
+    summary: 'Check whether a user can afford an action',
+    description:
+      'Whether the user could afford `quantity` units of the action now, and what it would cost. Read-only and not a promise: another spend may come first; reserve to be sure.',
     body: checkBody,
     response: z
       .object({
@@ -56,6 +62,10 @@ export const internalRoutes: RouteDefinition[] = [
       })
       .openapi('CreditCheck'),
     errors: ['NOT_FOUND', 'ACTION_DISABLED'],
+    examples: {
+      request: { userId: ids.user, actionKey: 'resume_optimize', quantity: 1 },
+      response: { userId: ids.user, actionKey: 'resume_optimize', quantity: 1, required: 5, available: 395, sufficient: true },
+    },
     handler: async ({ body, deps }) => ({ body: await checkCredits(deps.db, body.userId, body.actionKey, body.quantity) }),
   }),
   defineRoute({
@@ -63,12 +73,19 @@ export const internalRoutes: RouteDefinition[] = [
     path: '/v1/internal/credits/deduct',
     access: SERVICE,
     tag: TAG,
-    summary: 'Check and spend in one transaction, for quick one-shot actions.',
+    operationId: 'deductCredits',
+    summary: 'Spend credits for a quick action',
+    description:
+      'Checks and spends in one transaction, for quick one-shot actions: the credits are drawn from the grants in burn-down order and the consumption is recorded with its metadata. Refused with INSUFFICIENT_CREDITS (nothing spent) when the user cannot afford it. A `credits.deducted` event is sent.',
     body: deductBody,
     response: consumptionSchema,
     successStatus: 201,
     idempotent: true,
     errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: {
+      request: { userId: ids.user, actionKey: 'pdf_export', quantity: 2, metadata: { documentId: 'doc-311' } },
+      response: directConsumption,
+    },
     handler: async ({ body, deps, idempotency, principal }) => {
       return deductCredits(deps.db, body, idempotency, principal!.id, deps.deducts);
     },
@@ -78,12 +95,16 @@ export const internalRoutes: RouteDefinition[] = [
     path: '/v1/internal/reservations',
     access: SERVICE,
     tag: TAG,
-    summary: 'Hold credits before a long action (the API holds, then starts the reservation workflow that guards the hold).',
+    operationId: 'createReservation',
+    summary: 'Hold credits for a long action',
+    description:
+      'Holds the credits a long action will need before it starts: the API holds them, then starts the reservation workflow that guards the hold. Commit what was used, release it, or let it lapse at `expiresAt` (the held credits go back).',
     body: reserveBody,
     response: reservationSchema,
     successStatus: 201,
     idempotent: true,
     errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
+    examples: { request: { userId: ids.user, actionKey: 'resume_optimize', quantity: 1, holdSeconds: 900 }, response: reservation },
     handler: async ({ req, body, deps, idempotency, principal }) =>
       new ReservationService(deps, req.log).reserve(body, idempotency, principal!.id),
   }),
@@ -92,10 +113,14 @@ export const internalRoutes: RouteDefinition[] = [
     path: '/v1/internal/reservations/:reservationId',
     access: ['service', 'admin'],
     tag: TAG,
-    summary: "A reservation's state (the workflow's query while it runs, the database record after).",
+    operationId: 'getReservation',
+    summary: 'Get a reservation',
+    description:
+      "A reservation's state: the workflow's answer while it runs, the database record after. A service sees only its own reservations; an admin sees any.",
     params: reservationParams,
     response: reservationState,
     errors: ['NOT_FOUND', 'SERVICE_UNAVAILABLE'],
+    examples: { response: { reservation, phase: 'held', refunds: [] } },
     handler: async ({ req, params, deps, principal }) => ({ body: await new ReservationService(deps, req.log).state(params.reservationId, principal!.id) }),
   }),
   defineRoute({
@@ -103,12 +128,16 @@ export const internalRoutes: RouteDefinition[] = [
     path: '/v1/internal/reservations/:reservationId/commit',
     access: SERVICE,
     tag: TAG,
-    summary: 'Spend what was used (at most what is held); the rest goes back.',
+    operationId: 'commitReservation',
+    summary: 'Spend what a reservation used',
+    description:
+      'Spends the units actually used (at most the reserved quantity; default all); the rest of the hold goes back. A `reservation.committed` event is sent.',
     params: reservationParams,
     body: commitBody,
     response: commitResult,
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'COMMIT_EXCEEDS_HOLD', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
+    examples: { request: { quantity: 1 }, response: { reservation: committedReservation, consumption } },
     handler: async ({ req, params, body, deps, idempotency, principal }) =>
       new ReservationService(deps, req.log).commit(params.reservationId, body.quantity, idempotency, principal!.id),
   }),
@@ -117,12 +146,15 @@ export const internalRoutes: RouteDefinition[] = [
     path: '/v1/internal/reservations/:reservationId/release',
     access: SERVICE,
     tag: TAG,
-    summary: 'Give all held credits back (the action did not happen).',
+    operationId: 'releaseReservation',
+    summary: 'Give a reservation back',
+    description: 'Gives every held credit back: the action did not happen. A `reservation.released` event is sent.',
     params: reservationParams,
     body: emptyBody,
     response: reservationSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
+    examples: { request: {}, response: { ...reservation, status: 'released', settledAt: '2026-01-31T12:02:00.000Z' } },
     handler: async ({ req, params, deps, idempotency, principal }) =>
       new ReservationService(deps, req.log).release(params.reservationId, idempotency, principal!.id),
   }),
@@ -131,12 +163,16 @@ export const internalRoutes: RouteDefinition[] = [
     path: '/v1/internal/reservations/:reservationId/extend',
     access: SERVICE,
     tag: TAG,
-    summary: 'Move the hold deadline to now + holdSeconds (bounded by the maximum hold from creation).',
+    operationId: 'extendReservation',
+    summary: 'Extend a reservation',
+    description:
+      'Moves the hold deadline to now + holdSeconds, for an action that takes longer than planned; bounded by the maximum hold counted from the reservation\'s creation (HOLD_LIMIT_EXCEEDED beyond it).',
     params: reservationParams,
     body: extendBody,
     response: reservationSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
+    examples: { request: { holdSeconds: 1800 }, response: { ...reservation, expiresAt: '2026-01-31T12:40:00.000Z' } },
     handler: async ({ req, params, body, deps, idempotency, principal }) =>
       new ReservationService(deps, req.log).extend(params.reservationId, body.holdSeconds, idempotency, principal!.id),
   }),
@@ -145,13 +181,17 @@ export const internalRoutes: RouteDefinition[] = [
     path: '/v1/internal/reservations/:reservationId/refund',
     access: SERVICE,
     tag: TAG,
-    summary: "Refund a committed reservation's consumption, in full or in part (compensation for a failed action).",
+    operationId: 'refundReservation',
+    summary: "Refund a reservation's spend",
+    description:
+      "Refunds a committed reservation's consumption, in full or in part, as compensation for an action that failed after all. The credits go back to the grants they came from (or to a replacement grant when one has expired). A `reservation.refunded` event is sent.",
     params: reservationParams,
     body: refundBody,
     response: refundSchema,
     successStatus: 201,
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
+    examples: { request: { credits: 5, reason: 'The optimization failed downstream.' }, response: refund },
     handler: async ({ req, params, body, deps, idempotency, principal }) =>
       new ReservationService(deps, req.log).refund(params.reservationId, body, idempotency, principal!.id),
   }),
@@ -160,13 +200,19 @@ export const internalRoutes: RouteDefinition[] = [
     path: '/v1/internal/consumptions/:consumptionId/refund',
     access: SERVICE,
     tag: TAG,
-    summary: 'Refund any consumption (e.g. a direct deduct), in full or in part.',
+    operationId: 'refundConsumption',
+    summary: 'Refund a consumption',
+    description: 'Refunds any consumption (e.g. a direct deduct), in full or in part; the credits go back as for a reservation refund.',
     params: z.strictObject({ consumptionId: uuidSchema }),
     body: refundBody,
     response: refundSchema,
     successStatus: 201,
     idempotent: true,
     errors: ['NOT_FOUND', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
+    examples: {
+      request: { reason: 'Export produced an empty file.' },
+      response: { ...refund, credits: 4, reason: 'Export produced an empty file.', consumptionCreditsRefunded: 4, returnedTo: [{ grantId: ids.grant, credits: 4, replacementFor: null }] },
+    },
     handler: async ({ req, params, body, deps, idempotency, principal }) =>
       new ReservationService(deps, req.log).refundConsumption(params.consumptionId, body, idempotency, principal!.id),
   }),

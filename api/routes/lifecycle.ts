@@ -20,13 +20,15 @@ import {
   lifecycleReportSchema,
   lifecycleStateSchema,
   repairResultSchema,
-  scheduleListSchema,
+  scheduleSchema,
   signupSchema,
-  userPackageListSchema,
+  userPackageWithTimerSchema,
 } from '../../lifecycle/views';
+import { keysetOrder } from '../../infra/pagination';
 import type { ApiDeps } from '../deps';
+import { examplePage, grant, ids, lifecycleReport, schedule, trialGrant, userPackageWithTimer } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
-import { isoDate, userIdSchema, uuidSchema } from '../schemas';
+import { isoDate, pageOf, pageQuery, userIdSchema, uuidSchema } from '../schemas';
 import { recordedPayment } from '../../orders/store';
 
 /** Package and subscription lifecycle: sign-up, expiry window, expiry changes, revocation, jobs, schedules. */
@@ -42,14 +44,14 @@ export const lifecycleDeps = (deps: ApiDeps): LifecycleDeps => ({
   timerSettings: lifecycleTimerSettings(deps.config),
 });
 
-const windowQuery = z
-  .strictObject({
+const windowQuery = pageQuery({ default: 100, max: 500 })
+  .extend({
     expiresAfter: isoDate.optional().openapi({ description: 'Inclusive, ISO 8601 with offset.' }),
     expiresBefore: isoDate.optional().openapi({ description: 'Exclusive, ISO 8601 with offset.' }),
     status: z.enum(GrantStatus).optional(),
     userId: userIdSchema.optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
   })
+  .strict()
   .refine((q) => !q.expiresAfter || !q.expiresBefore || Date.parse(q.expiresAfter) < Date.parse(q.expiresBefore), {
     message: 'expiresAfter must be before expiresBefore',
     path: ['expiresBefore'],
@@ -63,7 +65,23 @@ const expiryBody = z.strictObject({
 const jobBody = z.strictObject({ userId: userIdSchema.optional().openapi({ description: "Only this user's data; default everything." }) });
 const reportParams = z.strictObject({ reportId: uuidSchema });
 const repairParams = z.strictObject({ reportId: uuidSchema, itemId: z.string().min(1).max(200) });
-const reportList = z.object({ items: z.array(lifecycleReportSchema) }).openapi('LifecycleReportList');
+const reportList = pageOf(lifecycleReportSchema).openapi('LifecycleReportList');
+/** Schedules are a short fixed set (lifecycle/schedules.ts), paged in memory by id like any list. */
+const BY_SCHEDULE_ID = keysetOrder({ field: 'id', direction: 'asc', kind: 'text' });
+/** What the package timer's state query answers (workflows/package-lifecycle-contract.ts, LifecycleState). */
+const timerState = {
+  subjectType: 'user_package',
+  subjectId: ids.grant,
+  userId: ids.user,
+  phase: 'active',
+  startsAt: grant.startsAt,
+  expiresAt: grant.expiresAt,
+  plannedFrom: grant.createdAt,
+  remindersSent: [],
+  next: { kind: 'remind', at: '2026-02-16T08:00:00.000Z' },
+  expiryChanges: 0,
+  run: 1,
+};
 
 export const lifecycleRoutes: RouteDefinition[] = [
   defineRoute({
@@ -71,12 +89,16 @@ export const lifecycleRoutes: RouteDefinition[] = [
     path: '/v1/internal/users/:userId/signup',
     access: SERVICE,
     tag: 'Internal (service)',
-    summary: 'A new user: gives the configured default package (trial) once per user, however often or concurrently called; later calls answer the same grant (created: false).',
+    operationId: 'signUpUser',
+    summary: 'Sign a new user up',
+    description:
+      'Gives a new user the configured default package (the trial) once per user, however often or concurrently called; later calls answer the same grant with `created: false`.',
     params: z.strictObject({ userId: userIdSchema }),
     body: z.strictObject({}),
     response: signupSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'SERVICE_UNAVAILABLE'],
+    examples: { request: {}, response: { userId: ids.user, created: true, grant: trialGrant } },
     handler: async ({ params, deps }) => ({ body: await signUp(lifecycleDeps(deps), params.userId, deps.config.DEFAULT_PACKAGE_CODE) }),
   }),
   defineRoute({
@@ -84,28 +106,47 @@ export const lifecycleRoutes: RouteDefinition[] = [
     path: '/v1/admin/user-packages',
     access: ADMIN,
     tag: TAG,
-    summary: 'Packages expiring in a window [expiresAfter, expiresBefore), soonest first, with their timer workflow ids.',
+    operationId: 'listPackagesByExpiry',
+    summary: 'List packages by expiry',
+    description:
+      'Grants expiring in a window [expiresAfter, expiresBefore), soonest first, with the workflow id of each one\'s lifecycle timer; grants that never expire are not listed.',
     query: windowQuery,
-    response: userPackageListSchema,
-    handler: async ({ query, deps }) => ({
-      body: {
-        items: await listPackagesByExpiry(deps.db, {
-          ...query,
-          expiresAfter: query.expiresAfter ? new Date(query.expiresAfter) : undefined,
-          expiresBefore: query.expiresBefore ? new Date(query.expiresBefore) : undefined,
-        }),
-      },
-    }),
+    response: pageOf(userPackageWithTimerSchema).openapi('UserPackageList'),
+    examples: { response: examplePage(userPackageWithTimer) },
+    handler: async ({ query, deps }) => {
+      const { limit, cursor, ...window } = query;
+      return {
+        body: await listPackagesByExpiry(
+          deps.db,
+          {
+            ...window,
+            expiresAfter: window.expiresAfter ? new Date(window.expiresAfter) : undefined,
+            expiresBefore: window.expiresBefore ? new Date(window.expiresBefore) : undefined,
+          },
+          { limit, cursor },
+        ),
+      };
+    },
   }),
   defineRoute({
     method: 'get',
     path: '/v1/admin/user-packages/:userPackageId/lifecycle',
     access: ADMIN,
     tag: TAG,
-    summary: "A package's lifecycle: its timer's state (query) and its recorded facts (reminders, expiry, changes).",
+    operationId: 'getPackageLifecycle',
+    summary: "Get a package's lifecycle",
+    description: "A granted package's lifecycle: its timer's state (the workflow's query) and its recorded facts (reminders, expiry, changes).",
     params: packageParams,
     response: lifecycleStateSchema,
     errors: ['NOT_FOUND'],
+    examples: {
+      response: {
+        userPackageId: ids.grant,
+        timerWorkflowId: `package-lifecycle-${ids.grant}`,
+        timer: timerState,
+        events: [{ kind: 'activated', details: null, occurredAt: grant.startsAt }],
+      },
+    },
     handler: async ({ params, deps }) => ({ body: await packageLifecycle(lifecycleDeps(deps), params.userPackageId) }),
   }),
   defineRoute({
@@ -113,13 +154,19 @@ export const lifecycleRoutes: RouteDefinition[] = [
     path: '/v1/admin/user-packages/:userPackageId/expiry',
     access: ADMIN,
     tag: TAG,
-    summary:
-      "Change a live package's expiry (or make it permanent with null); its timer moves. A package already expired, revoked, or past its expiresAt (even if its timer has not marked it expired yet) is 409 PACKAGE_STATE_CONFLICT.",
+    operationId: 'changePackageExpiry',
+    summary: "Change a package's expiry",
+    description:
+      "Moves a live package's expiry (or makes it permanent with null); its timer moves with it. A package already expired, revoked, or past its expiresAt (even if its timer has not marked it expired yet) is 409 PACKAGE_STATE_CONFLICT.",
     params: packageParams,
     body: expiryBody,
     response: grantSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'PACKAGE_STATE_CONFLICT', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
+    examples: {
+      request: { expiresAt: '2026-03-01T00:00:00Z', reason: 'Compensation for the outage on 2026-01-19' },
+      response: { ...grant, expiresAt: '2026-03-01T00:00:00.000Z' },
+    },
     handler: async ({ params, body, deps, idempotency, principal }) =>
       changePackageExpiry(lifecycleDeps(deps), params.userPackageId, body.expiresAt === null ? null : new Date(body.expiresAt), body.reason, idempotency, principal!.id),
   }),
@@ -128,13 +175,19 @@ export const lifecycleRoutes: RouteDefinition[] = [
     path: '/v1/admin/user-packages/:userPackageId/revoke',
     access: ADMIN,
     tag: TAG,
-    summary:
-      "Revoke a live package: its available credits are taken back (holds still settle) and its timer ends. A retry with the same Idempotency-Key replays the first answer; a revoke under another key of a package already revoked, expired, or past its expiresAt is 409 PACKAGE_STATE_CONFLICT.",
+    operationId: 'revokePackage',
+    summary: 'Revoke a package',
+    description:
+      'Revokes a live package: its available credits are taken back (holds still settle) and its timer ends. A retry with the same Idempotency-Key replays the first answer; a revoke under another key of a package already revoked, expired, or past its expiresAt is 409 PACKAGE_STATE_CONFLICT.',
     params: packageParams,
     body: z.strictObject({ reason: reasonSchema }),
     response: grantSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'PACKAGE_STATE_CONFLICT', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
+    examples: {
+      request: { reason: 'Chargeback on the paying card' },
+      response: { ...grant, status: 'revoked', totalCredits: 125, availableCredits: 0 },
+    },
     handler: async ({ params, body, deps, idempotency, principal }) => revokePackage(lifecycleDeps(deps), params.userPackageId, body.reason, idempotency, principal!.id),
   }),
   defineRoute({
@@ -142,12 +195,25 @@ export const lifecycleRoutes: RouteDefinition[] = [
     path: '/v1/admin/lifecycle/sweeps',
     access: ADMIN,
     tag: TAG,
-    summary: 'Run the expiry sweep now (a workflow, visible in Temporal) and answer its report.',
+    operationId: 'runExpirySweep',
+    summary: 'Run the expiry sweep now',
+    description:
+      'Runs the expiry sweep now (a workflow, visible in Temporal) for everyone or one user, and answers its report: packages past expiresAt that a timer missed are expired, lapsed holds released.',
     body: jobBody,
     response: lifecycleReportSchema,
     successStatus: 201,
     idempotent: true,
     errors: ['SERVICE_UNAVAILABLE'],
+    examples: {
+      request: { userId: ids.user },
+      response: {
+        ...lifecycleReport,
+        kind: 'sweep',
+        scopeUserId: ids.user,
+        summary: { expiredPackages: 1, lapsedReleases: 0, lapsedSubscriptions: 0, expiredOrphanHolds: 0 },
+        items: [{ id: `missed_timer:${ids.trialGrant}`, kind: 'missed_timer', subjectId: ids.trialGrant, userId: ids.user, details: { expiresAt: trialGrant.expiresAt } }],
+      },
+    },
     handler: async ({ body, deps, idempotency }) => runJobNow(lifecycleDeps(deps), 'expirySweep', body.userId, idempotency),
   }),
   defineRoute({
@@ -155,12 +221,16 @@ export const lifecycleRoutes: RouteDefinition[] = [
     path: '/v1/admin/lifecycle/reconciliations',
     access: ADMIN,
     tag: TAG,
-    summary: 'Run the reconciliation now and answer its report. It changes nothing; repair listed items one by one.',
+    operationId: 'runLifecycleReconciliation',
+    summary: 'Run the ledger reconciliation now',
+    description:
+      'Runs the reconciliation now and answers its report: grants whose balances disagree with their ledger, paid orders not provisioned, provisioned orders without a payment. It changes nothing; repair listed items one by one.',
     body: jobBody,
     response: lifecycleReportSchema,
     successStatus: 201,
     idempotent: true,
     errors: ['SERVICE_UNAVAILABLE'],
+    examples: { request: {}, response: lifecycleReport },
     handler: async ({ body, deps, idempotency }) => runJobNow(lifecycleDeps(deps), 'reconciliation', body.userId, idempotency),
   }),
   defineRoute({
@@ -168,20 +238,32 @@ export const lifecycleRoutes: RouteDefinition[] = [
     path: '/v1/admin/lifecycle/reports',
     access: ADMIN,
     tag: TAG,
-    summary: 'Reports of sweeps, reconciliations and rollups, newest first.',
-    query: z.strictObject({ kind: z.enum(['sweep', 'reconciliation', 'rollup']).optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }),
+    operationId: 'listLifecycleReports',
+    summary: 'List lifecycle job reports',
+    description: 'Reports of sweeps, reconciliations and rollups, scheduled or run by an operator, newest first.',
+    query: pageQuery({ default: 20, max: 100 })
+      .extend({ kind: z.enum(['sweep', 'reconciliation', 'rollup']).optional() })
+      .strict(),
     response: reportList,
-    handler: async ({ query, deps }) => ({ body: { items: await listReports(deps.db, query.kind, query.limit) } }),
+    examples: { response: examplePage(lifecycleReport) },
+    handler: async ({ query, deps }) => {
+      const { limit, cursor, kind } = query;
+      return { body: await listReports(deps.db, kind, { limit, cursor }) };
+    },
   }),
   defineRoute({
     method: 'get',
     path: '/v1/admin/lifecycle/reports/:reportId',
     access: ADMIN,
     tag: TAG,
-    summary: 'One report with its items.',
+    operationId: 'getLifecycleReport',
+    summary: 'Get a lifecycle job report',
+    description: 'One report with all its items.',
     params: reportParams,
     response: lifecycleReportSchema,
     errors: ['NOT_FOUND'],
+    unpaged: "One report: its items are the report's own findings, written once when the job ran.",
+    examples: { response: lifecycleReport },
     handler: async ({ params, deps }) => ({ body: await getReport(deps.db, params.reportId) }),
   }),
   defineRoute({
@@ -189,12 +271,23 @@ export const lifecycleRoutes: RouteDefinition[] = [
     path: '/v1/admin/lifecycle/reports/:reportId/items/:itemId/repair',
     access: ADMIN,
     tag: TAG,
-    summary: 'Repair one item a reconciliation listed: a grant out of line with its ledger is realigned to the ledger; a paid order is provisioned again.',
+    operationId: 'repairLifecycleReportItem',
+    summary: 'Repair a reconciliation finding',
+    description:
+      'Repairs one item a reconciliation listed: a grant out of line with its ledger is realigned to the ledger; a paid order is provisioned again through its workflow.',
     params: repairParams,
     body: z.strictObject({}),
     response: repairResultSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'PACKAGE_STATE_CONFLICT', 'SERVICE_UNAVAILABLE'],
+    examples: {
+      request: {},
+      response: {
+        itemId: `grant_ledger_mismatch:${ids.grant}`,
+        action: 'realigned_to_ledger',
+        result: { before: { total: 500, used: 120, reserved: 5 }, after: { total: 495, used: 120, reserved: 5 } },
+      },
+    },
     handler: async ({ params, deps, principal }) => ({
       body: await repairReportItem(
         deps.db,
@@ -219,11 +312,17 @@ export const lifecycleRoutes: RouteDefinition[] = [
     path: '/v1/admin/schedules',
     access: ADMIN,
     tag: TAG,
-    summary: 'The scheduled jobs (Temporal Schedules) with their state, last runs and next run times.',
-    response: scheduleListSchema,
+    operationId: 'listSchedules',
+    summary: 'List scheduled jobs',
+    description: 'The scheduled jobs (Temporal Schedules), ordered by id, with their state, last runs and next run times. A schedule not created yet is left out.',
+    query: pageQuery().strict(),
+    response: pageOf(scheduleSchema).openapi('ScheduleList'),
     errors: ['SERVICE_UNAVAILABLE'],
-    handler: async ({ deps }) => ({
-      body: { items: await listSchedules(deps.temporal, scheduleDefinitions({ sweepEveryMinutes: 15, prefix: deps.config.SCHEDULE_ID_PREFIX }).map((d) => d.id)) },
-    }),
+    examples: { response: { items: [schedule], nextCursor: null } },
+    handler: async ({ query, deps }) => {
+      const definitions = scheduleDefinitions({ sweepEveryMinutes: 15, prefix: deps.config.SCHEDULE_ID_PREFIX });
+      const page = BY_SCHEDULE_ID.pageInMemory(definitions.map((definition) => ({ id: definition.id })), query);
+      return { body: { items: await listSchedules(deps.temporal, page.items.map((item) => item.id)), nextCursor: page.nextCursor } };
+    },
   }),
 ];

@@ -2,6 +2,7 @@ import { ReservationStatus } from '../../generated/prisma/enums';
 import { z } from '../../infra/zod';
 import { checkUserInvariant, listGrantLedger, listReservations } from '../../reports/operations';
 import { invariantReportSchema, ledgerPageSchema, reservationPageSchema } from '../../reports/operations-views';
+import { examplePage, ids, ledgerEntry, reservation } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import { pageQuerySchema, userIdSchema, uuidSchema } from '../schemas';
 
@@ -31,9 +32,13 @@ export const operationsRoutes: RouteDefinition[] = [
     path: '/v1/admin/reservations',
     access: ADMIN,
     tag: TAG,
-    summary: 'Reservations, newest first, by user and status; pastDeadline=true: holds past their deadline. Paginated (nextCursor).',
+    operationId: 'listReservations',
+    summary: 'List reservations',
+    description:
+      'Reservations, newest first, by user and status. pastDeadline=true lists holds still `held` after their deadline: the worker has not released them (no worker, or a stuck run).',
     query: reservationsQuery,
     response: reservationPageSchema,
+    examples: { response: examplePage(reservation) },
     handler: async ({ query, deps }) => {
       const { limit, cursor, pastDeadline, ...filter } = query;
       return { body: await listReservations(deps.db, { ...filter, pastDeadline: pastDeadline === 'true' }, { limit, cursor }) };
@@ -44,11 +49,14 @@ export const operationsRoutes: RouteDefinition[] = [
     path: '/v1/admin/grants/:grantId/ledger',
     access: ADMIN,
     tag: TAG,
-    summary: "A grant's ledger entries in the order they were written. Paginated (nextCursor).",
+    operationId: 'listGrantLedger',
+    summary: "List a grant's ledger entries",
+    description: "A grant's append-only ledger entries in the order they were written: every grant, hold, release, spend, refund and expiry that moved its credits.",
     params: grantParams,
     query: pageQuerySchema.strict(),
     response: ledgerPageSchema,
     errors: ['NOT_FOUND'],
+    examples: { response: { grantId: ids.grant, ...examplePage(ledgerEntry) } },
     handler: async ({ params, query, deps }) => ({ body: await listGrantLedger(deps.db, params.grantId, query) }),
   }),
   defineRoute({
@@ -56,9 +64,13 @@ export const operationsRoutes: RouteDefinition[] = [
     path: '/v1/admin/users/:userId/invariant',
     access: ADMIN,
     tag: TAG,
-    summary: "Checks the ledger invariant for one user's grants now and lists the grants that break it. Changes nothing.",
+    operationId: 'checkUserInvariant',
+    summary: "Check a user's ledger invariant",
+    description:
+      "Checks now, for each of the user's grants, that available = total - used - reserved >= 0 and that its ledger entries sum to the same; lists the grants that break it. Changes nothing.",
     params: userParams,
     response: invariantReportSchema,
+    examples: { response: { userId: ids.user, checkedAt: '2026-01-31T12:10:00.000Z', ok: true, grantsChecked: 2, mismatches: [] } },
     handler: async ({ params, deps }) => ({ body: await checkUserInvariant(deps.db, params.userId) }),
   }),
 ];

@@ -7,7 +7,8 @@ import type { Principal } from '../auth';
 import type { ApiDeps } from '../deps';
 import { defineRoute, type RouteDefinition } from '../route';
 import type { Idempotency } from '../../domain/idempotency';
-import { isoDate, listOf, rangeInOrder, rangeInOrderIssue, userIdSchema, uuidSchema } from '../schemas';
+import { completedOrder, examplePage, ids, order, orderProgress, orderRefund, subscription } from '../examples';
+import { isoDate, pageOf, pageQuery, rangeInOrder, rangeInOrderIssue, userIdSchema, uuidSchema } from '../schemas';
 
 /** Orders (user, service, admin) and subscriptions. Handlers call orders/ and subscriptions/ services only. */
 const USER = ['user' as const];
@@ -28,17 +29,20 @@ const orderBody = z.strictObject({
 });
 const serviceOrderBody = orderBody.extend({ userId: userIdSchema });
 const orderParams = z.strictObject({ orderId: uuidSchema });
-const orderList = listOf(orderSchema).openapi('OrderList');
-const adminOrdersQuery = z
-  .object({
+const orderList = pageOf(orderSchema).openapi('OrderList');
+const adminOrdersQuery = pageQuery()
+  .extend({
     status: orderStatusSchema.optional(),
     userId: userIdSchema.optional(),
     channel: codeSchema.optional(),
     from: isoDate.optional(),
     to: isoDate.optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
   })
   .refine(rangeInOrder, rangeInOrderIssue);
+/** The user's order list answered up to 200 before it paged: the first page still does. */
+const myOrdersQuery = pageQuery({ default: 200, max: 200 }).extend({ status: orderStatusSchema.optional() });
+/** A user's subscriptions and an order's refunds are few: a first page this long answers them all. */
+const SHORT_LIST_PAGE = { default: 200, max: 500 };
 const markPaidBody = z.strictObject({
   reason: z.string().trim().min(1).max(500).openapi({ description: 'How the money came in, e.g. "bank transfer ref 2026-118".' }),
 });
@@ -46,8 +50,10 @@ const refundBody = z.strictObject({
   amountMinor: z.number().int().min(1).max(2_147_483_647).optional().openapi({ description: 'Default: everything not yet refunded.' }),
   reason: z.string().trim().min(1).max(500),
 });
-const refundList = listOf(orderRefundSchema).openapi('OrderRefundList');
-const subscriptionList = listOf(subscriptionSchema).openapi('SubscriptionList');
+const refundList = pageOf(orderRefundSchema).openapi('OrderRefundList');
+const subscriptionList = pageOf(subscriptionSchema).openapi('SubscriptionList');
+const orderWithProgress = { ...completedOrder, progress: orderProgress };
+const ORDER_ERRORS = ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CHANNEL_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'COUPON_NOT_APPLICABLE', 'ALREADY_OWNED', 'PAYMENT_PROVIDER_ERROR', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'];
 
 /** Places the order, then starts its workflow and waits for the payment session (Stripe Checkout URL, gateway redirect). */
 async function place(deps: ApiDeps, request: PlaceOrderRequest, idempotency: Idempotency, actor: string) {
@@ -69,12 +75,16 @@ export const orderRoutes: RouteDefinition[] = [
     path: '/v1/me/orders',
     access: USER,
     tag: 'User',
-    summary: 'Order a package through a payment channel; answers with where to pay. An unpaid order for the same package is returned instead of a second one.',
+    operationId: 'placeMyOrder',
+    summary: 'Order a package',
+    description:
+      'Order a package through a payment channel; the answer says where to pay (`paymentUrl`: Stripe Checkout or the gateway redirect; null for manual payment). An unpaid order for the same package is answered instead of a second one. A coupon that does not apply is refused with COUPON_NOT_APPLICABLE and `details.reason`.',
     body: orderBody,
     response: orderSchema,
     successStatus: 201,
     idempotent: true,
-    errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CHANNEL_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'COUPON_NOT_APPLICABLE', 'ALREADY_OWNED', 'PAYMENT_PROVIDER_ERROR', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ORDER_ERRORS,
+    examples: { request: { packageCode: 'pro_monthly', channel: 'stripe', currency: 'USD', couponCode: 'LAUNCH20' }, response: order },
     handler: async ({ body, deps, idempotency, principal }) => place(deps, { ...body, userId: ownUserId(principal) }, idempotency, principal!.id),
   }),
   defineRoute({
@@ -82,20 +92,29 @@ export const orderRoutes: RouteDefinition[] = [
     path: '/v1/me/orders',
     access: USER,
     tag: 'User',
-    summary: 'My orders, newest first.',
-    query: z.object({ status: orderStatusSchema.optional() }),
+    operationId: 'listMyOrders',
+    summary: 'List my orders',
+    description: 'My orders, newest first, optionally by status.',
+    query: myOrdersQuery,
     response: orderList,
-    handler: async ({ principal, query, deps }) => ({ body: { items: await listOrders(deps.db, { userId: ownUserId(principal), status: query.status, limit: 200 }) } }),
+    examples: { response: examplePage(completedOrder) },
+    handler: async ({ principal, query, deps }) => {
+      const { limit, cursor, status } = query;
+      return { body: await listOrders(deps.db, { userId: ownUserId(principal), status }, { limit, cursor }) };
+    },
   }),
   defineRoute({
     method: 'get',
     path: '/v1/me/orders/:orderId',
     access: USER,
     tag: 'User',
-    summary: "One of my orders with its workflow's progress (current step, attempts, last error).",
+    operationId: 'getMyOrder',
+    summary: 'Get one of my orders',
+    description: "One of my orders with its workflow's progress (current step, attempts, last error). Another user's order is NOT_FOUND.",
     params: orderParams,
     response: orderWithProgressSchema,
     errors: ['NOT_FOUND'],
+    examples: { response: orderWithProgress },
     handler: async ({ principal, params, deps }) => ({ body: await withProgress(deps, orderView(await getOrder(deps.db, params.orderId, ownUserId(principal)))) }),
   }),
   defineRoute({
@@ -103,12 +122,15 @@ export const orderRoutes: RouteDefinition[] = [
     path: '/v1/me/orders/:orderId/cancel',
     access: USER,
     tag: 'User',
-    summary: 'Cancel my unpaid order. A payment that still arrives follows the late-payment rule.',
+    operationId: 'cancelMyOrder',
+    summary: 'Cancel my unpaid order',
+    description: 'Cancels an order still waiting for payment; a coupon use it held is given back. A payment that still arrives follows the late-payment rule (docs/api.md).',
     params: orderParams,
     body: z.strictObject({}),
     response: orderSchema,
     idempotent: true,
     errors: ['NOT_FOUND', 'ORDER_STATE_CONFLICT', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { request: {}, response: { ...order, status: 'cancelled', paymentUrl: null } },
     handler: async ({ principal, params, deps, idempotency }) => {
       const cancelled = await cancelOrder(deps.db, params.orderId, ownUserId(principal), idempotency);
       if (!cancelled.replayed) await deps.orders.notifyCancelled(params.orderId);
@@ -120,21 +142,29 @@ export const orderRoutes: RouteDefinition[] = [
     path: '/v1/me/subscriptions',
     access: USER,
     tag: 'User',
-    summary: 'My subscriptions with their current period and the history of paid periods.',
+    operationId: 'listMySubscriptions',
+    summary: 'List my subscriptions',
+    description: 'My subscriptions, oldest first, with their current period and the history of paid periods.',
+    query: pageQuery(SHORT_LIST_PAGE).strict(),
     response: subscriptionList,
-    handler: async ({ principal, deps }) => ({ body: { items: await listSubscriptions(deps.db, ownUserId(principal)) } }),
+    examples: { response: examplePage(subscription) },
+    handler: async ({ principal, query, deps }) => ({ body: await listSubscriptions(deps.db, ownUserId(principal), query) }),
   }),
   defineRoute({
     method: 'post',
     path: '/v1/internal/orders',
     access: SERVICE,
     tag: 'Internal (service)',
-    summary: "Order a package for a user (e.g. prepaid credits bought by an AI agent's account).",
+    operationId: 'placeOrder',
+    summary: 'Order a package for a user',
+    description:
+      "Places an order for the user named in the body (e.g. prepaid credits bought by an AI agent's account); otherwise as POST /v1/me/orders: the answer says where to pay.",
     body: serviceOrderBody,
     response: orderSchema,
     successStatus: 201,
     idempotent: true,
-    errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CHANNEL_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'COUPON_NOT_APPLICABLE', 'ALREADY_OWNED', 'PAYMENT_PROVIDER_ERROR', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ORDER_ERRORS,
+    examples: { request: { userId: ids.user, packageCode: 'pro_monthly', channel: 'stripe' }, response: { ...order, amountMinor: 999, discountMinor: 0, couponCode: null } },
     handler: async ({ body, deps, idempotency, principal }) => place(deps, body, idempotency, principal!.id),
   }),
   defineRoute({
@@ -142,10 +172,13 @@ export const orderRoutes: RouteDefinition[] = [
     path: '/v1/internal/orders/:orderId',
     access: SERVICE,
     tag: 'Internal (service)',
-    summary: 'An order with its progress.',
+    operationId: 'getOrder',
+    summary: 'Get an order',
+    description: "An order of any user with its workflow's progress.",
     params: orderParams,
     response: orderWithProgressSchema,
     errors: ['NOT_FOUND'],
+    examples: { response: orderWithProgress },
     handler: async ({ params, deps }) => ({ body: await withProgress(deps, orderView(await getOrder(deps.db, params.orderId))) }),
   }),
   defineRoute({
@@ -153,20 +186,29 @@ export const orderRoutes: RouteDefinition[] = [
     path: '/v1/admin/orders',
     access: ADMIN,
     tag: 'Admin',
-    summary: 'Orders, newest first, filtered by status, user, channel and creation time [from, to).',
+    operationId: 'listOrders',
+    summary: 'List orders',
+    description: 'Orders of all users, newest first, filtered by status, user, channel and creation time [from, to).',
     query: adminOrdersQuery,
     response: orderList,
-    handler: async ({ query, deps }) => ({ body: { items: await listOrders(deps.db, query) } }),
+    examples: { response: examplePage(completedOrder) },
+    handler: async ({ query, deps }) => {
+      const { limit, cursor, ...filter } = query;
+      return { body: await listOrders(deps.db, filter, { limit, cursor }) };
+    },
   }),
   defineRoute({
     method: 'get',
     path: '/v1/admin/orders/:orderId',
     access: ADMIN,
     tag: 'Admin',
-    summary: 'An order with its progress.',
+    operationId: 'getAdminOrder',
+    summary: 'Get an order (admin)',
+    description: "An order of any user with its workflow's progress.",
     params: orderParams,
     response: orderWithProgressSchema,
     errors: ['NOT_FOUND'],
+    examples: { response: orderWithProgress },
     handler: async ({ params, deps }) => ({ body: await withProgress(deps, orderView(await getOrder(deps.db, params.orderId))) }),
   }),
   defineRoute({
@@ -174,13 +216,20 @@ export const orderRoutes: RouteDefinition[] = [
     path: '/v1/admin/orders/:orderId/mark-paid',
     access: ADMIN,
     tag: 'Admin',
-    summary: 'Confirm a payment received outside the system (bank transfer, cash); the order workflow provisions it. Answers 202.',
+    operationId: 'markOrderPaid',
+    summary: 'Confirm a payment received by hand',
+    description:
+      'Confirms a payment received outside the system (bank transfer, cash); the order workflow records it and provisions the order. Answers 202 with the order as it stands; repeating it is harmless. An order paid through a provider is ORDER_STATE_CONFLICT.',
     params: orderParams,
     body: markPaidBody,
     response: orderSchema,
     successStatus: 202,
     idempotent: true,
     errors: ['NOT_FOUND', 'ORDER_STATE_CONFLICT', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: {
+      request: { reason: 'Bank transfer ref 2026-118' },
+      response: { ...order, channel: 'manual', paymentUrl: null, status: 'paid', paidAt: '2026-01-21T10:00:00.000Z' },
+    },
     handler: async ({ params, body, deps, idempotency, principal }) =>
       // Repeating it under another key is harmless: the workflow records the manual payment once (same external id).
       confirmManualPayment(deps.db, params.orderId, idempotency, deps.config.RESERVATION_CALL_TIMEOUT_MS, (order) =>
@@ -201,13 +250,20 @@ export const orderRoutes: RouteDefinition[] = [
     path: '/v1/admin/orders/:orderId/refund',
     access: ADMIN,
     tag: 'Admin',
-    summary: 'Refund a completed order in full or in part: the channel gives the money back, then the refunded share of credits and subscription time is revoked. Answers 202 with the pending refund.',
+    operationId: 'refundOrder',
+    summary: 'Refund an order',
+    description:
+      'Refunds a completed order in full or in part: the channel gives the money back, then the refunded share of credits and subscription time is revoked (credits already spent are the shortfall, never clawed back below zero). Answers 202 with the pending refund; GET …/refunds follows it.',
     params: orderParams,
     body: refundBody,
     response: orderRefundSchema,
     successStatus: 202,
     idempotent: true,
     errors: ['NOT_FOUND', 'ORDER_STATE_CONFLICT', 'REFUND_EXCEEDS_PAYMENT', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: {
+      request: { reason: 'Customer asked within the refund window.' },
+      response: { ...orderRefund, status: 'pending', gatewayRefundId: null, creditsRevoked: 0, creditsShortfall: 0, secondsRevoked: 0, completedAt: null },
+    },
     handler: async ({ params, body, deps, idempotency, principal }) => {
       const order = await getOrder(deps.db, params.orderId);
       const refund = await openRefund(deps.db, order.id, body, idempotency, principal!.id);
@@ -220,13 +276,17 @@ export const orderRoutes: RouteDefinition[] = [
     path: '/v1/admin/orders/:orderId/refunds',
     access: ADMIN,
     tag: 'Admin',
-    summary: "An order's refunds with what each revoked and its shortfall.",
+    operationId: 'listOrderRefunds',
+    summary: "List an order's refunds",
+    description: "An order's refunds, oldest first, with what each revoked and its shortfall.",
     params: orderParams,
+    query: pageQuery(SHORT_LIST_PAGE).strict(),
     response: refundList,
     errors: ['NOT_FOUND'],
-    handler: async ({ params, deps }) => {
+    examples: { response: examplePage(orderRefund) },
+    handler: async ({ params, query, deps }) => {
       await getOrder(deps.db, params.orderId);
-      return { body: { items: await listOrderRefunds(deps.db, params.orderId) } };
+      return { body: await listOrderRefunds(deps.db, params.orderId, query) };
     },
   }),
   defineRoute({
@@ -234,9 +294,13 @@ export const orderRoutes: RouteDefinition[] = [
     path: '/v1/admin/users/:userId/subscriptions',
     access: ADMIN,
     tag: 'Admin',
-    summary: "A user's subscriptions with their period history.",
+    operationId: 'listUserSubscriptions',
+    summary: "List a user's subscriptions",
+    description: "A user's subscriptions, oldest first, with their period history.",
     params: z.strictObject({ userId: userIdSchema }),
+    query: pageQuery(SHORT_LIST_PAGE).strict(),
     response: subscriptionList,
-    handler: async ({ params, deps }) => ({ body: { items: await listSubscriptions(deps.db, params.userId) } }),
+    examples: { response: examplePage(subscription) },
+    handler: async ({ params, query, deps }) => ({ body: await listSubscriptions(deps.db, params.userId, query) }),
   }),
 ];

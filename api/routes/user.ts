@@ -1,10 +1,12 @@
 import { z } from '../../infra/zod';
 import { BillingError } from '../../domain/errors';
 import { getUserCredits, listUserConsumptions, listUserGrants } from '../../reports/reports';
-import { consumptionPageSchema, userCreditsSchema, userGrantListSchema } from '../../reports/views';
+import { consumptionPageSchema, userCreditsSchema } from '../../reports/views';
 import type { Principal } from '../auth';
+import { balanceGrant, consumption, examplePage, ids, trialGrant, userGrant } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
-import { consumptionFilterQuerySchema, grantStatusSchema, pageQuerySchema, rangeInOrder, rangeInOrderIssue } from '../schemas';
+import { consumptionFilterQuerySchema, grantStatusSchema, pageQuery, pageQuerySchema, rangeInOrder, rangeInOrderIssue } from '../schemas';
+import { userGrantPageSchema } from './admin';
 
 /**
  * A user's own data. There is no user id in these paths: the id comes from the token alone, so a user
@@ -19,7 +21,8 @@ function ownUserId(principal: Principal | undefined): string {
   return principal.userId;
 }
 
-const grantsQuery = z.object({ status: grantStatusSchema.optional() });
+/** The grant list answered everything before it paged: a first page this long keeps that for nearly every user. */
+const grantsQuery = pageQuery({ default: 200, max: 500 }).extend({ status: grantStatusSchema.optional() });
 const consumptionsQuery = pageQuerySchema.extend(consumptionFilterQuerySchema.shape).refine(rangeInOrder, rangeInOrderIssue);
 
 export const userRoutes: RouteDefinition[] = [
@@ -28,8 +31,14 @@ export const userRoutes: RouteDefinition[] = [
     path: '/v1/me/credits',
     access: USER,
     tag: TAG,
-    summary: 'My spendable credits and the grants behind them, in the order spends use them.',
+    operationId: 'getMyCredits',
+    summary: 'Get my credits',
+    description:
+      'My spendable credits now, and the grants behind them (active, pending and depleted) in the order spends use them: lowest priority first, then soonest expiry.',
     response: userCreditsSchema,
+    examples: {
+      response: { userId: ids.user, availableCredits: 395, grants: [{ ...trialGrant, spendable: true }, balanceGrant] },
+    },
     handler: async ({ principal, deps }) => ({ body: await getUserCredits(deps.db, ownUserId(principal)) }),
   }),
   defineRoute({
@@ -37,11 +46,14 @@ export const userRoutes: RouteDefinition[] = [
     path: '/v1/me/packages',
     access: USER,
     tag: TAG,
-    summary: 'All my grants (any status unless filtered), newest first.',
+    operationId: 'listMyGrants',
+    summary: 'List my grants',
+    description: 'All my grants with the package each came from, any status unless filtered, newest first.',
     query: grantsQuery,
-    response: userGrantListSchema,
+    response: userGrantPageSchema,
+    examples: { response: examplePage(userGrant) },
     handler: async ({ principal, query, deps }) => ({
-      body: { items: await listUserGrants(deps.db, ownUserId(principal), query.status) },
+      body: await listUserGrants(deps.db, ownUserId(principal), query.status, query),
     }),
   }),
   defineRoute({
@@ -49,9 +61,12 @@ export const userRoutes: RouteDefinition[] = [
     path: '/v1/me/consumptions',
     access: USER,
     tag: TAG,
-    summary: 'My consumption history, newest first; pass nextCursor back as cursor for the next page.',
+    operationId: 'listMyConsumptions',
+    summary: 'List my consumptions',
+    description: 'My consumption history (what each action cost and which grants paid for it), newest first, filtered by action and creation time [from, to).',
     query: consumptionsQuery,
     response: consumptionPageSchema,
+    examples: { response: examplePage(consumption) },
     handler: async ({ principal, query, deps }) => {
       const { limit, cursor, ...filter } = query;
       return { body: await listUserConsumptions(deps.db, ownUserId(principal), filter, { limit, cursor }) };
