@@ -8,7 +8,7 @@
 # Commands run `node` directly, not through npm: it is the container's PID 1 then, so SIGTERM reaches the
 # program itself and it drains when the container stops. (`npm run start:api` etc. pass signals on too
 # (they `exec` node), but add a process.)
-# Configuration comes from the environment (infra/config.ts; .env.example lists every variable).
+# Configuration comes from the environment (modules/config.ts; .env.example lists every variable).
 # docker-compose.yml runs the whole stack. The project's CI and dev machines have no Docker engine, so this
 # file is not built there: keep it in step with package.json and docs/operations.md by reading
 # (tests/processes.test.ts runs the compiled worker the way this image does).

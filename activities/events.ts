@@ -3,17 +3,13 @@
  * Each is idempotent (attempt rows by (delivery, run, attempt); notices by event id; mail by status).
  */
 import { Context } from '@temporalio/activity';
-import type { Database } from '../infra/database';
-import { loadEventsConfig, type EventsConfig } from '../events/config';
-import { attemptDelivery } from '../events/delivery';
-import { createMailer, type SendMail } from '../events/mailer';
-import { countDeliveryAttempt } from '../events/metrics';
-import { sendNoticeEmail, storeNotice } from '../events/notifications';
+import type { Database } from '../platform/database';
+import { loadEventsConfig, type EventsConfig, attemptDelivery, createMailer, type SendMail, countDeliveryAttempt, sendNoticeEmail, storeNotice } from '../modules/events';
 import type { AttemptRequest } from '../workflows/delivery-contract';
 
 export interface EventActivityDeps {
   db: Database;
-  /** Defaults to the environment (events/config.ts); tests pass their own. */
+  /** Defaults to the environment (modules/events/config.ts); tests pass their own. */
   eventsConfig?: EventsConfig;
   sendMail?: SendMail;
 }

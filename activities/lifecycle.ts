@@ -5,11 +5,10 @@
  * Temporal client.
  */
 import { Context } from '@temporalio/activity';
-import type { Database } from '../infra/database';
-import { findGrantTimes } from '../credits/lifecycle';
-import * as subjects from '../lifecycle/subjects';
-import { runConsumptionRollup, runExpirySweep, runReconciliation } from '../lifecycle/jobs';
-import { LifecycleTimers, type LifecycleTimerSettings } from '../lifecycle/timers';
+import type { Database } from '../platform/database';
+import { findGrantTimes } from '../modules/credits';
+import * as subjects from '../modules/lifecycle';
+import { runConsumptionRollup, runExpirySweep, runReconciliation, LifecycleTimers, type LifecycleTimerSettings } from '../modules/lifecycle';
 import type { ScheduledJobInput } from '../workflows/package-lifecycle-contract';
 
 export interface LifecycleActivityDeps {

@@ -1,17 +1,8 @@
-/**
- * Activities of the order and order-refund workflows: thin, idempotent steps over orders/,
- * payments/ and subscriptions/. A business refusal (package already owned, gateway refused) comes back
- * as a value, so the workflow compensates instead of retrying; anything else throws and the workflow
- * retries the step (recording attempts and the last error in its progress).
- */
-import { BillingError } from '../domain/errors';
-import type { Database } from '../infra/database';
-import type { OrderStatus } from '../domain/order-status';
-import type { PaymentsDeps } from '../payments/deps';
-import { closePaymentSession, openPaymentSession, refundPayment } from '../payments/providers';
-import { findOrder, getOrder, recordPayment, transitionOrder } from '../orders/store';
-import { closeRefusedPayment, failRefund, settleRefund } from '../orders/refunds';
-import { grantOrderCredits, provisionSubscription, revokeOrderShare } from '../subscriptions/provision';
+import type { Database } from '../platform/database';
+import type { OrderStatus } from '../modules/orders/rules/order-status';
+import { type PaymentsDeps, closePaymentSession, openPaymentSession, refundPayment } from '../modules/payments';
+import { findOrder, getOrder, recordPayment, transitionOrder, closeRefusedPayment, failRefund, settleRefund } from '../modules/orders';
+import { grantOrderCredits, provisionSubscription, revokeOrderShare } from '../modules/subscriptions';
 import type { PaymentSessionView, PaymentSignal } from '../workflows/order-contract';
 import { asOutcome as outcome } from './outcome';
 
@@ -136,7 +127,7 @@ export function createOrderActivities({ db, payments }: OrderActivityDeps) {
         return gatewayRefundId;
       }),
 
-    settleRefund: (refundId: string, gatewayRefundId: string) => outcome(() => settleRefund(db, refundId, gatewayRefundId)),
+    settleRefund: (refundId: string, gatewayRefundId: string) => outcome(() => settleRefund(db, refundId, gatewayRefundId, revokeOrderShare)),
 
     failRefund: (refundId: string, reason: string) => outcome(() => failRefund(db, refundId, reason)),
   };

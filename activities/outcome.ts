@@ -1,4 +1,4 @@
-import { BillingError } from '../domain/errors';
+import { BillingError } from '../platform/errors';
 
 /**
  * A business refusal (BillingError: not enough credits, not held...) is an answer, not a failure: it
@@ -8,7 +8,7 @@ import { BillingError } from '../domain/errors';
  */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
 
-export interface Refusal {
+interface Refusal {
   code: string;
   message: string;
   details: unknown;

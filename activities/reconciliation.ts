@@ -1,7 +1,7 @@
 /** Activities of the gateway reconciliation workflow: thin and idempotent (by report id). */
-import type { Database } from '../infra/database';
-import type { PaymentsDeps } from '../payments/deps';
-import { reconcilableChannels, reconcileChannel, type ReconcileRequest } from '../reconciliation/reports';
+import type { Database } from '../platform/database';
+import type { PaymentsDeps } from '../modules/payments';
+import { reconcilableChannels, reconcileChannel, type ReconcileRequest } from '../modules/reconciliation';
 
 export function createReconciliationActivities({ db, payments }: { db: Database; payments: PaymentsDeps }) {
   return {

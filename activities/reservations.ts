@@ -3,9 +3,8 @@
  * idempotent (holds by reservation id; the rest by idempotency key or by the reservation's state), so
  * a retry after a crash changes nothing twice.
  */
-import type { Database } from '../infra/database';
-import { commitReservation, extendReservation, holdCredits, releaseReservation, type HoldRequest } from '../credits/reservations';
-import { refundConsumption } from '../credits/refunds';
+import type { Database } from '../platform/database';
+import { commitReservation, extendReservation, holdCredits, releaseReservation, type HoldRequest, refundConsumption } from '../modules/credits';
 import type { CommitArgs, OperationKey, RefundArgs } from '../workflows/reservation-contract';
 import { asOutcome } from './outcome';
 

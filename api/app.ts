@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import type { Store } from 'express-rate-limit';
-import { edgeConfigSchema, type EdgeConfig } from '../infra/config';
-import type { Logger } from '../infra/logger';
+import { edgeConfigSchema, type EdgeConfig } from '../modules/config';
+import type { Logger } from '../platform/logger';
 import type { ApiDeps } from './deps';
 import { failFastDuringOutage, outageErrors } from './outages';
 import { bodyTooLarge, rateLimits, refusalMetrics, requestMetrics, routeTemplates, securityHeaders, userRoutesCors } from './edge';
@@ -15,7 +15,7 @@ import { mountMetrics } from './routes/metrics';
 import { routes } from './routes';
 
 export interface EdgeOptions {
-  /** Rate limits, CORS, body limit, proxies, metrics tokens (infra/config.ts). Default: the documented defaults. */
+  /** Rate limits, CORS, body limit, proxies, metrics tokens (modules/config.ts). Default: the documented defaults. */
   config?: EdgeConfig;
   /** A rate-limit store shared by all API replicas (default: in memory, per process). */
   rateLimitStore?: Store;

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { jwtVerify } from 'jose';
-import { BillingError } from '../domain/errors';
+import { BillingError } from '../platform/errors';
 
 /**
  * Credential scheme (README.md, "Credentials"):

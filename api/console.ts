@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router } from 'express';
-import { BillingError } from '../domain/errors';
+import { BillingError } from '../platform/errors';
 
 export interface ConsoleOptions {
   assetsDir: string;

@@ -1,11 +1,11 @@
 import type { Client } from '@temporalio/client';
-import type { Config } from '../infra/config';
-import type { Database } from '../infra/database';
-import type { DependencyHealth } from '../infra/dependency-health';
+import type { Config } from '../modules/config';
+import type { Database } from '../platform/database';
+import type { DependencyHealth } from '../platform/dependency-health';
 import type { Authenticator } from './auth';
-import type { PaymentsDeps } from '../payments/deps';
-import type { OrderWorkflowClient } from '../orders/workflow-client';
-import type { DeductSender } from '../credits/spend';
+import type { PaymentsDeps } from '../modules/payments';
+import type { OrderWorkflowClient } from '../modules/orders';
+import type { DeductSender } from '../modules/credits';
 
 /** What request handlers may use. Built once at start (api/main.ts, tests). */
 export interface ApiDeps {
@@ -16,7 +16,7 @@ export interface ApiDeps {
   orders: OrderWorkflowClient;
   /** What the API knows about PostgreSQL's and Temporal's health (fail fast, 503, one log line per outage). */
   health: DependencyHealth;
-  /** Group commit for deducts (credits/deduct-batch.ts); absent: each deduct alone. */
+  /** Group commit for deducts (modules/credits/deduct-batch.ts); absent: each deduct alone. */
   deducts?: DeductSender | undefined;
   config: Pick<
     Config,

@@ -9,9 +9,9 @@ import cors from 'cors';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import helmet from 'helmet';
 import { match } from 'path-to-regexp';
-import { BillingError } from '../domain/errors';
-import type { EdgeConfig } from '../infra/config';
-import { apiRefusals, httpRequestDuration } from '../infra/metrics';
+import { BillingError } from '../platform/errors';
+import type { EdgeConfig } from '../modules/config';
+import { apiRefusals, httpRequestDuration } from '../platform/metrics';
 import { requestPrincipal, type Authenticator, type Principal } from './auth';
 import type { RouteDefinition } from './route';
 
@@ -31,7 +31,7 @@ export function securityHeaders(): RequestHandler {
 }
 
 /** What helmet() sets and removes on a response. Throws if helmet ever needs the request (it would not be constant then). */
-export function helmetHeaders(): { headers: [string, string][]; removed: string[] } {
+function helmetHeaders(): { headers: [string, string][]; removed: string[] } {
   const headers: [string, string][] = [];
   const removed: string[] = [];
   const recorder = {

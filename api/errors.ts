@@ -1,9 +1,9 @@
 import './request-log';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { z } from '../infra/zod';
-import { BillingError, type ErrorCode } from '../domain/errors';
-import { DependencyUnavailableError, retryAfterHeader } from '../infra/dependency-errors';
-import { isUniqueViolation } from '../infra/database';
+import { z } from '../platform/zod';
+import { BillingError, type ErrorCode } from '../platform/errors';
+import { DependencyUnavailableError, retryAfterHeader } from '../platform/dependency-errors';
+import { isUniqueViolation } from '../platform/database';
 
 /** The one error envelope every endpoint answers with. */
 export interface ErrorEnvelope {
@@ -57,7 +57,7 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
     req.log?.error({ err: error }, 'unhandled error');
     billingError = new BillingError('INTERNAL', 'Internal error. The request id identifies it in the logs.');
   }
-  // An outage is logged once by infra/dependency-health.ts, not per request.
+  // An outage is logged once by platform/dependency-health.ts, not per request.
   if (billingError.httpStatus >= 500 && billingError.code !== 'INTERNAL' && !(billingError instanceof DependencyUnavailableError)) req.log?.warn({ err: error }, billingError.message);
   if (billingError.code === 'SERVICE_UNAVAILABLE') res.setHeader('Retry-After', retryAfterHeader(billingError));
   res.status(billingError.httpStatus).json(envelope(billingError));
@@ -77,7 +77,7 @@ interface HttpStackError {
 }
 
 /** The 4xx status an error from the HTTP stack carries, if it carries one. */
-export function clientErrorStatus(error: unknown): number | undefined {
+function clientErrorStatus(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const { status, statusCode } = error as HttpStackError;
   const value = typeof status === 'number' ? status : statusCode;
@@ -85,7 +85,7 @@ export function clientErrorStatus(error: unknown): number | undefined {
 }
 
 /** The envelope for an HTTP-stack error: a stable code where one fits its status, else REQUEST_REJECTED with the status kept. */
-export function fromHttpStackError(error: HttpStackError): BillingError {
+function fromHttpStackError(error: HttpStackError): BillingError {
   const status = clientErrorStatus(error)!;
   switch (status) {
     case 400:

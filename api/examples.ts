@@ -4,17 +4,16 @@
  * by the views they show, and parsed by their schemas in tests/unit/openapi-product.test.ts, so an
  * example cannot drift from what the API answers.
  */
-import type { z } from '../infra/zod';
-import type { actionPriceSchema, auditEventSchema, billingPackageSchema, publicActionPriceSchema, storefrontPackageSchema } from '../catalog/views';
-import type { consumptionSchema, grantSchema, refundSchema, reservationSchema } from '../credits/views';
-import type { couponSchema } from '../coupons/views';
-import type { deliverySchema, eventSchema, notificationSchema, webhookEndpointSchema } from '../events/views';
-import type { lifecycleReportSchema, scheduleSchema, userPackageWithTimerSchema } from '../lifecycle/views';
-import type { orderProgressSchema, orderRefundSchema, orderSchema, subscriptionSchema } from '../orders/views';
-import type { mismatchSchema, reportSummarySchema } from '../reconciliation/views';
-import type { ledgerEntrySchema } from '../reports/operations-views';
-import type { balanceGrantSchema, userGrantSchema } from '../reports/views';
-import type { sellerSchema } from '../sellers/views';
+import type { z } from '../platform/zod';
+import type { actionPriceSchema, auditEventSchema, billingPackageSchema, publicActionPriceSchema, storefrontPackageSchema } from '../modules/catalog';
+import type { consumptionSchema, grantSchema, refundSchema, reservationSchema } from '../modules/credits';
+import type { couponSchema } from '../modules/coupons';
+import type { deliverySchema, eventSchema, notificationSchema, webhookEndpointSchema } from '../modules/events';
+import type { lifecycleReportSchema, scheduleSchema, userPackageWithTimerSchema } from '../modules/lifecycle';
+import type { orderProgressSchema, orderRefundSchema, orderSchema, subscriptionSchema } from '../modules/orders';
+import type { mismatchSchema, reportSummarySchema } from '../modules/reconciliation';
+import type { ledgerEntrySchema, balanceGrantSchema, userGrantSchema } from '../modules/reports';
+import type { sellerSchema } from '../modules/sellers';
 
 type Example<T extends z.ZodType> = z.input<T>;
 

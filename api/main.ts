@@ -1,14 +1,14 @@
 import { createServer } from 'node:http';
-import { loadConfig, orExit } from '../infra/config';
-import { createDatabase } from '../infra/database';
-import { deductSenderFor } from '../credits/deduct-batch';
-import { createDependencyHealth } from '../infra/dependency-health';
-import { createLogger } from '../infra/logger';
-import { connectTemporal } from '../infra/temporal';
-import { checkDatabase, connectingToTemporal, listenOn, logStartFailure } from '../infra/startup';
+import { loadConfig, orExit } from '../modules/config';
+import { createDatabase } from '../platform/database';
+import { deductSenderFor } from '../modules/credits';
+import { createDependencyHealth } from '../platform/dependency-health';
+import { createLogger } from '../platform/logger';
+import { connectTemporal } from '../platform/temporal';
+import { checkDatabase, connectingToTemporal, listenOn, logStartFailure } from '../platform/startup';
 import { Authenticator } from './auth';
-import { paymentsFromConfig } from '../payments/from-config';
-import { OrderWorkflowClient } from '../orders/workflow-client';
+import { paymentsFromConfig } from '../modules/payments';
+import { OrderWorkflowClient } from '../modules/orders';
 import { answerParserErrorsWithEnvelope } from './server';
 import { consoleOptionsFrom } from './console';
 
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   // Before the HTTP server module loads, so the HTTP instrumentation sees it. Off (and free: the
   // OpenTelemetry SDK is not even loaded, ~16 MiB) without an endpoint.
   const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
-    ? (await import('../infra/tracing')).startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-api', instrumentHttp: true })
+    ? (await import('../platform/tracing')).startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-api', instrumentHttp: true })
     : undefined;
   const { createApp } = await import('./app');
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_CONNECT_TIMEOUT_MS);

@@ -1,12 +1,12 @@
 /**
  * The `webhooks` of the OpenAPI document: one operation per event type of the registry
- * (events/types.ts), with the body a receiver gets (the envelope of events/delivery.ts around the
+ * (platform/outbox/event-types.ts), with the body a receiver gets (the envelope of modules/events/delivery.ts around the
  * type's payload schema) and the Standard Webhooks headers that sign it. docs/events.md tells the
  * same from the same registry, for readers rather than generators.
  */
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { z } from '../infra/zod';
-import { EVENT_TYPES, type EventPayload, type EventType } from '../events/types';
+import { z } from '../platform/zod';
+import { EVENT_TYPES, type EventPayload, type EventType } from '../platform/outbox/event-types';
 import { ids } from './examples';
 
 export const WEBHOOK_TAG = 'Webhook events';
@@ -83,7 +83,7 @@ function pascal(type: string): string {
     .join('');
 }
 
-/** The body of a delivery of `type` (events/delivery.ts, webhookBody). */
+/** The body of a delivery of `type` (modules/events/delivery.ts, webhookBody). */
 export function webhookEnvelopeSchema<T extends EventType>(type: T) {
   return z
     .object({

@@ -1,8 +1,8 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { z } from '../infra/zod';
-import { ERROR_STATUS } from '../domain/errors';
+import { z } from '../platform/zod';
+import { ERROR_STATUS } from '../platform/errors';
 import type { RouteDefinition } from './route';
-import { idempotencyKeySchema } from '../idempotency/key';
+import { idempotencyKeySchema } from '../platform/idempotency/key';
 import { errorEnvelopeSchema } from './schemas';
 import { registerWebhooks, WEBHOOK_TAG } from './openapi-webhooks';
 import { describeParameters } from './openapi-parameters';

@@ -1,12 +1,12 @@
 /**
  * Dependency outages at the HTTP edge: fail fast while the database is known to be down, and turn a
  * failure that means "PostgreSQL or Temporal is down" into 503 SERVICE_UNAVAILABLE with Retry-After
- * (never 500), recording the outage once (infra/dependency-health.ts logs it once, not per request).
+ * (never 500), recording the outage once (platform/dependency-health.ts logs it once, not per request).
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { BillingError } from '../domain/errors';
-import { DependencyUnavailableError, dependencyOutageError } from '../infra/dependency-errors';
-import type { DependencyHealth } from '../infra/dependency-health';
+import { BillingError } from '../platform/errors';
+import { DependencyUnavailableError, dependencyOutageError } from '../platform/dependency-errors';
+import type { DependencyHealth } from '../platform/dependency-health';
 
 /** Every /v1 endpoint reads or writes PostgreSQL: while it is known to be down, answer 503 at once. */
 export function failFastDuringOutage(health: DependencyHealth): RequestHandler {

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Express, RequestHandler } from 'express';
-import type { Logger } from '../infra/logger';
+import type { Logger } from '../platform/logger';
 
 declare module 'http' {
   interface IncomingMessage {

@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, RequestHandler } from 'express';
-import { z } from '../infra/zod';
-import { BillingError } from '../domain/errors';
-import type { Idempotency } from '../domain/idempotency';
-import { firstUnstorablePart } from '../infra/storable-json';
-import { idempotencyKeySchema } from '../idempotency/key';
-import { requestFingerprint } from '../idempotency/fingerprint';
+import { z } from '../platform/zod';
+import { BillingError } from '../platform/errors';
+import type { Idempotency } from '../platform/idempotency/key-reuse';
+import { firstUnstorablePart } from '../platform/storable-json';
+import { idempotencyKeySchema } from '../platform/idempotency/key';
+import { requestFingerprint } from '../platform/idempotency/fingerprint';
 import { requestPrincipal, type Principal, type Role } from './auth';
 import { validationError } from './errors';
 import type { ApiDeps } from './deps';
@@ -15,9 +15,9 @@ import type { ApiDeps } from './deps';
  * One table of endpoints drives the Express router, the OpenAPI document and the access-matrix tests,
  * so the three cannot drift apart.
  */
-export type Access = 'public' | Role[];
+type Access = 'public' | Role[];
 
-export interface RouteContext<P, Q, B> {
+interface RouteContext<P, Q, B> {
   params: P;
   query: Q;
   body: B;
@@ -43,7 +43,7 @@ interface ResultMeta {
 }
 
 /** A JSON answer typed by the route's response schema (a mismatch fails type-checking), or a streamed one (CSV). */
-export type RouteResult<T = unknown> = ResultMeta & ({ body: T } | { stream: Readable; contentType: string });
+type RouteResult<T = unknown> = ResultMeta & ({ body: T } | { stream: Readable; contentType: string });
 
 export interface RouteDefinition<
   P extends z.ZodType = z.ZodType,
@@ -103,7 +103,7 @@ const MAX_BODY_DEPTH = 64;
 
 function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, where: 'params' | 'query' | 'body'): z.infer<T> {
   if (!schema) return undefined as z.infer<T>;
-  // Every text the API accepts is one the database can store (infra/storable-json.ts).
+  // Every text the API accepts is one the database can store (platform/storable-json.ts).
   const unstorable = firstUnstorablePart(value, MAX_BODY_DEPTH);
   if (unstorable) {
     throw new BillingError('VALIDATION_FAILED', `Invalid request ${where}.`, {

@@ -1,11 +1,11 @@
 import { GrantStatus } from '../generated/prisma/enums';
-import { ERROR_STATUS } from '../domain/errors';
-import { z } from '../infra/zod';
+import { ERROR_STATUS } from '../platform/errors';
+import { z } from '../platform/zod';
 
 /**
  * Schemas of the HTTP edge shared by several route files: identifiers, quantities, pagination, the
- * error envelope. Response shapes live with the feature that produces them (credits/views.ts,
- * catalog/views.ts, reports/views.ts). Request schemas are strict: unknown fields are an error.
+ * error envelope. Response shapes live with the feature that produces them (modules/credits/views.ts,
+ * modules/catalog/views.ts, modules/reports/views.ts). Request schemas are strict: unknown fields are an error.
  */
 
 export const userIdSchema = z

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '../infra/logger';
-import { BillingError } from '../domain/errors';
+import type { Logger } from '../platform/logger';
+import { BillingError } from '../platform/errors';
 import { envelope } from './errors';
 
 /**

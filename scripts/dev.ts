@@ -14,7 +14,7 @@ import { SignJWT } from 'jose';
 import { startPostgres, startProcess, startService, startStripeMock, startTemporalDevServer, type ManagedProcess } from './services';
 import { migrate } from '../prisma/migrate';
 import { seedDatabase } from '../prisma/seed';
-import { startSmtpSink } from '../events/smtp-sink';
+import { startSmtpSink } from './services/smtp-sink';
 import { buildConsole } from './console-build';
 import { acquireDevLock, describeTakenPorts, takenEndpoints, type DevEndpoint, type DevLock } from './dev-lock';
 

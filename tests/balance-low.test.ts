@@ -1,11 +1,11 @@
 /**
- * The balance-low rule end to end (domain/balance-low.ts): `balance.low` is recorded when the balance
+ * The balance-low rule end to end (modules/events/rules/balance-low.ts): `balance.low` is recorded when the balance
  * FALLS below BALANCE_LOW_THRESHOLD (10 here, the default), once per fall; a balance that never was at
  * or above the threshold has not fallen. Through the API, so the rule is checked where it is applied:
  * in TypeScript (grants, activation) and in the SQL functions (deduct, hold).
  */
 import { randomUUID } from 'node:crypto';
-import { activatePackage } from '../lifecycle/subjects';
+import { activatePackage } from '../modules/lifecycle/subjects';
 import { expectLedgerInvariant, newUserId, startStack, type TestStack } from './support/stack';
 
 let stack: TestStack;

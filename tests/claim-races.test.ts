@@ -7,11 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { DEDUCT_STATEMENT, deductArguments, type DeductRow } from '../credits/spend';
-import { runIdempotent, type Idempotency } from '../idempotency/store';
-import { createDatabase, isUniqueViolation, sqlPool } from '../infra/database';
-import { runConsumptionRollup } from '../lifecycle/jobs';
-import { startGatewaySimulator, type GatewaySimulator } from '../payments/simulator';
+import { DEDUCT_STATEMENT, deductArguments, type DeductRow } from '../modules/credits/spend';
+import { runIdempotent, type Idempotency } from '../platform/idempotency/store';
+import { createDatabase, isUniqueViolation, sqlPool } from '../platform/database';
+import { runConsumptionRollup } from '../modules/lifecycle/jobs';
+import { startGatewaySimulator, type GatewaySimulator } from '../scripts/services/gateway-simulator';
 import { createPackage, expectStatus, packageFields, uniqueKey } from './support/fixtures';
 import { couponCode, manualChannel } from './support/commerce';
 import { createGatewayChannel, waitForOrder } from './support/orders';

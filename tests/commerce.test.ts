@@ -7,7 +7,7 @@ import { buyablePackage, waitForOrder } from './support/orders';
 import { expectStatus } from './support/fixtures';
 import { couponCode, createCoupon, createSeller, manualChannel, markPaid, order, setPrices } from './support/commerce';
 import { expectLedgerInvariant, newUserId, startStack, type TestStack } from './support/stack';
-import { transitionOrder } from '../orders/store';
+import { transitionOrder } from '../modules/orders/store';
 import { waitFor } from './support/wait';
 
 let stack: TestStack;

@@ -15,8 +15,8 @@ import { chromium, type Browser, type BrowserContext, type Page, type Request } 
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app';
-import { relayOnce } from '../events/relay';
-import { createLogger } from '../infra/logger';
+import { relayOnce } from '../modules/events/relay';
+import { createLogger } from '../platform/logger';
 import { CHROMIUM_PATH } from '../scripts/chromium';
 import { buildConsole } from '../scripts/console-build';
 import { orderWorkflowId } from '../workflows/order-contract';

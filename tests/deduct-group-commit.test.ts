@@ -1,18 +1,18 @@
 /**
- * Group commit of deducts (credits/deduct-batch.ts, `deduct_credits_batch`): deducts that arrive while
+ * Group commit of deducts (modules/credits/deduct-batch.ts, `deduct_credits_batch`): deducts that arrive while
  * every slot is busy leave together in one statement and one transaction, with every guarantee of a
  * deduct sent alone. With one slot (maxGroupsInFlight 1), deducts sent in the same tick are grouped
  * deterministically: the first leaves alone, the rest wait for it and leave as one group.
  */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { planSpend, type GrantBalance } from '../domain/burn-down';
-import { BillingError } from '../domain/errors';
-import { createDatabase, type Database } from '../infra/database';
-import { deductAlone, deductArguments, deductCredits, type DeductRequest } from '../credits/spend';
-import { batchArguments, DEDUCT_BATCH_STATEMENT, DeductBatcher } from '../credits/deduct-batch';
-import { sqlPool } from '../infra/database';
-import { loadCandidateGrants } from '../credits/grants';
+import { planSpend, type GrantBalance } from '../modules/credits/rules/burn-down';
+import { BillingError } from '../platform/errors';
+import { createDatabase, type Database } from '../platform/database';
+import { deductAlone, deductArguments, deductCredits, type DeductRequest } from '../modules/credits/spend';
+import { batchArguments, DEDUCT_BATCH_STATEMENT, DeductBatcher } from '../modules/credits/deduct-batch';
+import { sqlPool } from '../platform/database';
+import { loadCandidateGrants } from '../modules/credits/grants';
 import { expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
 
 let db: Database;
@@ -149,7 +149,7 @@ it('replays, without applying again, the deducts of a group that committed befor
 });
 
 // The burn-down model for a group: the group's deducts, in the order the group runs them (by user,
-// stably), each planned by domain/burn-down.ts on the grants as the earlier ones left them.
+// stably), each planned by modules/credits/rules/burn-down.ts on the grants as the earlier ones left them.
 it('allocates every deduct of a group exactly as the burn-down rules say, in the group\'s order', async () => {
   const DAY = 86_400_000;
   const grantArb = fc.record({

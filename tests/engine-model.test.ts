@@ -1,7 +1,7 @@
 /**
  * Property test of the credit engine against its specification: random sequences of deducts, holds,
  * commits, releases, expiries and refunds on random grants, run on the real database. Before every spend the
- * expected allocation is computed by the pure burn-down rules (domain/burn-down.ts) from the grants as
+ * expected allocation is computed by the pure burn-down rules (modules/credits/rules/burn-down.ts) from the grants as
  * they are in the database; the engine must allocate exactly that, refuse exactly when the model says
  * the balance is short, and keep the ledger invariant after every sequence.
  *
@@ -14,22 +14,22 @@
  * Holds and commits run theirs too: one prepared statement each, calling `hold_credits` and
  * `commit_reservation` (prisma/migrations/20261222000000_reservation_functions). A hold must allocate
  * as the burn-down model says and answer what a read-back of its rows shows; a commit must draw exactly
- * what the settlement model (domain/settlement.ts) draws from the held grants, write the consumption,
+ * what the settlement model (modules/credits/rules/settlement.ts) draws from the held grants, write the consumption,
  * allocations and 'commit'/'release' ledger entries that say so, answer what its rows show, and replay
  * its answer under the same key without writing again.
  */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { planSpend } from '../domain/burn-down';
-import { BillingError } from '../domain/errors';
-import { createDatabase, type Database } from '../infra/database';
-import { deductCredits } from '../credits/spend';
-import { commitReservation, holdCredits, releaseReservation } from '../credits/reservations';
-import { refundConsumption } from '../credits/refunds';
-import { loadCandidateGrants } from '../credits/grants';
-import { consumptionView } from '../credits/views';
-import { getReservation } from '../credits/reservations';
-import { settleHold } from '../domain/settlement';
+import { planSpend } from '../modules/credits/rules/burn-down';
+import { BillingError } from '../platform/errors';
+import { createDatabase, type Database } from '../platform/database';
+import { deductCredits } from '../modules/credits/spend';
+import { commitReservation, holdCredits, releaseReservation } from '../modules/credits/reservations';
+import { refundConsumption } from '../modules/credits/refunds';
+import { loadCandidateGrants } from '../modules/credits/grants';
+import { consumptionView } from '../modules/credits/views';
+import { getReservation } from '../modules/credits/reservations';
+import { settleHold } from '../modules/credits/rules/settlement';
 import { expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
 
 /** The ConsumptionView's keys in the order the deduct has always answered them (replays are byte for byte). */

@@ -187,7 +187,7 @@ describe('a retried reserve never starts a second run', () => {
   });
 });
 
-describe('commit-time rule (domain/commit-time.ts) end to end', () => {
+describe('commit-time rule (modules/reservations/rules/commit-time.ts) end to end', () => {
   // The workflow's commit validator applies commitTimeVerdict (workflows/reservation-run.ts).
   it('a commit accepted before the deadline while the worker is down is applied when the worker is back, within COMMIT_GRACE_MS', async () => {
     const userId = newUserId('fault-commit');

@@ -4,7 +4,7 @@
  * nothing), the expiry window, schedules created idempotently and listed with their runs.
  */
 import { randomUUID } from 'node:crypto';
-import { ensureSchedules } from '../lifecycle/schedules';
+import { ensureSchedules } from '../modules/lifecycle/schedules';
 import { packageLifecycleWorkflowId } from '../workflows/package-lifecycle-contract';
 import { balances, expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
 import { waitFor } from './support/wait';

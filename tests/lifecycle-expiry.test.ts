@@ -1,11 +1,11 @@
 /**
- * The expiry step the package timers and the sweep run (lifecycle/subjects.ts, expirePackage) against the
+ * The expiry step the package timers and the sweep run (modules/lifecycle/subjects.ts, expirePackage) against the
  * suite's PostgreSQL: the expiry, its ledger entry, its outbox event and its lifecycle fact are one
  * transaction (one commit per package), written once however many times or concurrently it runs.
  */
-import { createDatabase, type Database } from '../infra/database';
-import { expireGrant } from '../credits/lifecycle';
-import { expirePackage } from '../lifecycle/subjects';
+import { createDatabase, type Database } from '../platform/database';
+import { expireGrant } from '../modules/credits/lifecycle';
+import { expirePackage } from '../modules/lifecycle/subjects';
 import { balances, expectLedgerInvariant, grantCredits, newUserId } from './support/stack';
 
 let db: Database;

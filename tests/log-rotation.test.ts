@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findDebianTool } from '../scripts/services/debian-tools';
 import { findFreePort } from '../scripts/services/processes';
-import { createDatabase, type Database } from '../infra/database';
+import { createDatabase, type Database } from '../platform/database';
 import { ADMIN_KEY, SERVICE_KEY, USER_TOKEN_SECRET, grantCredits, newUserId } from './support/stack';
 import { waitFor } from './support/wait';
 

@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Connection } from '@temporalio/client';
-import { relayOnce, type RelayDeps } from '../events/relay';
-import { readOperationsGauges } from '../reports/operations-gauges';
+import { relayOnce, type RelayDeps } from '../modules/events/relay';
+import { readOperationsGauges } from '../modules/reports/operations-gauges';
 import { freeLoopbackPort } from '../worker/telemetry';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { allRules, dashboardQueries, metricNames, withGrafanaVariables } from './support/monitoring';

@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../worker/search-attributes';
-import { relayOnce, type RelayDeps } from '../events/relay';
-import { recordEvent } from '../events/record';
-import type { EventPayload, EventType } from '../events/types';
-import { startSmtpSink, type SmtpSink } from '../events/smtp-sink';
+import { relayOnce, type RelayDeps } from '../modules/events/relay';
+import { recordEvent } from '../platform/outbox/record';
+import type { EventPayload, EventType } from '../platform/outbox/event-types';
+import { startSmtpSink, type SmtpSink } from '../scripts/services/smtp-sink';
 import { notificationWorkflowId } from '../workflows/notification-contract';
 import { newUserId, startStack, type TestStack } from './support/stack';
 import { waitFor } from './support/wait';

@@ -13,9 +13,9 @@ import { Client as PgClient } from 'pg';
 import { createApp } from '../api/app';
 import type { RouteDefinition } from '../api/route';
 import { routes } from '../api/routes';
-import { ConfigError, loadConfig } from '../infra/config';
-import { createDatabase } from '../infra/database';
-import { createLogger } from '../infra/logger';
+import { ConfigError, loadConfig } from '../modules/config';
+import { createDatabase } from '../platform/database';
+import { createLogger } from '../platform/logger';
 import { startStack, type TestStack } from './support/stack';
 
 let stack: TestStack;

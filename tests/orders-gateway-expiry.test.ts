@@ -3,8 +3,8 @@
  * the unpaid-order timeline with a short expiry: expiry, cancellation, and the late-payment rule.
  */
 import { randomUUID } from 'node:crypto';
-import { withSignature } from '../domain/gateway-signature';
-import { startGatewaySimulator, type GatewaySimulator } from '../payments/simulator';
+import { withSignature } from '../modules/payments/rules/gateway-signature';
+import { startGatewaySimulator, type GatewaySimulator } from '../scripts/services/gateway-simulator';
 import { orderWorkflowId } from '../workflows/order-contract';
 import { expectStatus, updatePackage } from './support/fixtures';
 import { buyablePackage, placeOrder, postStripeEvent, provisionedState, sessionEvent, waitForOrder, createGatewayChannel } from './support/orders';

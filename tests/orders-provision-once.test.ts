@@ -5,10 +5,10 @@
  * `order.refunded` event and the user's notice). Real PostgreSQL, Temporal worker, stripe-mock.
  */
 import fc from 'fast-check';
-import { BillingError } from '../domain/errors';
-import { storeNoticeWithoutEmail } from '../events/notifications';
-import { placeOrder as placeOrderRow, recordPayment } from '../orders/store';
-import { provisionSubscription } from '../subscriptions/provision';
+import { BillingError } from '../platform/errors';
+import { storeNoticeWithoutEmail } from '../modules/events/notifications';
+import { placeOrder as placeOrderRow, recordPayment } from '../modules/orders/store';
+import { provisionSubscription } from '../modules/subscriptions/provision';
 import { orderWorkflowId } from '../workflows/order-contract';
 import { createCoupon, manualChannel, markPaid, order as orderBody, setPrices } from './support/commerce';
 import { expectStatus, updatePackage, uniqueKey } from './support/fixtures';
@@ -75,7 +75,7 @@ async function expectRefusedAndRefunded(userId: string, orderId: string, reason:
   const event = events.find((e: { payload: { orderId: string } }) => e.payload.orderId === orderId);
   expect(event.payload).toMatchObject({ amountMinor: mine.amountMinor, currency: mine.currency, revokedGrantIds: [] });
   expect(event.payload.reason).toMatch(reason);
-  // The relay stores the notice of a user without an email address exactly like this (events/relay.ts).
+  // The relay stores the notice of a user without an email address exactly like this (modules/events/relay.ts).
   await storeNoticeWithoutEmail(stack.db, (await stack.db.event.findUniqueOrThrow({ where: { id: event.id } }))!);
   const notices = expectStatus(await stack.call('GET', '/v1/me/notifications', { as: { user: userId } }), 200, 'notices').items;
   expect(notices.filter((n: { type: string }) => n.type === 'order.refunded')).toHaveLength(1);

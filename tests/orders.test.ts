@@ -5,9 +5,9 @@
 import { Connection, Client } from '@temporalio/client';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app';
-import { createLogger } from '../infra/logger';
-import { placeOrder as placeOrderRow } from '../orders/store';
-import { OrderWorkflowClient } from '../orders/workflow-client';
+import { createLogger } from '../platform/logger';
+import { placeOrder as placeOrderRow } from '../modules/orders/store';
+import { OrderWorkflowClient } from '../modules/orders/workflow-client';
 import { orderWorkflowId } from '../workflows/order-contract';
 import { lifecycleStateQuery, packageLifecycleWorkflowId, subscriptionLifecycleWorkflowId } from '../workflows/package-lifecycle-contract';
 import { expectStatus, updatePackage } from './support/fixtures';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { findFreePort, startProcess, type ManagedProcess } from '../scripts/services';
 import { run } from '../scripts/services/commands';
 import { SERVICE_KEY, ADMIN_KEY, USER_TOKEN_SECRET, grantCredits, newUserId } from './support/stack';
-import { createDatabase, type Database } from '../infra/database';
+import { createDatabase, type Database } from '../platform/database';
 import { WORKFLOW_BUNDLE_FILE, writeWorkflowBundle } from '../worker/workflow-bundle';
 
 const ROOT = path.join(__dirname, '..');
@@ -72,7 +72,7 @@ beforeAll(async () => {
     ADMIN_API_KEYS: ADMIN_KEY,
     USER_TOKEN_SECRET,
     WEBHOOK_SECRETS_KEY: Buffer.alloc(32, 'processes-test').toString('base64'),
-    // Production refuses Stripe's development defaults (infra/config.ts).
+    // Production refuses Stripe's development defaults (modules/config.ts).
     STRIPE_SECRET_KEY: 'sk_test_processesTest',
     STRIPE_WEBHOOK_SECRET: 'whsec_processes_test',
     // The suite's database is shared by every test file; their relays hand over only their own events.

@@ -5,9 +5,9 @@
  * created idempotently.
  */
 import { randomUUID } from 'node:crypto';
-import { MISMATCH_KINDS } from '../domain/reconciliation';
-import { startGatewaySimulator, type GatewaySimulator } from '../payments/simulator';
-import { ensureReconciliationSchedule } from '../reconciliation/schedule';
+import { MISMATCH_KINDS } from '../modules/reconciliation/rules/reconciliation';
+import { startGatewaySimulator, type GatewaySimulator } from '../scripts/services/gateway-simulator';
+import { ensureReconciliationSchedule } from '../modules/reconciliation/schedule';
 import { expectStatus } from './support/fixtures';
 import { buyablePackage, placeOrder, provisionedState, waitForOrder, createGatewayChannel } from './support/orders';
 import { expectLedgerInvariant, newUserId, startStack, type TestStack } from './support/stack';

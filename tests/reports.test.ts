@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
-import { consumptionStats } from '../reports/reports';
-import type { Database } from '../infra/database';
+import { consumptionStats } from '../modules/reports/reports';
+import type { Database } from '../platform/database';
 import { createActionPrice, deductOk, expectStatus, issuePaths, query, setConsumptionTime, uniqueKey } from './support/fixtures';
 
 let stack: TestStack;

@@ -1,11 +1,11 @@
 /**
- * The reserve's hold is placed by the API, which then starts the run with it (reservations/service.ts):
+ * The reserve's hold is placed by the API, which then starts the run with it (modules/reservations/service.ts):
  * a reserve needs no worker to answer, the run guards the hold once a worker polls, a retry finds the
  * same reservation, and a hold whose run never started is released by the expiry sweep.
  */
 import { randomUUID } from 'node:crypto';
-import { commitReservation, holdCredits, ORPHAN_HOLD_AFTER_MS } from '../credits/reservations';
-import { runExpirySweep } from '../lifecycle/jobs';
+import { commitReservation, holdCredits, ORPHAN_HOLD_AFTER_MS } from '../modules/credits/reservations';
+import { runExpirySweep } from '../modules/lifecycle/jobs';
 import { balances, expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
 
 let stack: TestStack;

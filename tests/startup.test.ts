@@ -6,7 +6,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { findFreePort, startProcess } from '../scripts/services';
-import { ConfigError, loadConfig } from '../infra/config';
+import { ConfigError, loadConfig } from '../modules/config';
 import { ADMIN_KEY, SERVICE_KEY, USER_TOKEN_SECRET } from './support/stack';
 
 const ROOT = path.join(__dirname, '..');

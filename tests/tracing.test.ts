@@ -4,7 +4,7 @@
  * exported here to an in-memory exporter (production exports OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set).
  */
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { startTracing, type Tracing } from '../infra/tracing';
+import { startTracing, type Tracing } from '../platform/tracing';
 import { expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
 
 const exporter = new InMemorySpanExporter();

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import Stripe from 'stripe';
-import { withSignature, type GatewayParams } from '../domain/gateway-signature';
+import { withSignature, type GatewayParams } from '../modules/payments/rules/gateway-signature';
 import { uniqueKey } from './support/fixtures';
 import { buyablePackage, createGatewayChannel, placeOrder, sessionEvent, waitForOrder } from './support/orders';
 import { STRIPE_WEBHOOK_SECRET, newUserId, startStack, type ApiResponse, type TestStack } from './support/stack';

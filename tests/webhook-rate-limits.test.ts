@@ -6,7 +6,7 @@
  * address (127.0.0.1); the window is an hour so the count cannot restart while the test runs.
  */
 import Stripe from 'stripe';
-import { withSignature } from '../domain/gateway-signature';
+import { withSignature } from '../modules/payments/rules/gateway-signature';
 import { uniqueKey } from './support/fixtures';
 import { createGatewayChannel } from './support/orders';
 import { STRIPE_WEBHOOK_SECRET, startStack, type ApiResponse, type TestStack } from './support/stack';

@@ -2,13 +2,13 @@
  * Every feature's activities, merged for the worker. A new feature adds its factory here (one line):
  * this is the composition root, the one place that knows every feature.
  */
-import type { Database } from '../infra/database';
-import type { PaymentsDeps } from '../payments/deps';
+import type { Database } from '../platform/database';
+import type { PaymentsDeps } from '../modules/payments';
 import { createOrderActivities } from '../activities/orders';
 import { createReservationActivities } from '../activities/reservations';
 import { createEventActivities } from '../activities/events';
 import { createLifecycleActivities } from '../activities/lifecycle';
-import type { LifecycleTimerSettings } from '../lifecycle/timers';
+import type { LifecycleTimerSettings } from '../modules/lifecycle';
 import { createReconciliationActivities } from '../activities/reconciliation';
 
 export interface ActivityDeps {

@@ -1,6 +1,6 @@
 import type { Context } from '@temporalio/activity';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptors } from '@temporalio/worker';
-import { recordCreditOperation } from '../infra/metrics';
+import { recordCreditOperation } from '../platform/metrics';
 
 /**
  * Counts every credit-engine step the worker runs (billing_credit_operations_total, operation = the

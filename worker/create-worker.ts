@@ -1,11 +1,11 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type * as OtelWorker from '@temporalio/interceptors-opentelemetry/lib/worker';
 import { createActivities } from './activities';
-import type { PaymentsDeps } from '../payments/deps';
+import type { PaymentsDeps } from '../modules/payments';
 import { activityMetrics } from './activity-metrics';
-import type { Database } from '../infra/database';
-import type { Tracing } from '../infra/tracing';
-import type { LifecycleTimerSettings } from '../lifecycle/timers';
+import type { Database } from '../platform/database';
+import type { Tracing } from '../platform/tracing';
+import type { LifecycleTimerSettings } from '../modules/lifecycle';
 
 export interface BillingWorkerOptions {
   connection: NativeConnection;
@@ -20,7 +20,7 @@ export interface BillingWorkerOptions {
   maxConcurrentActivityTaskExecutions?: number;
   maxCachedWorkflows?: number;
   /**
-   * Trace workflows and activities (infra/tracing.ts). A prebuilt bundle must then have been built with
+   * Trace workflows and activities (platform/tracing.ts). A prebuilt bundle must then have been built with
    * `workflowTracingModules` (tests' bundle always is); without tracing, nothing is added.
    */
   tracing?: Pick<Tracing, 'resource' | 'spanProcessor'>;

@@ -1,26 +1,25 @@
 import { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { ensureSchedules } from '../lifecycle/schedules';
-import { loadWorkerConfig, orExit } from '../infra/config';
-import { createDatabase } from '../infra/database';
-import { createLogger } from '../infra/logger';
-import { checkDatabase, connectingToTemporal, listenFailure, logStartFailure, StartupError } from '../infra/startup';
-import type { Tracing } from '../infra/tracing';
+import { ensureSchedules, lifecycleTimerSettings } from '../modules/lifecycle';
+import { loadWorkerConfig, orExit } from '../modules/config';
+import { createDatabase } from '../platform/database';
+import { createLogger } from '../platform/logger';
+import { checkDatabase, connectingToTemporal, listenFailure, logStartFailure, StartupError } from '../platform/startup';
+import type { Tracing } from '../platform/tracing';
 import { ensureSearchAttributes } from './search-attributes';
 import { createBillingWorker, workflowsPath } from './create-worker';
 import { prebuiltWorkflowBundle } from './workflow-bundle';
-import { paymentsFromConfig } from '../payments/from-config';
+import { paymentsFromConfig } from '../modules/payments';
 import { freeLoopbackPort, installWorkerRuntime, startWorkerMetricsServer } from './telemetry';
-import { startEventRelayProcess } from '../events/relay';
-import { ensureReconciliationSchedule } from '../reconciliation/schedule';
-import { lifecycleTimerSettings } from '../lifecycle/timers';
+import { startEventRelayProcess } from '../modules/events';
+import { ensureReconciliationSchedule } from '../modules/reconciliation';
 
 /** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */
 async function main(): Promise<void> {
   const config = orExit(() => loadWorkerConfig());
   const log = createLogger('worker', config.LOG_LEVEL);
   const tracing: Tracing | undefined = config.OTEL_EXPORTER_OTLP_ENDPOINT
-    ? (await import('../infra/tracing')).startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-worker' })
+    ? (await import('../platform/tracing')).startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-worker' })
     : undefined;
   const sdkMetricsAddress = config.WORKER_METRICS_PORT ? `127.0.0.1:${await freeLoopbackPort()}` : undefined;
   installWorkerRuntime({ log, logLevel: config.LOG_LEVEL, ...(sdkMetricsAddress ? { sdkMetricsAddress } : {}) });

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
-import type { Logger } from '../infra/logger';
-import { metricsRegistry } from '../infra/metrics';
+import type { Logger } from '../platform/logger';
+import { metricsRegistry } from '../platform/metrics';
 
 /**
  * The worker's telemetry: the Temporal SDK's Runtime (its logs through pino; its metrics on a

@@ -1,6 +1,6 @@
 /**
  * The webhook delivery workflow's contract: one run per (event, endpoint). Workflow-safe (no I/O).
- * The id makes a second hand-over of the same pair a no-op (see events/relay.ts).
+ * The id makes a second hand-over of the same pair a no-op (see modules/events/relay.ts).
  */
 export const deliveryWorkflowId = (eventId: string, endpointId: string): string => `delivery-${eventId}-${endpointId}`;
 
@@ -12,7 +12,7 @@ export interface DeliveryInput {
   retryScheduleMs: number[];
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
 export interface AttemptRequest {
   eventId: string;

@@ -1,5 +1,5 @@
 import { proxyActivities, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { nextRetryDelayMs } from '../domain/webhook-retries';
+import { nextRetryDelayMs } from '../modules/events/rules/webhook-retries';
 import type { EventActivities } from '../activities/events';
 import type { DeliveryInput, DeliveryResult } from './delivery-contract';
 import { DeliveryStatusKey } from './search-attributes';

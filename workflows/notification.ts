@@ -30,7 +30,7 @@ const remoteMail = proxyActivities<EventActivities>(mailOptions);
  * so a failing SMTP server is still retried for 3 days. Runs started before the patch replay with
  * remote activities (tests/workflows/notification-histories.test.ts).
  */
-export const NOTIFICATION_LOCAL_STEPS_PATCH = 'notification-local-steps';
+const NOTIFICATION_LOCAL_STEPS_PATCH = 'notification-local-steps';
 const localStore = proxyLocalActivities<EventActivities>(storeOptions);
 const localMail = proxyLocalActivities<EventActivities>(mailOptions);
 

@@ -3,7 +3,7 @@
  * (client side) and the workflows; workflow-safe (no I/O imports).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderProgress } from '../orders/views';
+import type { OrderProgress } from '../modules/orders/shapes';
 
 export const orderWorkflowId = (orderId: string): string => `order-${orderId}`;
 export const orderRefundWorkflowId = (refundId: string): string => `order-refund-${refundId}`;

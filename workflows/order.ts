@@ -2,8 +2,8 @@ import { ApplicationFailure, condition, patched, proxyActivities, proxyLocalActi
 import type { Outcome } from '../activities/outcome';
 import type { OrderActivities } from '../activities/orders';
 import type { LifecycleActivities } from '../activities/lifecycle';
-import type { OrderStatus } from '../domain/order-status';
-import type { OrderProgress } from '../orders/views';
+import type { OrderStatus } from '../modules/orders/rules/order-status';
+import type { OrderProgress } from '../modules/orders/shapes';
 import { OrderStatusKey } from './search-attributes';
 import {
   cancelSignal,
@@ -135,7 +135,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderPro
   // Remote-step runs upsert the status at every change. Local-step runs publish it only when it differs
   // from what the search attribute holds and the run is about to wait or end: several changes inside one
   // workflow task are applied together anyway, so only the last is ever visible. Every start sets
-  // `pending_payment` (orders/workflow-client.ts).
+  // `pending_payment` (modules/orders/workflow-client.ts).
   let published: OrderStatus | null = 'pending_payment';
   const publishStatus = (): void => {
     if (!local || status === null || status === published) return;

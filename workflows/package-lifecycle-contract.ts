@@ -4,7 +4,7 @@
  * time-skipping test server can run them. Workflow-safe (no I/O imports).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { LifecyclePhase } from '../domain/lifecycle';
+import type { LifecyclePhase } from '../modules/lifecycle/rules/lifecycle';
 
 export const packageLifecycleWorkflowId = (userPackageId: string): string => `package-lifecycle-${userPackageId}`;
 export const subscriptionLifecycleWorkflowId = (subscriptionId: string): string => `subscription-lifecycle-${subscriptionId}`;

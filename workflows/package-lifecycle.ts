@@ -9,7 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LifecycleActivities } from '../activities/lifecycle';
-import { DEFAULT_REMINDER_LEAD_DAYS, nextStep } from '../domain/lifecycle';
+import { DEFAULT_REMINDER_LEAD_DAYS, nextStep } from '../modules/lifecycle/rules/lifecycle';
 import { ExpiresAtKey, PackageStatusKey } from './search-attributes';
 import {
   expiryChangedSignal,
@@ -40,7 +40,7 @@ const localSteps = proxyLocalActivities<LifecycleActivities>(stepOptions);
  * Runs started before the steps became local activities scheduled them as activities, and must
  * replay as they ran: they take the activities until their history has this patch's marker.
  */
-export const LOCAL_STEPS_PATCH = 'lifecycle-steps-as-local-activities';
+const LOCAL_STEPS_PATCH = 'lifecycle-steps-as-local-activities';
 const stepsOf = (input: LifecycleWorkflowInput): typeof activities => (startedWithSnapshot(input) || patched(LOCAL_STEPS_PATCH) ? localSteps : activities);
 /**
  * Runs started with their subject's snapshot were started by code that already had both patches of
@@ -54,7 +54,7 @@ const startedWithSnapshot = (input: LifecycleWorkflowInput): boolean => input.sn
  * arrived while a step ran (the step's snapshot predated the change, so the timer kept the old
  * expiry). They replay as they ran; runs with the marker clear it only when they re-read.
  */
-export const SIGNAL_KEPT_PATCH = 'lifecycle-signal-during-step-kept';
+const SIGNAL_KEPT_PATCH = 'lifecycle-signal-during-step-kept';
 
 /** Scheduled jobs scan whole tables: a longer timeout, a few attempts, then the next run catches up. */
 const jobs = proxyActivities<LifecycleActivities>({

@@ -3,7 +3,7 @@
  * (client side) and the workflow; workflow-safe (no I/O imports).
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { ConsumptionView, RefundView, ReservationView } from '../credits/views';
+import type { ConsumptionView, RefundView, ReservationView } from '../modules/credits/shapes';
 
 export const reservationWorkflowId = (reservationId: string): string => `reservation-${reservationId}`;
 
@@ -19,7 +19,7 @@ export interface ReservationInput {
   requestHash: string;
   actor: string;
   /**
-   * The hold the API has already placed (reservations/service.ts): the run starts in `held` and guards
+   * The hold the API has already placed (modules/reservations/service.ts): the run starts in `held` and guards
    * it. Absent in runs started before the API placed holds itself; those place the hold as their first
    * step (and answer the `reserve` update), exactly as they ran.
    */
@@ -40,7 +40,7 @@ export interface CommitArgs extends OperationKey {
   /**
    * When the API accepted this commit (ISO-8601, API server time), and the grace it was accepted
    * under (COMMIT_GRACE_MS). The workflow judges the deadline by these with `commitAllowed` from
-   * domain/commit-time.ts; absent in requests from before the rule (judged at workflow time).
+   * modules/reservations/rules/commit-time.ts; absent in requests from before the rule (judged at workflow time).
    */
   acceptedAt?: string | undefined;
   commitGraceMs?: number | undefined;

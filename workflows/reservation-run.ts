@@ -2,10 +2,10 @@ import { Mutex } from 'async-mutex';
 import { ApplicationFailure, condition, patched, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Outcome } from '../activities/outcome';
 import type { ReservationActivities } from '../activities/reservations';
-import type { RefundView, ReservationView } from '../credits/views';
-import { BillingError } from '../domain/errors';
-import { DEFAULT_COMMIT_GRACE_MS, commitTimeVerdict } from '../domain/commit-time';
-import { hasRefundableCredits, holdDeadline, refundWindowEnd } from '../domain/holds';
+import type { RefundView, ReservationView } from '../modules/credits/shapes';
+import { BillingError } from '../platform/errors';
+import { DEFAULT_COMMIT_GRACE_MS, commitTimeVerdict } from '../modules/reservations/rules/commit-time';
+import { hasRefundableCredits, holdDeadline, refundWindowEnd } from '../modules/credits/rules/holds';
 import { ReservationStatusKey } from './search-attributes';
 import { UpdatableTimer } from './updatable-timer';
 import type {
@@ -41,7 +41,7 @@ function unwrap<T>(outcome: Outcome<T>): T {
   throw refusal(outcome.refusal.code, outcome.refusal.message, outcome.refusal.details);
 }
 
-/** Applies a domain rule (domain/holds.ts); a rule's BillingError reaches the caller as a refusal. */
+/** Applies a domain rule (modules/credits/rules/holds.ts); a rule's BillingError reaches the caller as a refusal. */
 function byRule<T>(rule: () => T): T {
   try {
     return rule();
@@ -103,7 +103,7 @@ export class ReservationRun {
     this.requirePhase(args, 'held');
     const reservation = this.state.reservation;
     if (!this.isReplay(args) && reservation) {
-      // Judged by when the API accepted the commit, within a grace after the deadline (domain/commit-time.ts):
+      // Judged by when the API accepted the commit, within a grace after the deadline (modules/reservations/rules/commit-time.ts):
       // a commit accepted in time while no worker ran is applied when one returns, before the deadline's release.
       const verdict = commitTimeVerdict({
         acceptedAt: args.acceptedAt,
@@ -121,7 +121,7 @@ export class ReservationRun {
         );
       }
     }
-    // COMMIT_EXCEEDS_HOLD is the credit engine's to check (credits/reservations.ts): every commit goes there.
+    // COMMIT_EXCEEDS_HOLD is the credit engine's to check (modules/credits/reservations.ts): every commit goes there.
   }
 
   validateRelease(op: OperationKey): void {

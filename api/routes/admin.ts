@@ -1,25 +1,11 @@
 import { GrantSource, PackageStatus, PackageType } from '../../generated/prisma/enums';
-import { z } from '../../infra/zod';
-import { packageRuleViolations } from '../../domain/packages';
-import { assignPackage } from '../../credits/assign';
-import { trackGrantedPackage } from '../../lifecycle/service';
+import { z } from '../../platform/zod';
+import { packageRuleViolations } from '../../modules/catalog/rules/packages';
+import { assignPackage, grantSchema } from '../../modules/credits';
+import { trackGrantedPackage } from '../../modules/lifecycle';
 import { lifecycleDeps } from './lifecycle';
-import { grantSchema } from '../../credits/views';
-import { listAuditEvents } from '../../catalog/audit';
-import {
-  createActionPrice,
-  createPackage,
-  deletePackage,
-  getPackage,
-  listActionPrices,
-  listPackages,
-  updateActionPrice,
-  updatePackage,
-} from '../../catalog/catalog';
-import { actionPriceSchema, auditEventSchema, billingPackageSchema } from '../../catalog/views';
-import { consumptionStats, listUserGrants } from '../../reports/reports';
-import { exportConsumptionsCsv } from '../../reports/csv-export';
-import { consumptionStatsSchema, statsGroupBySchema, userGrantSchema } from '../../reports/views';
+import { listAuditEvents, createActionPrice, createPackage, deletePackage, getPackage, listActionPrices, listPackages, updateActionPrice, updatePackage, actionPriceSchema, auditEventSchema, billingPackageSchema } from '../../modules/catalog';
+import { consumptionStats, listUserGrants, exportConsumptionsCsv, consumptionStatsSchema, statsGroupBySchema, userGrantSchema } from '../../modules/reports';
 import { actionPrice, auditEvent, billingPackage, examplePage, grant, ids, userGrant } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import {
@@ -84,7 +70,7 @@ const packageFields = {
   status: statusSchema,
 };
 /**
- * The create schema states the type rules of domain/packages.ts as a discriminated union on `type`, so
+ * The create schema states the type rules of modules/catalog/rules/packages.ts as a discriminated union on `type`, so
  * the OpenAPI document (and any client generated from it) carries them; the domain rule still runs on
  * the parsed result, as it does on the merged result of a PATCH.
  */

@@ -1,19 +1,12 @@
-import { z } from '../../infra/zod';
-import { BillingError } from '../../domain/errors';
-import { isKnownCurrency } from '../../domain/currencies';
-import { createCoupon, getCoupon, listCoupons, updateCoupon } from '../../coupons/coupons';
-import { previewCoupon } from '../../orders/store';
-import { couponPreviewSchema, couponSchema } from '../../coupons/views';
-import { listPackagePrices, packagePricesSchema, setPackagePrices } from '../../pricing/prices';
-import { salesByCurrency, salesByCurrencySchema } from '../../pricing/sales';
-import { createSeller, getSeller, listSellers, updateSeller } from '../../sellers/sellers';
-import { earningsByPeriod, exportEarningsCsv, orderSplit } from '../../sellers/earnings';
-import { orderSplitSchema, sellerEarningsSchema, sellerSchema } from '../../sellers/views';
-import { getReport, listReports, requireReconcilableChannel } from '../../reconciliation/reports';
-import { redriveMismatch } from '../../reconciliation/redrive';
-import { runReconciliation } from '../../reconciliation/workflow-client';
-import { mismatchSchema, reportSchema, reportSummarySchema } from '../../reconciliation/views';
-import { idFromKey } from '../../idempotency/fingerprint';
+import { z } from '../../platform/zod';
+import { BillingError } from '../../platform/errors';
+import { isKnownCurrency } from '../../platform/currencies';
+import { createCoupon, getCoupon, listCoupons, updateCoupon, couponPreviewSchema, couponSchema } from '../../modules/coupons';
+import { previewCoupon } from '../../modules/orders';
+import { listPackagePrices, packagePricesSchema, setPackagePrices, salesByCurrency, salesByCurrencySchema } from '../../modules/pricing';
+import { createSeller, getSeller, listSellers, updateSeller, earningsByPeriod, exportEarningsCsv, orderSplit, orderSplitSchema, sellerEarningsSchema, sellerSchema } from '../../modules/sellers';
+import { getReport, listReports, requireReconcilableChannel, redriveMismatch, runReconciliation, mismatchSchema, reportSchema, reportSummarySchema } from '../../modules/reconciliation';
+import { idFromKey } from '../../platform/idempotency/fingerprint';
 import { coupon, examplePage, ids, mismatch, reconciliationSummary, seller } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import { isoDate, pageOf, pageQuery, rangeInOrder, rangeInOrderIssue, uuidSchema } from '../schemas';
@@ -32,7 +25,7 @@ const couponCodeSchema = z
   .max(40)
   .regex(/^[A-Z0-9][A-Z0-9_-]*$/, 'upper case letters, digits, _ and -')
   .openapi({ example: 'LAUNCH20' });
-export const currencySchema = z
+const currencySchema = z
   .string()
   .regex(/^[A-Z]{3}$/, 'ISO 4217 code in upper case')
   .refine(isKnownCurrency, 'not in the currency table (docs/commerce.md)')

@@ -1,23 +1,8 @@
-import { z } from '../../infra/zod';
-import { BillingError } from '../../domain/errors';
-import { webhookUrlProblem } from '../../domain/webhook-url';
-import { getDelivery, listDeliveries, listEvents, replayDelivery, replayFailed, sendTestEvent } from '../../events/admin';
-import { eventsConfig } from '../../events/config';
-import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateSecret, updateEndpoint } from '../../events/endpoints';
-import { getSettings, listNotifications, markAllRead, markRead, putSettings } from '../../events/notifications';
-import { EVENT_TYPE_NAMES } from '../../events/types';
-import {
-  deliveryPageSchema,
-  deliverySchema,
-  eventPageSchema,
-  eventSchema,
-  notificationPageSchema,
-  notificationSchema,
-  notificationSettingsSchema,
-  replayResultSchema,
-  webhookEndpointSchema,
-  webhookEndpointWithSecretSchema,
-} from '../../events/views';
+import { z } from '../../platform/zod';
+import { BillingError } from '../../platform/errors';
+import { webhookUrlProblem } from '../../modules/events/rules/webhook-url';
+import { getDelivery, listDeliveries, listEvents, replayDelivery, replayFailed, sendTestEvent, eventsConfig, createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateSecret, updateEndpoint, getSettings, listNotifications, markAllRead, markRead, putSettings, deliveryPageSchema, deliverySchema, eventPageSchema, eventSchema, notificationPageSchema, notificationSchema, notificationSettingsSchema, replayResultSchema, webhookEndpointSchema, webhookEndpointWithSecretSchema } from '../../modules/events';
+import { EVENT_TYPE_NAMES } from '../../platform/outbox/event-types';
 import type { Principal } from '../auth';
 import { delivery, event, examplePage, ids, notification, webhookEndpoint } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';

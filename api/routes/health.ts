@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import { temporal as proto } from '@temporalio/proto';
 import type { ApiDeps } from '../deps';
+import { pingDatabase } from '../../platform/database-ping';
 
 /**
  * /healthz: the process is alive (no dependencies checked, so a database outage does not get the
@@ -19,7 +20,7 @@ export function mountHealth(router: Router, deps: ApiDeps): void {
   });
   router.get('/readyz', async (_req, res) => {
     const [database, temporal, pollers] = await Promise.all([
-      probe(() => deps.db.$queryRaw`SELECT 1`),
+      probe(() => pingDatabase(deps.db)),
       probe(() => deps.temporal.workflowService.getSystemInfo({})),
       probe(() => workflowPollers(deps)),
     ]);

@@ -1,7 +1,6 @@
-import { z } from '../../infra/zod';
-import { checkCredits, deductCredits } from '../../credits/spend';
-import { consumptionSchema, refundSchema, reservationSchema } from '../../credits/views';
-import { ReservationService } from '../../reservations/service';
+import { z } from '../../platform/zod';
+import { checkCredits, deductCredits, consumptionSchema, refundSchema, reservationSchema } from '../../modules/credits';
+import { ReservationService } from '../../modules/reservations';
 import { committedReservation, consumption, ids, refund, reservation } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import { actionKeySchema, creditsSchema, quantitySchema, userIdSchema, uuidSchema } from '../schemas';

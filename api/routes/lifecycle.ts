@@ -1,35 +1,14 @@
-import { BillingError } from '../../domain/errors';
+import { BillingError } from '../../platform/errors';
 import { GrantStatus } from '../../generated/prisma/enums';
-import { z } from '../../infra/zod';
-import { grantSchema } from '../../credits/views';
-import {
-  changePackageExpiry,
-  getReport,
-  listPackagesByExpiry,
-  listReports,
-  packageLifecycle,
-  revokePackage,
-  runJobNow,
-  signUp,
-  type LifecycleDeps,
-} from '../../lifecycle/service';
-import { repairReportItem } from '../../lifecycle/jobs';
-import { lifecycleTimerSettings } from '../../lifecycle/timers';
-import { listSchedules, scheduleDefinitions } from '../../lifecycle/schedules';
-import {
-  lifecycleReportSchema,
-  lifecycleStateSchema,
-  repairResultSchema,
-  scheduleSchema,
-  signupSchema,
-  userPackageWithTimerSchema,
-} from '../../lifecycle/views';
-import { keysetOrder } from '../../infra/pagination';
+import { z } from '../../platform/zod';
+import { grantSchema } from '../../modules/credits';
+import { changePackageExpiry, getReport, listPackagesByExpiry, listReports, packageLifecycle, revokePackage, runJobNow, signUp, type LifecycleDeps, repairReportItem, lifecycleTimerSettings, listSchedules, scheduleDefinitions, lifecycleReportSchema, lifecycleStateSchema, repairResultSchema, scheduleSchema, signupSchema, userPackageWithTimerSchema } from '../../modules/lifecycle';
+import { keysetOrder } from '../../platform/pagination';
 import type { ApiDeps } from '../deps';
 import { examplePage, grant, ids, lifecycleReport, schedule, trialGrant, userPackageWithTimer } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import { isoDate, pageOf, pageQuery, userIdSchema, uuidSchema } from '../schemas';
-import { recordedPayment } from '../../orders/store';
+import { recordedPayment } from '../../modules/orders';
 
 /** Package and subscription lifecycle: sign-up, expiry window, expiry changes, revocation, jobs, schedules. */
 const ADMIN = ['admin' as const];
@@ -66,7 +45,7 @@ const jobBody = z.strictObject({ userId: userIdSchema.optional().openapi({ descr
 const reportParams = z.strictObject({ reportId: uuidSchema });
 const repairParams = z.strictObject({ reportId: uuidSchema, itemId: z.string().min(1).max(200) });
 const reportList = pageOf(lifecycleReportSchema).openapi('LifecycleReportList');
-/** Schedules are a short fixed set (lifecycle/schedules.ts), paged in memory by id like any list. */
+/** Schedules are a short fixed set (modules/lifecycle/schedules.ts), paged in memory by id like any list. */
 const BY_SCHEDULE_ID = keysetOrder({ field: 'id', direction: 'asc', kind: 'text' });
 /** What the package timer's state query answers (workflows/package-lifecycle-contract.ts, LifecycleState). */
 const timerState = {

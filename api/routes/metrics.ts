@@ -1,9 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Router } from 'express';
-import { BillingError } from '../../domain/errors';
-import { metricsRegistry, sampledGauge } from '../../infra/metrics';
-import { openHolds, type OpenHolds } from '../../reports/open-holds';
-import { registerOperationsGauges } from '../../reports/operations-gauges';
+import { BillingError } from '../../platform/errors';
+import { metricsRegistry, sampledGauge } from '../../platform/metrics';
+import { openHolds, type OpenHolds, registerOperationsGauges } from '../../modules/reports';
 import type { ApiDeps } from '../deps';
 
 /**

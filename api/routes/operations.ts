@@ -1,7 +1,6 @@
 import { ReservationStatus } from '../../generated/prisma/enums';
-import { z } from '../../infra/zod';
-import { checkUserInvariant, listGrantLedger, listReservations } from '../../reports/operations';
-import { invariantReportSchema, ledgerPageSchema, reservationPageSchema } from '../../reports/operations-views';
+import { z } from '../../platform/zod';
+import { checkUserInvariant, listGrantLedger, listReservations, invariantReportSchema, ledgerPageSchema, reservationPageSchema } from '../../modules/reports';
 import { examplePage, ids, ledgerEntry, reservation } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import { pageQuerySchema, userIdSchema, uuidSchema } from '../schemas';

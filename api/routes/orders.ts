@@ -1,12 +1,11 @@
-import { z } from '../../infra/zod';
-import { BillingError } from '../../domain/errors';
-import { cancelOrder, confirmManualPayment, getOrder, listOrderRefunds, listOrders, openRefund, placeOrder, type PlaceOrderRequest } from '../../orders/store';
-import { orderRefundSchema, orderSchema, orderStatusSchema, orderView, orderWithProgressSchema, subscriptionSchema, type OrderView } from '../../orders/views';
-import { listSubscriptions } from '../../subscriptions/provision';
+import { z } from '../../platform/zod';
+import { BillingError } from '../../platform/errors';
+import { cancelOrder, confirmManualPayment, getOrder, listOrderRefunds, listOrders, openRefund, placeOrder, type PlaceOrderRequest, orderRefundSchema, orderSchema, orderStatusSchema, orderView, orderWithProgressSchema, subscriptionSchema, type OrderView } from '../../modules/orders';
+import { listSubscriptions } from '../../modules/subscriptions';
 import type { Principal } from '../auth';
 import type { ApiDeps } from '../deps';
 import { defineRoute, type RouteDefinition } from '../route';
-import type { Idempotency } from '../../domain/idempotency';
+import type { Idempotency } from '../../platform/idempotency/key-reuse';
 import { completedOrder, examplePage, ids, order, orderProgress, orderRefund, subscription } from '../examples';
 import { isoDate, pageOf, pageQuery, rangeInOrder, rangeInOrderIssue, userIdSchema, uuidSchema } from '../schemas';
 

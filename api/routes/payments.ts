@@ -1,5 +1,5 @@
-import { z } from '../../infra/zod';
-import { CHANNEL_KINDS, channelView, createChannel, getChannel, listChannels, listPublicChannels, updateChannel } from '../../payments/channels';
+import { z } from '../../platform/zod';
+import { CHANNEL_KINDS, channelView, createChannel, getChannel, listChannels, listPublicChannels, updateChannel } from '../../modules/payments';
 import { channel, examplePage, publicChannel } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import { pageOf, pageQuery } from '../schemas';

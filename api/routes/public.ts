@@ -1,5 +1,4 @@
-import { listActivePrices, listStorefrontPackages } from '../../catalog/catalog';
-import { publicActionPriceSchema, storefrontPackageSchema } from '../../catalog/views';
+import { listActivePrices, listStorefrontPackages, publicActionPriceSchema, storefrontPackageSchema } from '../../modules/catalog';
 import { examplePage, publicActionPrice, storefrontPackage } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import { pageOf, pageQuery } from '../schemas';

@@ -1,7 +1,5 @@
-import { z } from '../../infra/zod';
-import { BillingError } from '../../domain/errors';
-import { getUserCredits, listUserConsumptions, listUserGrants } from '../../reports/reports';
-import { consumptionPageSchema, userCreditsSchema } from '../../reports/views';
+import { BillingError } from '../../platform/errors';
+import { getUserCredits, listUserConsumptions, listUserGrants, consumptionPageSchema, userCreditsSchema } from '../../modules/reports';
 import type { Principal } from '../auth';
 import { balanceGrant, consumption, examplePage, ids, trialGrant, userGrant } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';

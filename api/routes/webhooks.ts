@@ -1,7 +1,6 @@
-import { z } from '../../infra/zod';
-import { takeInPayment } from '../../orders/intake';
-import { gatewayCallbackSchema, gatewayParams, stripeEventSchema } from '../../payments/webhook-events';
-import { gatewayDelivery, stripeDelivery, verifyGatewaySignature, verifyStripeSignature } from '../../payments/webhooks';
+import { z } from '../../platform/zod';
+import { takeInPayment } from '../../modules/orders';
+import { gatewayCallbackSchema, gatewayParams, stripeEventSchema, gatewayDelivery, stripeDelivery, verifyGatewaySignature, verifyStripeSignature } from '../../modules/payments';
 import { markSignatureVerified } from '../edge';
 import { ids } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';

@@ -137,7 +137,7 @@ export class BenchStack {
   readonly adminKey = `bench-admin-${randomBytes(16).toString('hex')}`;
   readonly metricsToken = `bench-metrics-${randomBytes(16).toString('hex')}`;
   readonly stripeWebhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
-  /** Production refuses the development key (events/config.ts). */
+  /** Production refuses the development key (modules/events/config.ts). */
   readonly webhookSecretsKey = randomBytes(32).toString('base64');
   private readonly userTokenSecret = randomBytes(32).toString('hex');
 

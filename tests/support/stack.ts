@@ -14,28 +14,28 @@ import type { ConsoleOptions } from '../../api/console';
 import { Authenticator } from '../../api/auth';
 import { answerParserErrorsWithEnvelope } from '../../api/server';
 import type { ApiDeps } from '../../api/deps';
-import { edgeConfigSchema, type EdgeConfig } from '../../infra/config';
-import { createDatabase, type Database } from '../../infra/database';
-import { createDependencyHealth } from '../../infra/dependency-health';
-import { TEMPORAL_CHANNEL_ARGS } from '../../infra/temporal';
-import { createLogger } from '../../infra/logger';
-import type { Tracing } from '../../infra/tracing';
+import { edgeConfigSchema, type EdgeConfig } from '../../modules/config';
+import { createDatabase, type Database } from '../../platform/database';
+import { createDependencyHealth } from '../../platform/dependency-health';
+import { TEMPORAL_CHANNEL_ARGS } from '../../platform/temporal';
+import { createLogger } from '../../platform/logger';
+import type { Tracing } from '../../platform/tracing';
 import { createBillingWorker } from '../../worker/create-worker';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 import { Resource } from '@opentelemetry/resources';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { applyMovements } from '../../credits/ledger';
-import { afterBalanceChange } from '../../credits/events';
-import { DeductBatcher, type DeductBatchOptions } from '../../credits/deduct-batch';
-import { creditsConfigShape } from '../../credits/config';
-import { lifecycleConfigShape } from '../../lifecycle/config';
-import { lifecycleTimerSettings } from '../../lifecycle/timers';
+import { applyMovements } from '../../modules/credits/ledger';
+import { afterBalanceChange } from '../../modules/credits/events';
+import { DeductBatcher, type DeductBatchOptions } from '../../modules/credits/deduct-batch';
+import { creditsConfigShape } from '../../modules/credits/config';
+import { lifecycleConfigShape } from '../../modules/lifecycle/config';
+import { lifecycleTimerSettings } from '../../modules/lifecycle/timers';
 import { z } from 'zod';
 import type { Store } from 'express-rate-limit';
 import { expectDocumentedResponse } from './openapi-conformance';
-import { OrderWorkflowClient } from '../../orders/workflow-client';
-import type { PaymentsDeps } from '../../payments/deps';
-import { createStripeClient } from '../../payments/stripe';
+import { OrderWorkflowClient } from '../../modules/orders/workflow-client';
+import type { PaymentsDeps } from '../../modules/payments/deps';
+import { createStripeClient } from '../../modules/payments/stripe';
 
 export const STRIPE_WEBHOOK_SECRET = 'whsec_test_secret';
 
@@ -91,7 +91,7 @@ export interface StackOptions {
   edge?: Partial<EdgeConfig>;
   /** The rate limiter's store (default: express-rate-limit's in-memory one). */
   rateLimitStore?: Store;
-  /** Trace API calls, workflows and activities into this (infra/tracing.ts). */
+  /** Trace API calls, workflows and activities into this (platform/tracing.ts). */
   tracing?: Tracing;
   /** `host:port` for the Temporal SDK's Prometheus exporter; applies to the first stack of a test file (one Runtime per process). */
   sdkMetricsAddress?: string;
@@ -329,7 +329,7 @@ export async function expectLedgerInvariant(db: Database, userId?: string): Prom
   expect(broken).toEqual([]);
 }
 
-/** The production defaults of the deducts' group commit (credits/config.ts). */
+/** The production defaults of the deducts' group commit (modules/credits/config.ts). */
 function defaultGroupCommit(): DeductBatchOptions {
   const defaults = z.object(creditsConfigShape).parse({});
   return { maxGroupSize: defaults.DEDUCT_GROUP_MAX_SIZE, maxGroupsInFlight: defaults.DEDUCT_GROUPS_IN_FLIGHT };

@@ -7,7 +7,7 @@ import {
   planSpend,
   spendableTotal,
   type GrantBalance,
-} from '../../domain/burn-down';
+} from '../../modules/credits/rules/burn-down';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 const DAY = 86_400_000;

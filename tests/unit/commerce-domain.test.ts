@@ -4,10 +4,10 @@
  * coupon refusals in a stable order; reconciliation finds each kind of mismatch.
  */
 import fc from 'fast-check';
-import { CURRENCIES, formatMinor } from '../../domain/currencies';
-import { applyDiscount, couponRefusal, minimumCharge, type CouponFacts } from '../../domain/discount';
-import { reverseSplit, splitRevenue } from '../../domain/revenue-split';
-import { findMismatches, type GatewayRecord, type LocalPayment } from '../../domain/reconciliation';
+import { CURRENCIES, formatMinor } from '../../platform/currencies';
+import { applyDiscount, couponRefusal, minimumCharge, type CouponFacts } from '../../modules/coupons/rules/discount';
+import { reverseSplit, splitRevenue } from '../../modules/sellers/rules/revenue-split';
+import { findMismatches, type GatewayRecord, type LocalPayment } from '../../modules/reconciliation/rules/reconciliation';
 
 const SEED = 20261201;
 
@@ -22,7 +22,7 @@ describe('currency table', () => {
   });
 });
 
-describe('discount (domain/discount.ts)', () => {
+describe('discount (modules/coupons/rules/discount.ts)', () => {
   it('percent discounts round the discount down in the minor unit of each currency', () => {
     // 15 % of 999 JPY = 149.85 -> 149 off; of 1999 cents = 299.85 -> 299 off; of 12.345 KWD = 1851.75 fils -> 1851 off.
     expect(applyDiscount({ kind: 'percent', percentBasisPoints: 1500 }, 999, 'JPY')).toEqual({ listAmountMinor: 999, discountMinor: 149, amountMinor: 850, limitedByMinimum: false });
@@ -98,7 +98,7 @@ describe('coupon refusals (stable order)', () => {
   });
 });
 
-describe('revenue split (domain/revenue-split.ts)', () => {
+describe('revenue split (modules/sellers/rules/revenue-split.ts)', () => {
   it('adds up for every amount 1..10 000 at the default 15 % and other fees; the seller gets the odd unit', () => {
     for (const fee of [1500, 0, 1, 333, 2500, 9999, 10_000]) {
       for (let amount = 1; amount <= 10_000; amount++) {
@@ -148,7 +148,7 @@ describe('revenue split (domain/revenue-split.ts)', () => {
   });
 });
 
-describe('reconciliation (domain/reconciliation.ts)', () => {
+describe('reconciliation (modules/reconciliation/rules/reconciliation.ts)', () => {
   const paid = (orderId: string, amount = 1000, refunded = 0): LocalPayment => ({
     orderId,
     orderStatus: refunded ? 'partially_refunded' : 'completed',

@@ -1,9 +1,9 @@
 /**
- * The commit-time rule (domain/commit-time.ts) at its boundaries: a commit counts by when the API
+ * The commit-time rule (modules/reservations/rules/commit-time.ts) at its boundaries: a commit counts by when the API
  * accepted it, up to COMMIT_GRACE_MS after the deadline. The workflow's validator applies this rule.
  */
 import fc from 'fast-check';
-import { commitAllowed, commitTimeVerdict } from '../../domain/commit-time';
+import { commitAllowed, commitTimeVerdict } from '../../modules/reservations/rules/commit-time';
 
 const DEADLINE = Date.parse('2030-01-01T00:00:00.000Z');
 const GRACE = 60_000;

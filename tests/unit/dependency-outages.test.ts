@@ -1,14 +1,14 @@
 /**
- * Outage classification by class and code (infra/dependency-errors.ts) and the outage state's
+ * Outage classification by class and code (platform/dependency-errors.ts) and the outage state's
  * logging: one line when a dependency goes down, one when it is back, none per request.
  */
 import { status as grpcStatus, Metadata } from '@grpc/grpc-js';
 import { ServiceError } from '@temporalio/client';
-import { BillingError } from '../../domain/errors';
+import { BillingError } from '../../platform/errors';
 import { Prisma } from '../../generated/prisma/client';
-import { DependencyUnavailableError, dependencyOutageError, isDatabaseUnavailable, isTemporalUnavailable } from '../../infra/dependency-errors';
-import { DependencyMonitor } from '../../infra/dependency-health';
-import { toApiError } from '../../infra/temporal-errors';
+import { DependencyUnavailableError, dependencyOutageError, isDatabaseUnavailable, isTemporalUnavailable } from '../../platform/dependency-errors';
+import { DependencyMonitor } from '../../platform/dependency-health';
+import { toApiError } from '../../platform/temporal-errors';
 
 const known = (code: string, cause?: Record<string, unknown>) =>
   new Prisma.PrismaClientKnownRequestError('x', { code, clientVersion: '7', meta: cause ? { driverAdapterError: { name: 'DriverAdapterError', cause } } : undefined });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ERROR_STATUS } from '../../domain/errors';
+import { ERROR_STATUS } from '../../platform/errors';
 
 describe('docs/api.md', () => {
   const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'api.md'), 'utf8');

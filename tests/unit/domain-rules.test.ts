@@ -3,13 +3,13 @@
  * Property tests run from a fixed seed (FC_SEED overrides it), so a failure replays.
  */
 import fc from 'fast-check';
-import { BillingError } from '../../domain/errors';
-import { grantExpiry, initialGrantStatus } from '../../domain/grants';
-import { isReplayOf } from '../../domain/idempotency';
-import { packageRuleViolations } from '../../domain/packages';
-import { canTakeRefundBack, refundAmount, replacementGrantWindow } from '../../domain/refunds';
-import { settleHold } from '../../domain/settlement';
-import type { GrantBalance } from '../../domain/burn-down';
+import { BillingError } from '../../platform/errors';
+import { grantExpiry, initialGrantStatus } from '../../modules/credits/rules/grants';
+import { isReplayOf } from '../../platform/idempotency/key-reuse';
+import { packageRuleViolations } from '../../modules/catalog/rules/packages';
+import { canTakeRefundBack, refundAmount, replacementGrantWindow } from '../../modules/credits/rules/refunds';
+import { settleHold } from '../../modules/credits/rules/settlement';
+import type { GrantBalance } from '../../modules/credits/rules/burn-down';
 
 const SEED = Number(process.env.FC_SEED ?? 20261122);
 const NOW = new Date('2026-06-01T00:00:00Z');

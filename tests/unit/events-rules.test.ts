@@ -1,11 +1,11 @@
 import fc from 'fast-check';
-import { balanceLowTransition, type BalanceStanding } from '../../domain/balance-low';
-import { DEFAULT_RETRY_SCHEDULE_MS, MAX_RETRY_AFTER_MS, classifyResponse, nextRetryDelayMs, parseRetryAfter } from '../../domain/webhook-retries';
-import { webhookUrlProblem } from '../../domain/webhook-url';
+import { balanceLowTransition, type BalanceStanding } from '../../modules/events/rules/balance-low';
+import { DEFAULT_RETRY_SCHEDULE_MS, MAX_RETRY_AFTER_MS, classifyResponse, nextRetryDelayMs, parseRetryAfter } from '../../modules/events/rules/webhook-retries';
+import { webhookUrlProblem } from '../../modules/events/rules/webhook-url';
 
 const seed = 20261122;
 
-describe('balance low (domain/balance-low.ts)', () => {
+describe('balance low (modules/events/rules/balance-low.ts)', () => {
   it('emits exactly when the balance falls from at-or-above to below the threshold; a balance never at or above it has not crossed', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 50 }), fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 60 }), (threshold, balances) => {
@@ -35,7 +35,7 @@ describe('balance low (domain/balance-low.ts)', () => {
   });
 });
 
-describe('webhook retries (domain/webhook-retries.ts)', () => {
+describe('webhook retries (modules/events/rules/webhook-retries.ts)', () => {
   it('follows the schedule, never hurried by Retry-After, never delayed past the cap, and ends after the last attempt', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 10 }), fc.option(fc.integer({ min: 0, max: 10 * MAX_RETRY_AFTER_MS })), (attempt, retryAfter) => {
@@ -66,7 +66,7 @@ describe('webhook retries (domain/webhook-retries.ts)', () => {
   });
 });
 
-describe('webhook URLs (domain/webhook-url.ts)', () => {
+describe('webhook URLs (modules/events/rules/webhook-url.ts)', () => {
   it('requires https in production and allows plain http only to loopback elsewhere', () => {
     expect(webhookUrlProblem('https://example.com/hook', true)).toBeNull();
     expect(webhookUrlProblem('http://127.0.0.1:8080/hook', true)).toMatch(/https/);

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
-import { BillingError } from '../../domain/errors';
+import { BillingError } from '../../platform/errors';
 import {
   hasRefundableCredits,
   holdDeadline,
   latestHoldDeadline,
   refundWindowEnd,
   requireCommitWithinHold,
-} from '../../domain/holds';
+} from '../../modules/credits/rules/holds';
 
 const CREATED = new Date('2026-06-01T12:00:00Z');
 const SECOND = 1000;

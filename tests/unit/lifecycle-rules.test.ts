@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { isSpendable } from '../../domain/burn-down';
-import { hasExpiredAt } from '../../domain/lifecycle';
+import { isSpendable } from '../../modules/credits/rules/burn-down';
+import { hasExpiredAt } from '../../modules/lifecycle/rules/lifecycle';
 
-describe('hasExpiredAt (domain/lifecycle.ts: the instant decides whether a grant may still change)', () => {
+describe('hasExpiredAt (modules/lifecycle/rules/lifecycle.ts: the instant decides whether a grant may still change)', () => {
   it('is true exactly when the spend rule no longer spends from the grant because of its expiry', () => {
     const instant = fc.integer({ min: 0, max: 4_102_444_800_000 });
     fc.assert(

@@ -1,16 +1,16 @@
 /**
- * Money as people read it (domain/currencies.ts, formatMinor): every amount in its currency's own
+ * Money as people read it (platform/currencies.ts, formatMinor): every amount in its currency's own
  * units, from the currency table's minor-unit exponent, and the notice templates show exactly that.
  */
 import fc from 'fast-check';
-import { CURRENCIES, formatMinor } from '../../domain/currencies';
-import { render } from '../../events/templates';
+import { CURRENCIES, formatMinor } from '../../platform/currencies';
+import { render } from '../../modules/events/templates';
 
 const codes = [...CURRENCIES.keys()];
 /** Every amount formatMinor promises to show exactly (|amount| < 2^52). */
 const amount = fc.integer({ min: -(2 ** 52 - 1), max: 2 ** 52 - 1 });
 
-describe('formatMinor (domain/currencies.ts: an amount in its currency\'s own units)', () => {
+describe('formatMinor (platform/currencies.ts: an amount in its currency\'s own units)', () => {
   it('shows every digit of the amount, with exactly the exponent\'s decimals, for every currency in the table', () => {
     fc.assert(
       fc.property(fc.constantFrom(...codes), amount, (code, amountMinor) => {

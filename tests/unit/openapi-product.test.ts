@@ -9,9 +9,9 @@ import { routes } from '../../api/routes';
 import type { RouteDefinition } from '../../api/route';
 import { buildOpenApiDocument } from '../../api/openapi';
 import { EVENT_PAYLOAD_EXAMPLES, webhookEnvelopeSchema, webhookExample } from '../../api/openapi-webhooks';
-import { EVENT_TYPES, parsePayload, type EventType } from '../../events/types';
-import { signatureHeaders, webhookBody } from '../../events/delivery';
-import { z } from '../../infra/zod';
+import { EVENT_TYPES, parsePayload, type EventType } from '../../platform/outbox/event-types';
+import { signatureHeaders, webhookBody } from '../../modules/events/delivery';
+import { z } from '../../platform/zod';
 
 const keyOf = (route: RouteDefinition) => `${route.method.toUpperCase()} ${route.path}`;
 const document = JSON.parse(JSON.stringify(buildOpenApiDocument(routes)));

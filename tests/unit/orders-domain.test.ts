@@ -1,9 +1,9 @@
 /** Pure rules of the orders feature: state machine, renewal period, proportional revocation, gateway signature. */
 import fc from 'fast-check';
-import { canTransition, decidePayment, ORDER_STATUSES, statusAfterRefund, statusesLeadingTo } from '../../domain/order-status';
-import { DAY_MS, planPeriod } from '../../domain/subscription-period';
-import { planRevocation, refundableMinor } from '../../domain/refund-proportion';
-import { canonicalString, hasValidSignature, signGatewayParams, withSignature } from '../../domain/gateway-signature';
+import { canTransition, decidePayment, ORDER_STATUSES, statusAfterRefund, statusesLeadingTo } from '../../modules/orders/rules/order-status';
+import { DAY_MS, planPeriod } from '../../modules/subscriptions/rules/subscription-period';
+import { planRevocation, refundableMinor } from '../../modules/orders/rules/refund-proportion';
+import { canonicalString, hasValidSignature, signGatewayParams, withSignature } from '../../modules/payments/rules/gateway-signature';
 
 /** Fixed seed: a failure names the same counterexample on every run. */
 const PROPERTY = { seed: 20261122, numRuns: 300 } as const;

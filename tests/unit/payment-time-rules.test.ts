@@ -1,7 +1,7 @@
-/** Rules checked again when a payment is provisioned (domain/payment-time-rules.ts), and where a refused payment's order ends. */
+/** Rules checked again when a payment is provisioned (modules/orders/rules/payment-time-rules.ts), and where a refused payment's order ends. */
 import fc from 'fast-check';
-import { canTransition, ORDER_STATUSES, statusesLeadingTo } from '../../domain/order-status';
-import { couponRetakeRefusal, holdsPermanentPackage } from '../../domain/payment-time-rules';
+import { canTransition, ORDER_STATUSES, statusesLeadingTo } from '../../modules/orders/rules/order-status';
+import { couponRetakeRefusal, holdsPermanentPackage } from '../../modules/orders/rules/payment-time-rules';
 
 const subscriptionArb = fc.option(
   fc.record({ status: fc.constantFrom('active' as const, 'expired' as const, 'cancelled' as const), currentPeriodEnd: fc.option(fc.date({ noInvalidDate: true })) }),

@@ -1,8 +1,8 @@
-/** The pure reading of payment notifications (payments/webhook-events.ts) and the gateway's signature-shape check. */
+/** The pure reading of payment notifications (modules/payments/webhook-events.ts) and the gateway's signature-shape check. */
 import fc from 'fast-check';
-import { looksSigned, withSignature } from '../../domain/gateway-signature';
-import { BillingError } from '../../domain/errors';
-import { MAX_EVENT_DEPTH, checkoutSessionSchema, gatewayParams, refuseUnstorable, stripeEventSchema } from '../../payments/webhook-events';
+import { looksSigned, withSignature } from '../../modules/payments/rules/gateway-signature';
+import { BillingError } from '../../platform/errors';
+import { MAX_EVENT_DEPTH, checkoutSessionSchema, gatewayParams, refuseUnstorable, stripeEventSchema } from '../../modules/payments/webhook-events';
 
 function refusal(run: () => unknown): { code: string; paths: string[] } | undefined {
   try {

@@ -3,7 +3,7 @@
  * that are about sequencing, timers and messages rather than SQL. It honours the activities' contract:
  * - the same signatures (typed against BillingActivities);
  * - business refusals come back as values (`{ ok: false, refusal }`) with the engine's codes, using
- *   the same rule functions where a rule is shared (domain/holds.ts);
+ *   the same rule functions where a rule is shared (modules/credits/rules/holds.ts);
  * - idempotent like the engine: a hold by reservation id, commit/release/refund by idempotency key
  *   (same key + other request hash: IDEMPOTENCY_KEY_REUSED), expire and extend by reservation status;
  * - one user with `available` credits at 1 credit per unit.
@@ -12,10 +12,10 @@
  */
 import { asOutcome, type Outcome } from '../../activities/outcome';
 import type { ReservationActivities as BillingActivities } from '../../activities/reservations';
-import type { HoldRequest } from '../../credits/reservations';
-import type { ConsumptionView, RefundView, ReservationView } from '../../credits/views';
-import { BillingError } from '../../domain/errors';
-import { requireCommitWithinHold } from '../../domain/holds';
+import type { HoldRequest } from '../../modules/credits/reservations';
+import type { ConsumptionView, RefundView, ReservationView } from '../../modules/credits/views';
+import { BillingError } from '../../platform/errors';
+import { requireCommitWithinHold } from '../../modules/credits/rules/holds';
 import type { CommitArgs, OperationKey, RefundArgs } from '../../workflows/reservation-contract';
 
 const GRANT_ID = 'grant-1';

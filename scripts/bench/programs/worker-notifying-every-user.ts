@@ -6,7 +6,7 @@
  * `BENCH_WORKER_ENTRY=scripts/bench/programs/worker-notifying-every-user.ts npm run bench -- orders`.
  * Compiled programs only (tsx's module exports cannot be replaced).
  */
-const notifications = require('../../../events/notifications') as Record<string, unknown>;
+const notifications = require('../../../modules/events/notifications') as Record<string, unknown>;
 notifications.emailWanted = () => true;
 
 require('../../../worker/main');

@@ -6,7 +6,7 @@
  * shows how much of an order's cost (worker, Temporal) is those follow-ups rather than the order's own
  * steps. Compiled programs only (tsx's module exports cannot be replaced).
  */
-import { LifecycleTimers } from '../../../lifecycle/timers';
+import { LifecycleTimers } from '../../../modules/lifecycle/timers';
 
 process.env.EVENTS_RELAY_ENABLED = 'false';
 const timers = LifecycleTimers.prototype as unknown as Record<string, unknown>;

@@ -10,12 +10,12 @@ import { databaseWork, databaseWorkLine } from '../database-work';
 import type { LoadOp } from '../load';
 import { fmt, loadRow, log, printTable, reportErrors, round, write } from '../report';
 import type { Scenario } from '../scenario';
-import { DEDUCT_STATEMENT, deductArguments } from '../../../credits/spend';
+import { DEDUCT_STATEMENT, deductArguments } from '../../../modules/credits/spend';
 import { ACTION_KEY, type BenchStack } from '../stack';
 import { countStatements, describeStatements } from '../statements';
 
 const DEDUCT_CLIENTS = 32;
-/** The API's default (events/config.ts); the bench's grants stay far above it. */
+/** The API's default (modules/events/config.ts); the bench's grants stay far above it. */
 const BALANCE_LOW_THRESHOLD = 10;
 const BASELINE_UPDATE =
   'UPDATE user_packages SET used_credits = used_credits + 1 WHERE id = $1 AND total_credits - used_credits - reserved_credits >= 1';
@@ -37,7 +37,7 @@ export function apiDeductOp(bench: Bench): LoadOp {
 }
 
 /**
- * Target 1's subject: exactly what a deduct through the API sends (credits/spend.ts): the prepared
+ * Target 1's subject: exactly what a deduct through the API sends (modules/credits/spend.ts): the prepared
  * statement `DEDUCT_STATEMENT` (the `deduct_credits` function: claim, price, lock, burn-down, rows,
  * events, stored answer) with the arguments `deductArguments` builds — the database's share of a
  * deduct, without HTTP, Express or zod. The statement count printed beside it is the API's.

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { encryptSecret, generateSecret } from '../../../events/secrets';
+import { encryptSecret, generateSecret } from '../../../modules/events/secrets';
 import { startBaselineWorker } from '../baseline/start';
 import type { benchHttpWorkflow } from '../baseline/workflows';
 import { cpuLine, type Bench } from '../context';

@@ -1,6 +1,6 @@
 /**
  * N packages expiring in the same second (target 9): N user packages with one expires_at, each with its
- * lifecycle timer (workflows/package-lifecycle.ts, started as lifecycle/timers.ts starts them), measured
+ * lifecycle timer (workflows/package-lifecycle.ts, started as modules/lifecycle/timers.ts starts them), measured
  * from that second until every package is expired and its credits voided (status `expired` with an
  * `expire` ledger entry) — against N bare timer workflows (a durable timer to one instant, then one no-op
  * activity) on the same server. Target: bare time / package time >= 0.5 (the packages take at most twice
@@ -18,8 +18,8 @@
  * (the relay hands `package.expired` and `balance.low` to notification workflows on the same worker).
  */
 import { performance } from 'node:perf_hooks';
-import { LifecycleTimers } from '../../../lifecycle/timers';
-import { DEFAULT_REMINDER_LEAD_DAYS } from '../../../domain/lifecycle';
+import { LifecycleTimers } from '../../../modules/lifecycle/timers';
+import { DEFAULT_REMINDER_LEAD_DAYS } from '../../../modules/lifecycle/rules/lifecycle';
 import { startBaselineWorker } from '../baseline/start';
 import type { benchTimerWorkflow } from '../baseline/workflows';
 import type { Bench } from '../context';

@@ -1,0 +1,173 @@
+/**
+ * JSON shapes of orders, subscriptions and refunds: zod schemas (which also document the API) with
+ * the view types inferred from them, so the two cannot drift apart.
+ */
+import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { z } from '../../platform/zod';
+import { ORDER_STATUSES } from './rules/order-status';
+import type { Order, OrderRefund, Subscription, SubscriptionPeriod } from '../../generated/prisma/client';
+
+extendZodWithOpenApi(z);
+
+export const orderStatusSchema = z.enum(ORDER_STATUSES);
+
+export const orderProgressSchema = z
+  .object({
+    step: z.string().openapi({ description: 'Current or last step: create_payment, awaiting_payment, record_payment, subscribe, grant_credits, complete, compensating, …' }),
+    attempts: z.number().int().openapi({ description: 'Attempts of the current step.' }),
+    lastError: z.string().nullable(),
+    steps: z.array(z.object({ name: z.string(), status: z.enum(['running', 'done', 'failed', 'skipped']), attempts: z.number().int(), lastError: z.string().nullable() })),
+  })
+  .openapi('OrderProgress');
+
+export const orderSchema = z
+  .object({
+    id: z.uuid(),
+    userId: z.string(),
+    status: orderStatusSchema,
+    package: z.object({
+      id: z.uuid(),
+      code: z.string(),
+      name: z.string(),
+      type: z.enum(['duration', 'credits', 'hybrid', 'permanent']),
+      creditsAmount: z.number().int(),
+      durationDays: z.number().int().nullable(),
+    }),
+    amountMinor: z.number().int(),
+    currency: z.string(),
+    channel: z.string(),
+    paymentUrl: z.string().nullable().openapi({ description: 'Where the buyer pays (Stripe Checkout or the signed gateway redirect); null for manual.' }),
+    expiresAt: z.string(),
+    paidAt: z.string().nullable(),
+    completedAt: z.string().nullable(),
+    failureReason: z.string().nullable(),
+    subscriptionId: z.uuid().nullable(),
+    grantId: z.uuid().nullable(),
+    refundedMinor: z.number().int(),
+    createdAt: z.string(),
+    // Commerce (added fields; absent in answers stored before it): price before the coupon, what it took off.
+    listAmountMinor: z.number().int().optional().openapi({ description: "The package's price in the order's currency before a coupon." }),
+    discountMinor: z.number().int().optional(),
+    couponCode: z.string().nullable().optional(),
+  })
+  .openapi('Order');
+
+export const orderWithProgressSchema = orderSchema
+  .extend({ progress: orderProgressSchema.nullable().openapi({ description: "The order workflow's progress (null when it cannot be asked right now)." }) })
+  .openapi('OrderWithProgress');
+
+const subscriptionPeriodSchema = z.object({
+  orderId: z.uuid(),
+  kind: z.enum(['start', 'renewal', 'restart']),
+  periodStart: z.string(),
+  periodEnd: z.string().nullable(),
+  revokedSeconds: z.number().int(),
+  grantId: z.uuid().nullable(),
+});
+
+export const subscriptionSchema = z
+  .object({
+    id: z.uuid(),
+    userId: z.string(),
+    packageId: z.uuid(),
+    status: z.enum(['active', 'expired', 'cancelled']),
+    currentPeriodStart: z.string(),
+    currentPeriodEnd: z.string().nullable(),
+    periods: z.array(subscriptionPeriodSchema),
+    createdAt: z.string(),
+  })
+  .openapi('Subscription');
+
+export const orderRefundSchema = z
+  .object({
+    id: z.uuid(),
+    orderId: z.uuid(),
+    amountMinor: z.number().int(),
+    reason: z.string(),
+    status: z.enum(['pending', 'succeeded', 'failed']),
+    gatewayRefundId: z.string().nullable(),
+    creditsRevoked: z.number().int(),
+    creditsShortfall: z.number().int().openapi({ description: 'Credits the proportion asked for that were already spent (never clawed back below zero).' }),
+    secondsRevoked: z.number().int(),
+    failureReason: z.string().nullable(),
+    createdAt: z.string(),
+    completedAt: z.string().nullable(),
+  })
+  .openapi('OrderRefund');
+
+export type OrderView = z.infer<typeof orderSchema>;
+export type OrderProgress = z.infer<typeof orderProgressSchema>;
+export type SubscriptionView = z.infer<typeof subscriptionSchema>;
+export type OrderRefundView = z.infer<typeof orderRefundSchema>;
+
+const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+
+export function orderView(order: Order): OrderView {
+  return {
+    id: order.id,
+    userId: order.userId,
+    status: order.status,
+    package: {
+      id: order.packageId,
+      code: order.packageCode,
+      name: order.packageName,
+      type: order.packageType,
+      creditsAmount: order.creditsAmount,
+      durationDays: order.durationDays,
+    },
+    amountMinor: order.amountMinor,
+    currency: order.currency,
+    channel: order.channelCode,
+    paymentUrl: order.paymentUrl,
+    expiresAt: order.expiresAt.toISOString(),
+    paidAt: iso(order.paidAt),
+    completedAt: iso(order.completedAt),
+    failureReason: order.failureReason,
+    subscriptionId: order.subscriptionId,
+    grantId: order.grantId,
+    refundedMinor: order.refundedMinor,
+    listAmountMinor: order.listAmountMinor ?? order.amountMinor,
+    discountMinor: order.discountMinor,
+    couponCode: order.couponCode,
+    createdAt: order.createdAt.toISOString(),
+  };
+}
+
+export function subscriptionView(subscription: Subscription & { periods: SubscriptionPeriod[] }): SubscriptionView {
+  return {
+    id: subscription.id,
+    userId: subscription.userId,
+    packageId: subscription.packageId,
+    status: subscription.status,
+    currentPeriodStart: subscription.currentPeriodStart.toISOString(),
+    currentPeriodEnd: iso(subscription.currentPeriodEnd),
+    periods: subscription.periods
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      .map((period) => ({
+        orderId: period.orderId,
+        kind: period.kind as 'start' | 'renewal' | 'restart',
+        periodStart: period.periodStart.toISOString(),
+        periodEnd: iso(period.periodEnd),
+        revokedSeconds: period.revokedSeconds,
+        grantId: period.grantId,
+      })),
+    createdAt: subscription.createdAt.toISOString(),
+  };
+}
+
+export function orderRefundView(refund: OrderRefund): OrderRefundView {
+  return {
+    id: refund.id,
+    orderId: refund.orderId,
+    amountMinor: refund.amountMinor,
+    reason: refund.reason,
+    status: refund.status,
+    gatewayRefundId: refund.gatewayRefundId,
+    creditsRevoked: refund.creditsRevoked,
+    creditsShortfall: refund.creditsShortfall,
+    secondsRevoked: refund.secondsRevoked,
+    failureReason: refund.failureReason,
+    createdAt: refund.createdAt.toISOString(),
+    completedAt: iso(refund.completedAt),
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * A small local stand-in for a generic redirect payment gateway (docs/payments-gateway.md), for the
+ * README's example and the tests. It speaks the scheme from the gateway's side:
+ * - GET  /pay?<signed params>   the "payment page": checks the signature, then (as if the buyer paid)
+ *        sends the signed callback to notify_url and answers what the callback got back, as JSON.
+ *        `&simulate=failed` sends a failed payment; `&tamper=amount` alters the amount after signing;
+ *        `&simulate=silent` takes the payment but never calls back (a lost callback).
+ * - POST /refund (form, signed)  answers {"code":"success","refund_id":...} to a correctly signed request.
+ * - GET  /query?<signed merchant_id, from, to, timestamp>  the gateway's own records of the period
+ *        (by payment time, Unix seconds [from, to)): what reconciliation compares against.
+ * Tests plant disagreements by editing `trades` (the gateway's books) directly.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hasValidSignature, withSignature } from '../../modules/payments/rules/gateway-signature';
+
+export interface GatewaySimulatorOptions {
+  merchantId: string;
+  secret: string;
+  port?: number;
+}
+
+/** The gateway's record of one payment. */
+export interface SimulatedTrade {
+  out_trade_no: string;
+  trade_no: string;
+  amount: number;
+  currency: string;
+  status: 'success' | 'failed';
+  paid_at: number;
+  refunded: number;
+}
+
+export interface GatewaySimulator {
+  url: string;
+  refunds: Array<Record<string, string>>;
+  /** The gateway's books, by out_trade_no (our order id). */
+  trades: Map<string, SimulatedTrade>;
+  close(): Promise<void>;
+}
+
+export async function startGatewaySimulator(options: GatewaySimulatorOptions): Promise<GatewaySimulator> {
+  const refunds: Array<Record<string, string>> = [];
+  const trades = new Map<string, SimulatedTrade>();
+  const refundNos = new Set<string>();
+  const json = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    void (async () => {
+      if (req.method === 'GET' && url.pathname === '/pay') {
+        const { simulate, tamper, ...params } = Object.fromEntries(url.searchParams);
+        if (!hasValidSignature(params, options.secret) || params.merchant_id !== options.merchantId) {
+          return json(res, 400, { code: 'fail', message: 'bad signature' });
+        }
+        const callback = withSignature(
+          {
+            merchant_id: options.merchantId,
+            out_trade_no: params.out_trade_no ?? '',
+            trade_no: `sim-${randomUUID()}`,
+            amount: params.amount ?? '',
+            currency: params.currency ?? '',
+            status: simulate === 'failed' ? 'failed' : 'success',
+            timestamp: String(Math.floor(Date.now() / 1000)),
+            nonce: randomUUID(),
+          },
+          options.secret,
+        );
+        if (simulate !== 'failed') {
+          trades.set(callback.out_trade_no!, {
+            out_trade_no: callback.out_trade_no!,
+            trade_no: callback.trade_no!,
+            amount: Number(callback.amount),
+            currency: callback.currency!,
+            status: 'success',
+            paid_at: Math.floor(Date.now() / 1000),
+            refunded: 0,
+          });
+        }
+        if (simulate === 'silent') return json(res, 200, { paid: true, callback, callbackStatus: null, callbackBody: null });
+        if (tamper === 'amount') callback.amount = String(Number(callback.amount) + 1);
+        const answer = await fetch(params.notify_url!, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams(callback).toString(),
+        });
+        return json(res, 200, { paid: simulate !== 'failed', callback, callbackStatus: answer.status, callbackBody: await answer.json().catch(() => null) });
+      }
+      if (req.method === 'POST' && url.pathname === '/refund') {
+        let text = '';
+        for await (const chunk of req) text += chunk;
+        const params = Object.fromEntries(new URLSearchParams(text));
+        if (!hasValidSignature(params, options.secret)) return json(res, 400, { code: 'fail', message: 'bad signature' });
+        refunds.push(params);
+        const trade = params.out_trade_no ? trades.get(params.out_trade_no) : undefined;
+        if (trade && params.refund_no && !refundNos.has(params.refund_no)) {
+          refundNos.add(params.refund_no);
+          trade.refunded += Number(params.amount);
+        }
+        return json(res, 200, { code: 'success', refund_id: `sim-refund-${params.refund_no}` });
+      }
+      if (req.method === 'GET' && url.pathname === '/query') {
+        const params = Object.fromEntries(url.searchParams);
+        if (!hasValidSignature(params, options.secret) || params.merchant_id !== options.merchantId) {
+          return json(res, 400, { code: 'fail', message: 'bad signature' });
+        }
+        const from = Number(params.from);
+        const to = Number(params.to);
+        const inPeriod = [...trades.values()].filter((trade) => trade.paid_at >= from && trade.paid_at < to);
+        return json(res, 200, { code: 'success', trades: inPeriod });
+      }
+      json(res, 404, { code: 'fail', message: 'not found' });
+    })().catch((error: unknown) => json(res, 500, { code: 'fail', message: String(error) }));
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    refunds,
+    trades,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
