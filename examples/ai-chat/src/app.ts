@@ -53,7 +53,7 @@ export function createChatApp(options: ChatServiceOptions): express.Express {
         return { used, result: reply };
       },
     );
-    res.json({ reply: result.text, reservationId: reservation.id, unitsCharged: commit?.reservation.quantity ?? 0, creditsCharged: commit?.consumption.creditsCost ?? 0 });
+    res.json({ reply: result.text, reservationId: reservation.id, unitsCharged: commit?.consumption.quantity ?? 0, creditsCharged: commit?.consumption.creditsCost ?? 0 });
   });
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
