@@ -32,6 +32,8 @@ export interface ReservationOptions {
  * releases the hold when it used none or threw. A refusal to reserve (e.g. 402 INSUFFICIENT_CREDITS)
  * is thrown before `work` runs. When `work` throws, that error is rethrown after the release; a
  * release that fails too is not reported over it, since the hold runs out on its own at `expiresAt`.
+ * A commit that fails (after the client's retries) is thrown and the hold is not released: the work
+ * was done, and the commit may have gone through with its answer lost.
  */
 export async function withReservation<T>(
   client: BillingClient,

@@ -28,21 +28,22 @@ export function retryAfterMs(header: string | null, now: number = Date.now()): n
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
-export function retryingFetch(send: typeof fetch, options: RetryOptions = {}): (request: Request) => Promise<Response> {
+export function retryingFetch(send: typeof fetch, options: RetryOptions = {}): (request: Request, init?: RequestInit) => Promise<Response> {
   const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
   const baseDelayMs = options.baseDelayMs ?? 200;
   const maxDelayMs = options.maxDelayMs ?? 30_000;
   const sleep = options.sleep ?? timerSleep;
   const backoff = (attempt: number) => Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
 
-  return async (request) => {
+  // `init` is what openapi-fetch adds beside the request (e.g. an undici dispatcher): passed on as it is.
+  return async (request, init) => {
     for (let attempt = 1; ; attempt++) {
       const last = attempt === maxAttempts;
       // A body can be read once: every attempt but the last sends a copy, so the next one has it too.
       const sent = last ? request : request.clone();
       let response: Response;
       try {
-        response = await send(sent);
+        response = await send(sent, init);
       } catch (error) {
         if (last || request.signal.aborted) throw error;
         await sleep(backoff(attempt));

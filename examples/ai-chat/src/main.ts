@@ -12,4 +12,4 @@ function required(name: string): string {
 const billing = createBillingClient({ baseUrl: required('BILLING_URL'), credential: required('BILLING_API_KEY') });
 const app = createChatApp({ billing, model: echoModel, actionKey: process.env.CHAT_ACTION_KEY ?? 'ai_chat', tokensPerUnit: 10, maxUnitsPerReply: 5 });
 const port = Number(process.env.PORT ?? 3100);
-app.listen(port, () => process.stdout.write(`ai-chat example listening on :${port}\n`));
+const server = app.listen(port, () => process.stdout.write(`ai-chat example listening on ${JSON.stringify(server.address())}\n`));
