@@ -24,6 +24,8 @@ const FACE = '^modules/[^/]+/(index\\.ts|shapes\\.ts|rules/.+)$';
 const WORKFLOW_SAFE_FACE = '^modules/[^/]+/(shapes\\.ts|rules/.+)$';
 
 const PRODUCTION = '^(api|activities|modules|platform|prisma|worker|workflows)/';
+/** Everything but the SDK and its examples: what they must not import. */
+const SERVER_AND_DEV_CODE = '^(api|activities|modules|platform|prisma|worker|workflows|scripts|tests|console|generated)/';
 
 /**
  * Known violations the restructure could not remove mechanically, by rule name: files (regular
@@ -140,6 +142,20 @@ module.exports = {
       severity: 'error',
       from: { path: PRODUCTION },
       to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
+    {
+      name: 'sdk-stands-alone',
+      comment: "clients/typescript is a package of its own (the SDK): it imports its own files and its declared packages, never the server's code.",
+      severity: 'error',
+      from: { path: '^clients/' },
+      to: { path: SERVER_AND_DEV_CODE },
+    },
+    {
+      name: 'examples-use-the-sdk',
+      comment: "examples/ are business services built on the SDK: they reach the API through clients/typescript, never through the server's code.",
+      severity: 'error',
+      from: { path: '^examples/' },
+      to: { path: SERVER_AND_DEV_CODE },
     },
     {
       name: 'not-to-unresolvable',

@@ -26,6 +26,9 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_AUDIT=false
 
 COPY package.json package-lock.json ./
+# The npm workspaces (the SDK and its example) are part of the lockfile: npm ci needs their package.json files.
+COPY clients/typescript/package.json clients/typescript/
+COPY examples/ai-chat/package.json examples/ai-chat/
 # --ignore-scripts: the project's own postinstall (`npm run db:generate`) needs the schema, which is copied
 # below, so it runs as its own step; no dependency's install script is needed (Prisma's engine download is not:
 # `prisma generate` only reads the schema, and the runtime uses the wasm query compiler with @prisma/adapter-pg).
