@@ -1,6 +1,6 @@
 import { z } from '../../platform/zod';
 import { takeInPayment } from '../../modules/orders';
-import { gatewayCallbackSchema, gatewayParams, stripeEventSchema, gatewayDelivery, stripeDelivery, verifyGatewaySignature, verifyStripeSignature } from '../../modules/payments';
+import { gatewayCallbackSchema, stripeEventSchema, webhookProvider } from '../../modules/payments';
 import { markSignatureVerified } from '../edge';
 import { ids } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
@@ -62,9 +62,9 @@ export const webhookRoutes: RouteDefinition[] = [
       response: { code: 'success', result: 'signalled' },
     },
     handler: async ({ req, rawBody, deps }) => {
-      verifyStripeSignature(deps.payments, rawBody!, req.get('stripe-signature'));
+      const read = await webhookProvider('stripe')(deps.payments, deps.db, { rawBody: rawBody!, header: (name) => req.get(name) });
       markSignatureVerified(req);
-      const delivery = stripeDelivery(rawBody!);
+      const delivery = await read();
       const result = await takeInPayment(deps.db, deps.orders, delivery);
       req.log?.info({ stripeEvent: delivery.eventId, type: delivery.type, result }, 'stripe event');
       return { body: { code: 'success' as const, result } };
@@ -98,10 +98,9 @@ export const webhookRoutes: RouteDefinition[] = [
       response: { code: 'success', result: 'signalled' },
     },
     handler: async ({ req, rawBody, params, deps }) => {
-      const callback = gatewayParams(rawBody!, req.get('content-type'));
-      const channel = await verifyGatewaySignature(deps.db, params.channel, callback);
+      const read = await webhookProvider('gateway')(deps.payments, deps.db, { rawBody: rawBody!, header: (name) => req.get(name), channelCode: params.channel });
       markSignatureVerified(req);
-      const delivery = await gatewayDelivery(deps.db, channel, callback);
+      const delivery = await read();
       const result = await takeInPayment(deps.db, deps.orders, delivery);
       req.log?.info({ channel: params.channel, event: delivery.eventId, result }, 'gateway callback');
       return { body: { code: 'success' as const, result } };
