@@ -4,6 +4,7 @@ import { gatewayCallbackSchema, stripeEventSchema, webhookProvider } from '../..
 import { markSignatureVerified } from '../edge';
 import { ids } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
+import { codeSchema } from '../../platform/schemas';
 
 /**
  * Payment notifications in. No credential: each is authenticated by its signature over the raw body,
@@ -79,7 +80,7 @@ export const webhookRoutes: RouteDefinition[] = [
     summary: 'Receive a gateway callback',
     description:
       'Callback of a generic redirect gateway (docs/payments-gateway.md): form or JSON parameters signed with HMAC-SHA256 under the channel secret; answered {"code":"success"} once accepted. A status other than success or failed is recorded and acknowledged as ignored; an amount, currency or merchant that does not match the order is PAYMENT_MISMATCH.',
-    params: z.strictObject({ channel: z.string().min(1).max(64).regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, 'a channel code') }),
+    params: z.strictObject({ channel: codeSchema }),
     rawBody: true,
     body: gatewayCallbackBody,
     response: receivedSchema,

@@ -9,9 +9,10 @@ import { isKnownCurrency } from '../../platform/currencies';
 import type { BillingPackage } from '../../generated/prisma/client';
 import type { Database, Tx } from '../../platform/database';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../../platform/idempotency/store';
+import { uuidSchema } from '../../platform/schemas';
 
 const packagePriceSchema = z.object({ currency: z.string(), amountMinor: z.number().int(), default: z.boolean() }).openapi('PackagePrice');
-export const packagePricesSchema = z.object({ packageId: z.uuid(), packageCode: z.string(), items: z.array(packagePriceSchema) }).openapi('PackagePrices');
+export const packagePricesSchema = z.object({ packageId: uuidSchema, packageCode: z.string(), items: z.array(packagePriceSchema) }).openapi('PackagePrices');
 export type PackagePricesView = z.infer<typeof packagePricesSchema>;
 
 async function pricesOf(db: Database | Tx, pkg: BillingPackage): Promise<PackagePricesView> {

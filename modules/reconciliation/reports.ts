@@ -12,6 +12,7 @@ import type { Database } from '../../platform/database';
 import { NEWEST_FIRST, type Page, type PageRequest } from '../../platform/pagination';
 import { RECONCILABLE_KINDS, listProviderPayments, type PaymentsDeps } from '../payments';
 import { mismatchView, summaryView, type ReportSummaryView, type ReportView } from './views';
+import { isUuid } from '../../platform/schemas';
 
 export interface ReconcileRequest {
   reportId: string;
@@ -21,11 +22,10 @@ export interface ReconcileRequest {
   trigger: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function localPayments(db: Database, channelId: string, from: Date, to: Date, alsoOrderIds: string[]): Promise<LocalPayment[]> {
   const orders = await db.order.findMany({
-    where: { channelId, OR: [{ createdAt: { gte: from, lt: to } }, { id: { in: alsoOrderIds.filter((id) => UUID.test(id)) } }] },
+    where: { channelId, OR: [{ createdAt: { gte: from, lt: to } }, { id: { in: alsoOrderIds.filter((id) => isUuid(id)) } }] },
     include: { payment: true },
   });
   return orders.map((order) => ({
@@ -70,7 +70,7 @@ export async function reconcileChannel(db: Database, payments: PaymentsDeps, req
         id: randomUUID(),
         reportId: request.reportId,
         kind: mismatch.kind,
-        orderId: mismatch.orderId && UUID.test(mismatch.orderId) ? mismatch.orderId : null,
+        orderId: mismatch.orderId && isUuid(mismatch.orderId) ? mismatch.orderId : null,
         externalId: mismatch.externalId,
         ours: (mismatch.ours ?? Prisma.DbNull) as Prisma.InputJsonValue,
         theirs: (mismatch.theirs ?? Prisma.DbNull) as Prisma.InputJsonValue,

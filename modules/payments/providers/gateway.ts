@@ -12,6 +12,7 @@ import type { PaymentsDeps } from '../deps';
 import { gatewayCallbackSchema, gatewayParams, readOrRefuse } from '../webhook-events';
 import type { WebhookDelivery } from '../webhooks';
 import type { PaymentProvider, ProviderPaymentRecord } from './provider';
+import { isUuid } from '../../../platform/schemas';
 
 export const gatewaySettings = z.strictObject({
   gatewayUrl: z.url({ protocol: /^https?$/ }),
@@ -84,7 +85,6 @@ async function gatewayRecords(_deps: PaymentsDeps, channel: PaymentChannel, from
   }));
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** How far a gateway callback's timestamp may be from now (seconds): older ones are replays. */
 const GATEWAY_TOLERANCE_SECONDS = 300;
 
@@ -113,7 +113,7 @@ async function gatewayDelivery(db: Database, channel: GatewayChannel, params: Ga
     throw new BillingError('WEBHOOK_SIGNATURE_INVALID', 'Gateway callback timestamp is stale.');
   }
   const config = settingsOf(channel);
-  const order = UUID.test(callback.out_trade_no) ? await db.order.findUnique({ where: { id: callback.out_trade_no } }) : null;
+  const order = isUuid(callback.out_trade_no) ? await db.order.findUnique({ where: { id: callback.out_trade_no } }) : null;
   if (!order || order.channelId !== channel.id || callback.merchant_id !== config.merchantId) {
     throw new BillingError('PAYMENT_MISMATCH', 'The callback names no order of this channel.', { out_trade_no: callback.out_trade_no });
   }
