@@ -7,17 +7,7 @@ export { channelView, createChannel, getChannel, listChannels, listPublicChannel
 export { DEV_STRIPE_SECRET_KEY, paymentsConfigShape } from './config';
 export type { PaymentsDeps } from './deps';
 export { paymentsFromConfig } from './from-config';
-export {
-  CHANNEL_KINDS,
-  RECONCILABLE_KINDS,
-  closePaymentSession,
-  listProviderPayments,
-  openPaymentSession,
-  refundPayment,
-  paymentProvider,
-  webhookProvider,
-} from './providers/calls';
-export type { ChannelKind, PaymentProvider, PaymentSession, ProviderPaymentRecord, WebhookRequest } from './providers/calls';
+export { CHANNEL_KINDS, RECONCILABLE_KINDS, closePaymentSession, listProviderPayments, openPaymentSession, refundPayment, webhookProvider } from './providers/calls';
 export { gatewayCallbackSchema, gatewayParams, stripeEventSchema } from './webhook-events';
 export { markSignalled, storeEvent } from './webhooks';
 export type { WebhookDelivery } from './webhooks';

@@ -7,8 +7,7 @@ import type { PaymentsDeps } from '../deps';
 import type { PaymentSession, ProviderPaymentRecord, RefundablePayment } from './provider';
 import { paymentProvider } from './registry';
 
-export type { PaymentProvider, PaymentSession, ProviderPaymentRecord, RefundablePayment, WebhookRequest } from './provider';
-export { CHANNEL_KINDS, RECONCILABLE_KINDS, paymentProvider, webhookProvider, type ChannelKind } from './registry';
+export { CHANNEL_KINDS, RECONCILABLE_KINDS, webhookProvider } from './registry';
 
 /** null: the channel's kind opens no session (manual). */
 export function openPaymentSession(deps: PaymentsDeps, order: Order, channel: PaymentChannel): Promise<PaymentSession | null> {
