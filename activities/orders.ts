@@ -39,10 +39,10 @@ export function createOrderActivities({ db, payments }: OrderActivityDeps) {
     openPaymentSession: (orderId: string) =>
       outcome(async (): Promise<PaymentSessionView> => {
         const { order, channel } = await orderAndChannel(orderId);
-        if (order.paymentUrl || order.paymentReference || channel.kind === 'manual') {
-          return { paymentUrl: order.paymentUrl, paymentReference: order.paymentReference };
-        }
+        const stored = { paymentUrl: order.paymentUrl, paymentReference: order.paymentReference };
+        if (order.paymentUrl || order.paymentReference) return stored;
         const session = await openPaymentSession(payments, order, channel);
+        if (!session) return stored; // the channel's kind opens no session (manual)
         await db.order.update({ where: { id: orderId }, data: { paymentUrl: session.url, paymentReference: session.reference } });
         return { paymentUrl: session.url, paymentReference: session.reference };
       }),

@@ -8,6 +8,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from '../platform/zod';
 import { EVENT_TYPES, type EventPayload, type EventType } from '../platform/outbox/event-types';
 import { ids } from './examples';
+import { uuidSchema } from '../platform/schemas';
 
 export const WEBHOOK_TAG = 'Webhook events';
 
@@ -87,7 +88,7 @@ function pascal(type: string): string {
 export function webhookEnvelopeSchema<T extends EventType>(type: T) {
   return z
     .object({
-      id: z.uuid().openapi({ description: 'The event id; also the `webhook-id` header. The same on every retry and replay: dedupe on it.' }),
+      id: uuidSchema.openapi({ description: 'The event id; also the `webhook-id` header. The same on every retry and replay: dedupe on it.' }),
       type: z.literal(type),
       timestamp: z.iso.datetime().openapi({ description: 'When the event happened (UTC).' }),
       userId: z.string().nullable().openapi({ description: 'The user the event is about; null for events without one.' }),
@@ -107,7 +108,7 @@ export function webhookExample(type: EventType) {
 }
 
 const signatureHeaders = z.object({
-  'webhook-id': z.uuid().openapi({ description: 'The event id: the same on every attempt and replay of this event. Dedupe on it.' }),
+  'webhook-id': uuidSchema.openapi({ description: 'The event id: the same on every attempt and replay of this event. Dedupe on it.' }),
   'webhook-timestamp': z
     .string()
     .regex(/^\d+$/)

@@ -24,7 +24,7 @@ export const actionKeySchema = z
 
 export const quantitySchema = z.number().int().min(1).max(1_000_000).openapi({ description: 'Units of the action.', example: 1 });
 export const creditsSchema = z.number().int().min(1).max(2_147_483_647);
-export const uuidSchema = z.uuid();
+export { uuidSchema } from '../platform/schemas';
 /**
  * Every instant the API accepts is one PostgreSQL can store and compare: ISO 8601 with a 4-digit year
  * from 0001 (PostgreSQL has no year 0000), a UTC offset within PostgreSQL's ±15:59, and an instant from

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { BillingError } from './errors';
 import { firstUnstorablePart } from './storable-json';
+import { uuidSchema } from './schemas';
 
 export interface PageRequest {
   limit: number;
@@ -36,7 +37,7 @@ const KEY_VALUE = {
     .datetime({ offset: true })
     .transform((text) => new Date(text))
     .refine((date) => date.getTime() >= EARLIEST_INSTANT && date.getTime() <= LATEST_INSTANT),
-  uuid: z.uuid(),
+  uuid: uuidSchema,
   text: z
     .string()
     .max(1000)

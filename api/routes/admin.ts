@@ -20,6 +20,7 @@ import {
   userIdSchema,
   uuidSchema,
 } from '../schemas';
+import { currencyCodeSchema } from '../../platform/schemas';
 
 /** Operator endpoints (admin credential): the catalog, grants to users, and consumption reports. */
 const ADMIN = ['admin' as const];
@@ -64,7 +65,7 @@ const packageFields = {
   // Capped at 100 years so a grant's expiry stays a valid date; use type permanent for "never".
   durationDays: z.number().int().min(1).max(36_500).nullable(),
   priceMinor: z.number().int().min(0).max(INT32_MAX).openapi({ description: 'Price in minor units of `currency`.' }),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code in upper case').openapi({ example: 'USD' }),
+  currency: currencyCodeSchema.openapi({ example: 'USD' }),
   visible: z.boolean(),
   defaultPriority: prioritySchema,
   status: statusSchema,

@@ -10,6 +10,7 @@ import { idFromKey } from '../../platform/idempotency/fingerprint';
 import { coupon, examplePage, ids, mismatch, reconciliationSummary, seller } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import { isoDate, pageOf, pageQuery, rangeInOrder, rangeInOrderIssue, uuidSchema } from '../schemas';
+import { codeSchema, couponCodeSchema as promoCodeSchema, currencyCodeSchema } from '../../platform/schemas';
 
 /** Commerce: prices by currency, coupons, sellers and their earnings, gateway reconciliation. Handlers call services only. */
 const USER = ['user' as const];
@@ -18,16 +19,8 @@ const TAG = 'Commerce';
 
 const RECONCILIATION_ID_NAMESPACE = '5b1f7c0e-8d2a-4c61-9a57-3f0e2d4b6a19';
 
-const codeSchema = z.string().min(1).max(64).regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, 'lower_snake_case or kebab-case');
-const couponCodeSchema = z
-  .string()
-  .min(3)
-  .max(40)
-  .regex(/^[A-Z0-9][A-Z0-9_-]*$/, 'upper case letters, digits, _ and -')
-  .openapi({ example: 'LAUNCH20' });
-const currencySchema = z
-  .string()
-  .regex(/^[A-Z]{3}$/, 'ISO 4217 code in upper case')
+const couponCodeSchema = promoCodeSchema.openapi({ example: 'LAUNCH20' });
+const currencySchema = currencyCodeSchema
   .refine(isKnownCurrency, 'not in the currency table (docs/commerce.md)')
   .openapi({ example: 'JPY' });
 const amountsOffSchema = z

@@ -8,6 +8,7 @@ import { defineRoute, type RouteDefinition } from '../route';
 import type { Idempotency } from '../../platform/idempotency/key-reuse';
 import { completedOrder, examplePage, ids, order, orderProgress, orderRefund, subscription } from '../examples';
 import { isoDate, pageOf, pageQuery, rangeInOrder, rangeInOrderIssue, userIdSchema, uuidSchema } from '../schemas';
+import { codeSchema, couponCodeSchema, currencyCodeSchema } from '../../platform/schemas';
 
 /** Orders (user, service, admin) and subscriptions. Handlers call orders/ and subscriptions/ services only. */
 const USER = ['user' as const];
@@ -19,12 +20,11 @@ function ownUserId(principal: Principal | undefined): string {
   return principal.userId;
 }
 
-const codeSchema = z.string().min(1).max(64).regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, 'lower_snake_case or kebab-case');
 const orderBody = z.strictObject({
   packageCode: codeSchema.openapi({ example: 'monthly_membership' }),
   channel: codeSchema.openapi({ description: 'A payment channel code from GET /v1/payment-channels.', example: 'stripe' }),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code in upper case').optional().openapi({ description: "One of the package's prices (GET /v1/packages/:code/prices) that the channel takes; default the package's own.", example: 'JPY' }),
-  couponCode: z.string().min(3).max(40).regex(/^[A-Z0-9][A-Z0-9_-]*$/, 'upper case letters, digits, _ and -').optional().openapi({ description: 'A promo code; refused with COUPON_NOT_APPLICABLE and details.reason when it does not apply.' }),
+  currency: currencyCodeSchema.optional().openapi({ description: "One of the package's prices (GET /v1/packages/:code/prices) that the channel takes; default the package's own.", example: 'JPY' }),
+  couponCode: couponCodeSchema.optional().openapi({ description: 'A promo code; refused with COUPON_NOT_APPLICABLE and details.reason when it does not apply.' }),
 });
 const serviceOrderBody = orderBody.extend({ userId: userIdSchema });
 const orderParams = z.strictObject({ orderId: uuidSchema });

@@ -3,19 +3,20 @@ import { CHANNEL_KINDS, channelView, createChannel, getChannel, listChannels, li
 import { channel, examplePage, publicChannel } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import { pageOf, pageQuery } from '../schemas';
+import { codeSchema, currencyCodeSchema, uuidSchema } from '../../platform/schemas';
 
 /** Payment channels: the public list (no secrets) and admin CRUD. Delete is disable (orders keep their channel). */
 const ADMIN = ['admin' as const];
 
-const channelCodeSchema = z.string().min(1).max(64).regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, 'lower_snake_case or kebab-case');
-const currenciesSchema = z.array(z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code in upper case')).min(1).max(50);
+const channelCodeSchema = codeSchema;
+const currenciesSchema = z.array(currencyCodeSchema).min(1).max(50);
 
 const publicChannelSchema = z
   .object({ code: z.string(), kind: z.enum(CHANNEL_KINDS), name: z.string(), displayOrder: z.number().int(), currencies: z.array(z.string()) })
   .openapi('PaymentChannel');
 const channelSchema = publicChannelSchema
   .extend({
-    id: z.uuid(),
+    id: uuidSchema,
     enabled: z.boolean(),
     config: z.record(z.string(), z.unknown()).openapi({ description: 'Kind-specific settings; secrets shown as "***".' }),
     createdAt: z.string(),

@@ -1,9 +1,10 @@
 import { z } from '../../platform/zod';
 import { takeInPayment } from '../../modules/orders';
-import { gatewayCallbackSchema, gatewayParams, stripeEventSchema, gatewayDelivery, stripeDelivery, verifyGatewaySignature, verifyStripeSignature } from '../../modules/payments';
+import { gatewayCallbackSchema, stripeEventSchema, webhookProvider } from '../../modules/payments';
 import { markSignatureVerified } from '../edge';
 import { ids } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
+import { codeSchema } from '../../platform/schemas';
 
 /**
  * Payment notifications in. No credential: each is authenticated by its signature over the raw body,
@@ -62,9 +63,9 @@ export const webhookRoutes: RouteDefinition[] = [
       response: { code: 'success', result: 'signalled' },
     },
     handler: async ({ req, rawBody, deps }) => {
-      verifyStripeSignature(deps.payments, rawBody!, req.get('stripe-signature'));
+      const read = await webhookProvider('stripe')(deps.payments, deps.db, { rawBody: rawBody!, header: (name) => req.get(name) });
       markSignatureVerified(req);
-      const delivery = stripeDelivery(rawBody!);
+      const delivery = await read();
       const result = await takeInPayment(deps.db, deps.orders, delivery);
       req.log?.info({ stripeEvent: delivery.eventId, type: delivery.type, result }, 'stripe event');
       return { body: { code: 'success' as const, result } };
@@ -79,7 +80,7 @@ export const webhookRoutes: RouteDefinition[] = [
     summary: 'Receive a gateway callback',
     description:
       'Callback of a generic redirect gateway (docs/payments-gateway.md): form or JSON parameters signed with HMAC-SHA256 under the channel secret; answered {"code":"success"} once accepted. A status other than success or failed is recorded and acknowledged as ignored; an amount, currency or merchant that does not match the order is PAYMENT_MISMATCH.',
-    params: z.strictObject({ channel: z.string().min(1).max(64).regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, 'a channel code') }),
+    params: z.strictObject({ channel: codeSchema }),
     rawBody: true,
     body: gatewayCallbackBody,
     response: receivedSchema,
@@ -98,10 +99,9 @@ export const webhookRoutes: RouteDefinition[] = [
       response: { code: 'success', result: 'signalled' },
     },
     handler: async ({ req, rawBody, params, deps }) => {
-      const callback = gatewayParams(rawBody!, req.get('content-type'));
-      const channel = await verifyGatewaySignature(deps.db, params.channel, callback);
+      const read = await webhookProvider('gateway')(deps.payments, deps.db, { rawBody: rawBody!, header: (name) => req.get(name), channelCode: params.channel });
       markSignatureVerified(req);
-      const delivery = await gatewayDelivery(deps.db, channel, callback);
+      const delivery = await read();
       const result = await takeInPayment(deps.db, deps.orders, delivery);
       req.log?.info({ channel: params.channel, event: delivery.eventId, result }, 'gateway callback');
       return { body: { code: 'success' as const, result } };

@@ -4,17 +4,23 @@ import { keysetOrder, type Page, type PageRequest } from '../../platform/paginat
 import type { Idempotency } from '../../platform/idempotency/store';
 import { auditEventView, type AuditEventView } from './views';
 
+/** What admin writes change. The table is this module's; other modules write to it only through recordAudit. */
+export type AuditedEntityType = 'action_price' | 'billing_package' | 'payment_channel' | 'coupon' | 'seller';
+
 export interface AuditedChange {
   actor: string;
   /** e.g. `action_price.updated` */
   action: string;
-  entityType: 'action_price' | 'billing_package' | 'payment_channel';
+  entityType: AuditedEntityType;
   entityId: string;
   before: unknown;
   after: unknown;
 }
 
-/** Appends who changed which catalog entity, and how, in the same transaction as the change. */
+/**
+ * The one writer of audit rows: appends who changed which entity, and how (snapshots before and after;
+ * before is null on create), in the same transaction as the change, under the request's idempotency key.
+ */
 export async function recordAudit(tx: Tx, change: AuditedChange, idempotency: Idempotency): Promise<void> {
   await tx.auditEvent.create({
     data: {

@@ -4,5 +4,6 @@
  * Workflow code imports modules/catalog/rules/ and modules/catalog/shapes.ts instead, never this file.
  */
 export { listAuditEvents, recordAudit } from './audit';
+export type { AuditedChange, AuditedEntityType } from './audit';
 export { createActionPrice, createPackage, deletePackage, getPackage, listActionPrices, listActivePrices, listPackages, listStorefrontPackages, packageOnSale, updateActionPrice, updatePackage } from './catalog';
 export { actionPriceSchema, auditEventSchema, billingPackageSchema, publicActionPriceSchema, storefrontPackageSchema } from './views';

@@ -5,10 +5,11 @@
 import type { ActionPrice, AuditEvent, BillingPackage } from '../../generated/prisma/client';
 import { ActionPriceStatus, PackageStatus, PackageType } from '../../generated/prisma/enums';
 import { z } from '../../platform/zod';
+import { uuidSchema } from '../../platform/schemas';
 
 export const actionPriceSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     actionKey: z.string(),
     name: z.string(),
     creditsPerUnit: z.number().int(),
@@ -25,7 +26,7 @@ export const publicActionPriceSchema = actionPriceSchema
 
 export const billingPackageSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     code: z.string(),
     name: z.string(),
     type: z.enum(PackageType),

@@ -5,6 +5,7 @@ import { uniqueOrConflict, type Database, type Tx } from '../../platform/databas
 import { NEWEST_FIRST, type Page, type PageRequest } from '../../platform/pagination';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../../platform/idempotency/store';
 import { couponView, type CouponView } from './views';
+import { recordAudit } from '../catalog';
 
 export interface CouponFields {
   code: string;
@@ -46,9 +47,7 @@ function checkShape(coupon: Pick<Coupon, 'kind' | 'percentBasisPoints' | 'amount
 }
 
 async function audit(tx: Tx, actor: string, action: string, entityId: string, before: unknown, after: unknown, idempotency: Idempotency) {
-  await tx.auditEvent.create({
-    data: { actor, action, entityType: 'coupon', entityId, changes: { before: json(before ?? null), after: json(after ?? null) } as Prisma.InputJsonValue, idempotencyKey: idempotency.key },
-  });
+  await recordAudit(tx, { actor, action, entityType: 'coupon', entityId, before, after }, idempotency);
 }
 
 export async function createCoupon(db: Database, fields: CouponFields, idempotency: Idempotency, actor: string): Promise<IdempotentResult<CouponView>> {

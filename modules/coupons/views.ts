@@ -2,10 +2,11 @@
 import { z } from '../../platform/zod';
 import { COUPON_REFUSALS } from './rules/discount';
 import type { Coupon } from '../../generated/prisma/client';
+import { uuidSchema } from '../../platform/schemas';
 
 export const couponSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     code: z.string(),
     kind: z.enum(['percent', 'fixed']),
     percentBasisPoints: z.number().int().nullable(),
@@ -14,7 +15,7 @@ export const couponSchema = z
     validUntil: z.string().nullable(),
     maxRedemptions: z.number().int().nullable(),
     maxPerUser: z.number().int().nullable(),
-    packageIds: z.array(z.uuid()).nullable(),
+    packageIds: z.array(uuidSchema).nullable(),
     firstPurchaseOnly: z.boolean(),
     enabled: z.boolean(),
     usedCount: z.number().int().openapi({ description: 'Uses reserved by unpaid orders or confirmed by paid ones.' }),

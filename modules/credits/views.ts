@@ -14,14 +14,15 @@ import type {
 import { GrantSource, GrantStatus, ReservationStatus } from '../../generated/prisma/enums';
 import { availableCredits } from './rules/burn-down';
 import { z } from '../../platform/zod';
+import { uuidSchema } from '../../platform/schemas';
 
-const allocationSchema = z.object({ grantId: z.uuid(), credits: z.number().int() });
+const allocationSchema = z.object({ grantId: uuidSchema, credits: z.number().int() });
 
 export const grantSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     userId: z.string(),
-    packageId: z.uuid().nullable(),
+    packageId: uuidSchema.nullable(),
     source: z.enum(GrantSource),
     status: z.enum(GrantStatus),
     totalCredits: z.number().int(),
@@ -38,14 +39,14 @@ export const grantSchema = z
 
 export const consumptionSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     userId: z.string(),
     actionKey: z.string(),
     quantity: z.number().int(),
     unitPrice: z.number().int().openapi({ description: 'Credits per unit at the time of the charge.' }),
     creditsCost: z.number().int(),
     creditsRefunded: z.number().int(),
-    reservationId: z.uuid().nullable(),
+    reservationId: uuidSchema.nullable(),
     metadata: z.unknown(),
     allocations: z.array(allocationSchema),
     createdAt: z.string(),
@@ -54,7 +55,7 @@ export const consumptionSchema = z
 
 export const reservationSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     userId: z.string(),
     actionKey: z.string(),
     quantity: z.number().int(),
@@ -62,7 +63,7 @@ export const reservationSchema = z
     creditsHeld: z.number().int(),
     status: z.enum(ReservationStatus),
     expiresAt: z.string(),
-    consumptionId: z.uuid().nullable(),
+    consumptionId: uuidSchema.nullable(),
     allocations: z.array(allocationSchema),
     createdAt: z.string(),
     settledAt: z.string().nullable(),
@@ -71,13 +72,13 @@ export const reservationSchema = z
 
 export const refundSchema = z
   .object({
-    id: z.uuid(),
-    consumptionId: z.uuid(),
+    id: uuidSchema,
+    consumptionId: uuidSchema,
     credits: z.number().int(),
     reason: z.string(),
     consumptionCreditsRefunded: z.number().int(),
     /** Where the credits went: the original grant, or a replacement when the original had expired. */
-    returnedTo: z.array(z.object({ grantId: z.uuid(), credits: z.number().int(), replacementFor: z.uuid().nullable() })),
+    returnedTo: z.array(z.object({ grantId: uuidSchema, credits: z.number().int(), replacementFor: uuidSchema.nullable() })),
     createdAt: z.string(),
   })
   .openapi('Refund');

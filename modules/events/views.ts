@@ -4,10 +4,11 @@
  */
 import type { Event, Notification, WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint } from '../../generated/prisma/client';
 import { z } from '../../platform/zod';
+import { uuidSchema } from '../../platform/schemas';
 
 export const eventSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     type: z.string(),
     userId: z.string().nullable(),
     payload: z.record(z.string(), z.unknown()),
@@ -32,7 +33,7 @@ export const eventPageSchema = z.object({ items: z.array(eventSchema), nextCurso
 
 export const webhookEndpointSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     url: z.string(),
     description: z.string(),
     eventTypes: z.array(z.string()).openapi({ description: 'Event types delivered; empty = every type.' }),
@@ -81,10 +82,10 @@ const deliveryAttemptSchema = z
 
 export const deliverySchema = z
   .object({
-    id: z.uuid(),
-    eventId: z.uuid(),
+    id: uuidSchema,
+    eventId: uuidSchema,
     eventType: z.string(),
-    endpointId: z.uuid(),
+    endpointId: uuidSchema,
     status: z.enum(['pending', 'delivered', 'failed']),
     attemptCount: z.number().int(),
     lastError: z.string().nullable(),
@@ -123,15 +124,15 @@ export function deliveryView(delivery: WebhookDelivery & { event: { type: string
 
 export const deliveryPageSchema = z.object({ items: z.array(deliverySchema), nextCursor: z.string().nullable() }).openapi('WebhookDeliveryPage');
 
-export const replayResultSchema = z.object({ replayed: z.array(z.uuid()) }).openapi('WebhookReplayResult');
+export const replayResultSchema = z.object({ replayed: z.array(uuidSchema) }).openapi('WebhookReplayResult');
 
 export const notificationSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     type: z.string(),
     title: z.string(),
     body: z.string(),
-    eventId: z.uuid(),
+    eventId: uuidSchema,
     read: z.boolean(),
     readAt: z.string().nullable(),
     createdAt: z.string(),

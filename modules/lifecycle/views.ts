@@ -1,6 +1,7 @@
 /** Answers of the lifecycle endpoints (zod schemas, types inferred). Additive changes only. */
 import { grantSchema } from '../credits';
 import { z } from '../../platform/zod';
+import { uuidSchema } from '../../platform/schemas';
 
 export const userPackageWithTimerSchema = grantSchema
   .extend({ timerWorkflowId: z.string().nullable().openapi({ description: 'Temporal workflow id of its lifecycle timer; null: permanent or final.' }) })
@@ -19,7 +20,7 @@ const reportItemSchema = z.object({
 });
 export const lifecycleReportSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     kind: z.enum(['sweep', 'reconciliation', 'rollup']),
     trigger: z.enum(['schedule', 'admin']),
     scopeUserId: z.string().nullable(),
@@ -47,7 +48,7 @@ export const scheduleSchema = z
 
 export const lifecycleStateSchema = z
   .object({
-    userPackageId: z.uuid(),
+    userPackageId: uuidSchema,
     timerWorkflowId: z.string(),
     timer: z.unknown().nullable().openapi({ description: "The timer's state query (phase, expiresAt, next step, reminders sent); null when it is not running." }),
     events: z.array(z.object({ kind: z.string(), details: z.unknown().nullable(), occurredAt: z.string() })),

@@ -2,13 +2,13 @@
 import type { Database } from '../../platform/database';
 import { markSignalled, storeEvent, type WebhookDelivery } from '../payments';
 import type { OrderWorkflowClient } from './workflow-client';
+import { isUuid } from '../../platform/schemas';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type IntakeResult = 'signalled' | 'duplicate' | 'ignored';
 
 export async function takeInPayment(db: Database, orders: OrderWorkflowClient, delivery: WebhookDelivery): Promise<IntakeResult> {
-  const order = delivery.orderId && UUID.test(delivery.orderId) ? await db.order.findUnique({ where: { id: delivery.orderId } }) : null;
+  const order = delivery.orderId && isUuid(delivery.orderId) ? await db.order.findUnique({ where: { id: delivery.orderId } }) : null;
   const { signalOwed } = await storeEvent(db, { ...delivery, orderId: order?.id ?? null });
   if (!order || !delivery.payment) return 'ignored';
   if (!signalOwed) return 'duplicate';

@@ -6,6 +6,7 @@ import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from '../../platform/zod';
 import { ORDER_STATUSES } from './rules/order-status';
 import type { Order, OrderRefund, Subscription, SubscriptionPeriod } from '../../generated/prisma/client';
+import { uuidSchema } from '../../platform/schemas';
 
 extendZodWithOpenApi(z);
 
@@ -22,11 +23,11 @@ export const orderProgressSchema = z
 
 export const orderSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     userId: z.string(),
     status: orderStatusSchema,
     package: z.object({
-      id: z.uuid(),
+      id: uuidSchema,
       code: z.string(),
       name: z.string(),
       type: z.enum(['duration', 'credits', 'hybrid', 'permanent']),
@@ -41,8 +42,8 @@ export const orderSchema = z
     paidAt: z.string().nullable(),
     completedAt: z.string().nullable(),
     failureReason: z.string().nullable(),
-    subscriptionId: z.uuid().nullable(),
-    grantId: z.uuid().nullable(),
+    subscriptionId: uuidSchema.nullable(),
+    grantId: uuidSchema.nullable(),
     refundedMinor: z.number().int(),
     createdAt: z.string(),
     // Commerce (added fields; absent in answers stored before it): price before the coupon, what it took off.
@@ -57,19 +58,19 @@ export const orderWithProgressSchema = orderSchema
   .openapi('OrderWithProgress');
 
 const subscriptionPeriodSchema = z.object({
-  orderId: z.uuid(),
+  orderId: uuidSchema,
   kind: z.enum(['start', 'renewal', 'restart']),
   periodStart: z.string(),
   periodEnd: z.string().nullable(),
   revokedSeconds: z.number().int(),
-  grantId: z.uuid().nullable(),
+  grantId: uuidSchema.nullable(),
 });
 
 export const subscriptionSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     userId: z.string(),
-    packageId: z.uuid(),
+    packageId: uuidSchema,
     status: z.enum(['active', 'expired', 'cancelled']),
     currentPeriodStart: z.string(),
     currentPeriodEnd: z.string().nullable(),
@@ -80,8 +81,8 @@ export const subscriptionSchema = z
 
 export const orderRefundSchema = z
   .object({
-    id: z.uuid(),
-    orderId: z.uuid(),
+    id: uuidSchema,
+    orderId: uuidSchema,
     amountMinor: z.number().int(),
     reason: z.string(),
     status: z.enum(['pending', 'succeeded', 'failed']),

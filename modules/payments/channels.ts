@@ -1,35 +1,19 @@
 /**
- * Payment channels: admin CRUD, the public list (no secrets), and each kind's settings validated by zod.
+ * Payment channels: admin CRUD, the public list (no secrets), and each kind's settings validated by
+ * its provider's zod schema (providers/<kind>.ts).
  */
-import { z } from '../../platform/zod';
 import { BillingError } from '../../platform/errors';
 import { uniqueOrConflict, type Database, type Tx } from '../../platform/database';
 import { keysetOrder, type Page, type PageRequest } from '../../platform/pagination';
 import type { Prisma, PaymentChannel } from '../../generated/prisma/client';
 import { recordAudit } from '../catalog';
+import { paymentProvider, type ChannelKind } from './providers/registry';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../../platform/idempotency/store';
 
-export const CHANNEL_KINDS = ['stripe', 'gateway', 'manual'] as const;
-export type ChannelKind = (typeof CHANNEL_KINDS)[number];
-
-/** Per-kind settings. Stripe's keys come from the environment, not the database. */
-export const channelConfigSchemas = {
-  stripe: z.strictObject({
-    successUrl: z.url().optional(),
-    cancelUrl: z.url().optional(),
-  }),
-  gateway: z.strictObject({
-    gatewayUrl: z.url({ protocol: /^https?$/ }),
-    merchantId: z.string().min(1).max(64),
-    secret: z.string().min(16).max(256),
-  }),
-  manual: z.strictObject({
-    instructions: z.string().max(2000).optional(),
-  }),
-} as const;
-
-export type GatewayConfig = z.infer<typeof channelConfigSchemas.gateway>;
-const SECRET_FIELDS = new Set(['secret']);
+/** What an admin view of a channel hides: each provider names its secret settings. */
+function isSecret(kind: ChannelKind, key: string): boolean {
+  return paymentProvider(kind).secretFields.includes(key);
+}
 
 export interface PublicChannelView {
   code: string;
@@ -60,7 +44,7 @@ function publicChannelView(channel: PaymentChannel): PublicChannelView {
 
 export function channelView(channel: PaymentChannel): ChannelView {
   const config = Object.fromEntries(
-    Object.entries(channel.config as Record<string, unknown>).map(([key, value]) => [key, SECRET_FIELDS.has(key) ? '***' : value]),
+    Object.entries(channel.config as Record<string, unknown>).map(([key, value]) => [key, isSecret(channel.kind, key) ? '***' : value]),
   );
   return {
     id: channel.id,
@@ -70,11 +54,6 @@ export function channelView(channel: PaymentChannel): ChannelView {
     createdAt: channel.createdAt.toISOString(),
     updatedAt: channel.updatedAt.toISOString(),
   };
-}
-
-/** A channel's settings, parsed for its kind (throws if the stored JSON no longer fits). */
-export function channelConfig<K extends ChannelKind>(channel: PaymentChannel & { kind: K }): z.infer<(typeof channelConfigSchemas)[K]> {
-  return channelConfigSchemas[channel.kind].parse(channel.config) as z.infer<(typeof channelConfigSchemas)[K]>;
 }
 
 const IN_DISPLAY_ORDER = keysetOrder({ field: 'displayOrder', direction: 'asc', kind: 'int' }, { field: 'code', direction: 'asc', kind: 'text' });
@@ -110,7 +89,7 @@ export interface ChannelInput {
 }
 
 function validConfig(kind: ChannelKind, config: unknown): Prisma.InputJsonValue {
-  const parsed = channelConfigSchemas[kind].safeParse(config);
+  const parsed = paymentProvider(kind).configSchema.safeParse(config);
   if (!parsed.success) {
     throw new BillingError('VALIDATION_FAILED', `Invalid config for a ${kind} channel.`, {
       issues: parsed.error.issues.map((issue) => ({ path: ['body', 'config', ...issue.path].join('.'), message: issue.message })),

@@ -6,7 +6,7 @@ export interface StripeSettings {
   apiBase?: string | undefined;
 }
 
-/** One SDK client per process. Every call passes an idempotency key (see modules/payments/providers.ts). */
+/** One SDK client per process. Every call passes an idempotency key (see modules/payments/providers/stripe.ts). */
 export function createStripeClient(settings: StripeSettings): Stripe {
   if (!settings.apiBase) return new Stripe(settings.secretKey, { maxNetworkRetries: 2 });
   const url = new URL(settings.apiBase);

@@ -8,6 +8,7 @@
 import { z } from '../../platform/zod';
 import { BillingError } from '../../platform/errors';
 import { firstUnstorablePart } from '../../platform/storable-json';
+import { currencyCodeSchema } from '../../platform/schemas';
 
 /** The Stripe event types that move an order; every other type is recorded and acknowledged. */
 const HANDLED_STRIPE_TYPES = [
@@ -65,7 +66,7 @@ export const gatewayCallbackSchema = z.object({
   trade_no: z.string().min(1).max(128),
   status: z.string().min(1).max(64),
   amount: z.string().regex(/^\d{1,15}$/, 'an integer amount in minor units'),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code in upper case'),
+  currency: currencyCodeSchema,
   timestamp: z.string().regex(/^\d{1,12}$/, 'Unix seconds'),
 });
 

@@ -9,9 +9,11 @@ import { isKnownCurrency } from '../../platform/currencies';
 import type { BillingPackage } from '../../generated/prisma/client';
 import type { Database, Tx } from '../../platform/database';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../../platform/idempotency/store';
+import { uuidSchema } from '../../platform/schemas';
+import { recordAudit } from '../catalog';
 
 const packagePriceSchema = z.object({ currency: z.string(), amountMinor: z.number().int(), default: z.boolean() }).openapi('PackagePrice');
-export const packagePricesSchema = z.object({ packageId: z.uuid(), packageCode: z.string(), items: z.array(packagePriceSchema) }).openapi('PackagePrices');
+export const packagePricesSchema = z.object({ packageId: uuidSchema, packageCode: z.string(), items: z.array(packagePriceSchema) }).openapi('PackagePrices');
 export type PackagePricesView = z.infer<typeof packagePricesSchema>;
 
 async function pricesOf(db: Database | Tx, pkg: BillingPackage): Promise<PackagePricesView> {
@@ -71,9 +73,7 @@ export async function setPackagePrices(
     const extra = prices.filter((price) => price.currency !== pkg.currency);
     if (extra.length > 0) await tx.packagePrice.createMany({ data: extra.map((price) => ({ packageId, ...price })) });
     const after = await pricesOf(tx, pkg);
-    await tx.auditEvent.create({
-      data: { actor, action: 'package_prices.replaced', entityType: 'billing_package', entityId: packageId, changes: { before, after }, idempotencyKey: idempotency.key },
-    });
+    await recordAudit(tx, { actor, action: 'package_prices.replaced', entityType: 'billing_package', entityId: packageId, before, after }, idempotency);
     return after;
   });
 }

@@ -10,9 +10,9 @@ import { findMismatches, type LocalPayment } from './rules/reconciliation';
 import { Prisma } from '../../generated/prisma/client';
 import type { Database } from '../../platform/database';
 import { NEWEST_FIRST, type Page, type PageRequest } from '../../platform/pagination';
-import type { PaymentsDeps } from '../payments';
-import { fetchGatewayRecords } from './gateway-records';
+import { RECONCILABLE_KINDS, listProviderPayments, type PaymentsDeps } from '../payments';
 import { mismatchView, summaryView, type ReportSummaryView, type ReportView } from './views';
+import { isUuid } from '../../platform/schemas';
 
 export interface ReconcileRequest {
   reportId: string;
@@ -22,11 +22,10 @@ export interface ReconcileRequest {
   trigger: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function localPayments(db: Database, channelId: string, from: Date, to: Date, alsoOrderIds: string[]): Promise<LocalPayment[]> {
   const orders = await db.order.findMany({
-    where: { channelId, OR: [{ createdAt: { gte: from, lt: to } }, { id: { in: alsoOrderIds.filter((id) => UUID.test(id)) } }] },
+    where: { channelId, OR: [{ createdAt: { gte: from, lt: to } }, { id: { in: alsoOrderIds.filter((id) => isUuid(id)) } }] },
     include: { payment: true },
   });
   return orders.map((order) => ({
@@ -46,7 +45,7 @@ export async function reconcileChannel(db: Database, payments: PaymentsDeps, req
   if (!channel) throw new BillingError('NOT_FOUND', `Payment channel "${request.channelCode}" not found.`, { channel: request.channelCode });
   const from = new Date(request.from);
   const to = new Date(request.to);
-  const theirs = await fetchGatewayRecords(payments, channel, from, to);
+  const theirs = await listProviderPayments(payments, channel, from, to);
   const ours = await localPayments(db, channel.id, from, to, theirs.flatMap((record) => (record.orderId ? [record.orderId] : [])));
   const mismatches = findMismatches(ours, theirs);
   const report = await db.$transaction(async (tx) => {
@@ -71,7 +70,7 @@ export async function reconcileChannel(db: Database, payments: PaymentsDeps, req
         id: randomUUID(),
         reportId: request.reportId,
         kind: mismatch.kind,
-        orderId: mismatch.orderId && UUID.test(mismatch.orderId) ? mismatch.orderId : null,
+        orderId: mismatch.orderId && isUuid(mismatch.orderId) ? mismatch.orderId : null,
         externalId: mismatch.externalId,
         ours: (mismatch.ours ?? Prisma.DbNull) as Prisma.InputJsonValue,
         theirs: (mismatch.theirs ?? Prisma.DbNull) as Prisma.InputJsonValue,
@@ -86,12 +85,12 @@ export async function reconcileChannel(db: Database, payments: PaymentsDeps, req
 export async function requireReconcilableChannel(db: Database, code: string): Promise<void> {
   const channel = await db.paymentChannel.findUnique({ where: { code } });
   if (!channel) throw new BillingError('NOT_FOUND', `Payment channel "${code}" not found.`, { channel: code });
-  if (channel.kind === 'manual') throw new BillingError('CHANNEL_UNAVAILABLE', 'A manual channel has no gateway to reconcile with.', { channel: code });
+  if (!RECONCILABLE_KINDS.includes(channel.kind)) throw new BillingError('CHANNEL_UNAVAILABLE', `A ${channel.kind} channel has no gateway to reconcile with.`, { channel: code });
 }
 
-/** The enabled channels a gateway can be asked about (Stripe and generic gateways). */
+/** The enabled channels a gateway can be asked about (those whose provider lists its payments). */
 export async function reconcilableChannels(db: Database): Promise<string[]> {
-  const channels = await db.paymentChannel.findMany({ where: { enabled: true, kind: { in: ['stripe', 'gateway'] } }, orderBy: { code: 'asc' } });
+  const channels = await db.paymentChannel.findMany({ where: { enabled: true, kind: { in: RECONCILABLE_KINDS } }, orderBy: { code: 'asc' } });
   return channels.map((channel) => channel.code);
 }
 

@@ -2,12 +2,13 @@
 import { z } from '../../platform/zod';
 import { MISMATCH_KINDS } from './rules/reconciliation';
 import type { ReconciliationMismatch, ReconciliationReport } from '../../generated/prisma/client';
+import { uuidSchema } from '../../platform/schemas';
 
 export const mismatchSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     kind: z.enum(MISMATCH_KINDS),
-    orderId: z.uuid().nullable(),
+    orderId: uuidSchema.nullable(),
     externalId: z.string().nullable(),
     ours: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'What this system recorded.' }),
     theirs: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The gateway's record." }),
@@ -19,7 +20,7 @@ export const mismatchSchema = z
 
 export const reportSummarySchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     channel: z.string(),
     from: z.string(),
     to: z.string(),

@@ -5,6 +5,7 @@
 import { LedgerEntryType } from '../../generated/prisma/enums';
 import { z } from '../../platform/zod';
 import { reservationSchema } from '../credits';
+import { uuidSchema } from '../../platform/schemas';
 
 export const reservationPageSchema = z
   .object({ items: z.array(reservationSchema), nextCursor: z.string().nullable() })
@@ -13,7 +14,7 @@ export const reservationPageSchema = z
 export const ledgerEntrySchema = z
   .object({
     id: z.string().openapi({ description: 'Entry number (increasing), as a string: it may exceed 2^53.' }),
-    grantId: z.uuid(),
+    grantId: uuidSchema,
     userId: z.string(),
     entryType: z.enum(LedgerEntryType),
     amount: z.number().int().openapi({ description: 'Change to the grant\'s available credits.' }),
@@ -28,11 +29,11 @@ export const ledgerEntrySchema = z
   .openapi('LedgerEntry');
 
 export const ledgerPageSchema = z
-  .object({ grantId: z.uuid(), items: z.array(ledgerEntrySchema), nextCursor: z.string().nullable() })
+  .object({ grantId: uuidSchema, items: z.array(ledgerEntrySchema), nextCursor: z.string().nullable() })
   .openapi('LedgerPage');
 
 const grantBalanceCheckSchema = z.object({
-  grantId: z.uuid(),
+  grantId: uuidSchema,
   status: z.string(),
   total: z.number().int(),
   used: z.number().int(),

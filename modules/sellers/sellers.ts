@@ -1,11 +1,12 @@
 /** Admin CRUD of sellers and which packages they own: idempotent, audited. Delete is disable. */
 import { BillingError } from '../../platform/errors';
 import { DEFAULT_PLATFORM_FEE_BASIS_POINTS } from './rules/revenue-split';
-import type { Prisma, Seller } from '../../generated/prisma/client';
+import type { Seller } from '../../generated/prisma/client';
 import { uniqueOrConflict, type Database, type Tx } from '../../platform/database';
 import { OLDEST_FIRST, type Page, type PageRequest } from '../../platform/pagination';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../../platform/idempotency/store';
 import { sellerView, type SellerView } from './views';
+import { recordAudit } from '../catalog';
 
 export interface SellerFields {
   code: string;
@@ -41,9 +42,7 @@ async function assignPackages(tx: Tx, sellerId: string, codes: string[]): Promis
 }
 
 async function audit(tx: Tx, actor: string, action: string, entityId: string, before: unknown, after: unknown, idempotency: Idempotency) {
-  await tx.auditEvent.create({
-    data: { actor, action, entityType: 'seller', entityId, changes: { before, after } as Prisma.InputJsonValue, idempotencyKey: idempotency.key },
-  });
+  await recordAudit(tx, { actor, action, entityType: 'seller', entityId, before, after }, idempotency);
 }
 
 export async function createSeller(db: Database, fields: SellerFields, idempotency: Idempotency, actor: string): Promise<IdempotentResult<SellerView>> {

@@ -1,10 +1,11 @@
 /** JSON shapes of sellers, splits and earnings (zod schemas, types inferred). Views change only by adding fields. */
 import { z } from '../../platform/zod';
 import type { Seller, SellerEarningEntry } from '../../generated/prisma/client';
+import { uuidSchema } from '../../platform/schemas';
 
 export const sellerSchema = z
   .object({
-    id: z.uuid(),
+    id: uuidSchema,
     code: z.string(),
     name: z.string(),
     platformFeeBasisPoints: z.number().int().openapi({ description: "The platform's fee in basis points (1500 = 15 %)." }),
@@ -20,7 +21,7 @@ const earningEntrySchema = z
   .object({
     id: z.string(),
     kind: z.enum(['sale', 'refund']),
-    orderId: z.uuid(),
+    orderId: uuidSchema,
     currency: z.string(),
     grossMinor: z.number().int(),
     platformFeeMinor: z.number().int(),
@@ -33,8 +34,8 @@ export type EarningEntryView = z.infer<typeof earningEntrySchema>;
 
 export const orderSplitSchema = z
   .object({
-    orderId: z.uuid(),
-    sellerId: z.uuid().nullable(),
+    orderId: uuidSchema,
+    sellerId: uuidSchema.nullable(),
     entries: z.array(earningEntrySchema),
     net: z.object({ grossMinor: z.number().int(), platformFeeMinor: z.number().int(), sellerShareMinor: z.number().int() }),
   })
@@ -53,7 +54,7 @@ const earningsPeriodSchema = z
   })
   .openapi('SellerEarningsPeriod');
 export const sellerEarningsSchema = z
-  .object({ sellerId: z.uuid(), granularity: z.enum(['day', 'month']), items: z.array(earningsPeriodSchema) })
+  .object({ sellerId: uuidSchema, granularity: z.enum(['day', 'month']), items: z.array(earningsPeriodSchema) })
   .openapi('SellerEarnings');
 export type SellerEarningsView = z.infer<typeof sellerEarningsSchema>;
 

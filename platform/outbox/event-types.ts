@@ -5,6 +5,7 @@
  * must ignore fields they do not know.
  */
 import { z } from 'zod';
+import { currencyCodeSchema, uuidSchema } from '../schemas';
 
 const userCredits = z.number().int().min(0);
 const isoTime = z.iso.datetime({ offset: true });
@@ -13,7 +14,7 @@ export const EVENT_TYPES = {
   'credits.granted': {
     description: 'A grant (user package) was assigned to the user: its credits are spendable from startsAt.',
     payload: z.object({
-      grantId: z.uuid(),
+      grantId: uuidSchema,
       packageCode: z.string().nullable(),
       source: z.string(),
       credits: userCredits,
@@ -23,13 +24,13 @@ export const EVENT_TYPES = {
   },
   'credits.deducted': {
     description: 'A one-shot action was charged (POST /v1/internal/credits/deduct).',
-    payload: z.object({ consumptionId: z.uuid(), actionKey: z.string(), quantity: z.number().int().positive(), credits: userCredits }),
+    payload: z.object({ consumptionId: uuidSchema, actionKey: z.string(), quantity: z.number().int().positive(), credits: userCredits }),
   },
   'reservation.committed': {
     description: 'A reservation was committed: `credits` were spent, `releasedCredits` of the hold went back.',
     payload: z.object({
-      reservationId: z.uuid(),
-      consumptionId: z.uuid(),
+      reservationId: uuidSchema,
+      consumptionId: uuidSchema,
       actionKey: z.string(),
       quantity: z.number().int().min(0),
       credits: userCredits,
@@ -38,14 +39,14 @@ export const EVENT_TYPES = {
   },
   'reservation.released': {
     description: 'A reservation was released by its caller (`released`) or at its deadline (`expired`); every held credit went back.',
-    payload: z.object({ reservationId: z.uuid(), actionKey: z.string(), credits: userCredits, outcome: z.enum(['released', 'expired']) }),
+    payload: z.object({ reservationId: uuidSchema, actionKey: z.string(), credits: userCredits, outcome: z.enum(['released', 'expired']) }),
   },
   'reservation.refunded': {
     description: 'Credits of a committed consumption (of a reservation or a deduct) were refunded to the user.',
     payload: z.object({
-      refundId: z.uuid(),
-      consumptionId: z.uuid(),
-      reservationId: z.uuid().nullable(),
+      refundId: uuidSchema,
+      consumptionId: uuidSchema,
+      reservationId: uuidSchema.nullable(),
       credits: userCredits,
       reason: z.string(),
     }),
@@ -65,58 +66,58 @@ export const EVENT_TYPES = {
   'order.paid': {
     description: 'An order was paid (emitted by orders/).',
     payload: z.object({
-      orderId: z.uuid(),
+      orderId: uuidSchema,
       packageCode: z.string(),
       amountMinor: z.number().int().min(0),
-      currency: z.string().regex(/^[A-Z]{3}$/),
+      currency: currencyCodeSchema,
       paidAt: isoTime,
     }),
   },
   'subscription.provisioned': {
     description: 'A paid order became a subscription and its first grant (emitted by orders/).',
     payload: z.object({
-      subscriptionId: z.uuid(),
-      orderId: z.uuid(),
+      subscriptionId: uuidSchema,
+      orderId: uuidSchema,
       packageCode: z.string(),
-      grantId: z.uuid(),
+      grantId: uuidSchema,
       currentPeriodEnd: isoTime.nullable(),
     }),
   },
   'subscription.renewed': {
     description: 'A subscription renewed: a new period and its grant (emitted by orders/).',
     payload: z.object({
-      subscriptionId: z.uuid(),
-      orderId: z.uuid(),
+      subscriptionId: uuidSchema,
+      orderId: uuidSchema,
       packageCode: z.string(),
-      grantId: z.uuid(),
+      grantId: uuidSchema,
       currentPeriodEnd: isoTime.nullable(),
     }),
   },
   'order.refunded': {
     description: 'An order was refunded, in full or in part (emitted by orders/).',
     payload: z.object({
-      orderId: z.uuid(),
+      orderId: uuidSchema,
       amountMinor: z.number().int().min(0),
-      currency: z.string().regex(/^[A-Z]{3}$/),
+      currency: currencyCodeSchema,
       reason: z.string().nullable(),
-      revokedGrantIds: z.array(z.uuid()),
+      revokedGrantIds: z.array(uuidSchema),
     }),
   },
   'package.expiring_soon': {
     description: 'A grant with credits left expires soon (emitted by the package lifecycle).',
-    payload: z.object({ grantId: z.uuid(), packageCode: z.string().nullable(), expiresAt: isoTime, remainingCredits: userCredits }),
+    payload: z.object({ grantId: uuidSchema, packageCode: z.string().nullable(), expiresAt: isoTime, remainingCredits: userCredits }),
   },
   'package.expired': {
     description: 'A grant expired; its unspent credits lapsed (emitted by the package lifecycle).',
-    payload: z.object({ grantId: z.uuid(), packageCode: z.string().nullable(), expiredAt: isoTime, lapsedCredits: userCredits }),
+    payload: z.object({ grantId: uuidSchema, packageCode: z.string().nullable(), expiredAt: isoTime, lapsedCredits: userCredits }),
   },
   'webhook_endpoint.disabled': {
     description: 'A webhook endpoint was disabled: it answered 410 Gone, or it failed for longer than WEBHOOK_DISABLE_AFTER_HOURS (no subject user).',
-    payload: z.object({ endpointId: z.uuid(), reason: z.enum(['gone', 'failing']), failingSince: isoTime.nullable() }),
+    payload: z.object({ endpointId: uuidSchema, reason: z.enum(['gone', 'failing']), failingSince: isoTime.nullable() }),
   },
   'webhook.test': {
     description: 'Sent by POST /v1/admin/webhook-endpoints/:endpointId/test to that endpoint only (no subject user).',
-    payload: z.object({ endpointId: z.uuid(), message: z.string() }),
+    payload: z.object({ endpointId: uuidSchema, message: z.string() }),
   },
 } as const satisfies Record<string, { description: string; payload: z.ZodType }>;
 

@@ -1,0 +1,29 @@
+/**
+ * What the rest of modules/payments (and, through modules/payments/index.ts, others) does with money,
+ * whatever the channel's kind: each call is the channel's provider's (providers/registry.ts).
+ */
+import type { Order, PaymentChannel } from '../../../generated/prisma/client';
+import type { PaymentsDeps } from '../deps';
+import type { PaymentSession, ProviderPaymentRecord, RefundablePayment } from './provider';
+import { paymentProvider } from './registry';
+
+export { CHANNEL_KINDS, RECONCILABLE_KINDS, webhookProvider } from './registry';
+
+/** null: the channel's kind opens no session (manual). */
+export function openPaymentSession(deps: PaymentsDeps, order: Order, channel: PaymentChannel): Promise<PaymentSession | null> {
+  return paymentProvider(channel.kind).startPayment(deps, order, channel);
+}
+
+export function closePaymentSession(deps: PaymentsDeps, order: Order, channel: PaymentChannel): Promise<void> {
+  return paymentProvider(channel.kind).closePayment(deps, order, channel);
+}
+
+export function refundPayment(deps: PaymentsDeps, channel: PaymentChannel, payment: RefundablePayment, amountMinor: number, refundKey: string): Promise<string> {
+  return paymentProvider(channel.kind).refund(deps, channel, payment, amountMinor, refundKey);
+}
+
+/** The provider's records of a period; [] for a kind that keeps none (reconciliation refuses those channels first). */
+export async function listProviderPayments(deps: PaymentsDeps, channel: PaymentChannel, from: Date, to: Date): Promise<ProviderPaymentRecord[]> {
+  const list = paymentProvider(channel.kind).listPayments;
+  return list ? list(deps, channel, from, to) : [];
+}
