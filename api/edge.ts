@@ -19,7 +19,7 @@ import type { RouteDefinition } from './route';
  * Helmet's defaults (CSP, HSTS, nosniff, frame-ancestors 'none' ...); the Swagger UI page loads only
  * same-origin scripts. Helmet's default headers are the same on every response, so they are computed
  * once, by running helmet against a recorder, and set from that list: helmet's dozen chained
- * middlewares per request cost ~5 % of the API's CPU per deduct (issue 13).
+ * middlewares per request cost ~5 % of the API's CPU per deduct.
  */
 export function securityHeaders(): RequestHandler {
   const { headers, removed } = helmetHeaders();

@@ -1,6 +1,6 @@
 /**
  * The request id and the one log line per request: what pino-http did, at a fraction of its cost on the
- * hot path (issue 13, target 2). pino-http built a child logger with the serialised, redacted request
+ * hot path (docs/performance.md, target 2). pino-http built a child logger with the serialised, redacted request
  * (headers included) on every request, whatever the log level; here the request's logger is built
  * only when something asks for it (`req.log`), and the line at the end of the response is written only
  * when its level is enabled.

@@ -1,5 +1,5 @@
 /**
- * Hostile input, one test per class (issue 6): no 5xx for a caller's mistake, instants PostgreSQL can
+ * Hostile input, one test per class: no 5xx for a caller's mistake, instants PostgreSQL can
  * store, a grant's status from its dates, one idempotency namespace per credential with replays byte
  * for byte, and only the creating credential settles a reservation.
  */

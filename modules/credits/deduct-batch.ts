@@ -1,5 +1,5 @@
 /**
- * Group commit for the API's deducts (issue 13, target 2). On a busy API most of a deduct's database
+ * Group commit for the API's deducts (docs/performance.md, target 2). On a busy API most of a deduct's database
  * cost is per transaction and per round trip, not per row: the commit and its WAL flush, the statement
  * round trip, the function call. So deducts that arrive while others are being written wait for a slot
  * and then leave together, as ONE call of `deduct_credits_batch` (one statement, one transaction; see

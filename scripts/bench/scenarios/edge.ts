@@ -152,6 +152,6 @@ async function run(bench: Bench): Promise<void> {
 export const scenario: Scenario = {
   name: 'edge',
   order: 60,
-  description: 'deducts through the API with metrics (scraped) and tracing (OTLP exporter set) on vs off (issue 12)',
+  description: 'deducts through the API with metrics (scraped) and tracing (OTLP exporter set) on vs off (target 12)',
   run,
 };

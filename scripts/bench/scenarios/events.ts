@@ -122,6 +122,6 @@ async function run(bench: Bench): Promise<void> {
 export const scenario: Scenario = {
   name: 'events',
   order: 40,
-  description: 'events delivered to a local receiver (deduct -> relay -> delivery workflow) vs a bare workflow with one HTTP activity (issue 10)',
+  description: 'events delivered to a local receiver (deduct -> relay -> delivery workflow) vs a bare workflow with one HTTP activity (target 10)',
   run,
 };

@@ -218,6 +218,6 @@ async function run(bench: Bench): Promise<void> {
 export const scenario: Scenario = {
   name: 'orders',
   order: 30,
-  description: 'paid orders end to end (create, signed Stripe webhook, provisioned) vs a bare workflow with as many activities (issue 8)',
+  description: 'paid orders end to end (create, signed Stripe webhook, provisioned) vs a bare workflow with as many activities (target 8)',
   run,
 };
