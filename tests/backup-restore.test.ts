@@ -54,6 +54,11 @@ async function reserve(stack: TestStack, userId: string, quantity: number, holdS
   return expectStatus(response, 201, 'reserve').id as string;
 }
 
+function expectSuccess<T>(response: { status: number; body: T }, what: string): T {
+  if (response.status < 200 || response.status > 299) throw new Error(`${what}: HTTP ${response.status}: ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
 let backupDir: string;
 let source: TestStack | undefined;
 let restored: TestStack | undefined;
@@ -70,21 +75,20 @@ it('restores a backup into an empty database whose API and worker take over cons
   backupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'billing-backup-'));
   const sourceUrl = await createDatabase('drill_source', true);
   source = await startStack({ databaseUrl: sourceUrl, withWorker: true });
-  await source.startWorker();
 
   // ── Before the backup: grants, deducts, a committed reservation, two held ones, a paid order, an unpaid one.
   const alice = newUserId('alice');
   const bob = newUserId('bob');
   await grantCredits(source.db, alice, 100);
   await grantCredits(source.db, bob, 50);
-  expectStatus(await source.call('POST', '/v1/internal/credits/deduct', { body: { userId: alice, actionKey: 'ai_chat', quantity: 3 } }), 200, 'deduct');
+  expectSuccess(await source.call('POST', '/v1/internal/credits/deduct', { body: { userId: alice, actionKey: 'ai_chat', quantity: 3 } }), 'deduct');
   const committed = await reserve(source, alice, 2, 600);
-  expectStatus(await source.call('POST', `/v1/internal/reservations/${committed}/commit`, { body: {} }), 200, 'commit');
+  expectSuccess(await source.call('POST', `/v1/internal/reservations/${committed}/commit`, { body: {} }), 'commit');
   const heldUntilDeadline = await reserve(source, alice, 4, SHORT_HOLD_SECONDS);
   const committedAfterBackup = await reserve(source, bob, 5, 600);
   const pack = await buyablePackage(source);
   const paidOrder = await placeOrder(source, bob, pack.code);
-  expectStatus(await postStripeEvent(source, sessionEvent('checkout.session.completed', paidOrder)), 200, 'payment');
+  expectSuccess(await postStripeEvent(source, sessionEvent('checkout.session.completed', paidOrder)), 'payment');
   await waitForOrder(source, paidOrder.id, ['completed']);
   const paidAfterBackup = await placeOrder(source, alice, pack.code);
 
@@ -94,11 +98,11 @@ it('restores a backup into an empty database whose API and worker take over cons
   expect(Number(manifest.lastLedgerId)).toBeGreaterThan(0);
 
   // ── After the backup: writes the restore will lose.
-  expectStatus(await source.call('POST', '/v1/internal/credits/deduct', { body: { userId: alice, actionKey: 'ai_chat', quantity: 1 } }), 200, 'deduct');
-  expectStatus(await source.call('POST', `/v1/internal/reservations/${committedAfterBackup}/commit`, { body: {} }), 200, 'commit');
+  expectSuccess(await source.call('POST', '/v1/internal/credits/deduct', { body: { userId: alice, actionKey: 'ai_chat', quantity: 1 } }), 'deduct');
+  expectSuccess(await source.call('POST', `/v1/internal/reservations/${committedAfterBackup}/commit`, { body: {} }), 'commit');
   const lostReservation = await reserve(source, bob, 1, SHORT_HOLD_SECONDS);
   const paymentEvent = sessionEvent('checkout.session.completed', paidAfterBackup);
-  expectStatus(await postStripeEvent(source, paymentEvent), 200, 'payment');
+  expectSuccess(await postStripeEvent(source, paymentEvent), 'payment');
   await waitForOrder(source, paidAfterBackup.id, ['completed']);
   const lastLedgerBeforeDisaster = await source.db.creditLedgerEntry.aggregate({ _max: { id: true } });
   expect(lastLedgerBeforeDisaster._max.id!).toBeGreaterThan(BigInt(manifest.lastLedgerId!));
@@ -115,7 +119,6 @@ it('restores a backup into an empty database whose API and worker take over cons
   await expect(restoreDatabase({ manifestFile, databaseUrl: target })).rejects.toThrow(/already has tables/);
 
   restored = await startStack({ databaseUrl: target, taskQueue, withWorker: true });
-  await restored.startWorker();
   const db = restored.db;
 
   // Balances are those of the backup, the ledger agrees with every grant of every user.
@@ -134,17 +137,17 @@ it('restores a backup into an empty database whose API and worker take over cons
   expect((await db.reservation.findUniqueOrThrow({ where: { id: committedAfterBackup } })).status).toBe('expired');
 
   // Created after the backup: the workflow runs, the row is gone. At its deadline the workflow's release finds
-  // no reservation and the run closes; it does not wait on.
+  // no reservation (NOT_FOUND) and the run fails and closes: nothing waits on, no credits move.
   expect(await db.reservation.findUnique({ where: { id: lostReservation } })).toBeNull();
   const lostRun = restored.temporal.workflow.getHandle(`reservation-${lostReservation}`);
   await lostRun.result().catch(() => undefined);
-  expect((await lostRun.describe()).status.name).not.toBe('RUNNING');
+  expect((await lostRun.describe()).status.name).toBe('FAILED');
 
   // Paid after the backup: the restored order awaits payment, its workflow has completed. The payment
   // provider's event, sent again (Stripe resends undelivered or replayed events; the gateway reconciliation
   // re-drives missed ones), pays and provisions it on the restored database.
   expect((await db.order.findUniqueOrThrow({ where: { id: paidAfterBackup.id } })).status).toBe('pending_payment');
-  expectStatus(await postStripeEvent(restored, paymentEvent), 200, 'payment again');
+  expectSuccess(await postStripeEvent(restored, paymentEvent), 'payment again');
   await waitForOrder(restored, paidAfterBackup.id, ['completed']);
 
   await expectLedgerInvariant(db);
