@@ -186,6 +186,9 @@ export function rateLimits(config: EdgeConfig, authenticator: Authenticator, sto
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     ...(store ? { store } : {}),
+    // A shared store that is down (Redis restarting) lets requests through rather than failing them: the
+    // limits protect capacity, the credit engine keeps balances right either way.
+    passOnStoreError: true,
     handler: (req, res, next) => {
       const resetTime = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
       const retryAfterSeconds = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + config.RATE_LIMIT_WINDOW_MS) - Date.now()) / 1000));
