@@ -131,6 +131,8 @@ function answeredId(operation: Operation, answer: Answer): string | undefined {
 }
 
 const CALL_TIMEOUT_MS = 60_000;
+/** Requests each API is answering now: the kill waits until the API it kills has some. */
+const inFlight = [0, 0];
 const MAX_ATTEMPTS = 20;
 
 /**
@@ -143,6 +145,8 @@ async function send(operation: Operation, preferred: number): Promise<Answer> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const alive = apis.filter((api) => api.process.exitReason === undefined);
     const api = alive[(preferred + attempt - 1) % alive.length]!;
+    const apiIndex = apis.indexOf(api);
+    inFlight[apiIndex]!++;
     try {
       const response = await fetch(`${api.baseUrl}${operation.path}`, {
         method: 'POST',
@@ -155,6 +159,8 @@ async function send(operation: Operation, preferred: number): Promise<Answer> {
       lastError = `HTTP ${response.status} ${JSON.stringify(body)}`;
     } catch (error) {
       lastError = String(error);
+    } finally {
+      inFlight[apiIndex]!--;
     }
   }
   throw new Error(`${operation.kind} ${operation.key} got no answer in ${MAX_ATTEMPTS} attempts: ${lastError}`);
@@ -193,7 +199,8 @@ it('loses and doubles nothing when one API and one worker are killed mid-load, a
     ];
   };
 
-  // Eight callers at a time; the kill comes when KILL_AFTER pieces of work have been answered (a condition, not a delay).
+  // Eight callers at a time; the kill comes once KILL_AFTER pieces of work have been answered and the API it
+  // kills is in the middle of answering some (conditions, not a delay).
   const results: Awaited<ReturnType<typeof work>>[] = [];
   let next = 0;
   await Promise.all(
@@ -202,7 +209,7 @@ it('loses and doubles nothing when one API and one worker are killed mid-load, a
         const index = next++;
         results[index] = await work(index);
         answered++;
-        if (answered === KILL_AFTER) killOneOfEach();
+        if (!killed && answered >= KILL_AFTER && inFlight[1]! > 0) killOneOfEach();
       }
     }),
   );
