@@ -13,6 +13,7 @@ import { run } from '../scripts/services/commands';
 import { SERVICE_KEY, ADMIN_KEY, USER_TOKEN_SECRET, balances, expectLedgerInvariant, grantCredits, newUserId, userToken } from './support/stack';
 import { createDatabase, type Database } from '../platform/database';
 import { writeWorkflowBundle } from '../worker/workflow-bundle';
+import { ConfigError, loadConfig } from '../modules/config';
 
 const ROOT = path.join(__dirname, '..');
 const USER_LIMIT = 5;
@@ -245,3 +246,55 @@ it('loses and doubles nothing when one API and one worker are killed mid-load, a
   }
   expect(await Promise.all(users.map((userId) => balances(db, userId)))).toEqual(before);
 }, 300_000);
+
+describe('RATE_LIMIT_REDIS_URL', () => {
+  const validEnv = {
+    DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/durable_billing',
+    TEMPORAL_ADDRESS: '127.0.0.1:7233',
+    SERVICE_API_KEYS: SERVICE_KEY,
+    ADMIN_API_KEYS: ADMIN_KEY,
+    USER_TOKEN_SECRET,
+  };
+
+  it.each(['http://127.0.0.1:6379', '127.0.0.1:6379', 'redis'])('refuses %s with a ConfigError naming it', (url) => {
+    expect(() => loadConfig({ ...validEnv, RATE_LIMIT_REDIS_URL: url })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...validEnv, RATE_LIMIT_REDIS_URL: url })).toThrow(/RATE_LIMIT_REDIS_URL/);
+  });
+
+  it.each(['redis://127.0.0.1:6379', 'rediss://:secret@redis.internal:6380/2'])('accepts %s', (url) => {
+    expect(loadConfig({ ...validEnv, RATE_LIMIT_REDIS_URL: url }).RATE_LIMIT_REDIS_URL).toBe(url);
+  });
+
+  it('stops the API with exit code 1 naming RATE_LIMIT_REDIS_URL (without its password) when nothing answers there', async () => {
+    const url = `redis://:hunter2-secret@127.0.0.1:${await findFreePort()}`;
+    const lines: string[] = [];
+    const child = startProcess({
+      name: 'api without its redis',
+      command: process.execPath,
+      args: [path.join(buildDir, 'api', 'main.js')],
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        LOG_LEVEL: 'info',
+        DATABASE_URL: process.env.TEST_DATABASE_URL,
+        TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+        SERVICE_API_KEYS: SERVICE_KEY,
+        ADMIN_API_KEYS: ADMIN_KEY,
+        USER_TOKEN_SECRET,
+        EVENTS_RELAY_ENABLED: 'false',
+        SCHEDULES_ENABLED: 'false',
+        PORT: '0',
+        RATE_LIMIT_REDIS_URL: url,
+      },
+      log: (line) => lines.push(line),
+    });
+    if (!(await child.exitsWithin(60_000))) await child.stop();
+    expect(child.exitCode).toBe(1);
+    const fatal = lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => Number(entry.level) >= 50);
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatchObject({ component: 'api', variable: 'RATE_LIMIT_REDIS_URL' });
+    expect(lines.join('\n')).not.toContain('hunter2-secret');
+    expect(lines.join('\n')).not.toContain('api listening');
+  });
+});
