@@ -99,7 +99,11 @@ it('restores a backup into an empty database whose API and worker take over cons
 
   // ── After the backup: writes the restore will lose.
   expectSuccess(await source.call('POST', '/v1/internal/credits/deduct', { body: { userId: alice, actionKey: 'ai_chat', quantity: 1 } }), 'deduct');
-  expectSuccess(await source.call('POST', `/v1/internal/reservations/${committedAfterBackup}/commit`, { body: {} }), 'commit');
+  const lostCommitKey = `commit-${committedAfterBackup}`;
+  const lostCommit = expectSuccess(
+    await source.call('POST', `/v1/internal/reservations/${committedAfterBackup}/commit`, { body: {}, idempotencyKey: lostCommitKey }),
+    'commit',
+  );
   const lostReservation = await reserve(source, bob, 1, SHORT_HOLD_SECONDS);
   const paymentEvent = sessionEvent('checkout.session.completed', paidAfterBackup);
   expectSuccess(await postStripeEvent(source, paymentEvent), 'payment');
@@ -133,6 +137,11 @@ it('restores a backup into an empty database whose API and worker take over cons
   // window). Nothing would release it but the expiry sweep, one hour past its deadline.
   const orphan = await db.reservation.findUniqueOrThrow({ where: { id: committedAfterBackup } });
   expect(orphan.status).toBe('held');
+  // The commit sent again is answered by the workflow, which remembers it; the restored row stays held.
+  const commitAgain = await restored.call('POST', `/v1/internal/reservations/${committedAfterBackup}/commit`, { body: {}, idempotencyKey: lostCommitKey });
+  expect(commitAgain.status).toBeLessThan(300);
+  expect(commitAgain.body).toEqual(lostCommit);
+  expect((await db.reservation.findUniqueOrThrow({ where: { id: committedAfterBackup } })).status).toBe('held');
   await runExpirySweep(db, { userId: bob }, new Date(orphan.expiresAt.getTime() + ORPHAN_HOLD_AFTER_MS + 1_000));
   expect((await db.reservation.findUniqueOrThrow({ where: { id: committedAfterBackup } })).status).toBe('expired');
 
