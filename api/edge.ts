@@ -151,8 +151,8 @@ export function markSignatureVerified(req: Request): void {
  * signed deliveries from a handful of provider addresses is never throttled, a flood of unsigned ones is.
  *
  * The default store is in memory: each API replica counts on its own (N replicas allow N times the
- * limit). To share the count across replicas pass a shared store, e.g. `rate-limit-redis`
- * (RedisStore) or `@acpr/rate-limit-postgresql` (PostgresStore): see docs/operations.md.
+ * limit). RATE_LIMIT_REDIS_URL shares the count across replicas (api/rate-limit-store.ts, `rate-limit-redis`);
+ * embedders may pass any other express-rate-limit store: see docs/operations.md.
  */
 export function rateLimits(config: EdgeConfig, authenticator: Authenticator, store?: Store): RequestHandler {
   const limits: Record<LimitedRole, number> = {
