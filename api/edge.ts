@@ -151,8 +151,8 @@ export function markSignatureVerified(req: Request): void {
  * signed deliveries from a handful of provider addresses is never throttled, a flood of unsigned ones is.
  *
  * The default store is in memory: each API replica counts on its own (N replicas allow N times the
- * limit). To share the count across replicas pass a shared store, e.g. `rate-limit-redis`
- * (RedisStore) or `@acpr/rate-limit-postgresql` (PostgresStore): see docs/operations.md.
+ * limit). RATE_LIMIT_REDIS_URL shares the count across replicas (api/rate-limit-store.ts, `rate-limit-redis`);
+ * embedders may pass any other express-rate-limit store: see docs/operations.md.
  */
 export function rateLimits(config: EdgeConfig, authenticator: Authenticator, store?: Store): RequestHandler {
   const limits: Record<LimitedRole, number> = {
@@ -186,6 +186,9 @@ export function rateLimits(config: EdgeConfig, authenticator: Authenticator, sto
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     ...(store ? { store } : {}),
+    // A shared store that is down (Redis restarting) lets requests through rather than failing them: the
+    // limits protect capacity, the credit engine keeps balances right either way.
+    passOnStoreError: true,
     handler: (req, res, next) => {
       const resetTime = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
       const retryAfterSeconds = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + config.RATE_LIMIT_WINDOW_MS) - Date.now()) / 1000));

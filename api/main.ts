@@ -11,6 +11,7 @@ import { paymentsFromConfig } from '../modules/payments';
 import { OrderWorkflowClient } from '../modules/orders';
 import { answerParserErrorsWithEnvelope } from './server';
 import { consoleOptionsFrom } from './console';
+import { connectingToRateLimitStore } from './rate-limit-store';
 
 /** Production entry point: `npm run api`. SIGINT/SIGTERM stop accepting, finish in-flight requests, exit. */
 async function main(): Promise<void> {
@@ -35,8 +36,10 @@ async function main(): Promise<void> {
   const orders = new OrderWorkflowClient({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, callTimeoutMs: config.RESERVATION_CALL_TIMEOUT_MS });
   const health = createDependencyHealth({ db, temporal }, log, { retryAfterSeconds: config.OUTAGE_RETRY_AFTER_SECONDS });
   const deducts = deductSenderFor(db, config);
+  const rateLimitStore = config.RATE_LIMIT_REDIS_URL ? await connectingToRateLimitStore(config.RATE_LIMIT_REDIS_URL, log) : undefined;
   const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health, deducts }, log, {
     config,
+    ...(rateLimitStore ? { rateLimitStore: rateLimitStore.store } : {}),
     console: consoleOptionsFrom(config),
   });
   const server = createServer(app);
@@ -56,6 +59,7 @@ async function main(): Promise<void> {
     force.unref();
     server.close(async () => {
       health.close();
+      await rateLimitStore?.close();
       await temporal.connection.close();
       await db.$disconnect();
       await tracing?.shutdown(); // flushes spans still batched

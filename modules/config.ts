@@ -92,6 +92,11 @@ export const edgeConfigSchema = z.object({
   RATE_LIMIT_ADMIN: rateLimit(600),
   /** Requests per window per client address without a credential (health probes and /metrics are exempt). */
   RATE_LIMIT_ANONYMOUS: rateLimit(120),
+  /**
+   * A Redis all API replicas share their rate-limit counts in (redis:// or rediss://, with credentials if
+   * any). Unset: each replica counts on its own, so N replicas allow N times each limit.
+   */
+  RATE_LIMIT_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   /** Express `trust proxy`: how many proxies in front of the API set X-Forwarded-For (0 = trust none). */
   TRUST_PROXY_HOPS: envInt({ min: 0, max: 10, default: 0 }),
   /** Origins (scheme://host[:port]) a browser may call the user routes (/v1/me/*) from. None by default. */

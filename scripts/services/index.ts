@@ -61,3 +61,4 @@ export {
   type LocalPostgres,
 } from './postgres';
 export { startStripeMock, type StripeMockOptions, type StripeMock } from './stripe-mock';
+export { startRedis, type RedisOptions, type LocalRedis } from './redis';

@@ -99,6 +99,8 @@ export interface StackOptions {
   reminderLeadDays?: number[];
   /** Serve this built console at /console (api/console.ts); default: console/dist, if built. */
   console?: ConsoleOptions;
+  /** Another stack's task queue (a restored database's API and worker take over its workflows); default: a new one. */
+  taskQueue?: string;
 }
 
 /** The suite's workflow bundle always contains the tracing interceptors, so an untraced worker gets a sink that drops spans. */
@@ -122,7 +124,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const databaseUrl = options.databaseUrl ?? requiredEnv('TEST_DATABASE_URL');
   const temporalAddress = options.temporalAddress ?? requiredEnv('TEST_TEMPORAL_ADDRESS');
   const bundlePath = requiredEnv('TEST_WORKFLOW_BUNDLE');
-  const taskQueue = `test-${randomUUID()}`;
+  const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const db = createDatabase(databaseUrl, 40);
   const clientConnection = await Connection.connect({ address: temporalAddress, channelArgs: TEMPORAL_CHANNEL_ARGS });
   const temporal = new Client({
