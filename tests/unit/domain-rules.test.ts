@@ -1,5 +1,5 @@
 /**
- * The pure business rules (modules/*/rules): each is a pure function, named here by its rule.
+ * The pure business rules (each module's rules folder): each is a pure function, named here by its rule.
  * Property tests run from a fixed seed (FC_SEED overrides it), so a failure replays.
  */
 import fc from 'fast-check';
