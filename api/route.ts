@@ -179,7 +179,20 @@ export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): Request
     const body = route.rawBody ? undefined : parsePart(route.body, req.body, 'body');
 
     const idempotency = routeIdempotency(route, principal, req.get('idempotency-key'), params, body);
-    const result = await route.handler({ params, query, body, principal, idempotency, deps, log: req.log, req, rawBody });
+    const result = await route.handler({
+      params,
+      query,
+      body,
+      principal,
+      idempotency,
+      deps,
+      // A getter: the request's logger is built only when a handler asks for it (api/request-log.ts).
+      get log() {
+        return req.log;
+      },
+      req,
+      rawBody,
+    });
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
     res.status(result.status ?? route.successStatus ?? 200);

@@ -30,14 +30,26 @@ const noExpressRequest = new Proxy({} as Request, {
 });
 
 /** Runs a route as its HTTP endpoint would, from gRPC metadata and the mapped request parts. */
-async function callRoute(route: RouteDefinition, deps: ApiDeps, log: Logger, context: HandlerContext, parts: { params?: unknown; body?: unknown }): Promise<RouteAnswer> {
+async function callRoute(route: RouteDefinition, deps: ApiDeps, log: () => Logger, context: HandlerContext, parts: { params?: unknown; body?: unknown }): Promise<RouteAnswer> {
   deps.health.database.assertAvailable();
   const principal = await deps.authenticator.authenticate(context.requestHeader.get('authorization') ?? undefined);
   authorize(route, principal);
   const params = route.params ? parsePart(route.params, parts.params, 'params') : undefined;
   const body = route.body ? parsePart(route.body, parts.body, 'body') : undefined;
   const idempotency = routeIdempotency(route, principal, context.requestHeader.get('idempotency-key') ?? undefined, params, body);
-  const result = await route.handler({ params, query: undefined, body, principal, idempotency, deps, log, req: noExpressRequest, rawBody: undefined });
+  const result = await route.handler({
+    params,
+    query: undefined,
+    body,
+    principal,
+    idempotency,
+    deps,
+    get log() {
+      return log();
+    },
+    req: noExpressRequest,
+    rawBody: undefined,
+  });
   if ('stream' in result) throw new Error(`route ${route.operationId} streams; it cannot be served over gRPC`);
   if (result.replayed) context.responseHeader.set('idempotent-replayed', 'true');
   const json = result.bodyText !== undefined ? (JSON.parse(result.bodyText) as JsonValue) : (result.body as JsonValue);
@@ -52,12 +64,14 @@ function creditsService(deps: ApiDeps, logger: Logger): ServiceImpl<typeof Credi
     const route = routeById.get(mapping.operationId);
     if (!route) throw new Error(`gRPC method ${name} names no route ${mapping.operationId}`);
     implementation[name] = async (request: never, context: HandlerContext) => {
-      const log = logger.child({ req: { id: randomUUID(), rpc: `${CreditsService.typeName}/${context.method.name}` } });
+      // Built only when something logs (most calls log nothing), as the HTTP request's logger.
+      let callLog: Logger | undefined;
+      const log = () => (callLog ??= logger.child({ req: { id: randomUUID(), rpc: `${CreditsService.typeName}/${context.method.name}` } }));
       try {
         const answer = await callRoute(route, deps, log, context, (mapping.request as (m: never) => { params?: unknown; body?: unknown })(request));
         return (mapping.response as (a: RouteAnswer) => unknown)(answer);
       } catch (error) {
-        throw await toConnectError(error, deps.health, log);
+        throw await toConnectError(error, deps.health, log());
       }
     };
   }

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import type { Bench } from '../context';
+import { cpuLine, type Bench } from '../context';
 import type { LoadOp } from '../load';
 import { fmt, loadRow, log, printTable, reportErrors, round, write } from '../report';
 import type { Scenario } from '../scenario';
@@ -49,6 +49,7 @@ async function run(bench: Bench): Promise<void> {
   ]);
   reportErrors('grpc deduct', grpc);
   reportErrors('http deduct', http);
+  write(`  CPU ms per op — grpc deduct:   ${cpuLine(grpc)}\n  CPU ms per op — http deduct:   ${cpuLine(http)}\n`);
   bench.target({
     number: 'G',
     name: 'grpc-deduct',
