@@ -3,7 +3,7 @@
  * (@grpc/grpc-js, descriptors from proto/) against the real stack: PostgreSQL, Temporal, the worker.
  */
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import type { Http2Server } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -13,6 +13,9 @@ import { createGrpcServer } from '../api/grpc/server';
 import { ErrorInfoSchema } from '../api/grpc/gen/google/rpc/error_details_pb';
 import { balances, grantCredits, newUserId, SERVICE_KEY, startStack, type TestStack } from './support/stack';
 import { createLogger } from '../platform/logger';
+import { findFreePort, startProcess } from '../scripts/services';
+import { ADMIN_KEY, USER_TOKEN_SECRET } from './support/stack';
+import { waitFor } from './support/wait';
 
 const PROTO_DIR = `${__dirname}/../proto`;
 const definition = protoLoader.loadSync(
@@ -210,5 +213,52 @@ describe('gRPC credits service', () => {
     expect(names).toEqual(['durable_billing/credits/v1/credits.proto', 'google/protobuf/struct.proto']);
     const missing = await ask({ fileContainingSymbol: 'no.such.Symbol' });
     expect(missing.errorResponse.errorCode).toBe(grpc.status.NOT_FOUND);
+  });
+});
+
+describe('the API program with GRPC_PORT', () => {
+  it('serves gRPC on that port beside HTTP, and opens no such port without it', async () => {
+    const [httpPort, grpcPort] = [await findFreePort(), await findFreePort()];
+    const lines: string[] = [];
+    const env = (grpc: Record<string, string>) => ({
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_LEVEL: 'info',
+      DATABASE_URL: process.env.TEST_DATABASE_URL,
+      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+      SERVICE_API_KEYS: SERVICE_KEY,
+      ADMIN_API_KEYS: ADMIN_KEY,
+      USER_TOKEN_SECRET,
+      EVENTS_RELAY_ENABLED: 'false',
+      SCHEDULES_ENABLED: 'false',
+      PORT: String(httpPort),
+      ...grpc,
+    });
+    const api = startProcess({ name: 'api', command: process.execPath, args: ['--import', 'tsx', 'api/main.ts'], cwd: `${__dirname}/..`, env: env({ GRPC_PORT: String(grpcPort) }), log: (line) => lines.push(line) });
+    const client = new loaded.grpc.health.v1.Health(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      await waitFor(() => lines.some((line) => line.includes('grpc listening')), 60_000, 'grpc listening');
+      const answer = await call(client, 'Check', { service: 'durable_billing.credits.v1.CreditsService' }, new grpc.Metadata());
+      expect(answer.error).toBeNull();
+      expect(answer.value.status).toBe('SERVING');
+    } finally {
+      client.close();
+      await api.stop();
+    }
+    // Without GRPC_PORT the API starts as before and logs no gRPC listener.
+    const plain: string[] = [];
+    const withoutGrpc = startProcess({ name: 'api-plain', command: process.execPath, args: ['--import', 'tsx', 'api/main.ts'], cwd: `${__dirname}/..`, env: env({}), log: (line) => plain.push(line) });
+    try {
+      await waitFor(() => plain.some((line) => line.includes('api listening')), 60_000, 'api listening');
+      expect(plain.join('\n')).not.toContain('grpc listening');
+      const refused = await new Promise<boolean>((resolve) => {
+        const socket = connect(grpcPort, '127.0.0.1');
+        socket.once('connect', () => (socket.destroy(), resolve(false)));
+        socket.once('error', () => resolve(true));
+      });
+      expect(refused).toBe(true);
+    } finally {
+      await withoutGrpc.stop();
+    }
   });
 });
