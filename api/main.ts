@@ -37,7 +37,8 @@ async function main(): Promise<void> {
   const health = createDependencyHealth({ db, temporal }, log, { retryAfterSeconds: config.OUTAGE_RETRY_AFTER_SECONDS });
   const deducts = deductSenderFor(db, config);
   const rateLimitStore = config.RATE_LIMIT_REDIS_URL ? await connectingToRateLimitStore(config.RATE_LIMIT_REDIS_URL, log) : undefined;
-  const app = createApp({ db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health, deducts }, log, {
+  const deps = { db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health, deducts };
+  const app = createApp(deps, log, {
     config,
     ...(rateLimitStore ? { rateLimitStore: rateLimitStore.store } : {}),
     console: consoleOptionsFrom(config),
@@ -46,6 +47,11 @@ async function main(): Promise<void> {
   answerParserErrorsWithEnvelope(server, log);
   const { port } = await listenOn(server, { host: config.HOST, port: config.PORT, hostVariable: 'HOST', portVariable: 'PORT' });
   log.info({ url: `http://${config.HOST}:${port}`, tracing: tracing ? 'otlp' : 'off' }, 'api listening');
+  const grpcServer = config.GRPC_PORT === undefined ? undefined : (await import('./grpc/server')).createGrpcServer(deps, log);
+  if (grpcServer) {
+    const grpcAddress = await listenOn(grpcServer, { host: config.HOST, port: config.GRPC_PORT!, hostVariable: 'HOST', portVariable: 'GRPC_PORT' });
+    log.info({ address: `${config.HOST}:${grpcAddress.port}` }, 'grpc listening');
+  }
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -57,6 +63,8 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, config.SHUTDOWN_GRACE_MS);
     force.unref();
+    // In-flight calls finish; the HTTP server's close below waits for its own.
+    grpcServer?.close();
     server.close(async () => {
       health.close();
       await rateLimitStore?.close();

@@ -22,21 +22,24 @@ export function failFastDuringOutage(health: DependencyHealth): RequestHandler {
  * checked against a probe of the database before it is allowed to become a 500.
  */
 export function outageErrors(health: DependencyHealth): ErrorRequestHandler {
-  return async (error, _req, _res, next) => {
-    if (error instanceof DependencyUnavailableError) {
-      if (error.failure !== undefined) health[error.dependency].markDown(error.failure);
-      return next(error);
-    }
-    const outage = dependencyOutageError(error, health.database.retryAfterSeconds);
-    if (outage) {
-      health[outage.dependency].markDown(error);
-      return next(outage);
-    }
-    if (!(error instanceof BillingError) && !isClientError(error) && (await health.database.confirmDown(error))) {
-      return next(new DependencyUnavailableError('database', health.database.retryAfterSeconds, error));
-    }
-    next(error);
-  };
+  return async (error, _req, _res, next) => next(await classifyOutage(error, health));
+}
+
+/** The error to answer for a failure (see outageErrors): its outage's 503 when it is one, else itself. Shared with gRPC. */
+export async function classifyOutage(error: unknown, health: DependencyHealth): Promise<unknown> {
+  if (error instanceof DependencyUnavailableError) {
+    if (error.failure !== undefined) health[error.dependency].markDown(error.failure);
+    return error;
+  }
+  const outage = dependencyOutageError(error, health.database.retryAfterSeconds);
+  if (outage) {
+    health[outage.dependency].markDown(error);
+    return outage;
+  }
+  if (!(error instanceof BillingError) && !isClientError(error) && (await health.database.confirmDown(error))) {
+    return new DependencyUnavailableError('database', health.database.retryAfterSeconds, error);
+  }
+  return error;
 }
 
 /** body-parser and friends mark the caller's mistakes with a 4xx status. */

@@ -10,6 +10,7 @@ import { requestFingerprint } from '../platform/idempotency/fingerprint';
 import { requestPrincipal, type Principal, type Role } from './auth';
 import { validationError } from './errors';
 import type { ApiDeps } from './deps';
+import type { Logger } from '../platform/logger';
 
 /**
  * One table of endpoints drives the Express router, the OpenAPI document and the access-matrix tests,
@@ -25,6 +26,9 @@ interface RouteContext<P, Q, B> {
   /** Present on mutating routes: the caller's Idempotency-Key, scoped to the credential. */
   idempotency: Idempotency;
   deps: ApiDeps;
+  /** The request's logger (`req.log` over HTTP; the gRPC call's over gRPC, api/grpc/server.ts). */
+  log: Logger;
+  /** The Express request; routes served over gRPC too (api/grpc/methods.ts) must not read it. */
   req: Request;
   /** The body as received, on routes declared with `rawBody: true` (signature checks need the exact bytes). */
   rawBody: Buffer | undefined;
@@ -101,7 +105,7 @@ export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends 
 /** Deeper than any request the API defines; bounds the work of storing a body (metadata) as jsonb. */
 const MAX_BODY_DEPTH = 64;
 
-function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, where: 'params' | 'query' | 'body'): z.infer<T> {
+export function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, where: 'params' | 'query' | 'body'): z.infer<T> {
   if (!schema) return undefined as z.infer<T>;
   // Every text the API accepts is one the database can store (platform/storable-json.ts).
   const unstorable = firstUnstorablePart(value, MAX_BODY_DEPTH);
@@ -115,7 +119,7 @@ function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, w
   return result.data;
 }
 
-function authorize(route: RouteDefinition, principal: Principal | undefined): void {
+export function authorize(route: RouteDefinition, principal: Principal | undefined): void {
   if (route.access === 'public') return;
   if (!principal) throw new BillingError('UNAUTHENTICATED', 'This endpoint needs a credential: Authorization: Bearer <credential>.');
   if (!route.access.includes(principal.role)) {
@@ -136,6 +140,33 @@ function refuseForeignMediaType(route: RouteDefinition, req: Request): void {
   });
 }
 
+/**
+ * The idempotency of a call: on mutating routes the caller's key (HTTP header or gRPC metadata
+ * `idempotency-key`), scoped to the credential, and a fingerprint of the route and the parsed request,
+ * so a key used over HTTP and over gRPC names one change either way.
+ */
+export function routeIdempotency(
+  route: RouteDefinition,
+  principal: Principal | undefined,
+  header: string | undefined,
+  params: unknown,
+  body: unknown,
+): Idempotency {
+  if (!route.idempotent) return { scope: '', key: '', requestHash: '' };
+  const key = idempotencyKeySchema.safeParse(header);
+  if (!key.success) {
+    throw new BillingError(
+      header === undefined ? 'IDEMPOTENCY_KEY_REQUIRED' : 'VALIDATION_FAILED',
+      'Mutating requests need an Idempotency-Key header (1-255 printable ASCII characters), unique per intended change.',
+    );
+  }
+  return {
+    scope: principal!.id,
+    key: key.data,
+    requestHash: requestFingerprint(`${route.method} ${route.path}`, { params, body }),
+  };
+}
+
 export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): RequestHandler {
   return async (req, res) => {
     const principal = await requestPrincipal(deps.authenticator, req);
@@ -147,23 +178,21 @@ export function toExpressHandler(route: RouteDefinition, deps: ApiDeps): Request
     if (!route.rawBody) refuseForeignMediaType(route, req);
     const body = route.rawBody ? undefined : parsePart(route.body, req.body, 'body');
 
-    let idempotency: Idempotency = { scope: '', key: '', requestHash: '' };
-    if (route.idempotent) {
-      const header = idempotencyKeySchema.safeParse(req.get('idempotency-key'));
-      if (!header.success) {
-        throw new BillingError(
-          req.get('idempotency-key') === undefined ? 'IDEMPOTENCY_KEY_REQUIRED' : 'VALIDATION_FAILED',
-          'Mutating requests need an Idempotency-Key header (1-255 printable ASCII characters), unique per intended change.',
-        );
-      }
-      idempotency = {
-        scope: principal!.id,
-        key: header.data,
-        requestHash: requestFingerprint(`${route.method} ${route.path}`, { params, body }),
-      };
-    }
-
-    const result = await route.handler({ params, query, body, principal, idempotency, deps, req, rawBody });
+    const idempotency = routeIdempotency(route, principal, req.get('idempotency-key'), params, body);
+    const result = await route.handler({
+      params,
+      query,
+      body,
+      principal,
+      idempotency,
+      deps,
+      // A getter: the request's logger is built only when a handler asks for it (api/request-log.ts).
+      get log() {
+        return req.log;
+      },
+      req,
+      rawBody,
+    });
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
     res.status(result.status ?? route.successStatus ?? 200);

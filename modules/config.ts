@@ -114,6 +114,8 @@ export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
 const configSchema = baseConfigSchema.extend(edgeConfigSchema.shape).extend(creditsConfigShape).extend({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: envInt({ min: 0, max: 65535, default: 3000 }),
+  /** Port of the gRPC/gRPC-Web/Connect server for the internal credits API (api/grpc/server.ts), on HOST; 0 picks a free one. Unset: off. */
+  GRPC_PORT: envInt({ min: 0, max: 65535, default: -1 }).transform((port) => (port === -1 ? undefined : port)),
   /** Keys for business services calling /v1/internal/*. */
   SERVICE_API_KEYS: secretKeys,
   /** Keys for operators calling /v1/admin/*. */

@@ -10,10 +10,10 @@ import { targetLine, type Target } from '../scripts/bench/report';
 
 it('finds every scenario file, in run order', () => {
   const scenarios = loadScenarios();
-  expect(scenarios.map((scenario) => scenario.name)).toEqual(['deduct', 'sql-path', 'lifecycle', 'orders', 'events', 'expiry', 'edge', 'memory']);
+  expect(scenarios.map((scenario) => scenario.name)).toEqual(['deduct', 'grpc', 'sql-path', 'lifecycle', 'orders', 'events', 'expiry', 'edge', 'memory']);
   expect(selectScenarios(scenarios, ['memory', 'deduct', 'edge']).map((scenario) => scenario.name)).toEqual(['deduct', 'edge', 'memory']);
   expect(() => selectScenarios(scenarios, ['nosuch'])).toThrow(
-    new UsageError('unknown scenario nosuch (scenarios: deduct, sql-path, lifecycle, orders, events, expiry, edge, memory)'),
+    new UsageError('unknown scenario nosuch (scenarios: deduct, grpc, sql-path, lifecycle, orders, events, expiry, edge, memory)'),
   );
 });
 
@@ -101,4 +101,5 @@ it('prints each target as the machine-readable line', () => {
     'target 4 api-rss-mib: 262.6 (goal <= 200) missed',
   );
   expect(targetLine({ ...target, value: NaN })).toBe('target 2 api-deduct: - (goal >= 0.125) missed');
+  expect(targetLine({ number: 'G', name: 'grpc-deduct', value: 1.08, comparison: '>=', goal: 1, meaning: '' })).toBe('target G grpc-deduct: 1.080 (goal >= 1) met');
 });

@@ -104,8 +104,8 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
     examples: { request: { userId: ids.user, actionKey: 'resume_optimize', quantity: 1, holdSeconds: 900 }, response: reservation },
-    handler: async ({ req, body, deps, idempotency, principal }) =>
-      new ReservationService(deps, req.log).reserve(body, idempotency, principal!.id),
+    handler: async ({ log, body, deps, idempotency, principal }) =>
+      new ReservationService(deps, log).reserve(body, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'get',
@@ -120,7 +120,7 @@ export const internalRoutes: RouteDefinition[] = [
     response: reservationState,
     errors: ['NOT_FOUND', 'SERVICE_UNAVAILABLE'],
     examples: { response: { reservation, phase: 'held', refunds: [] } },
-    handler: async ({ req, params, deps, principal }) => ({ body: await new ReservationService(deps, req.log).state(params.reservationId, principal!.id) }),
+    handler: async ({ log, params, deps, principal }) => ({ body: await new ReservationService(deps, log).state(params.reservationId, principal!.id) }),
   }),
   defineRoute({
     method: 'post',
@@ -137,8 +137,8 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'COMMIT_EXCEEDS_HOLD', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
     examples: { request: { quantity: 1 }, response: { reservation: committedReservation, consumption } },
-    handler: async ({ req, params, body, deps, idempotency, principal }) =>
-      new ReservationService(deps, req.log).commit(params.reservationId, body.quantity, idempotency, principal!.id),
+    handler: async ({ log, params, body, deps, idempotency, principal }) =>
+      new ReservationService(deps, log).commit(params.reservationId, body.quantity, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'post',
@@ -154,8 +154,8 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
     examples: { request: {}, response: { ...reservation, status: 'released', settledAt: '2026-01-31T12:02:00.000Z' } },
-    handler: async ({ req, params, deps, idempotency, principal }) =>
-      new ReservationService(deps, req.log).release(params.reservationId, idempotency, principal!.id),
+    handler: async ({ log, params, deps, idempotency, principal }) =>
+      new ReservationService(deps, log).release(params.reservationId, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'post',
@@ -172,8 +172,8 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
     examples: { request: { holdSeconds: 1800 }, response: { ...reservation, expiresAt: '2026-01-31T12:40:00.000Z' } },
-    handler: async ({ req, params, body, deps, idempotency, principal }) =>
-      new ReservationService(deps, req.log).extend(params.reservationId, body.holdSeconds, idempotency, principal!.id),
+    handler: async ({ log, params, body, deps, idempotency, principal }) =>
+      new ReservationService(deps, log).extend(params.reservationId, body.holdSeconds, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'post',
@@ -191,8 +191,8 @@ export const internalRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'RESERVATION_NOT_HELD', 'REFUND_EXCEEDS_CONSUMPTION', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
     examples: { request: { credits: 5, reason: 'The optimization failed downstream.' }, response: refund },
-    handler: async ({ req, params, body, deps, idempotency, principal }) =>
-      new ReservationService(deps, req.log).refund(params.reservationId, body, idempotency, principal!.id),
+    handler: async ({ log, params, body, deps, idempotency, principal }) =>
+      new ReservationService(deps, log).refund(params.reservationId, body, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'post',
@@ -212,7 +212,7 @@ export const internalRoutes: RouteDefinition[] = [
       request: { reason: 'Export produced an empty file.' },
       response: { ...refund, credits: 4, reason: 'Export produced an empty file.', consumptionCreditsRefunded: 4, returnedTo: [{ grantId: ids.grant, credits: 4, replacementFor: null }] },
     },
-    handler: async ({ req, params, body, deps, idempotency, principal }) =>
-      new ReservationService(deps, req.log).refundConsumption(params.consumptionId, body, idempotency, principal!.id),
+    handler: async ({ log, params, body, deps, idempotency, principal }) =>
+      new ReservationService(deps, log).refundConsumption(params.consumptionId, body, idempotency, principal!.id),
   }),
 ];

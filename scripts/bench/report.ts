@@ -43,8 +43,11 @@ export function reportErrors(label: string, result: LoadResult): void {
 
 /** One of the performance targets (docs/performance.md), measured in this run. */
 export interface Target {
-  /** The target's number (several lines may share one: a ratio and its latency bound). */
-  number: number;
+  /**
+   * The target's number (several lines may share one: a ratio and its latency bound), or a letter
+   * for a target outside docs/performance.md's numbered list (G: gRPC over HTTP).
+   */
+  number: number | string;
   /** Short kebab-case name, stable for scripts. */
   name: string;
   value: number;

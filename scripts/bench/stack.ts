@@ -206,9 +206,13 @@ export class BenchStack {
       stripeMock,
       cleanup,
     );
+    stack.grpcPort = await findFreePort();
     await stack.startApiAndWorker(memory);
     return stack;
   }
+
+  /** The API's gRPC port (GRPC_PORT), for the grpc scenario. */
+  grpcPort = 0;
 
   get postgresLogFile(): string {
     return this.postgres.logFile ?? path.join(this.postgres.dataDir, 'postgres.log');
@@ -267,6 +271,7 @@ export class BenchStack {
       STRIPE_WEBHOOK_SECRET: this.stripeWebhookSecret,
       WEBHOOK_SECRETS_KEY: this.webhookSecretsKey,
       PORT: String(this.apiPort),
+      GRPC_PORT: String(this.grpcPort),
       // The limiter still counts every request (same work), but never refuses the bench's load: one service key
       // and anonymous webhooks from one address far exceed the per-minute defaults in a few seconds.
       RATE_LIMIT_SERVICE: '1000000',

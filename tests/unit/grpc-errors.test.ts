@@ -1,0 +1,39 @@
+import { Code } from '@connectrpc/connect';
+import { BillingError, ERROR_STATUS, type ErrorCode } from '../../platform/errors';
+import { connectErrorFrom, grpcCodeForHttpStatus } from '../../api/grpc/errors';
+import { ErrorInfoSchema } from '../../api/grpc/gen/google/rpc/error_details_pb';
+
+describe('gRPC status of a refusal', () => {
+  it('maps every stable code to a failing gRPC status from its HTTP status', () => {
+    const expected: Record<number, Code> = {
+      400: Code.InvalidArgument,
+      401: Code.Unauthenticated,
+      402: Code.FailedPrecondition,
+      403: Code.PermissionDenied,
+      404: Code.NotFound,
+      409: Code.Aborted,
+      413: Code.InvalidArgument,
+      415: Code.InvalidArgument,
+      422: Code.InvalidArgument,
+      429: Code.ResourceExhausted,
+      431: Code.InvalidArgument,
+      500: Code.Internal,
+      502: Code.Internal,
+      503: Code.Unavailable,
+    };
+    for (const [code, status] of Object.entries(ERROR_STATUS) as [ErrorCode, number][]) {
+      expect([code, grpcCodeForHttpStatus(status)]).toEqual([code, expected[status]]);
+    }
+  });
+
+  it('carries the stable code, the HTTP status and the details in ErrorInfo', () => {
+    const error = connectErrorFrom(new BillingError('INSUFFICIENT_CREDITS', 'Not enough credits.', { required: 5, available: 4 }));
+    expect(error.code).toBe(Code.FailedPrecondition);
+    expect(error.rawMessage).toBe('Not enough credits.');
+    const [info] = error.findDetails(ErrorInfoSchema);
+    expect(info).toMatchObject({ reason: 'INSUFFICIENT_CREDITS', domain: 'durable-billing', metadata: { httpStatus: '402' } });
+    expect(JSON.parse(info!.metadata.details!)).toEqual({ required: 5, available: 4 });
+    // Without details, no details entry.
+    expect(connectErrorFrom(new BillingError('UNAUTHENTICATED', 'No credential.')).findDetails(ErrorInfoSchema)[0]!.metadata).toEqual({ httpStatus: '401' });
+  });
+});
