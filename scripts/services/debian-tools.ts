@@ -21,6 +21,7 @@ export const DEBIAN_TOOLS: readonly DebianTool[] = [
   // playwright-core drives Debian's build: Playwright's own browser downloads are outside the package registries.
   { command: 'chromium', debianPackage: 'chromium', purpose: "the console's browser test (tests/console.test.ts)" },
   // Chromium only recommends a font; without one a headless page renders no text.
+  { command: 'pdftotext', debianPackage: 'poppler-utils', purpose: 'reading invoice PDFs back as text (tests/invoices-pdf.test.ts)' },
   { command: '/usr/share/fonts/truetype/liberation', debianPackage: 'fonts-liberation', purpose: 'a font for Chromium' },
 ];
 
