@@ -142,7 +142,7 @@ describe('numbering', () => {
     const pkg = await buyablePackage(stack, { priceMinor: 900 });
     const userId = newUserId('inv-rollback');
     const placed = expectStatus(await order(stack, userId, { packageCode: pkg.code, channel: manual }), 201, 'order');
-    const payment = { source: 'manual', externalId: `rb-${placed.id}`, amountMinor: 900, currency: 'USD' };
+    const payment = { source: 'manual' as const, externalId: `rb-${placed.id}`, amountMinor: 900, currency: 'USD' };
     let taken = '';
     await expect(
       stack.db.$transaction(async (tx) => {
