@@ -122,7 +122,7 @@ export const invoiceRoutes: RouteDefinition[] = [
     path: '/v1/me/billing-details',
     access: USER,
     tag: 'User',
-    operationId: 'putMyBillingDetails',
+    operationId: 'replaceMyBillingDetails',
     summary: 'Set my billing details',
     description: 'The name, address, country and tax id printed on my later invoices (the country also picks the tax rate). Invoices already issued keep what they were issued with. PUT is idempotent by itself: no Idempotency-Key is needed.',
     body: billingDetailsBody,
