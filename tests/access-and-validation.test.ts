@@ -298,6 +298,8 @@ const SAMPLES: Record<string, Sample> = {
   'GET /v1/admin/invoices/:invoiceId': { valid: () => ({ params: { invoiceId: missingId } }), invalid: { params: { invoiceId: 'inv-1' } } },
   'GET /v1/admin/invoices/:invoiceId/pdf': { valid: () => ({ params: { invoiceId: missingId } }), invalid: { params: { invoiceId: 'inv-1' } } },
   'GET /v1/admin/credit-notes': { valid: () => ({ query: '?limit=5' }), invalid: { query: '?invoiceId=x' } },
+  'GET /v1/admin/sellers/:sellerId/statements/:month/csv': { valid: () => ({ params: { sellerId: missingId, month: '2026-01' } }), invalid: { params: { sellerId: missingId, month: '2026-13' } } },
+  'GET /v1/admin/sellers/:sellerId/statements/:month/pdf': { valid: () => ({ params: { sellerId: missingId, month: '2026-01' } }), invalid: { params: { sellerId: missingId, month: 'jan' } } },
 };
 
 const keyOf = (route: RouteDefinition) => `${route.method.toUpperCase()} ${route.path}`;

@@ -15,6 +15,8 @@ import {
   putBillingDetails,
   renderCreditNotePdf,
   renderInvoicePdf,
+  sellerStatementCsv,
+  sellerStatementPdf,
   type CreditNoteView,
   type InvoiceView,
 } from '../../modules/invoices';
@@ -35,6 +37,10 @@ function ownUserId(principal: Principal | undefined): string {
 
 const invoiceParams = z.strictObject({ invoiceId: uuidSchema });
 const creditNoteParams = z.strictObject({ creditNoteId: uuidSchema });
+const statementParams = z.strictObject({
+  sellerId: uuidSchema,
+  month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'YYYY-MM').openapi({ description: 'The calendar month (UTC), YYYY-MM.', example: '2026-01' }),
+});
 const currencySchema = z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code in upper case');
 const invoiceList = pageOf(invoiceSchema).openapi('InvoiceList');
 const creditNoteList = pageOf(creditNoteSchema).openapi('CreditNoteList');
@@ -315,5 +321,41 @@ export const invoiceRoutes: RouteDefinition[] = [
     response: creditNoteList,
     examples: { response: examplePage(creditNote) },
     handler: async ({ query, deps }) => ({ body: await listCreditNotes(deps.db, query, query) }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/sellers/:sellerId/statements/:month/csv',
+    access: ADMIN,
+    tag: TAG,
+    operationId: 'exportSellerStatementCsv',
+    summary: "Export a seller's monthly statement as CSV",
+    description: "The invoices issued for the seller's packages in the month (UTC) and the credit notes issued against them in it (negative), oldest first, as CSV (RFC 4180).",
+    params: statementParams,
+    response: z.string(),
+    produces: 'text/csv',
+    errors: ['NOT_FOUND'],
+    examples: {
+      response: `kind,number,issued_at,order_id,currency,net_minor,tax_minor,total_minor\r\ninvoice,DB-2026-000123,2026-01-20T08:02:12.000Z,${ids.order},EUR,671,128,799\r\n`,
+    },
+    handler: async ({ params, deps }) => ({
+      stream: await sellerStatementCsv(deps.db, params.sellerId, params.month),
+      contentType: 'text/csv; charset=utf-8',
+      headers: { 'Content-Disposition': `attachment; filename="statement-${params.month}.csv"` },
+    }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/sellers/:sellerId/statements/:month/pdf',
+    access: ADMIN,
+    tag: TAG,
+    operationId: 'getSellerStatementPdf',
+    summary: "Download a seller's monthly statement as PDF",
+    description: "The same statement as the CSV, with totals per currency (invoiced, credited, tax, net); a closed month renders the same bytes each time.",
+    params: statementParams,
+    response: z.string(),
+    produces: 'application/pdf',
+    errors: ['NOT_FOUND'],
+    examples: { response: PDF_EXAMPLE },
+    handler: async ({ params, deps }) => pdfResult(await sellerStatementPdf(deps.db, params.sellerId, params.month), `statement-${params.month}`),
   }),
 ];

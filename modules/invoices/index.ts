@@ -8,6 +8,8 @@ export type { InvoicesConfig } from './config';
 export { issueCreditNote, issueInvoice } from './documents';
 export type { PaymentForInvoice, RefundForCreditNote } from './documents';
 export { renderCreditNotePdf, renderInvoicePdf } from './pdf';
+export { sellerStatement, sellerStatementCsv, sellerStatementPdf } from './statements';
+export type { SellerStatement } from './statements';
 export { exportInvoicesCsv, getBillingDetails, getCreditNote, getInvoice, listCreditNotes, listInvoices, putBillingDetails } from './store';
 export type { BillingDetailsInput, InvoiceFilter } from './store';
 export { billingDetailsSchema, creditNoteSchema, invoiceSchema, invoiceStatusSchema } from './views';

@@ -21,7 +21,7 @@ function loadFonts(): { regular: Buffer; bold: Buffer } {
   return fonts;
 }
 
-function newDocument(title: string, issuedAt: Date): PDFKit.PDFDocument {
+export function newDocument(title: string, issuedAt: Date): PDFKit.PDFDocument {
   const doc = new PDFDocument({
     size: 'A4',
     margin: 50,
@@ -34,7 +34,7 @@ function newDocument(title: string, issuedAt: Date): PDFKit.PDFDocument {
   return doc;
 }
 
-function toBuffer(doc: PDFKit.PDFDocument): Promise<Buffer> {
+export function toBuffer(doc: PDFKit.PDFDocument): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     doc.on('data', (chunk: Buffer) => chunks.push(chunk));
