@@ -23,14 +23,19 @@ import { waitFor } from './support/wait';
 import { recordPayment } from '../modules/orders';
 import { issueCreditNote, issueInvoice } from '../modules/invoices';
 import { BillingError } from '../platform/errors';
+import { relayOnce } from '../modules/events/relay';
+import { startSmtpSink, type SmtpSink } from '../scripts/services/smtp-sink';
 
 let stack: TestStack;
+let sink: SmtpSink;
 let simulator: GatewaySimulator;
 let manual: string;
 const gateway = `sim-${randomUUID().slice(0, 8)}`;
 const pdftotext = findDebianTool('pdftotext');
 
 beforeAll(async () => {
+  sink = await startSmtpSink();
+  process.env.SMTP_URL = `smtp://127.0.0.1:${sink.port}`; // read by the worker's activities at start
   stack = await startStack();
   manual = await manualChannel(stack, ['USD', 'EUR', 'JPY']);
   simulator = await startGatewaySimulator({ merchantId: 'inv-merchant', secret: 'test-gateway-secret-0123456789' });
@@ -39,6 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await simulator?.close();
   await stack?.close();
+  await sink?.stop();
 });
 
 const invoiceOf = (orderId: string) => waitFor(() => stack.db.invoice.findUnique({ where: { orderId } }), 60_000, `the invoice of ${orderId}`);
@@ -283,5 +289,30 @@ describe('seller statements', () => {
     }
     const unknown = await stack.call('GET', `/v1/admin/sellers/${randomUUID()}/statements/${month}/csv`, { as: 'admin' });
     expect(unknown.status).toBe(404);
+  });
+});
+
+describe('the payment receipt', () => {
+  it("carries the order's invoice as a PDF attachment", async () => {
+    const userId = newUserId('inv-mail');
+    const email = `${userId}@example.test`;
+    expectStatus(await stack.call('PUT', '/v1/me/notification-settings', { as: { user: userId }, body: { email, emailOptOut: [] }, idempotencyKey: null }), 200, 'settings');
+    const pkg = await buyablePackage(stack, { priceMinor: 1200 });
+    const placed = expectStatus(await order(stack, userId, { packageCode: pkg.code, channel: manual }), 201, 'order');
+    await markPaid(stack, placed.id);
+    await waitForOrder(stack, placed.id, ['completed']);
+    const invoice = await invoiceOf(placed.id);
+    const relay = {
+      db: stack.db,
+      temporal: stack.temporal,
+      taskQueue: stack.taskQueue,
+      config: { EVENTS_RELAY_BATCH_SIZE: 1000, EVENTS_RELAY_INTERVAL_MS: 100, WEBHOOK_RETRY_SCHEDULE_MS: [0] },
+      // Other test files share the database: this relay hands over only this user's events.
+      only: { userId: { equals: userId } },
+    };
+    await relayOnce(relay);
+    const receipt = await waitFor(() => sink.mails.find((m) => m.to === email && m.subject === 'Payment received'), 60_000, 'the receipt');
+    expect(receipt.attachments.map((a) => [a.filename, a.contentType])).toEqual([[`${invoice.number}.pdf`, 'application/pdf']]);
+    expect(receipt.attachments[0]!.content.subarray(0, 5).toString()).toBe('%PDF-');
   });
 });

@@ -10,7 +10,7 @@ export type { PaymentForInvoice, RefundForCreditNote } from './documents';
 export { renderCreditNotePdf, renderInvoicePdf } from './pdf';
 export { sellerStatement, sellerStatementCsv, sellerStatementPdf } from './statements';
 export type { SellerStatement } from './statements';
-export { exportInvoicesCsv, getBillingDetails, getCreditNote, getInvoice, listCreditNotes, listInvoices, putBillingDetails } from './store';
+export { exportInvoicesCsv, invoiceForOrder, getBillingDetails, getCreditNote, getInvoice, listCreditNotes, listInvoices, putBillingDetails } from './store';
 export type { BillingDetailsInput, InvoiceFilter } from './store';
 export { billingDetailsSchema, creditNoteSchema, invoiceSchema, invoiceStatusSchema } from './views';
 export type { BillingDetailsView, CreditNoteView, InvoiceStatus, InvoiceView } from './views';

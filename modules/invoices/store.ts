@@ -26,6 +26,12 @@ export async function getInvoice(db: Database, invoiceId: string, userId?: strin
   return viewWithCredits(invoice);
 }
 
+/** The invoice of an order, or null (an order paid before invoicing began, or not paid). */
+export async function invoiceForOrder(db: Database, orderId: string): Promise<InvoiceView | null> {
+  const invoice = await db.invoice.findUnique({ where: { orderId }, include: WITH_CREDITS });
+  return invoice ? viewWithCredits(invoice) : null;
+}
+
 export interface InvoiceFilter {
   userId?: string | undefined;
   sellerId?: string | undefined;
