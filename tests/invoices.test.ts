@@ -223,9 +223,9 @@ describe('credit notes', () => {
 });
 
 describe('PDF and CSV', () => {
-  const describePdf = pdftotext || process.env.CI ? it : it.skip;
+  const itWithPdftotext = pdftotext || process.env.CI ? it : it.skip;
 
-  describePdf('the PDF shows number, parties, lines and totals, CJK included, and is the same bytes each time', async () => {
+  itWithPdftotext('the PDF shows number, parties, lines and totals, CJK included, and is the same bytes each time', async () => {
     if (!pdftotext) throw new Error('pdftotext not found: `npm run setup` installs it (Debian package `poppler-utils`).');
     const userId = newUserId('inv-pdf');
     await setBilling(userId, { name: '王小明', address: '上海市浦东新区', country: 'JP', taxId: 'T1234567890123' });

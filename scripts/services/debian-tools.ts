@@ -1,7 +1,8 @@
 /**
  * Tools that come from Debian's packages (the project's machines run Debian): found on PATH or in the
  * sbin folders, else installed with apt-get when running as root. promtool checks and unit-tests the
- * Prometheus rules and the dashboard's queries; logrotate is the documented rotation path for a log file.
+ * Prometheus rules and the dashboard's queries; logrotate is the documented rotation path for a log file;
+ * pdftotext reads invoice PDFs back as text in the tests.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
