@@ -40,6 +40,8 @@ export const ids = {
   mismatch: '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
   lifecycleReport: '9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f',
   channel: '0d1e2f3a-4b5c-4d6e-9f7a-8b9c0d1e2f3a',
+  invoice: '2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f809',
+  creditNote: '4d5e6f70-8192-4a3b-8c4d-5e6f708192a3',
 } as const;
 
 /**

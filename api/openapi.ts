@@ -25,6 +25,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   'Admin (operations)': 'What otherwise needs SQL: reservations and stuck holds, a grant\'s ledger, the ledger invariant.',
   'Admin (lifecycle)': 'Package expiry and timers, revocation, sweeps, reconciliation reports and scheduled jobs.',
   Commerce: 'Prices by currency, coupons, sellers and their earnings, gateway reconciliation.',
+  Invoices: 'Invoices (one per paid order) and credit notes (one per settled refund), by period, seller, currency and status.',
   Events: 'The event log every business change writes (the outbox).',
   Webhooks: 'Webhook endpoints and their deliveries, and the payment providers\' notifications in.',
   [WEBHOOK_TAG]: 'What this service POSTs to registered webhook endpoints: one operation per event type, with its payload and signature headers.',
@@ -94,7 +95,7 @@ export function buildOpenApiDocument(routes: RouteDefinition[]) {
       responses: {
         [route.successStatus ?? 200]: {
           description: 'Success',
-          content: { [produces]: { schema: produces === 'text/csv' ? z.string() : route.response, example: route.examples.response } },
+          content: { [produces]: { schema: produces === 'text/csv' ? z.string() : produces === 'application/pdf' ? z.string().openapi({ format: 'binary' }) : route.response, example: route.examples.response } },
         },
         ...errorResponses,
       },

@@ -80,7 +80,7 @@ export interface RouteDefinition<
   idempotent?: boolean;
   /** Extra documented error codes besides the ones every route can answer. */
   errors?: string[];
-  produces?: 'application/json' | 'text/csv';
+  produces?: 'application/json' | 'text/csv' | 'application/pdf';
   /** Hand the handler the raw body instead of parsed JSON (webhooks verifying a signature); `body` then only documents it. */
   rawBody?: boolean;
   /**

@@ -3,6 +3,7 @@ import { splitProtoHostPort } from '@temporalio/common/lib/internal-non-workflow
 import { DEV_STRIPE_SECRET_KEY, paymentsConfigShape } from './payments';
 import { lifecycleConfigShape } from './lifecycle';
 import { creditsConfigShape } from './credits';
+import { invoicesConfigShape } from './invoices';
 
 /**
  * All configuration comes from the environment and is validated here, once, at start.
@@ -66,6 +67,7 @@ const baseConfigSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
   ...lifecycleConfigShape,
+  ...invoicesConfigShape,
 });
 
 /** The worker's metrics endpoint (Temporal SDK metrics + process metrics); unset port = no endpoint. */

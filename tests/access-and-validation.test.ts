@@ -284,6 +284,22 @@ const SAMPLES: Record<string, Sample> = {
     valid: () => ({ params: { reportId: missingId, mismatchId: missingId }, body: {} }),
     invalid: { params: { reportId: missingId, mismatchId: 'm-1' }, body: {} },
   },
+  // Invoices and credit notes, billing details.
+  'PUT /v1/me/billing-details': { valid: () => ({ body: { name: '王小明', country: 'DE' } }), invalid: { body: { name: '', country: 'Germany' } } },
+  'GET /v1/me/billing-details': { valid: () => ({}), invalid: null },
+  'GET /v1/me/invoices': { valid: () => ({}), invalid: { query: '?limit=0' } },
+  'GET /v1/me/invoices/:invoiceId': { valid: () => ({ params: { invoiceId: missingId } }), invalid: { params: { invoiceId: 'inv-1' } } },
+  'GET /v1/me/invoices/:invoiceId/pdf': { valid: () => ({ params: { invoiceId: missingId } }), invalid: { params: { invoiceId: 'inv-1' } } },
+  'GET /v1/me/credit-notes': { valid: () => ({}), invalid: { query: '?from=yesterday' } },
+  'GET /v1/me/credit-notes/:creditNoteId': { valid: () => ({ params: { creditNoteId: missingId } }), invalid: { params: { creditNoteId: 'cn-1' } } },
+  'GET /v1/me/credit-notes/:creditNoteId/pdf': { valid: () => ({ params: { creditNoteId: missingId } }), invalid: { params: { creditNoteId: 'cn-1' } } },
+  'GET /v1/admin/invoices': { valid: () => ({ query: '?currency=USD&status=issued' }), invalid: { query: '?status=paid' } },
+  'GET /v1/admin/invoices/export.csv': { valid: () => ({ query: '?currency=JPY' }), invalid: { query: '?currency=yen' } },
+  'GET /v1/admin/invoices/:invoiceId': { valid: () => ({ params: { invoiceId: missingId } }), invalid: { params: { invoiceId: 'inv-1' } } },
+  'GET /v1/admin/invoices/:invoiceId/pdf': { valid: () => ({ params: { invoiceId: missingId } }), invalid: { params: { invoiceId: 'inv-1' } } },
+  'GET /v1/admin/credit-notes': { valid: () => ({ query: '?limit=5' }), invalid: { query: '?invoiceId=x' } },
+  'GET /v1/admin/sellers/:sellerId/statements/:month/csv': { valid: () => ({ params: { sellerId: missingId, month: '2026-01' } }), invalid: { params: { sellerId: missingId, month: '2026-13' } } },
+  'GET /v1/admin/sellers/:sellerId/statements/:month/pdf': { valid: () => ({ params: { sellerId: missingId, month: '2026-01' } }), invalid: { params: { sellerId: missingId, month: 'jan' } } },
 };
 
 const keyOf = (route: RouteDefinition) => `${route.method.toUpperCase()} ${route.path}`;

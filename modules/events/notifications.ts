@@ -10,6 +10,7 @@ import { NEWEST_FIRST, type Page, type PageRequest } from '../../platform/pagina
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../../platform/idempotency/store';
 import type { SendMail } from './mailer';
 import { render } from './templates';
+import { attachmentsFor } from './attachments';
 import { notificationView, type NotificationSettingsView, type NotificationView } from './views';
 
 /** Stores the in-app notice of an event (idempotent); null when the event notifies nobody. */
@@ -54,12 +55,14 @@ export async function sendNoticeEmail(db: Database, sendMail: SendMail, notifica
   const notice = await db.notification.findUniqueOrThrow({ where: { id: notificationId } });
   if (notice.emailStatus !== 'pending') return notice.emailStatus === 'sent';
   const settings = await db.notificationSetting.findUnique({ where: { userId: notice.userId } });
-  const email = settings?.email ? render(notice.type, (await db.event.findUniqueOrThrow({ where: { id: notice.eventId } })).payload, 'email') : null;
+  const payload = settings?.email ? (await db.event.findUniqueOrThrow({ where: { id: notice.eventId } })).payload : null;
+  const email = payload ? render(notice.type, payload, 'email') : null;
   if (!emailWanted(settings, notice.type) || !email) {
     await db.notification.update({ where: { id: notice.id }, data: { emailStatus: 'skipped' } });
     return false;
   }
-  await sendMail({ to: settings.email, subject: email.subject, text: email.text, messageId: `<${notice.eventId}@durable-billing>` });
+  const attachments = await attachmentsFor(db, notice.type, payload);
+  await sendMail({ to: settings.email, subject: email.subject, text: email.text, messageId: `<${notice.eventId}@durable-billing>`, attachments });
   await db.notification.update({ where: { id: notice.id }, data: { emailStatus: 'sent' } });
   return true;
 }

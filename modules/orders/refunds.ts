@@ -16,6 +16,7 @@ import { getOrder, transitionOrder } from './store';
 import { orderRefundView, type OrderRefundView } from './views';
 import { releaseCouponUse } from '../coupons';
 import { reverseSaleForRefund } from '../sellers';
+import { issueCreditNote } from '../invoices';
 
 /**
  * Takes back the refunded share of the order's credits and subscription time in the caller's transaction.
@@ -62,6 +63,7 @@ export async function settleRefund(db: Database, refundId: string, gatewayRefund
     const status = statusAfterRefund(order.amountMinor, refundedMinor);
     await tx.order.update({ where: { id: order.id }, data: { refundedMinor, status } });
     await reverseSaleForRefund(tx, order.id, refundId, order.refundedMinor, refund.amountMinor);
+    await issueCreditNote(tx, { orderId: order.id, refundId, amountMinor: refund.amountMinor, reason: refund.reason });
     if (status === 'refunded') await releaseCouponUse(tx, order.id);
     const settled = await tx.orderRefund.update({
       where: { id: refundId },
@@ -135,6 +137,7 @@ export async function closeRefusedPayment(db: Database, orderId: string, refund:
         },
       });
       await reverseSaleForRefund(tx, orderId, refundId, order.refundedMinor, payment.amountMinor);
+      await issueCreditNote(tx, { orderId, refundId, amountMinor: payment.amountMinor, reason: refund.reason });
     }
     await releaseCouponUse(tx, orderId);
     // The saga revoked whatever had been granted before it gave up.

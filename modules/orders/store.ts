@@ -19,6 +19,7 @@ import { resolvePrice } from '../pricing';
 import { packageOnSale } from '../catalog';
 import { judgeCoupon, previewView, recordCouponReservation, releaseCouponUse, reserveCouponUse, type CouponPreviewView } from '../coupons';
 import { recordSale } from '../sellers';
+import { issueInvoice } from '../invoices';
 import { userHoldsPermanentPackage } from './ownership';
 
 export interface PlaceOrderRequest {
@@ -243,6 +244,8 @@ export async function recordPayment(db: Database, orderId: string, payment: Conf
       payload: { orderId, packageCode: order.package_code, amountMinor: payment.amountMinor, currency: payment.currency, paidAt: paidAt.toISOString() },
     });
     await recordSale(tx, orderId, payment);
+    // The invoice commits with the payment or not at all; its number is taken in this transaction.
+    await issueInvoice(tx, orderId, payment);
     return { decision, status: moved ? 'paid' : order.status };
   });
 }

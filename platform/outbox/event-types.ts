@@ -103,6 +103,30 @@ export const EVENT_TYPES = {
       revokedGrantIds: z.array(uuidSchema),
     }),
   },
+  'invoice.issued': {
+    description: 'An invoice was issued for a paid order, in the transaction that recorded the payment (emitted by invoices/). `totalMinor` equals the payment.',
+    payload: z.object({
+      invoiceId: z.uuid(),
+      number: z.string(),
+      orderId: z.uuid(),
+      totalMinor: z.number().int().min(0),
+      taxMinor: z.number().int().min(0),
+      currency: z.string().regex(/^[A-Z]{3}$/),
+      issuedAt: isoTime,
+    }),
+  },
+  'credit_note.issued': {
+    description: "A credit note was issued for a settled refund against the order's invoice (emitted by invoices/).",
+    payload: z.object({
+      creditNoteId: z.uuid(),
+      number: z.string(),
+      invoiceId: z.uuid(),
+      orderId: z.uuid(),
+      amountMinor: z.number().int().min(1),
+      currency: z.string().regex(/^[A-Z]{3}$/),
+      issuedAt: isoTime,
+    }),
+  },
   'package.expiring_soon': {
     description: 'A grant with credits left expires soon (emitted by the package lifecycle).',
     payload: z.object({ grantId: uuidSchema, packageCode: z.string().nullable(), expiresAt: isoTime, remainingCredits: userCredits }),

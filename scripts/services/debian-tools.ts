@@ -1,7 +1,8 @@
 /**
  * Tools that come from Debian's packages (the project's machines run Debian): found on PATH or in the
  * sbin folders, else installed with apt-get when running as root. promtool checks and unit-tests the
- * Prometheus rules and the dashboard's queries; logrotate is the documented rotation path for a log file.
+ * Prometheus rules and the dashboard's queries; logrotate is the documented rotation path for a log file;
+ * pdftotext reads invoice PDFs back as text in the tests.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -22,6 +23,7 @@ export const DEBIAN_TOOLS: readonly DebianTool[] = [
   // playwright-core drives Debian's build: Playwright's own browser downloads are outside the package registries.
   { command: 'chromium', debianPackage: 'chromium', purpose: "the console's browser test (tests/console.test.ts)" },
   // Chromium only recommends a font; without one a headless page renders no text.
+  { command: 'pdftotext', debianPackage: 'poppler-utils', purpose: 'reading invoice PDFs back as text (tests/invoices-pdf.test.ts)' },
   { command: '/usr/share/fonts/truetype/liberation', debianPackage: 'fonts-liberation', purpose: 'a font for Chromium' },
 ];
 

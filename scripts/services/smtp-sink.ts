@@ -13,6 +13,8 @@ export interface SunkMail {
   subject: string;
   text: string;
   messageId: string | undefined;
+  /** Attached files as received (e.g. a receipt's invoice PDF). */
+  attachments: Array<{ filename: string | undefined; contentType: string; content: Buffer }>;
 }
 
 export interface SmtpSink {
@@ -40,7 +42,7 @@ export async function startSmtpSink(options: { port?: number; host?: string; onM
             return;
           }
           const to = Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : (parsed.to?.text ?? '');
-          const mail = { to, from: parsed.from?.text ?? '', subject: parsed.subject ?? '', text: parsed.text ?? '', messageId: parsed.messageId };
+          const mail = { to, from: parsed.from?.text ?? '', subject: parsed.subject ?? '', text: parsed.text ?? '', messageId: parsed.messageId, attachments: parsed.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })) };
           mails.push(mail);
           options.onMail?.(mail);
           callback();

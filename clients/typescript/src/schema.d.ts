@@ -1672,6 +1672,290 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/billing-details": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get my billing details
+         * @description What my later invoices will carry; NOT_FOUND until I have set them (invoices then carry my user id as the name).
+         */
+        get: operations["getMyBillingDetails"];
+        /**
+         * Set my billing details
+         * @description The name, address, country and tax id printed on my later invoices (the country also picks the tax rate). Invoices already issued keep what they were issued with. PUT is idempotent by itself: no Idempotency-Key is needed.
+         */
+        put: operations["replaceMyBillingDetails"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my invoices
+         * @description My invoices (one per paid order), newest first, optionally issued in [from, to).
+         */
+        get: operations["listMyInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/invoices/{invoiceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one of my invoices
+         * @description One of my invoices with its lines, tax and how much credit notes have taken back. Another user's invoice is NOT_FOUND.
+         */
+        get: operations["getMyInvoice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/invoices/{invoiceId}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download one of my invoices as PDF
+         * @description The invoice as a PDF; the same invoice always gives the same bytes. Another user's invoice is NOT_FOUND.
+         */
+        get: operations["getMyInvoicePdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/credit-notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my credit notes
+         * @description My credit notes (one per settled refund), newest first, optionally issued in [from, to).
+         */
+        get: operations["listMyCreditNotes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/credit-notes/{creditNoteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one of my credit notes
+         * @description One of my credit notes and the invoice it credits. Another user's credit note is NOT_FOUND.
+         */
+        get: operations["getMyCreditNote"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/credit-notes/{creditNoteId}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download one of my credit notes as PDF
+         * @description The credit note as a PDF, with the parties of the invoice it credits. Another user's credit note is NOT_FOUND.
+         */
+        get: operations["getMyCreditNotePdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List invoices
+         * @description Invoices newest first, by issue period [from, to), seller, user, currency and status (issued, partially_credited, credited).
+         */
+        get: operations["listInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/invoices/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export invoices as CSV
+         * @description The invoices the same filters select, oldest first, as CSV (RFC 4180), at most 100000 rows; text cells are formula-escaped.
+         */
+        get: operations["exportInvoicesCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/invoices/{invoiceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an invoice
+         * @description Any invoice, with how much its credit notes have taken back.
+         */
+        get: operations["getInvoice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/invoices/{invoiceId}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download an invoice as PDF
+         * @description Any invoice as the PDF its buyer gets.
+         */
+        get: operations["getInvoicePdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/credit-notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List credit notes
+         * @description Credit notes newest first, by issue period [from, to), user, invoice and currency.
+         */
+        get: operations["listCreditNotes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/sellers/{sellerId}/statements/{month}/csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export a seller's monthly statement as CSV
+         * @description The invoices issued for the seller's packages in the month (UTC) and the credit notes issued against them in it (negative), oldest first, as CSV (RFC 4180).
+         */
+        get: operations["exportSellerStatementCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/sellers/{sellerId}/statements/{month}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a seller's monthly statement as PDF
+         * @description The same statement as the CSV, with totals per currency (invoiced, credited, tax, net); a closed month renders the same bytes each time.
+         */
+        get: operations["getSellerStatementPdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "credits.granted": {
@@ -1910,6 +2194,50 @@ export interface webhooks {
          *     POSTed to each enabled endpoint subscribed to `order.refunded` (or to every type), signed per Standard Webhooks. Answer any 2xx within 15 s (WEBHOOK_TIMEOUT_MS) to acknowledge. Anything else, no answer or a redirect is retried on a schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); a `Retry-After` header can push the next attempt later. `410 Gone` disables the endpoint. Order across events is not guaranteed: use `timestamp`. Details: docs/events.md.
          */
         post: operations["receiveOrderRefundedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invoice.issued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `invoice.issued` event
+         * @description An invoice was issued for a paid order, in the transaction that recorded the payment (emitted by invoices/). `totalMinor` equals the payment.
+         *
+         *     POSTed to each enabled endpoint subscribed to `invoice.issued` (or to every type), signed per Standard Webhooks. Answer any 2xx within 15 s (WEBHOOK_TIMEOUT_MS) to acknowledge. Anything else, no answer or a redirect is retried on a schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); a `Retry-After` header can push the next attempt later. `410 Gone` disables the endpoint. Order across events is not guaranteed: use `timestamp`. Details: docs/events.md.
+         */
+        post: operations["receiveInvoiceIssuedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "credit_note.issued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `credit_note.issued` event
+         * @description A credit note was issued for a settled refund against the order's invoice (emitted by invoices/).
+         *
+         *     POSTed to each enabled endpoint subscribed to `credit_note.issued` (or to every type), signed per Standard Webhooks. Answer any 2xx within 15 s (WEBHOOK_TIMEOUT_MS) to acknowledge. Anything else, no answer or a redirect is retried on a schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); a `Retry-After` header can push the next attempt later. `410 Gone` disables the endpoint. Order across events is not guaranteed: use `timestamp`. Details: docs/events.md.
+         */
+        post: operations["receiveCreditNoteIssuedEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2294,6 +2622,65 @@ export interface components {
                 currency: string;
                 reason: string | null;
                 revokedGrantIds: string[];
+            };
+        };
+        /** @description A `invoice.issued` delivery. Fields are only ever added: ignore those you do not know. */
+        InvoiceIssuedWebhook: {
+            /**
+             * Format: uuid
+             * @description The event id; also the `webhook-id` header. The same on every retry and replay: dedupe on it.
+             */
+            id: string;
+            /** @enum {string} */
+            type: "invoice.issued";
+            /**
+             * Format: date-time
+             * @description When the event happened (UTC).
+             */
+            timestamp: string;
+            /** @description The user the event is about; null for events without one. */
+            userId: string | null;
+            data: {
+                /** Format: uuid */
+                invoiceId: string;
+                number: string;
+                /** Format: uuid */
+                orderId: string;
+                totalMinor: number;
+                taxMinor: number;
+                currency: string;
+                /** Format: date-time */
+                issuedAt: string;
+            };
+        };
+        /** @description A `credit_note.issued` delivery. Fields are only ever added: ignore those you do not know. */
+        CreditNoteIssuedWebhook: {
+            /**
+             * Format: uuid
+             * @description The event id; also the `webhook-id` header. The same on every retry and replay: dedupe on it.
+             */
+            id: string;
+            /** @enum {string} */
+            type: "credit_note.issued";
+            /**
+             * Format: date-time
+             * @description When the event happened (UTC).
+             */
+            timestamp: string;
+            /** @description The user the event is about; null for events without one. */
+            userId: string | null;
+            data: {
+                /** Format: uuid */
+                creditNoteId: string;
+                number: string;
+                /** Format: uuid */
+                invoiceId: string;
+                /** Format: uuid */
+                orderId: string;
+                amountMinor: number;
+                currency: string;
+                /** Format: date-time */
+                issuedAt: string;
             };
         };
         /** @description A `package.expiring_soon` delivery. Fields are only ever added: ignore those you do not know. */
@@ -3270,6 +3657,98 @@ export interface components {
             items: components["schemas"]["ReconciliationReportSummary"][];
             /** @description Pass back as `cursor` for the next page; null on the last page. */
             nextCursor: string | null;
+        };
+        BillingDetails: {
+            /** @example 王小明 */
+            name: string;
+            address: string;
+            country: string | null;
+            taxId: string | null;
+            updatedAt: string;
+        };
+        InvoiceList: {
+            items: components["schemas"]["Invoice"][];
+            /** @description Pass back as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        Invoice: {
+            /** Format: uuid */
+            id: string;
+            /** @example DB-2026-000123 */
+            number: string;
+            /** Format: uuid */
+            orderId: string;
+            userId: string;
+            status: components["schemas"]["InvoiceStatus"];
+            issuedAt: string;
+            seller: components["schemas"]["InvoiceParty"];
+            platform: components["schemas"]["InvoiceParty"];
+            buyer: components["schemas"]["InvoiceParty"];
+            lines: components["schemas"]["InvoiceLine"][];
+            /** @enum {string} */
+            taxMode: "inclusive" | "exclusive";
+            currency: string;
+            netMinor: number;
+            taxMinor: number;
+            /** @description Equals the payment. */
+            totalMinor: number;
+            /** @description Sum of the credit notes against this invoice. */
+            creditedMinor: number;
+            paymentSource: string;
+            paymentReference: string;
+        };
+        /** @enum {string} */
+        InvoiceStatus: "issued" | "partially_credited" | "credited";
+        InvoiceParty: {
+            userId?: string;
+            code?: string;
+            name: string;
+            address: string;
+            country: string | null;
+            taxId: string | null;
+        };
+        InvoiceLine: {
+            description: string;
+            packageCode: string;
+            quantity: number;
+            /** @description The catalog price before the coupon. */
+            listPriceMinor: number;
+            /** @description The coupon's discount (0 without one). */
+            discountMinor: number;
+            couponCode: string | null;
+            /** @description What was charged for the line, tax included. */
+            grossMinor: number;
+            netMinor: number;
+            taxMinor: number;
+            /** @description Tax rate, basis points (1900 = 19 %). */
+            rateBasisPoints: number;
+        };
+        CreditNoteList: {
+            items: components["schemas"]["CreditNote"][];
+            /** @description Pass back as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        CreditNote: {
+            /** Format: uuid */
+            id: string;
+            /** @example CN-2026-000007 */
+            number: string;
+            /** Format: uuid */
+            invoiceId: string;
+            invoiceNumber: string;
+            /** Format: uuid */
+            orderId: string;
+            /** Format: uuid */
+            refundId: string;
+            userId: string;
+            issuedAt: string;
+            currency: string;
+            netMinor: number;
+            taxMinor: number;
+            /** @description The refunded amount, tax included. */
+            amountMinor: number;
+            taxRateBasisPoints: number;
+            reason: string;
         };
     };
     responses: never;
@@ -10274,7 +10753,7 @@ export interface operations {
                 /** @description The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page. */
                 cursor?: string;
                 /** @description An event type (docs/events.md). */
-                type?: "credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test";
+                type?: "credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test";
                 /** @description The calling service's opaque user id. */
                 userId?: string;
                 /** @description Only items at or after this instant (inclusive; ISO 8601 with offset). */
@@ -10530,7 +11009,7 @@ export interface operations {
                      * @description Types to deliver; empty = every type.
                      * @default []
                      */
-                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
                     description?: string;
                     enabled?: boolean;
                 };
@@ -10928,7 +11407,7 @@ export interface operations {
                      */
                     url?: string;
                     /** @description Types to deliver; empty = every type. */
-                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
                     description?: string;
                     enabled?: boolean;
                 };
@@ -12289,7 +12768,7 @@ export interface operations {
                 "application/json": {
                     /** Format: email */
                     email: string | null;
-                    emailOptOut: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    emailOptOut: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
                 };
             };
         };
@@ -16606,6 +17085,1800 @@ export interface operations {
             };
         };
     };
+    getMyBillingDetails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "王小明",
+                     *       "address": "Unter den Linden 1, Berlin",
+                     *       "country": "DE",
+                     *       "taxId": null,
+                     *       "updatedAt": "2026-01-19T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BillingDetails"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    replaceMyBillingDetails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "王小明",
+                 *       "address": "Unter den Linden 1, Berlin",
+                 *       "country": "DE"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description Name on invoices (a person or a company); any script.
+                     * @example 王小明
+                     */
+                    name: string;
+                    address?: string;
+                    /** @description Decides the tax rate of later invoices. */
+                    country?: string | null;
+                    taxId?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "王小明",
+                     *       "address": "Unter den Linden 1, Berlin",
+                     *       "country": "DE",
+                     *       "taxId": null,
+                     *       "updatedAt": "2026-01-19T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BillingDetails"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMyInvoices: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1-200. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page. */
+                cursor?: string;
+                /** @description Only items at or after this instant (inclusive; ISO 8601 with offset). */
+                from?: string;
+                /** @description Only items before this instant (exclusive; ISO 8601 with offset). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f809",
+                     *           "number": "DB-2026-000123",
+                     *           "orderId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+                     *           "userId": "user-42",
+                     *           "status": "issued",
+                     *           "issuedAt": "2026-01-20T08:02:12.000Z",
+                     *           "seller": {
+                     *             "name": "Durable Billing",
+                     *             "address": "1 Example Street, Berlin",
+                     *             "country": "DE",
+                     *             "taxId": "DE123456789"
+                     *           },
+                     *           "platform": {
+                     *             "name": "Durable Billing",
+                     *             "address": "1 Example Street, Berlin",
+                     *             "country": "DE",
+                     *             "taxId": "DE123456789"
+                     *           },
+                     *           "buyer": {
+                     *             "userId": "user-42",
+                     *             "name": "王小明",
+                     *             "address": "Unter den Linden 1, Berlin",
+                     *             "country": "DE",
+                     *             "taxId": null
+                     *           },
+                     *           "lines": [
+                     *             {
+                     *               "description": "Pro monthly",
+                     *               "packageCode": "pro_monthly",
+                     *               "quantity": 1,
+                     *               "listPriceMinor": 999,
+                     *               "discountMinor": 200,
+                     *               "couponCode": "LAUNCH20",
+                     *               "grossMinor": 799,
+                     *               "netMinor": 671,
+                     *               "taxMinor": 128,
+                     *               "rateBasisPoints": 1900
+                     *             }
+                     *           ],
+                     *           "taxMode": "inclusive",
+                     *           "currency": "EUR",
+                     *           "netMinor": 671,
+                     *           "taxMinor": 128,
+                     *           "totalMinor": 799,
+                     *           "creditedMinor": 0,
+                     *           "paymentSource": "stripe",
+                     *           "paymentReference": "pi_3QabcXYZ"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["InvoiceList"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMyInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's id. */
+                invoiceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f809",
+                     *       "number": "DB-2026-000123",
+                     *       "orderId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+                     *       "userId": "user-42",
+                     *       "status": "issued",
+                     *       "issuedAt": "2026-01-20T08:02:12.000Z",
+                     *       "seller": {
+                     *         "name": "Durable Billing",
+                     *         "address": "1 Example Street, Berlin",
+                     *         "country": "DE",
+                     *         "taxId": "DE123456789"
+                     *       },
+                     *       "platform": {
+                     *         "name": "Durable Billing",
+                     *         "address": "1 Example Street, Berlin",
+                     *         "country": "DE",
+                     *         "taxId": "DE123456789"
+                     *       },
+                     *       "buyer": {
+                     *         "userId": "user-42",
+                     *         "name": "王小明",
+                     *         "address": "Unter den Linden 1, Berlin",
+                     *         "country": "DE",
+                     *         "taxId": null
+                     *       },
+                     *       "lines": [
+                     *         {
+                     *           "description": "Pro monthly",
+                     *           "packageCode": "pro_monthly",
+                     *           "quantity": 1,
+                     *           "listPriceMinor": 999,
+                     *           "discountMinor": 200,
+                     *           "couponCode": "LAUNCH20",
+                     *           "grossMinor": 799,
+                     *           "netMinor": 671,
+                     *           "taxMinor": 128,
+                     *           "rateBasisPoints": 1900
+                     *         }
+                     *       ],
+                     *       "taxMode": "inclusive",
+                     *       "currency": "EUR",
+                     *       "netMinor": 671,
+                     *       "taxMinor": 128,
+                     *       "totalMinor": 799,
+                     *       "creditedMinor": 0,
+                     *       "paymentSource": "stripe",
+                     *       "paymentReference": "pi_3QabcXYZ"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMyInvoicePdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's id. */
+                invoiceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example %PDF-1.3 … */
+                    "application/pdf": string;
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMyCreditNotes: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1-200. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page. */
+                cursor?: string;
+                /** @description Only items at or after this instant (inclusive; ISO 8601 with offset). */
+                from?: string;
+                /** @description Only items before this instant (exclusive; ISO 8601 with offset). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "4d5e6f70-8192-4a3b-8c4d-5e6f708192a3",
+                     *           "number": "CN-2026-000007",
+                     *           "invoiceId": "2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f809",
+                     *           "invoiceNumber": "DB-2026-000123",
+                     *           "orderId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+                     *           "refundId": "e2d3c4b5-a697-4887-9a6b-5c4d3e2f1a0b",
+                     *           "userId": "user-42",
+                     *           "issuedAt": "2026-01-22T10:00:00.000Z",
+                     *           "currency": "EUR",
+                     *           "netMinor": 336,
+                     *           "taxMinor": 64,
+                     *           "amountMinor": 400,
+                     *           "taxRateBasisPoints": 1900,
+                     *           "reason": "Customer asked within the refund window."
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreditNoteList"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMyCreditNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The credit note's id. */
+                creditNoteId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "4d5e6f70-8192-4a3b-8c4d-5e6f708192a3",
+                     *       "number": "CN-2026-000007",
+                     *       "invoiceId": "2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f809",
+                     *       "invoiceNumber": "DB-2026-000123",
+                     *       "orderId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+                     *       "refundId": "e2d3c4b5-a697-4887-9a6b-5c4d3e2f1a0b",
+                     *       "userId": "user-42",
+                     *       "issuedAt": "2026-01-22T10:00:00.000Z",
+                     *       "currency": "EUR",
+                     *       "netMinor": 336,
+                     *       "taxMinor": 64,
+                     *       "amountMinor": 400,
+                     *       "taxRateBasisPoints": 1900,
+                     *       "reason": "Customer asked within the refund window."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreditNote"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMyCreditNotePdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The credit note's id. */
+                creditNoteId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example %PDF-1.3 … */
+                    "application/pdf": string;
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listInvoices: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1-200. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page. */
+                cursor?: string;
+                /** @description Only items at or after this instant (inclusive; ISO 8601 with offset). */
+                from?: string;
+                /** @description Only items before this instant (exclusive; ISO 8601 with offset). */
+                to?: string;
+                /** @description The seller's id. */
+                sellerId?: string;
+                /** @description The calling service's opaque user id. */
+                userId?: string;
+                /** @description Only items in this currency (ISO 4217). */
+                currency?: string;
+                /** @description Only items with this status. */
+                status?: components["schemas"]["InvoiceStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f809",
+                     *           "number": "DB-2026-000123",
+                     *           "orderId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+                     *           "userId": "user-42",
+                     *           "status": "issued",
+                     *           "issuedAt": "2026-01-20T08:02:12.000Z",
+                     *           "seller": {
+                     *             "name": "Durable Billing",
+                     *             "address": "1 Example Street, Berlin",
+                     *             "country": "DE",
+                     *             "taxId": "DE123456789"
+                     *           },
+                     *           "platform": {
+                     *             "name": "Durable Billing",
+                     *             "address": "1 Example Street, Berlin",
+                     *             "country": "DE",
+                     *             "taxId": "DE123456789"
+                     *           },
+                     *           "buyer": {
+                     *             "userId": "user-42",
+                     *             "name": "王小明",
+                     *             "address": "Unter den Linden 1, Berlin",
+                     *             "country": "DE",
+                     *             "taxId": null
+                     *           },
+                     *           "lines": [
+                     *             {
+                     *               "description": "Pro monthly",
+                     *               "packageCode": "pro_monthly",
+                     *               "quantity": 1,
+                     *               "listPriceMinor": 999,
+                     *               "discountMinor": 200,
+                     *               "couponCode": "LAUNCH20",
+                     *               "grossMinor": 799,
+                     *               "netMinor": 671,
+                     *               "taxMinor": 128,
+                     *               "rateBasisPoints": 1900
+                     *             }
+                     *           ],
+                     *           "taxMode": "inclusive",
+                     *           "currency": "EUR",
+                     *           "netMinor": 671,
+                     *           "taxMinor": 128,
+                     *           "totalMinor": 799,
+                     *           "creditedMinor": 0,
+                     *           "paymentSource": "stripe",
+                     *           "paymentReference": "pi_3QabcXYZ"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["InvoiceList"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exportInvoicesCsv: {
+        parameters: {
+            query?: {
+                /** @description Only items at or after this instant (inclusive; ISO 8601 with offset). */
+                from?: string;
+                /** @description Only items before this instant (exclusive; ISO 8601 with offset). */
+                to?: string;
+                /** @description The seller's id. */
+                sellerId?: string;
+                /** @description The calling service's opaque user id. */
+                userId?: string;
+                /** @description Only items in this currency (ISO 4217). */
+                currency?: string;
+                /** @description Only items with this status. */
+                status?: components["schemas"]["InvoiceStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example number,issued_at,status,order_id,user_id,buyer_name,buyer_country,seller,currency,net_minor,tax_minor,total_minor,credited_minor,payment_source,payment_reference
+                     *     DB-2026-000123,2026-01-20T08:02:12.000Z,issued,a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d,user-42,王小明,DE,Durable Billing,EUR,671,128,799,0,stripe,pi_3QabcXYZ
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's id. */
+                invoiceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f809",
+                     *       "number": "DB-2026-000123",
+                     *       "orderId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+                     *       "userId": "user-42",
+                     *       "status": "issued",
+                     *       "issuedAt": "2026-01-20T08:02:12.000Z",
+                     *       "seller": {
+                     *         "name": "Durable Billing",
+                     *         "address": "1 Example Street, Berlin",
+                     *         "country": "DE",
+                     *         "taxId": "DE123456789"
+                     *       },
+                     *       "platform": {
+                     *         "name": "Durable Billing",
+                     *         "address": "1 Example Street, Berlin",
+                     *         "country": "DE",
+                     *         "taxId": "DE123456789"
+                     *       },
+                     *       "buyer": {
+                     *         "userId": "user-42",
+                     *         "name": "王小明",
+                     *         "address": "Unter den Linden 1, Berlin",
+                     *         "country": "DE",
+                     *         "taxId": null
+                     *       },
+                     *       "lines": [
+                     *         {
+                     *           "description": "Pro monthly",
+                     *           "packageCode": "pro_monthly",
+                     *           "quantity": 1,
+                     *           "listPriceMinor": 999,
+                     *           "discountMinor": 200,
+                     *           "couponCode": "LAUNCH20",
+                     *           "grossMinor": 799,
+                     *           "netMinor": 671,
+                     *           "taxMinor": 128,
+                     *           "rateBasisPoints": 1900
+                     *         }
+                     *       ],
+                     *       "taxMode": "inclusive",
+                     *       "currency": "EUR",
+                     *       "netMinor": 671,
+                     *       "taxMinor": 128,
+                     *       "totalMinor": 799,
+                     *       "creditedMinor": 0,
+                     *       "paymentSource": "stripe",
+                     *       "paymentReference": "pi_3QabcXYZ"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getInvoicePdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's id. */
+                invoiceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example %PDF-1.3 … */
+                    "application/pdf": string;
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listCreditNotes: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1-200. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page. */
+                cursor?: string;
+                /** @description Only items at or after this instant (inclusive; ISO 8601 with offset). */
+                from?: string;
+                /** @description Only items before this instant (exclusive; ISO 8601 with offset). */
+                to?: string;
+                /** @description The calling service's opaque user id. */
+                userId?: string;
+                /** @description The invoice's id. */
+                invoiceId?: string;
+                /** @description Only items in this currency (ISO 4217). */
+                currency?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "4d5e6f70-8192-4a3b-8c4d-5e6f708192a3",
+                     *           "number": "CN-2026-000007",
+                     *           "invoiceId": "2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f809",
+                     *           "invoiceNumber": "DB-2026-000123",
+                     *           "orderId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+                     *           "refundId": "e2d3c4b5-a697-4887-9a6b-5c4d3e2f1a0b",
+                     *           "userId": "user-42",
+                     *           "issuedAt": "2026-01-22T10:00:00.000Z",
+                     *           "currency": "EUR",
+                     *           "netMinor": 336,
+                     *           "taxMinor": 64,
+                     *           "amountMinor": 400,
+                     *           "taxRateBasisPoints": 1900,
+                     *           "reason": "Customer asked within the refund window."
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreditNoteList"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exportSellerStatementCsv: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The seller's id. */
+                sellerId: string;
+                /** @description The calendar month (UTC), YYYY-MM. */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example kind,number,issued_at,order_id,currency,net_minor,tax_minor,total_minor
+                     *     invoice,DB-2026-000123,2026-01-20T08:02:12.000Z,a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d,EUR,671,128,799
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSellerStatementPdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The seller's id. */
+                sellerId: string;
+                /** @description The calendar month (UTC), YYYY-MM. */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example %PDF-1.3 … */
+                    "application/pdf": string;
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     receiveCreditsGrantedEvent: {
         parameters: {
             query?: never;
@@ -17223,6 +19496,126 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["OrderRefundedWebhook"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once (a `webhook_endpoint.disabled` event records it). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Acknowledged: the delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, or none in time, is retried on the schedule; after the last attempt the delivery is failed (replayable by an operator). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveInvoiceIssuedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every attempt and replay of this event. Dedupe on it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. Refuse one far from your clock (Standard Webhooks libraries allow 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<raw body>`, keyed with the base64 part of the endpoint secret (`whsec_…`); two during a secret rotation overlap. Verify with a Standard Webhooks library (`standardwebhooks` on npm) against the raw body. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
+                 *       "type": "invoice.issued",
+                 *       "timestamp": "2026-01-31T12:00:04.000Z",
+                 *       "userId": "user-42",
+                 *       "data": {
+                 *         "invoiceId": "2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f809",
+                 *         "number": "DB-2026-000123",
+                 *         "orderId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+                 *         "totalMinor": 799,
+                 *         "taxMinor": 128,
+                 *         "currency": "USD",
+                 *         "issuedAt": "2026-01-20T08:02:12.000Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["InvoiceIssuedWebhook"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once (a `webhook_endpoint.disabled` event records it). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Acknowledged: the delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, or none in time, is retried on the schedule; after the last attempt the delivery is failed (replayable by an operator). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveCreditNoteIssuedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every attempt and replay of this event. Dedupe on it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. Refuse one far from your clock (Standard Webhooks libraries allow 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<raw body>`, keyed with the base64 part of the endpoint secret (`whsec_…`); two during a secret rotation overlap. Verify with a Standard Webhooks library (`standardwebhooks` on npm) against the raw body. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
+                 *       "type": "credit_note.issued",
+                 *       "timestamp": "2026-01-31T12:00:04.000Z",
+                 *       "userId": "user-42",
+                 *       "data": {
+                 *         "creditNoteId": "4d5e6f70-8192-4a3b-8c4d-5e6f708192a3",
+                 *         "number": "CN-2026-000007",
+                 *         "invoiceId": "2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f809",
+                 *         "orderId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+                 *         "amountMinor": 799,
+                 *         "currency": "USD",
+                 *         "issuedAt": "2026-01-22T10:00:00.000Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreditNoteIssuedWebhook"];
             };
         };
         responses: {

@@ -24,6 +24,8 @@ const EVENT_TYPES = Object.keys({
   'subscription.provisioned': true,
   'subscription.renewed': true,
   'order.refunded': true,
+  'invoice.issued': true,
+  'credit_note.issued': true,
   'package.expiring_soon': true,
   'package.expired': true,
   'webhook_endpoint.disabled': true,
