@@ -1,0 +1,6 @@
+/**
+ * The public face of modules/topups: what other modules, api/, activities/, worker/ and prisma/ may import.
+ * Everything else in this folder is private to it (dependency-cruiser checks that, see .dependency-cruiser.cjs).
+ */
+export { MAX_OFFERS, OFFER_CACHE_MS, OfferBook, offerBookFor, pickOffers, purchaseCallSchema, purchaseOfferSchema } from './offers';
+export type { PurchaseOffer, ShortfallDetails } from './offers';
