@@ -21,6 +21,7 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   packageId: 'The package\'s id.',
   reportId: 'The report\'s id.',
   reservationId: 'The reservation\'s id (the answer of POST /v1/internal/reservations).',
+  ruleId: 'The top-up rule\'s id.',
   sellerId: 'The seller\'s id.',
   userPackageId: 'The grant\'s id (a user package).',
   // query: filters

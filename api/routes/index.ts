@@ -10,6 +10,7 @@ import { operationsRoutes } from './operations';
 import { eventRoutes } from './events';
 import { lifecycleRoutes } from './lifecycle';
 import { commerceRoutes } from './commerce';
+import { topUpRoutes } from './topups';
 
 /** Every endpoint of the API; the router, the OpenAPI document and the access tests all read this. */
 export const routes: RouteDefinition[] = [
@@ -24,4 +25,5 @@ export const routes: RouteDefinition[] = [
   ...eventRoutes,
   ...lifecycleRoutes,
   ...commerceRoutes,
+  ...topUpRoutes,
 ];

@@ -4,3 +4,5 @@
  */
 export { MAX_OFFERS, OFFER_CACHE_MS, OfferBook, offerBookFor, pickOffers, purchaseCallSchema, purchaseOfferSchema } from './offers';
 export type { PurchaseOffer, ShortfallDetails } from './offers';
+export { createTopUpRule, deleteTopUpRule, getTopUpRule, listTopUpRules, setTopUpRulePaused, topUpRuleSchema } from './top-up-rules';
+export type { TopUpRuleInput, TopUpRuleView } from './top-up-rules';
