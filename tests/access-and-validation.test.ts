@@ -104,6 +104,7 @@ const SAMPLES: Record<string, Sample> = {
     invalid: { body: { thresholdCredits: 10, packageCode: 'monthly_membership' } },
   },
   'GET /v1/me/top-up-rules': { valid: () => ({}), invalid: null },
+  'GET /v1/me/top-ups': { valid: () => ({}), invalid: null },
   'GET /v1/me/top-up-rules/:ruleId': { valid: () => ({ params: { ruleId: missingId } }), invalid: { params: { ruleId: '42' } } },
   'POST /v1/me/top-up-rules/:ruleId/pause': { valid: () => ({ params: { ruleId: missingId }, body: {} }), invalid: { params: { ruleId: missingId }, body: { extra: 1 } } },
   'POST /v1/me/top-up-rules/:ruleId/resume': { valid: () => ({ params: { ruleId: missingId }, body: {} }), invalid: { params: { ruleId: '42' }, body: {} } },

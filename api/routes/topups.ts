@@ -1,6 +1,6 @@
 import { z } from '../../platform/zod';
 import { BillingError } from '../../platform/errors';
-import { createTopUpRule, deleteTopUpRule, getTopUpRule, listTopUpRules, setTopUpRulePaused, topUpRuleSchema, type TopUpRuleView } from '../../modules/topups';
+import { createTopUpRule, deleteTopUpRule, getTopUpRule, listRefills, listTopUpRules, setTopUpRulePaused, topUpRefillSchema, topUpRuleSchema, type TopUpRuleView } from '../../modules/topups';
 import type { Principal } from '../auth';
 import { defineRoute, type RouteDefinition } from '../route';
 import { ids } from '../examples';
@@ -34,6 +34,7 @@ const myRuleParams = z.strictObject({ ruleId: uuidSchema });
 const userParams = z.strictObject({ userId: userIdSchema });
 const userRuleParams = z.strictObject({ userId: userIdSchema, ruleId: uuidSchema });
 const ruleList = z.object({ items: z.array(topUpRuleSchema) }).openapi('TopUpRuleList');
+const refillList = z.object({ items: z.array(topUpRefillSchema) }).openapi('TopUpRefillList');
 
 const RULE_ERRORS = ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'TOP_UP_CAP_TOO_LOW', 'ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'];
 const rule: TopUpRuleView = {
@@ -56,6 +57,34 @@ const RULE_DESCRIPTION =
   'When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency) or TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase). Audited.';
 
 export const topUpRoutes: RouteDefinition[] = [
+  defineRoute({
+    method: 'get',
+    path: '/v1/me/top-ups',
+    access: USER,
+    tag: 'User',
+    operationId: 'listMyTopUps',
+    summary: 'List my refills',
+    description: "My rule's refills, newest first (the latest 100): the month each counted against and whether it took a slot of the monthly caps (`claimed`), found them reached (`capped`) or gave its slot back (`released`).",
+    response: refillList,
+    examples: {
+      response: {
+        items: [
+          {
+            id: 'top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42',
+            ruleId: '6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20',
+            userId: ids.user,
+            month: '2026-02',
+            amountMinor: 1000,
+            currency: 'USD',
+            status: 'claimed',
+            createdAt: '2026-02-03T10:00:00.000Z',
+            updatedAt: '2026-02-03T10:00:00.000Z',
+          },
+        ],
+      },
+    },
+    handler: async ({ deps, principal }) => ({ body: await listRefills(deps.db, ownUserId(principal)) }),
+  }),
   defineRoute({
     method: 'post',
     path: '/v1/me/top-up-rules',

@@ -25,3 +25,31 @@ CREATE TABLE "top_up_rules" (
 );
 
 CREATE UNIQUE INDEX "top_up_rules_user_id_key" ON "top_up_rules"("user_id");
+
+-- One refill a rule started and the monthly slot it claimed (or why it got none).
+CREATE TYPE "TopUpRefillStatus" AS ENUM ('claimed', 'capped', 'released');
+
+CREATE TABLE "top_up_refills" (
+    "id" TEXT NOT NULL,
+    "rule_id" UUID NOT NULL,
+    "user_id" TEXT NOT NULL,
+    "month" CHAR(7) NOT NULL,
+    "amount_minor" INTEGER NOT NULL,
+    "currency" CHAR(3) NOT NULL,
+    "status" "TopUpRefillStatus" NOT NULL,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL,
+    CONSTRAINT "top_up_refills_pkey" PRIMARY KEY ("id")
+);
+CREATE INDEX "top_up_refills_user_id_created_at_idx" ON "top_up_refills"("user_id", "created_at");
+
+-- What a rule used of its monthly caps; the claim updates it in place (concurrent claims take turns on the row).
+CREATE TABLE "top_up_months" (
+    "rule_id" UUID NOT NULL,
+    "month" CHAR(7) NOT NULL,
+    "top_ups" INTEGER NOT NULL,
+    "amount_minor" INTEGER NOT NULL,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL,
+    CONSTRAINT "top_up_months_pkey" PRIMARY KEY ("rule_id", "month"),
+    CONSTRAINT "top_up_months_counts_check" CHECK ("top_ups" >= 0 AND "amount_minor" >= 0)
+);
