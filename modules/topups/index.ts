@@ -8,3 +8,5 @@ export { createTopUpRule, deleteTopUpRule, getTopUpRule, listTopUpRules, setTopU
 export type { TopUpRuleInput, TopUpRuleView } from './top-up-rules';
 export { claimRefill, listRefills, monthlyUse, releaseRefill, topUpRefillSchema } from './refills';
 export type { TopUpRefillView } from './refills';
+export { chargeSavedToken, forgetSavedToken } from './gateway-charges';
+export type { GatewayAccount, OffSessionAnswer, OffSessionCharge } from './gateway-charges';
