@@ -14,6 +14,7 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   endpointId: 'The webhook endpoint\'s id.',
   grantId: 'The grant\'s id (a user package).',
   itemId: 'The item\'s id as the report lists it (`<kind>:<subject id>`).',
+  methodId: 'The saved payment method\'s id.',
   mismatchId: 'The mismatch\'s id in the report.',
   notificationId: 'The notification\'s id.',
   orderId: 'The order\'s id.',

@@ -1,6 +1,6 @@
 import { z } from '../../platform/zod';
 import { BillingError } from '../../platform/errors';
-import { createTopUpRule, deleteTopUpRule, getTopUpRule, listRefills, listTopUpRules, setTopUpRulePaused, topUpRefillSchema, topUpRuleSchema, type TopUpRuleView } from '../../modules/topups';
+import { createTopUpRule, deleteTopUpRule, getTopUpRule, listPaymentMethods, listRefills, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema, listTopUpRules, setTopUpRulePaused, topUpRefillSchema, topUpRuleSchema, type TopUpRuleView } from '../../modules/topups';
 import type { Principal } from '../auth';
 import { defineRoute, type RouteDefinition } from '../route';
 import { ids } from '../examples';
@@ -56,7 +56,59 @@ const ruleRequest = { thresholdCredits: 20, packageCode: 'credits_100', currency
 const RULE_DESCRIPTION =
   'When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency) or TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase). Audited.';
 
+const methodBody = z.strictObject({
+  channel: codeSchema.openapi({ description: 'A `gateway` payment channel.', example: 'gateway' }),
+  token: z.string().min(1).max(200).openapi({ description: "The gateway's token for the saved method (its card page answers it); never card data.", example: 'tok_3f9c' }),
+  label: z.string().trim().min(1).max(100).optional().openapi({ example: 'Visa ending 4242' }),
+});
+const methodParams = z.strictObject({ methodId: uuidSchema });
+const methodList = z.object({ items: z.array(savedPaymentMethodSchema) }).openapi('SavedPaymentMethodList');
+const method = { id: '0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f', userId: ids.user, channel: 'gateway', label: 'Visa ending 4242', createdAt: '2026-01-31T12:00:00.000Z' };
+
 export const topUpRoutes: RouteDefinition[] = [
+  defineRoute({
+    method: 'post',
+    path: '/v1/me/payment-methods',
+    access: USER,
+    tag: 'User',
+    operationId: 'saveMyPaymentMethod',
+    summary: 'Save a payment method',
+    description: "Saves a gateway token for off-session charges (top-ups). Only the gateway's token is kept, never card data. CHANNEL_UNAVAILABLE when the channel is not an enabled `gateway` channel; ALREADY_EXISTS when the token is saved already. Audited.",
+    body: methodBody,
+    response: savedPaymentMethodSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'CHANNEL_UNAVAILABLE', 'ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { request: { channel: 'gateway', token: 'tok_3f9c', label: 'Visa ending 4242' }, response: method },
+    handler: async ({ body, deps, idempotency, principal }) => saveGatewayToken(deps.db, ownUserId(principal), body, idempotency, principal!.id),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/me/payment-methods',
+    access: USER,
+    tag: 'User',
+    operationId: 'listMyPaymentMethods',
+    summary: 'List my payment methods',
+    description: 'My saved payment methods, oldest first (removed ones are not listed).',
+    response: methodList,
+    examples: { response: { items: [method] } },
+    handler: async ({ deps, principal }) => ({ body: await listPaymentMethods(deps.db, ownUserId(principal)) }),
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/v1/me/payment-methods/:methodId',
+    access: USER,
+    tag: 'User',
+    operationId: 'removeMyPaymentMethod',
+    summary: 'Remove a payment method',
+    description: 'Asks the gateway to forget the token, then removes the method; the answer is the method as it was. Audited.',
+    params: methodParams,
+    response: savedPaymentMethodSchema,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'PAYMENT_PROVIDER_ERROR', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { response: method },
+    handler: async ({ params, deps, idempotency, principal }) => removePaymentMethod(deps.db, ownUserId(principal), params.methodId, idempotency, principal!.id),
+  }),
   defineRoute({
     method: 'get',
     path: '/v1/me/top-ups',

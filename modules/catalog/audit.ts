@@ -8,7 +8,7 @@ export interface AuditedChange {
   actor: string;
   /** e.g. `action_price.updated` */
   action: string;
-  entityType: 'action_price' | 'billing_package' | 'payment_channel' | 'top_up_rule';
+  entityType: 'action_price' | 'billing_package' | 'payment_channel' | 'top_up_rule' | 'payment_method';
   entityId: string;
   before: unknown;
   after: unknown;

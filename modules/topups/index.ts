@@ -10,3 +10,5 @@ export { claimRefill, listRefills, monthlyUse, releaseRefill, topUpRefillSchema 
 export type { TopUpRefillView } from './refills';
 export { chargeSavedToken, forgetSavedToken } from './gateway-charges';
 export type { GatewayAccount, OffSessionAnswer, OffSessionCharge } from './gateway-charges';
+export { listPaymentMethods, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema } from './payment-methods';
+export type { SavedPaymentMethodView } from './payment-methods';

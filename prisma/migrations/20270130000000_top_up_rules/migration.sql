@@ -53,3 +53,17 @@ CREATE TABLE "top_up_months" (
     CONSTRAINT "top_up_months_pkey" PRIMARY KEY ("rule_id", "month"),
     CONSTRAINT "top_up_months_counts_check" CHECK ("top_ups" >= 0 AND "amount_minor" >= 0)
 );
+
+-- Saved payment methods: the provider's reference only (a gateway token, a Stripe PaymentMethod id), never card data.
+CREATE TABLE "saved_payment_methods" (
+    "id" UUID NOT NULL,
+    "user_id" TEXT NOT NULL,
+    "channel_code" TEXT NOT NULL,
+    "external_ref" TEXT NOT NULL,
+    "label" TEXT,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "removed_at" TIMESTAMPTZ(3),
+    CONSTRAINT "saved_payment_methods_pkey" PRIMARY KEY ("id")
+);
+CREATE UNIQUE INDEX "saved_payment_methods_channel_code_external_ref_key" ON "saved_payment_methods"("channel_code", "external_ref");
+CREATE INDEX "saved_payment_methods_user_id_idx" ON "saved_payment_methods"("user_id");
