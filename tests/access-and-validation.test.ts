@@ -104,7 +104,7 @@ const SAMPLES: Record<string, Sample> = {
     invalid: { body: { thresholdCredits: 10, packageCode: 'monthly_membership' } },
   },
   'GET /v1/me/top-up-rules': { valid: () => ({}), invalid: null },
-  'GET /v1/me/top-ups': { valid: () => ({}), invalid: null },
+  'GET /v1/me/top-ups': { valid: () => ({}), invalid: { query: '?limit=0' } },
   'POST /v1/me/payment-methods': { valid: () => ({ body: { channel: 'stripe', token: 'tok_probe' } }), invalid: { body: { channel: 'stripe' } } },
   'GET /v1/me/payment-methods': { valid: () => ({}), invalid: null },
   'DELETE /v1/me/payment-methods/:methodId': { valid: () => ({ params: { methodId: missingId } }), invalid: { params: { methodId: '42' } } },

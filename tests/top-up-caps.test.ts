@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { newUserId, startStack, type TestStack } from './support/stack';
 import { createPackage } from './support/fixtures';
-import { claimRefill, monthlyUse, releaseRefill } from '../modules/topups';
+import { claimRefill, failRefill, monthlyUse, releaseRefill } from '../modules/topups';
 import { refillWorkflowId } from '../modules/topups/rules/caps';
 
 let stack: TestStack;
@@ -100,6 +100,25 @@ describe('GET /v1/me/top-ups', () => {
       [second, 'capped', PRICE],
     ].sort());
     expect(items[0]!.createdAt >= items[1]!.createdAt).toBe(true);
-    expect((await stack.call('GET', '/v1/me/top-ups', { as: { user: newUserId('nobody') } })).body).toEqual({ items: [] });
+    expect((await stack.call('GET', '/v1/me/top-ups', { as: { user: newUserId('nobody') } })).body).toEqual({ items: [], nextCursor: null });
+    const firstPage = await stack.call('GET', '/v1/me/top-ups?limit=1', { as: { user: userId } });
+    const secondPage = await stack.call('GET', `/v1/me/top-ups?limit=1&cursor=${encodeURIComponent(firstPage.body.nextCursor)}`, { as: { user: userId } });
+    expect([...firstPage.body.items, ...secondPage.body.items].map((r: { id: string }) => r.id)).toEqual(items.map((r) => r.id));
+    expect(secondPage.body.nextCursor).toBeNull();
+  });
+});
+
+describe('a refill that gives up', () => {
+  it('gives its slot back, pauses the rule and records top_up.failed, once', async () => {
+    const ruleId = await rule({ maxTopUpsPerMonth: 1 });
+    const [refillId] = crossings(ruleId, 1);
+    expect((await claimRefill(stack.db, refillId!, ruleId, AT))?.status).toBe('claimed');
+    const orderId = randomUUID();
+    expect((await failRefill(stack.db, { refillId: refillId!, orderId })).status).toBe('released');
+    expect((await failRefill(stack.db, { refillId: refillId!, orderId })).status).toBe('released');
+    expect(await monthlyUse(stack.db, ruleId, '2027-03')).toEqual({ topUps: 0, amountMinor: 0 });
+    expect(await stack.db.topUpRule.findUniqueOrThrow({ where: { id: ruleId } })).toMatchObject({ status: 'paused', pausedReason: 'payment_declined' });
+    const events = await stack.db.event.findMany({ where: { type: 'top_up.failed', payload: { path: ['refillId'], equals: refillId! } } });
+    expect(events.map((event) => event.payload)).toEqual([{ ruleId, refillId, orderId }]);
   });
 });

@@ -4,7 +4,7 @@ import { createTopUpRule, deleteTopUpRule, getTopUpRule, listPaymentMethods, lis
 import type { Principal } from '../auth';
 import { defineRoute, type RouteDefinition } from '../route';
 import { ids } from '../examples';
-import { userIdSchema, uuidSchema } from '../schemas';
+import { pageOf, pageQuery, userIdSchema, uuidSchema } from '../schemas';
 
 /** Top-up rules, for the user themself and for an admin on a user's behalf. Handlers call modules/topups only. */
 const USER = ['user' as const];
@@ -34,7 +34,7 @@ const myRuleParams = z.strictObject({ ruleId: uuidSchema });
 const userParams = z.strictObject({ userId: userIdSchema });
 const userRuleParams = z.strictObject({ userId: userIdSchema, ruleId: uuidSchema });
 const ruleList = z.object({ items: z.array(topUpRuleSchema) }).openapi('TopUpRuleList');
-const refillList = z.object({ items: z.array(topUpRefillSchema) }).openapi('TopUpRefillList');
+const refillList = pageOf(topUpRefillSchema).openapi('TopUpRefillList');
 
 const RULE_ERRORS = ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'TOP_UP_CAP_TOO_LOW', 'ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'];
 const rule: TopUpRuleView = {
@@ -71,7 +71,7 @@ export const topUpRoutes: RouteDefinition[] = [
     path: '/v1/me/payment-methods',
     access: USER,
     tag: 'User',
-    operationId: 'saveMyPaymentMethod',
+    operationId: 'createMyPaymentMethod',
     summary: 'Save a payment method',
     description: "Saves a gateway token for off-session charges (top-ups). Only the gateway's token is kept, never card data. CHANNEL_UNAVAILABLE when the channel is not an enabled `gateway` channel; ALREADY_EXISTS when the token is saved already. Audited.",
     body: methodBody,
@@ -90,6 +90,7 @@ export const topUpRoutes: RouteDefinition[] = [
     operationId: 'listMyPaymentMethods',
     summary: 'List my payment methods',
     description: 'My saved payment methods, oldest first (removed ones are not listed).',
+    unpaged: 'A user saves a few payment methods: the whole list in one answer.',
     response: methodList,
     examples: { response: { items: [method] } },
     handler: async ({ deps, principal }) => ({ body: await listPaymentMethods(deps.db, ownUserId(principal)) }),
@@ -99,7 +100,7 @@ export const topUpRoutes: RouteDefinition[] = [
     path: '/v1/me/payment-methods/:methodId',
     access: USER,
     tag: 'User',
-    operationId: 'removeMyPaymentMethod',
+    operationId: 'deleteMyPaymentMethod',
     summary: 'Remove a payment method',
     description: 'Asks the gateway to forget the token, then removes the method; the answer is the method as it was. Audited.',
     params: methodParams,
@@ -116,7 +117,8 @@ export const topUpRoutes: RouteDefinition[] = [
     tag: 'User',
     operationId: 'listMyTopUps',
     summary: 'List my refills',
-    description: "My rule's refills, newest first (the latest 100): the month each counted against and whether it took a slot of the monthly caps (`claimed`), found them reached (`capped`) or gave its slot back (`released`).",
+    query: pageQuery(),
+    description: "My rule's refills, newest first, a page at a time: the month each counted against and whether it took a slot of the monthly caps (`claimed`), found them reached (`capped`) or gave its slot back (`released`).",
     response: refillList,
     examples: {
       response: {
@@ -133,9 +135,10 @@ export const topUpRoutes: RouteDefinition[] = [
             updatedAt: '2026-02-03T10:00:00.000Z',
           },
         ],
+        nextCursor: null,
       },
     },
-    handler: async ({ deps, principal }) => ({ body: await listRefills(deps.db, ownUserId(principal)) }),
+    handler: async ({ deps, principal, query }) => ({ body: await listRefills(deps.db, ownUserId(principal), query) }),
   }),
   defineRoute({
     method: 'post',
@@ -161,6 +164,7 @@ export const topUpRoutes: RouteDefinition[] = [
     operationId: 'listMyTopUpRules',
     summary: 'List my top-up rules',
     description: 'My top-up rules (at most one).',
+    unpaged: 'A user has at most one top-up rule.',
     response: ruleList,
     examples: { response: { items: [rule] } },
     handler: async ({ deps, principal }) => ({ body: await listTopUpRules(deps.db, ownUserId(principal)) }),
@@ -251,6 +255,7 @@ export const topUpRoutes: RouteDefinition[] = [
     operationId: 'listUserTopUpRules',
     summary: "List a user's top-up rules",
     description: "A user's top-up rules (at most one).",
+    unpaged: 'A user has at most one top-up rule.',
     params: userParams,
     response: ruleList,
     examples: { response: { items: [rule] } },

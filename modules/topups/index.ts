@@ -6,7 +6,7 @@ export { MAX_OFFERS, OFFER_CACHE_MS, OfferBook, offerBookFor, pickOffers, purcha
 export type { PurchaseOffer, ShortfallDetails } from './offers';
 export { createTopUpRule, deleteTopUpRule, getTopUpRule, listTopUpRules, setTopUpRulePaused, topUpRuleSchema } from './top-up-rules';
 export type { TopUpRuleInput, TopUpRuleView } from './top-up-rules';
-export { claimRefill, listRefills, monthlyUse, releaseRefill, topUpRefillSchema } from './refills';
+export { claimRefill, failRefill, listRefills, monthlyUse, releaseRefill, topUpRefillSchema } from './refills';
 export type { TopUpRefillView } from './refills';
 export { chargeSavedToken, forgetSavedToken } from './gateway-charges';
 export type { GatewayAccount, OffSessionAnswer, OffSessionCharge } from './gateway-charges';

@@ -9,8 +9,10 @@
 import { z } from '../../platform/zod';
 import { BillingError } from '../../platform/errors';
 import type { Database, Tx } from '../../platform/database';
+import { keysetOrder, type Page, type PageRequest } from '../../platform/pagination';
 import { packageOnSale } from '../catalog';
 import { resolvePrice } from '../pricing';
+import { recordEvent } from '../../platform/outbox/record';
 import type { TopUpRefill } from '../../generated/prisma/client';
 import { monthOf } from './rules/caps';
 
@@ -98,14 +100,36 @@ export async function releaseRefill(db: Database, refillId: string): Promise<Top
   });
 }
 
-/** The user's refills, newest first (at most `limit`). */
-export async function listRefills(db: Database, userId: string, limit = 100): Promise<{ items: TopUpRefillView[] }> {
-  const refills = await db.topUpRefill.findMany({ where: { userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: limit });
-  return { items: refills.map(topUpRefillView) };
+const NEWEST_FIRST = keysetOrder({ field: 'createdAt', direction: 'desc', kind: 'date' }, { field: 'id', direction: 'desc', kind: 'text' });
+
+/** The user's refills, newest first, a page at a time. */
+export async function listRefills(db: Database, userId: string, page: PageRequest): Promise<Page<TopUpRefillView>> {
+  const refills = await db.topUpRefill.findMany({ where: { AND: [{ userId }, NEWEST_FIRST.after(page.cursor)] }, orderBy: NEWEST_FIRST.orderBy, take: NEWEST_FIRST.take(page) });
+  return NEWEST_FIRST.page(refills, page, topUpRefillView);
 }
 
 /** For tests and reports: what a rule used of its caps in a month. */
 export async function monthlyUse(db: Database, ruleId: string, month: string): Promise<{ topUps: number; amountMinor: number }> {
   const used = await db.topUpMonth.findUnique({ where: { ruleId_month: { ruleId, month } } });
   return { topUps: used?.topUps ?? 0, amountMinor: used?.amountMinor ?? 0 };
+}
+
+/**
+ * A refill that gave up after its last refused charge, in one transaction: its slot goes back, the rule
+ * is paused (`payment_declined`) and `top_up.failed` is recorded. Done once: a retry finds the refill
+ * released already and changes nothing.
+ */
+export async function failRefill(db: Database, input: { refillId: string; orderId: string | null }): Promise<TopUpRefillView> {
+  return db.$transaction(async (tx) => {
+    const { count } = await tx.topUpRefill.updateMany({ where: { id: input.refillId, status: 'claimed' }, data: { status: 'released' } });
+    const refill = await tx.topUpRefill.findUniqueOrThrow({ where: { id: input.refillId } });
+    if (count === 1) {
+      await tx.$executeRaw`
+        UPDATE top_up_months SET top_ups = top_ups - 1, amount_minor = amount_minor - ${refill.amountMinor}, updated_at = now()
+        WHERE rule_id = ${refill.ruleId}::uuid AND month = ${refill.month}`;
+      await tx.topUpRule.updateMany({ where: { id: refill.ruleId }, data: { status: 'paused', pausedReason: 'payment_declined' } });
+      await recordEvent(tx, { type: 'top_up.failed', userId: refill.userId, payload: { ruleId: refill.ruleId, refillId: refill.id, orderId: input.orderId } });
+    }
+    return topUpRefillView(refill);
+  });
 }

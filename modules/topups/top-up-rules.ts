@@ -23,7 +23,7 @@ export const topUpRuleSchema = z
     maxTopUpsPerMonth: z.number().int().nullable().openapi({ description: 'At most this many refills per calendar month (UTC); null: no count cap.' }),
     maxAmountMinorPerMonth: z.number().int().nullable().openapi({ description: 'At most this much charged per calendar month (UTC), in minor units of `currency`; null: no amount cap.' }),
     status: z.enum(['active', 'paused']),
-    pausedReason: z.string().nullable().openapi({ description: 'Why the rule is paused: `by_user`, `by_admin`.' }),
+    pausedReason: z.string().nullable().openapi({ description: 'Why the rule is paused: `by_user`, `by_admin`, or `payment_declined` (a refill gave up after its last refused charge).' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
