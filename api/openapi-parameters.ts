@@ -16,6 +16,7 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   grantId: 'The grant\'s id (a user package).',
   invoiceId: 'The invoice\'s id.',
   itemId: 'The item\'s id as the report lists it (`<kind>:<subject id>`).',
+  methodId: 'The saved payment method\'s id.',
   mismatchId: 'The mismatch\'s id in the report.',
   notificationId: 'The notification\'s id.',
   orderId: 'The order\'s id.',
@@ -23,6 +24,7 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   packageId: 'The package\'s id.',
   reportId: 'The report\'s id.',
   reservationId: 'The reservation\'s id (the answer of POST /v1/internal/reservations).',
+  ruleId: 'The top-up rule\'s id.',
   sellerId: 'The seller\'s id.',
   userPackageId: 'The grant\'s id (a user package).',
   // query: filters

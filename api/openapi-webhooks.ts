@@ -40,6 +40,7 @@ export const EVENT_PAYLOAD_EXAMPLES: { [T in EventType]: EventPayload<T> } = {
     reason: 'The optimization failed downstream.',
   },
   'balance.low': { availableCredits: 8, threshold: 10 },
+  'top_up.failed': { ruleId: '6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20', refillId: 'top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42', orderId: '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b' },
   'action_price.changed': {
     actionKey: 'resume_optimize',
     before: { name: 'Resume optimization', creditsPerUnit: 4, status: 'active' },

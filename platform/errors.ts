@@ -37,6 +37,8 @@ export const ERROR_STATUS = {
   COUPON_NOT_APPLICABLE: 422,
   CURRENCY_NOT_SUPPORTED: 422,
   MISMATCH_NOT_REDRIVABLE: 409,
+  // top-ups: a monthly amount cap below the price of one purchase of the rule's package
+  TOP_UP_CAP_TOO_LOW: 422,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;

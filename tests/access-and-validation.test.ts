@@ -99,6 +99,28 @@ const SAMPLES: Record<string, Sample> = {
     valid: () => ({ params: { packageId: missingId }, body: { visible: false } }),
     invalid: { params: { packageId: missingId }, body: { priceMinor: -5 } },
   },
+  'POST /v1/me/top-up-rules': {
+    valid: () => ({ body: { thresholdCredits: 10, packageCode: 'monthly_membership', maxTopUpsPerMonth: 1 } }),
+    invalid: { body: { thresholdCredits: 10, packageCode: 'monthly_membership' } },
+  },
+  'GET /v1/me/top-up-rules': { valid: () => ({}), invalid: null },
+  'GET /v1/me/top-ups': { valid: () => ({}), invalid: { query: '?limit=0' } },
+  'POST /v1/me/payment-methods': { valid: () => ({ body: { channel: 'stripe', token: 'tok_probe' } }), invalid: { body: { channel: 'stripe' } } },
+  'GET /v1/me/payment-methods': { valid: () => ({}), invalid: null },
+  'DELETE /v1/me/payment-methods/:methodId': { valid: () => ({ params: { methodId: missingId } }), invalid: { params: { methodId: '42' } } },
+  'GET /v1/me/top-up-rules/:ruleId': { valid: () => ({ params: { ruleId: missingId } }), invalid: { params: { ruleId: '42' } } },
+  'POST /v1/me/top-up-rules/:ruleId/pause': { valid: () => ({ params: { ruleId: missingId }, body: {} }), invalid: { params: { ruleId: missingId }, body: { extra: 1 } } },
+  'POST /v1/me/top-up-rules/:ruleId/resume': { valid: () => ({ params: { ruleId: missingId }, body: {} }), invalid: { params: { ruleId: '42' }, body: {} } },
+  'DELETE /v1/me/top-up-rules/:ruleId': { valid: () => ({ params: { ruleId: missingId } }), invalid: { params: { ruleId: '42' } } },
+  'POST /v1/admin/users/:userId/top-up-rules': {
+    valid: () => ({ params: { userId: userB }, body: { thresholdCredits: 10, packageCode: 'monthly_membership', maxAmountMinorPerMonth: 5000 } }),
+    invalid: { params: { userId: userB }, body: { thresholdCredits: 0, packageCode: 'monthly_membership', maxTopUpsPerMonth: 1 } },
+  },
+  'GET /v1/admin/users/:userId/top-up-rules': { valid: () => ({ params: { userId: userA } }), invalid: { params: { userId: 'not a user id!' } } },
+  'GET /v1/admin/users/:userId/top-up-rules/:ruleId': { valid: () => ({ params: { userId: userA, ruleId: missingId } }), invalid: { params: { userId: userA, ruleId: '42' } } },
+  'POST /v1/admin/users/:userId/top-up-rules/:ruleId/pause': { valid: () => ({ params: { userId: userA, ruleId: missingId }, body: {} }), invalid: { params: { userId: userA, ruleId: '42' }, body: {} } },
+  'POST /v1/admin/users/:userId/top-up-rules/:ruleId/resume': { valid: () => ({ params: { userId: userA, ruleId: missingId }, body: {} }), invalid: { params: { userId: userA, ruleId: missingId }, body: { now: true } } },
+  'DELETE /v1/admin/users/:userId/top-up-rules/:ruleId': { valid: () => ({ params: { userId: userA, ruleId: missingId } }), invalid: { params: { userId: userA, ruleId: '42' } } },
   'DELETE /v1/admin/packages/:packageId': {
     valid: () => ({ params: { packageId: missingId } }),
     invalid: { params: { packageId: '42' } },
@@ -401,6 +423,7 @@ async function stateTouchedByInvalidSamples() {
     Promise.all([
       stack.db.webhookEndpoint.count({ where: { url: 'http://example.com/not-loopback' } }),
       stack.db.notificationSetting.count({ where: { userId: { in: users } } }),
+      stack.db.topUpRule.count({ where: { userId: { in: users } } }),
     ]),
   ]);
   const [orders, channels, manualChannel] = await Promise.all([

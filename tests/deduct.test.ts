@@ -57,7 +57,7 @@ describe('direct deduct', () => {
     const refused = await stack.call('POST', '/v1/internal/credits/deduct', { body: { userId, actionKey: 'ai_chat' } });
     expect(refused.status).toBe(402);
     expect(refused.body).toEqual({
-      error: { code: 'INSUFFICIENT_CREDITS', message: expect.any(String), details: { required: 1, available: 0 } },
+      error: { code: 'INSUFFICIENT_CREDITS', message: expect.any(String), details: expect.objectContaining({ required: 1, available: 0, shortfall: 1 }) },
     });
     await expectLedgerInvariant(stack.db, userId);
   });

@@ -5,3 +5,4 @@ export { deliveryWorkflow } from './delivery';
 export { notificationWorkflow } from './notification';
 export { packageLifecycleWorkflow, subscriptionLifecycleWorkflow, expirySweepWorkflow, reconciliationWorkflow, consumptionRollupWorkflow } from './package-lifecycle';
 export { gatewayReconciliationWorkflow } from './reconciliation';
+export { topUpRefillWorkflow } from './top-up-refill';

@@ -11,6 +11,7 @@ import { eventRoutes } from './events';
 import { lifecycleRoutes } from './lifecycle';
 import { commerceRoutes } from './commerce';
 import { invoiceRoutes } from './invoices';
+import { topUpRoutes } from './topups';
 
 /** Every endpoint of the API; the router, the OpenAPI document and the access tests all read this. */
 export const routes: RouteDefinition[] = [
@@ -26,4 +27,5 @@ export const routes: RouteDefinition[] = [
   ...lifecycleRoutes,
   ...commerceRoutes,
   ...invoiceRoutes,
+  ...topUpRoutes,
 ];

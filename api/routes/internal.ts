@@ -1,6 +1,8 @@
 import { z } from '../../platform/zod';
 import { checkCredits, deductCredits, consumptionSchema, refundSchema, reservationSchema } from '../../modules/credits';
 import { ReservationService } from '../../modules/reservations';
+import { offerBookFor, purchaseOfferSchema } from '../../modules/topups';
+import type { Database } from '../../platform/database';
 import { committedReservation, consumption, ids, refund, reservation } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
 import { actionKeySchema, creditsSchema, quantitySchema, userIdSchema, uuidSchema } from '../schemas';
@@ -32,6 +34,15 @@ const refundBody = z.strictObject({
 });
 const emptyBody = z.strictObject({});
 
+/** Runs a spend; an INSUFFICIENT_CREDITS refusal leaves with its shortfall and offers (modules/topups). */
+async function offeringOnRefusal<T>(db: Database, userId: string, spend: () => Promise<T>): Promise<T> {
+  try {
+    return await spend();
+  } catch (error) {
+    throw await offerBookFor(db).withOffers(userId, error);
+  }
+}
+
 const reservationState = z
   .object({ reservation: reservationSchema, phase: z.string(), refunds: z.array(refundSchema) })
   .openapi('ReservationState');
@@ -58,14 +69,22 @@ export const internalRoutes: RouteDefinition[] = [
         required: z.number().int(),
         available: z.number().int(),
         sufficient: z.boolean(),
+        shortfall: z.number().int().openapi({ description: 'Credits missing: required - available, 0 when sufficient.' }),
+        offers: z.array(purchaseOfferSchema).openapi({
+          description: 'When not sufficient: the packages that cover the shortfall, smallest first, at most 3, each with the call that buys it (the same as INSUFFICIENT_CREDITS details.offers). Empty when sufficient.',
+        }),
       })
       .openapi('CreditCheck'),
     errors: ['NOT_FOUND', 'ACTION_DISABLED'],
     examples: {
       request: { userId: ids.user, actionKey: 'resume_optimize', quantity: 1 },
-      response: { userId: ids.user, actionKey: 'resume_optimize', quantity: 1, required: 5, available: 395, sufficient: true },
+      response: { userId: ids.user, actionKey: 'resume_optimize', quantity: 1, required: 5, available: 395, sufficient: true, shortfall: 0, offers: [] },
     },
-    handler: async ({ body, deps }) => ({ body: await checkCredits(deps.db, body.userId, body.actionKey, body.quantity) }),
+    handler: async ({ body, deps }) => {
+      const check = await checkCredits(deps.db, body.userId, body.actionKey, body.quantity);
+      const { shortfall, offers } = await offerBookFor(deps.db).shortfall(body.userId, check.required, check.available);
+      return { body: { ...check, shortfall, offers } };
+    },
   }),
   defineRoute({
     method: 'post',
@@ -75,7 +94,7 @@ export const internalRoutes: RouteDefinition[] = [
     operationId: 'deductCredits',
     summary: 'Spend credits for a quick action',
     description:
-      'Checks and spends in one transaction, for quick one-shot actions: the credits are drawn from the grants in burn-down order and the consumption is recorded with its metadata. Refused with INSUFFICIENT_CREDITS (nothing spent) when the user cannot afford it. A `credits.deducted` event is sent.',
+      'Checks and spends in one transaction, for quick one-shot actions: the credits are drawn from the grants in burn-down order and the consumption is recorded with its metadata. Refused with INSUFFICIENT_CREDITS (nothing spent) when the user cannot afford it; its details carry the shortfall and the packages that cover it, with the call that buys each (docs/api.md, "When credits run out"). A `credits.deducted` event is sent.',
     body: deductBody,
     response: consumptionSchema,
     successStatus: 201,
@@ -86,7 +105,7 @@ export const internalRoutes: RouteDefinition[] = [
       response: directConsumption,
     },
     handler: async ({ body, deps, idempotency, principal }) => {
-      return deductCredits(deps.db, body, idempotency, principal!.id, deps.deducts);
+      return offeringOnRefusal(deps.db, body.userId, () => deductCredits(deps.db, body, idempotency, principal!.id, deps.deducts));
     },
   }),
   defineRoute({
@@ -105,7 +124,7 @@ export const internalRoutes: RouteDefinition[] = [
     errors: ['INSUFFICIENT_CREDITS', 'NOT_FOUND', 'ACTION_DISABLED', 'HOLD_LIMIT_EXCEEDED', 'IDEMPOTENCY_KEY_REUSED', 'SERVICE_UNAVAILABLE'],
     examples: { request: { userId: ids.user, actionKey: 'resume_optimize', quantity: 1, holdSeconds: 900 }, response: reservation },
     handler: async ({ log, body, deps, idempotency, principal }) =>
-      new ReservationService(deps, log).reserve(body, idempotency, principal!.id),
+      offeringOnRefusal(deps.db, body.userId, () => new ReservationService(deps, log).reserve(body, idempotency, principal!.id)),
   }),
   defineRoute({
     method: 'get',

@@ -5,7 +5,7 @@ import type { Idempotency } from '../../platform/idempotency/store';
 import { auditEventView, type AuditEventView } from './views';
 
 /** What admin writes change. The table is this module's; other modules write to it only through recordAudit. */
-export type AuditedEntityType = 'action_price' | 'billing_package' | 'payment_channel' | 'coupon' | 'seller';
+export type AuditedEntityType = 'action_price' | 'billing_package' | 'payment_channel' | 'coupon' | 'seller' | 'top_up_rule' | 'payment_method';
 
 export interface AuditedChange {
   actor: string;

@@ -55,6 +55,10 @@ export const EVENT_TYPES = {
     description: 'The user\'s available credits fell below the threshold (BALANCE_LOW_THRESHOLD). Once per fall: not again until the balance has been back at or above it; a balance that never was at or above it (a new user granted less) has not fallen.',
     payload: z.object({ availableCredits: userCredits, threshold: userCredits }),
   },
+  'top_up.failed': {
+    description: "A top-up rule's refill gave up: every off-session charge was refused (declined, or the bank wanted the customer present) on the dunning schedule (1 hour, 1 day, 3 days). The refill's monthly slot was given back and the rule paused (pausedReason payment_declined) until the user resumes it.",
+    payload: z.object({ ruleId: z.uuid(), refillId: z.string(), orderId: z.string().nullable() }),
+  },
   'action_price.changed': {
     description: 'An action price was created or changed (no subject user).',
     payload: z.object({

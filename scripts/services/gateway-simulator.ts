@@ -8,7 +8,15 @@
  * - POST /refund (form, signed)  answers {"code":"success","refund_id":...} to a correctly signed request.
  * - GET  /query?<signed merchant_id, from, to, timestamp>  the gateway's own records of the period
  *        (by payment time, Unix seconds [from, to)): what reconciliation compares against.
- * Tests plant disagreements by editing `trades` (the gateway's books) directly.
+ * - POST /tokens (form, signed merchant_id, customer_ref)  saves a payment method for off-session
+ *        charges and answers {"code":"success","token":...}; `simulate=decline|requires_action` makes
+ *        every charge of the token answer that (default approve). No card data ever reaches us.
+ * - POST /tokens/delete (form, signed merchant_id, token)  forgets a token.
+ * - POST /charge (form, signed merchant_id, token, out_trade_no, amount, currency, idempotency_key)
+ *        an off-session charge: {"code":"success","status":"approved"|"declined"|"requires_action",...}.
+ *        The same idempotency_key answers the first answer again and never charges twice.
+ * Tests plant disagreements by editing `trades` (the gateway's books) directly, and change how a
+ * saved token answers through `tokens`.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -32,8 +40,18 @@ export interface SimulatedTrade {
   refunded: number;
 }
 
+/** A saved payment method: whose it is and how its off-session charges answer. */
+export interface SimulatedToken {
+  customer_ref: string;
+  behaviour: 'approve' | 'decline' | 'requires_action';
+}
+
 export interface GatewaySimulator {
   url: string;
+  /** Saved payment methods, by token. */
+  tokens: Map<string, SimulatedToken>;
+  /** Off-session charge answers, by idempotency key (a repeat answers the stored one). */
+  charges: Map<string, Record<string, string>>;
   refunds: Array<Record<string, string>>;
   /** The gateway's books, by out_trade_no (our order id). */
   trades: Map<string, SimulatedTrade>;
@@ -44,6 +62,14 @@ export async function startGatewaySimulator(options: GatewaySimulatorOptions): P
   const refunds: Array<Record<string, string>> = [];
   const trades = new Map<string, SimulatedTrade>();
   const refundNos = new Set<string>();
+  const tokens = new Map<string, SimulatedToken>();
+  const charges = new Map<string, Record<string, string>>();
+  const signedForm = async (req: import('node:http').IncomingMessage): Promise<Record<string, string> | undefined> => {
+    let text = '';
+    for await (const chunk of req) text += chunk;
+    const params = Object.fromEntries(new URLSearchParams(text));
+    return hasValidSignature(params, options.secret) && params.merchant_id === options.merchantId ? params : undefined;
+  };
   const json = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
@@ -101,6 +127,47 @@ export async function startGatewaySimulator(options: GatewaySimulatorOptions): P
         }
         return json(res, 200, { code: 'success', refund_id: `sim-refund-${params.refund_no}` });
       }
+      if (req.method === 'POST' && url.pathname === '/tokens') {
+        const params = await signedForm(req);
+        if (!params) return json(res, 400, { code: 'fail', message: 'bad signature' });
+        const behaviour = params.simulate === 'decline' || params.simulate === 'requires_action' ? params.simulate : 'approve';
+        const token = `tok_${randomUUID()}`;
+        tokens.set(token, { customer_ref: params.customer_ref ?? '', behaviour });
+        return json(res, 200, { code: 'success', token });
+      }
+      if (req.method === 'POST' && url.pathname === '/tokens/delete') {
+        const params = await signedForm(req);
+        if (!params) return json(res, 400, { code: 'fail', message: 'bad signature' });
+        const deleted = tokens.delete(params.token ?? '');
+        return json(res, deleted ? 200 : 404, deleted ? { code: 'success' } : { code: 'fail', message: 'unknown token' });
+      }
+      if (req.method === 'POST' && url.pathname === '/charge') {
+        const params = await signedForm(req);
+        if (!params) return json(res, 400, { code: 'fail', message: 'bad signature' });
+        const key = params.idempotency_key ?? '';
+        const earlier = charges.get(key);
+        if (earlier) return json(res, 200, earlier);
+        const saved = tokens.get(params.token ?? '');
+        if (!saved) return json(res, 404, { code: 'fail', message: 'unknown token' });
+        const status = saved.behaviour === 'approve' ? 'approved' : saved.behaviour === 'decline' ? 'declined' : 'requires_action';
+        const answer: Record<string, string> = { code: 'success', status, out_trade_no: params.out_trade_no ?? '' };
+        if (status === 'approved') {
+          answer.trade_no = `sim-${randomUUID()}`;
+          trades.set(answer.out_trade_no!, {
+            out_trade_no: answer.out_trade_no!,
+            trade_no: answer.trade_no,
+            amount: Number(params.amount),
+            currency: params.currency ?? '',
+            status: 'success',
+            paid_at: Math.floor(Date.now() / 1000),
+            refunded: 0,
+          });
+        }
+        if (status === 'declined') answer.decline_code = 'insufficient_funds';
+        if (status === 'requires_action') answer.action_url = `http://${req.headers.host ?? "simulator"}/authenticate?out_trade_no=${encodeURIComponent(answer.out_trade_no!)}`;
+        charges.set(key, answer);
+        return json(res, 200, answer);
+      }
       if (req.method === 'GET' && url.pathname === '/query') {
         const params = Object.fromEntries(url.searchParams);
         if (!hasValidSignature(params, options.secret) || params.merchant_id !== options.merchantId) {
@@ -119,6 +186,8 @@ export async function startGatewaySimulator(options: GatewaySimulatorOptions): P
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     refunds,
     trades,
+    tokens,
+    charges,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -20,7 +20,7 @@ const document = JSON.parse(JSON.stringify(buildOpenApiDocument(routes)));
 const VERBS = [
   'list', 'get', 'create', 'update', 'delete', 'replace', 'set', 'assign', 'change', 'revoke', 'check', 'deduct', 'commit',
   'release', 'extend', 'refund', 'place', 'cancel', 'mark', 'preview', 'export', 'receive', 'send', 'replay', 'rotate',
-  'run', 'repair', 'reconcile', 'redrive', 'sign',
+  'run', 'repair', 'reconcile', 'redrive', 'sign', 'pause', 'resume',
 ];
 
 describe('operationIds', () => {

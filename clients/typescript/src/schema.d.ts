@@ -75,7 +75,7 @@ export interface paths {
         put?: never;
         /**
          * Spend credits for a quick action
-         * @description Checks and spends in one transaction, for quick one-shot actions: the credits are drawn from the grants in burn-down order and the consumption is recorded with its metadata. Refused with INSUFFICIENT_CREDITS (nothing spent) when the user cannot afford it. A `credits.deducted` event is sent.
+         * @description Checks and spends in one transaction, for quick one-shot actions: the credits are drawn from the grants in burn-down order and the consumption is recorded with its metadata. Refused with INSUFFICIENT_CREDITS (nothing spent) when the user cannot afford it; its details carry the shortfall and the packages that cover it, with the call that buys each (docs/api.md, "When credits run out"). A `credits.deducted` event is sent.
          */
         post: operations["deductCredits"];
         delete?: never;
@@ -1956,6 +1956,246 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/payment-methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my payment methods
+         * @description My saved payment methods, oldest first (removed ones are not listed).
+         */
+        get: operations["listMyPaymentMethods"];
+        put?: never;
+        /**
+         * Save a payment method
+         * @description Saves a gateway token for off-session charges (top-ups). Only the gateway's token is kept, never card data. CHANNEL_UNAVAILABLE when the channel is not an enabled `gateway` channel; ALREADY_EXISTS when the token is saved already. Audited.
+         */
+        post: operations["createMyPaymentMethod"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/payment-methods/{methodId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a payment method
+         * @description Asks the gateway to forget the token, then removes the method; the answer is the method as it was. Audited.
+         */
+        delete: operations["deleteMyPaymentMethod"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/top-ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my refills
+         * @description My rule's refills, newest first, a page at a time: the month each counted against and whether it took a slot of the monthly caps (`claimed`), found them reached (`capped`) or gave its slot back (`released`).
+         */
+        get: operations["listMyTopUps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/top-up-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my top-up rules
+         * @description My top-up rules (at most one).
+         */
+        get: operations["listMyTopUpRules"];
+        put?: never;
+        /**
+         * Create my top-up rule
+         * @description When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency) or TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase). Audited.
+         */
+        post: operations["createMyTopUpRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/top-up-rules/{ruleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get my top-up rule
+         * @description One of my top-up rules; another user’s is NOT_FOUND.
+         */
+        get: operations["getMyTopUpRule"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete my top-up rule
+         * @description Deletes the rule; the answer is the rule as it was. Audited.
+         */
+        delete: operations["deleteMyTopUpRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/top-up-rules/{ruleId}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause my top-up rule
+         * @description No refill starts while the rule is paused (`pausedReason: by_user`). Audited.
+         */
+        post: operations["pauseMyTopUpRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/top-up-rules/{ruleId}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume my top-up rule
+         * @description Makes a paused rule active again, after checking it as on creation (its package or price may have changed meanwhile). Audited.
+         */
+        post: operations["resumeMyTopUpRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users/{userId}/top-up-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a user's top-up rules
+         * @description A user's top-up rules (at most one).
+         */
+        get: operations["listUserTopUpRules"];
+        put?: never;
+        /**
+         * Create a user's top-up rule
+         * @description When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency) or TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase). Audited.
+         */
+        post: operations["createUserTopUpRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users/{userId}/top-up-rules/{ruleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a user's top-up rule
+         * @description One of the user's top-up rules.
+         */
+        get: operations["getUserTopUpRule"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a user's top-up rule
+         * @description Deletes the rule; the answer is the rule as it was. Audited.
+         */
+        delete: operations["deleteUserTopUpRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users/{userId}/top-up-rules/{ruleId}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a user's top-up rule
+         * @description No refill starts while the rule is paused (`pausedReason: by_admin`). Audited.
+         */
+        post: operations["pauseUserTopUpRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users/{userId}/top-up-rules/{ruleId}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a user's top-up rule
+         * @description Makes a paused rule active again, after checking it as on creation. Audited.
+         */
+        post: operations["resumeUserTopUpRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "credits.granted": {
@@ -2084,6 +2324,28 @@ export interface webhooks {
          *     POSTed to each enabled endpoint subscribed to `balance.low` (or to every type), signed per Standard Webhooks. Answer any 2xx within 15 s (WEBHOOK_TIMEOUT_MS) to acknowledge. Anything else, no answer or a redirect is retried on a schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); a `Retry-After` header can push the next attempt later. `410 Gone` disables the endpoint. Order across events is not guaranteed: use `timestamp`. Details: docs/events.md.
          */
         post: operations["receiveBalanceLowEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "top_up.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `top_up.failed` event
+         * @description A top-up rule's refill gave up: every off-session charge was refused (declined, or the bank wanted the customer present) on the dunning schedule (1 hour, 1 day, 3 days). The refill's monthly slot was given back and the rule paused (pausedReason payment_declined) until the user resumes it.
+         *
+         *     POSTed to each enabled endpoint subscribed to `top_up.failed` (or to every type), signed per Standard Webhooks. Answer any 2xx within 15 s (WEBHOOK_TIMEOUT_MS) to acknowledge. Anything else, no answer or a redirect is retried on a schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); a `Retry-After` header can push the next attempt later. `410 Gone` disables the endpoint. Order across events is not guaranteed: use `timestamp`. Details: docs/events.md.
+         */
+        post: operations["receiveTopUpFailedEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2487,6 +2749,29 @@ export interface components {
                 threshold: number;
             };
         };
+        /** @description A `top_up.failed` delivery. Fields are only ever added: ignore those you do not know. */
+        TopUpFailedWebhook: {
+            /**
+             * Format: uuid
+             * @description The event id; also the `webhook-id` header. The same on every retry and replay: dedupe on it.
+             */
+            id: string;
+            /** @enum {string} */
+            type: "top_up.failed";
+            /**
+             * Format: date-time
+             * @description When the event happened (UTC).
+             */
+            timestamp: string;
+            /** @description The user the event is about; null for events without one. */
+            userId: string | null;
+            data: {
+                /** Format: uuid */
+                ruleId: string;
+                refillId: string;
+                orderId: string | null;
+            };
+        };
         /** @description A `action_price.changed` delivery. Fields are only ever added: ignore those you do not know. */
         ActionPriceChangedWebhook: {
             /**
@@ -2793,7 +3078,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "IDEMPOTENCY_KEY_REQUIRED" | "REQUEST_REJECTED" | "UNAUTHENTICATED" | "INSUFFICIENT_CREDITS" | "FORBIDDEN" | "NOT_FOUND" | "IDEMPOTENCY_KEY_REUSED" | "ALREADY_EXISTS" | "RESERVATION_NOT_HELD" | "REFUND_EXCEEDS_CONSUMPTION" | "ACTION_DISABLED" | "PACKAGE_UNAVAILABLE" | "HOLD_LIMIT_EXCEEDED" | "GRANT_ALREADY_EXPIRED" | "COMMIT_EXCEEDS_HOLD" | "WEBHOOK_SIGNATURE_INVALID" | "PAYMENT_MISMATCH" | "ALREADY_OWNED" | "ORDER_STATE_CONFLICT" | "REFUND_EXCEEDS_PAYMENT" | "PACKAGE_STATE_CONFLICT" | "CHANNEL_UNAVAILABLE" | "PAYMENT_PROVIDER_ERROR" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE" | "COUPON_NOT_APPLICABLE" | "CURRENCY_NOT_SUPPORTED" | "MISMATCH_NOT_REDRIVABLE" | "SERVICE_UNAVAILABLE" | "INTERNAL";
+                code: "VALIDATION_FAILED" | "IDEMPOTENCY_KEY_REQUIRED" | "REQUEST_REJECTED" | "UNAUTHENTICATED" | "INSUFFICIENT_CREDITS" | "FORBIDDEN" | "NOT_FOUND" | "IDEMPOTENCY_KEY_REUSED" | "ALREADY_EXISTS" | "RESERVATION_NOT_HELD" | "REFUND_EXCEEDS_CONSUMPTION" | "ACTION_DISABLED" | "PACKAGE_UNAVAILABLE" | "HOLD_LIMIT_EXCEEDED" | "GRANT_ALREADY_EXPIRED" | "COMMIT_EXCEEDS_HOLD" | "WEBHOOK_SIGNATURE_INVALID" | "PAYMENT_MISMATCH" | "ALREADY_OWNED" | "ORDER_STATE_CONFLICT" | "REFUND_EXCEEDS_PAYMENT" | "PACKAGE_STATE_CONFLICT" | "CHANNEL_UNAVAILABLE" | "PAYMENT_PROVIDER_ERROR" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE" | "COUPON_NOT_APPLICABLE" | "CURRENCY_NOT_SUPPORTED" | "MISMATCH_NOT_REDRIVABLE" | "TOP_UP_CAP_TOO_LOW" | "SERVICE_UNAVAILABLE" | "INTERNAL";
                 message: string;
                 details?: unknown;
             };
@@ -2824,6 +3109,30 @@ export interface components {
             required: number;
             available: number;
             sufficient: boolean;
+            /** @description Credits missing: required - available, 0 when sufficient. */
+            shortfall: number;
+            /** @description When not sufficient: the packages that cover the shortfall, smallest first, at most 3, each with the call that buys it (the same as INSUFFICIENT_CREDITS details.offers). Empty when sufficient. */
+            offers: components["schemas"]["PurchaseOffer"][];
+        };
+        PurchaseOffer: {
+            packageCode: string;
+            name: string;
+            /** @description Credits the package grants (at least the shortfall). */
+            credits: number;
+            /** @description The price in the currency's minor unit (platform currencies table). */
+            priceMinor: number;
+            /** @description ISO 4217: the user’s currency (that of their latest order), else the package’s own. */
+            currency: string;
+            purchase: components["schemas"]["PurchaseCall"];
+        };
+        /** @description The request that buys the offer, for the calling service to send with its own credential (and an Idempotency-Key). */
+        PurchaseCall: {
+            /** @enum {string} */
+            method: "POST";
+            path: string;
+            body: {
+                [key: string]: unknown;
+            };
         };
         Consumption: {
             /** Format: uuid */
@@ -3750,6 +4059,64 @@ export interface components {
             taxRateBasisPoints: number;
             reason: string;
         };
+        SavedPaymentMethod: {
+            /** Format: uuid */
+            id: string;
+            userId: string;
+            /** @description The payment channel the method belongs to. */
+            channel: string;
+            /** @description What the user calls it, e.g. "Visa ending 4242" as the gateway showed it. */
+            label: string | null;
+            createdAt: string;
+        };
+        SavedPaymentMethodList: {
+            items: components["schemas"]["SavedPaymentMethod"][];
+        };
+        TopUpRefillList: {
+            items: components["schemas"]["TopUpRefill"][];
+            /** @description Pass back as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        TopUpRefill: {
+            /** @description The refill workflow id: `top-up-<ruleId>-<trigger id>`. */
+            id: string;
+            /** Format: uuid */
+            ruleId: string;
+            userId: string;
+            /** @description The calendar month (UTC) it counts against, `YYYY-MM`. */
+            month: string;
+            amountMinor: number;
+            currency: string;
+            /**
+             * @description `claimed`: it took a slot of the month's caps; `capped`: the caps were reached, nothing bought; `released`: it gave its slot back (the purchase did not happen).
+             * @enum {string}
+             */
+            status: "claimed" | "capped" | "released";
+            createdAt: string;
+            updatedAt: string;
+        };
+        TopUpRule: {
+            /** Format: uuid */
+            id: string;
+            userId: string;
+            /** @description A refill starts when available credits fall below this. */
+            thresholdCredits: number;
+            packageCode: string;
+            currency: string;
+            /** @description At most this many refills per calendar month (UTC); null: no count cap. */
+            maxTopUpsPerMonth: number | null;
+            /** @description At most this much charged per calendar month (UTC), in minor units of `currency`; null: no amount cap. */
+            maxAmountMinorPerMonth: number | null;
+            /** @enum {string} */
+            status: "active" | "paused";
+            /** @description Why the rule is paused: `by_user`, `by_admin`, or `payment_declined` (a refill gave up after its last refused charge). */
+            pausedReason: string | null;
+            createdAt: string;
+            updatedAt: string;
+        };
+        TopUpRuleList: {
+            items: components["schemas"]["TopUpRule"][];
+        };
     };
     responses: never;
     parameters: never;
@@ -3979,7 +4346,9 @@ export interface operations {
                      *       "quantity": 1,
                      *       "required": 5,
                      *       "available": 395,
-                     *       "sufficient": true
+                     *       "sufficient": true,
+                     *       "shortfall": 0,
+                     *       "offers": []
                      *     }
                      */
                     "application/json": components["schemas"]["CreditCheck"];
@@ -10753,7 +11122,7 @@ export interface operations {
                 /** @description The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page. */
                 cursor?: string;
                 /** @description An event type (docs/events.md). */
-                type?: "credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test";
+                type?: "credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test";
                 /** @description The calling service's opaque user id. */
                 userId?: string;
                 /** @description Only items at or after this instant (inclusive; ISO 8601 with offset). */
@@ -11009,7 +11378,7 @@ export interface operations {
                      * @description Types to deliver; empty = every type.
                      * @default []
                      */
-                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
                     description?: string;
                     enabled?: boolean;
                 };
@@ -11407,7 +11776,7 @@ export interface operations {
                      */
                     url?: string;
                     /** @description Types to deliver; empty = every type. */
-                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
                     description?: string;
                     enabled?: boolean;
                 };
@@ -12768,7 +13137,7 @@ export interface operations {
                 "application/json": {
                     /** Format: email */
                     email: string | null;
-                    emailOptOut: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    emailOptOut: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
                 };
             };
         };
@@ -18879,6 +19248,2179 @@ export interface operations {
             };
         };
     };
+    listMyPaymentMethods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
+                     *           "userId": "user-42",
+                     *           "channel": "gateway",
+                     *           "label": "Visa ending 4242",
+                     *           "createdAt": "2026-01-31T12:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SavedPaymentMethodList"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createMyPaymentMethod: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "channel": "gateway",
+                 *       "token": "tok_3f9c",
+                 *       "label": "Visa ending 4242"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description A `gateway` payment channel.
+                     * @example gateway
+                     */
+                    channel: string;
+                    /**
+                     * @description The gateway's token for the saved method (its card page answers it); never card data.
+                     * @example tok_3f9c
+                     */
+                    token: string;
+                    /** @example Visa ending 4242 */
+                    label?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
+                     *       "userId": "user-42",
+                     *       "channel": "gateway",
+                     *       "label": "Visa ending 4242",
+                     *       "createdAt": "2026-01-31T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SavedPaymentMethod"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: CHANNEL_UNAVAILABLE */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteMyPaymentMethod: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The saved payment method's id. */
+                methodId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
+                     *       "userId": "user-42",
+                     *       "channel": "gateway",
+                     *       "label": "Visa ending 4242",
+                     *       "createdAt": "2026-01-31T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SavedPaymentMethod"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYMENT_PROVIDER_ERROR */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMyTopUps: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1-200. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42",
+                     *           "ruleId": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *           "userId": "user-42",
+                     *           "month": "2026-02",
+                     *           "amountMinor": 1000,
+                     *           "currency": "USD",
+                     *           "status": "claimed",
+                     *           "createdAt": "2026-02-03T10:00:00.000Z",
+                     *           "updatedAt": "2026-02-03T10:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRefillList"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMyTopUpRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *           "userId": "user-42",
+                     *           "thresholdCredits": 20,
+                     *           "packageCode": "credits_100",
+                     *           "currency": "USD",
+                     *           "maxTopUpsPerMonth": 3,
+                     *           "maxAmountMinorPerMonth": 3000,
+                     *           "status": "active",
+                     *           "pausedReason": null,
+                     *           "createdAt": "2026-01-31T12:00:00.000Z",
+                     *           "updatedAt": "2026-01-31T12:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRuleList"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createMyTopUpRule: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "thresholdCredits": 20,
+                 *       "packageCode": "credits_100",
+                 *       "currency": "USD",
+                 *       "maxTopUpsPerMonth": 3,
+                 *       "maxAmountMinorPerMonth": 3000
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description A refill starts when available credits fall below this.
+                     * @example 20
+                     */
+                    thresholdCredits: number;
+                    /**
+                     * @description The package each refill buys: on sale and granting credits.
+                     * @example credits_100
+                     */
+                    packageCode: string;
+                    /**
+                     * @description One of the package's prices; default the package's own.
+                     * @example USD
+                     */
+                    currency?: string;
+                    /**
+                     * @description At most this many refills per calendar month (UTC).
+                     * @example 3
+                     */
+                    maxTopUpsPerMonth?: number;
+                    /**
+                     * @description At most this much charged per calendar month (UTC), minor units of the currency; at least one purchase.
+                     * @example 3000
+                     */
+                    maxAmountMinorPerMonth?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "thresholdCredits": 20,
+                     *       "packageCode": "credits_100",
+                     *       "currency": "USD",
+                     *       "maxTopUpsPerMonth": 3,
+                     *       "maxAmountMinorPerMonth": 3000,
+                     *       "status": "active",
+                     *       "pausedReason": null,
+                     *       "createdAt": "2026-01-31T12:00:00.000Z",
+                     *       "updatedAt": "2026-01-31T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRule"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, TOP_UP_CAP_TOO_LOW */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMyTopUpRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The top-up rule's id. */
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "thresholdCredits": 20,
+                     *       "packageCode": "credits_100",
+                     *       "currency": "USD",
+                     *       "maxTopUpsPerMonth": 3,
+                     *       "maxAmountMinorPerMonth": 3000,
+                     *       "status": "active",
+                     *       "pausedReason": null,
+                     *       "createdAt": "2026-01-31T12:00:00.000Z",
+                     *       "updatedAt": "2026-01-31T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRule"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteMyTopUpRule: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The top-up rule's id. */
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "thresholdCredits": 20,
+                     *       "packageCode": "credits_100",
+                     *       "currency": "USD",
+                     *       "maxTopUpsPerMonth": 3,
+                     *       "maxAmountMinorPerMonth": 3000,
+                     *       "status": "active",
+                     *       "pausedReason": null,
+                     *       "createdAt": "2026-01-31T12:00:00.000Z",
+                     *       "updatedAt": "2026-01-31T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRule"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseMyTopUpRule: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The top-up rule's id. */
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "thresholdCredits": 20,
+                     *       "packageCode": "credits_100",
+                     *       "currency": "USD",
+                     *       "maxTopUpsPerMonth": 3,
+                     *       "maxAmountMinorPerMonth": 3000,
+                     *       "status": "paused",
+                     *       "pausedReason": "by_user",
+                     *       "createdAt": "2026-01-31T12:00:00.000Z",
+                     *       "updatedAt": "2026-02-02T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRule"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeMyTopUpRule: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The top-up rule's id. */
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "thresholdCredits": 20,
+                     *       "packageCode": "credits_100",
+                     *       "currency": "USD",
+                     *       "maxTopUpsPerMonth": 3,
+                     *       "maxAmountMinorPerMonth": 3000,
+                     *       "status": "active",
+                     *       "pausedReason": null,
+                     *       "createdAt": "2026-01-31T12:00:00.000Z",
+                     *       "updatedAt": "2026-01-31T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRule"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, TOP_UP_CAP_TOO_LOW */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listUserTopUpRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The calling service's opaque user id. */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *           "userId": "user-42",
+                     *           "thresholdCredits": 20,
+                     *           "packageCode": "credits_100",
+                     *           "currency": "USD",
+                     *           "maxTopUpsPerMonth": 3,
+                     *           "maxAmountMinorPerMonth": 3000,
+                     *           "status": "active",
+                     *           "pausedReason": null,
+                     *           "createdAt": "2026-01-31T12:00:00.000Z",
+                     *           "updatedAt": "2026-01-31T12:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRuleList"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createUserTopUpRule: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The calling service's opaque user id. */
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "thresholdCredits": 20,
+                 *       "packageCode": "credits_100",
+                 *       "currency": "USD",
+                 *       "maxTopUpsPerMonth": 3,
+                 *       "maxAmountMinorPerMonth": 3000
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description A refill starts when available credits fall below this.
+                     * @example 20
+                     */
+                    thresholdCredits: number;
+                    /**
+                     * @description The package each refill buys: on sale and granting credits.
+                     * @example credits_100
+                     */
+                    packageCode: string;
+                    /**
+                     * @description One of the package's prices; default the package's own.
+                     * @example USD
+                     */
+                    currency?: string;
+                    /**
+                     * @description At most this many refills per calendar month (UTC).
+                     * @example 3
+                     */
+                    maxTopUpsPerMonth?: number;
+                    /**
+                     * @description At most this much charged per calendar month (UTC), minor units of the currency; at least one purchase.
+                     * @example 3000
+                     */
+                    maxAmountMinorPerMonth?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "thresholdCredits": 20,
+                     *       "packageCode": "credits_100",
+                     *       "currency": "USD",
+                     *       "maxTopUpsPerMonth": 3,
+                     *       "maxAmountMinorPerMonth": 3000,
+                     *       "status": "active",
+                     *       "pausedReason": null,
+                     *       "createdAt": "2026-01-31T12:00:00.000Z",
+                     *       "updatedAt": "2026-01-31T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRule"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, TOP_UP_CAP_TOO_LOW */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUserTopUpRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The calling service's opaque user id. */
+                userId: string;
+                /** @description The top-up rule's id. */
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "thresholdCredits": 20,
+                     *       "packageCode": "credits_100",
+                     *       "currency": "USD",
+                     *       "maxTopUpsPerMonth": 3,
+                     *       "maxAmountMinorPerMonth": 3000,
+                     *       "status": "active",
+                     *       "pausedReason": null,
+                     *       "createdAt": "2026-01-31T12:00:00.000Z",
+                     *       "updatedAt": "2026-01-31T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRule"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteUserTopUpRule: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The calling service's opaque user id. */
+                userId: string;
+                /** @description The top-up rule's id. */
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "thresholdCredits": 20,
+                     *       "packageCode": "credits_100",
+                     *       "currency": "USD",
+                     *       "maxTopUpsPerMonth": 3,
+                     *       "maxAmountMinorPerMonth": 3000,
+                     *       "status": "active",
+                     *       "pausedReason": null,
+                     *       "createdAt": "2026-01-31T12:00:00.000Z",
+                     *       "updatedAt": "2026-01-31T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRule"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseUserTopUpRule: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The calling service's opaque user id. */
+                userId: string;
+                /** @description The top-up rule's id. */
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "thresholdCredits": 20,
+                     *       "packageCode": "credits_100",
+                     *       "currency": "USD",
+                     *       "maxTopUpsPerMonth": 3,
+                     *       "maxAmountMinorPerMonth": 3000,
+                     *       "status": "paused",
+                     *       "pausedReason": "by_admin",
+                     *       "createdAt": "2026-01-31T12:00:00.000Z",
+                     *       "updatedAt": "2026-02-02T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRule"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeUserTopUpRule: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The calling service's opaque user id. */
+                userId: string;
+                /** @description The top-up rule's id. */
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "thresholdCredits": 20,
+                     *       "packageCode": "credits_100",
+                     *       "currency": "USD",
+                     *       "maxTopUpsPerMonth": 3,
+                     *       "maxAmountMinorPerMonth": 3000,
+                     *       "status": "active",
+                     *       "pausedReason": null,
+                     *       "createdAt": "2026-01-31T12:00:00.000Z",
+                     *       "updatedAt": "2026-01-31T12:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRule"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, TOP_UP_CAP_TOO_LOW */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     receiveCreditsGrantedEvent: {
         parameters: {
             query?: never;
@@ -19198,6 +21740,62 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["BalanceLowWebhook"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once (a `webhook_endpoint.disabled` event records it). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Acknowledged: the delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, or none in time, is retried on the schedule; after the last attempt the delivery is failed (replayable by an operator). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveTopUpFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every attempt and replay of this event. Dedupe on it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. Refuse one far from your clock (Standard Webhooks libraries allow 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<raw body>`, keyed with the base64 part of the endpoint secret (`whsec_…`); two during a secret rotation overlap. Verify with a Standard Webhooks library (`standardwebhooks` on npm) against the raw body. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
+                 *       "type": "top_up.failed",
+                 *       "timestamp": "2026-01-31T12:00:04.000Z",
+                 *       "userId": "user-42",
+                 *       "data": {
+                 *         "ruleId": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                 *         "refillId": "top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42",
+                 *         "orderId": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["TopUpFailedWebhook"];
             };
         };
         responses: {

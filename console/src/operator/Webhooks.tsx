@@ -19,6 +19,7 @@ const EVENT_TYPES = Object.keys({
   'reservation.released': true,
   'reservation.refunded': true,
   'balance.low': true,
+  'top_up.failed': true,
   'action_price.changed': true,
   'order.paid': true,
   'subscription.provisioned': true,

@@ -21,7 +21,8 @@ export const gatewaySettings = z.strictObject({
 });
 export type GatewaySettings = z.infer<typeof gatewaySettings>;
 
-function settingsOf(channel: PaymentChannel): GatewaySettings {
+/** A gateway channel's account settings (refused for a channel of another kind: its config does not parse). */
+export function settingsOf(channel: PaymentChannel): GatewaySettings {
   return gatewaySettings.parse(channel.config);
 }
 

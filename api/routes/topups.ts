@@ -1,0 +1,325 @@
+import { z } from '../../platform/zod';
+import { BillingError } from '../../platform/errors';
+import { createTopUpRule, deleteTopUpRule, getTopUpRule, listPaymentMethods, listRefills, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema, listTopUpRules, setTopUpRulePaused, topUpRefillSchema, topUpRuleSchema, type TopUpRuleView } from '../../modules/topups';
+import type { Principal } from '../auth';
+import { defineRoute, type RouteDefinition } from '../route';
+import { ids } from '../examples';
+import { pageOf, pageQuery, userIdSchema, uuidSchema } from '../schemas';
+
+/** Top-up rules, for the user themself and for an admin on a user's behalf. Handlers call modules/topups only. */
+const USER = ['user' as const];
+const ADMIN = ['admin' as const];
+
+function ownUserId(principal: Principal | undefined): string {
+  if (!principal?.userId) throw new BillingError('FORBIDDEN', 'This credential is not bound to a user.');
+  return principal.userId;
+}
+
+const codeSchema = z.string().min(1).max(64).regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*$/, 'lower_snake_case or kebab-case');
+const int32 = z.number().int().min(1).max(2_147_483_647);
+const ruleBody = z
+  .strictObject({
+    thresholdCredits: int32.openapi({ description: 'A refill starts when available credits fall below this.', example: 20 }),
+    packageCode: codeSchema.openapi({ description: 'The package each refill buys: on sale and granting credits.', example: 'credits_100' }),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code in upper case').optional().openapi({ description: "One of the package's prices; default the package's own.", example: 'USD' }),
+    maxTopUpsPerMonth: int32.optional().openapi({ description: 'At most this many refills per calendar month (UTC).', example: 3 }),
+    maxAmountMinorPerMonth: int32.optional().openapi({ description: 'At most this much charged per calendar month (UTC), minor units of the currency; at least one purchase.', example: 3000 }),
+  })
+  .refine((body) => body.maxTopUpsPerMonth !== undefined || body.maxAmountMinorPerMonth !== undefined, {
+    message: 'Give maxTopUpsPerMonth, maxAmountMinorPerMonth or both: a rule without a cap could buy without end.',
+    path: ['maxTopUpsPerMonth'],
+  });
+const emptyBody = z.strictObject({});
+const myRuleParams = z.strictObject({ ruleId: uuidSchema });
+const userParams = z.strictObject({ userId: userIdSchema });
+const userRuleParams = z.strictObject({ userId: userIdSchema, ruleId: uuidSchema });
+const ruleList = z.object({ items: z.array(topUpRuleSchema) }).openapi('TopUpRuleList');
+const refillList = pageOf(topUpRefillSchema).openapi('TopUpRefillList');
+
+const RULE_ERRORS = ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'TOP_UP_CAP_TOO_LOW', 'ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'];
+const rule: TopUpRuleView = {
+  id: '6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20',
+  userId: ids.user,
+  thresholdCredits: 20,
+  packageCode: 'credits_100',
+  currency: 'USD',
+  maxTopUpsPerMonth: 3,
+  maxAmountMinorPerMonth: 3000,
+  status: 'active',
+  pausedReason: null,
+  createdAt: '2026-01-31T12:00:00.000Z',
+  updatedAt: '2026-01-31T12:00:00.000Z',
+};
+const pausedRule: TopUpRuleView = { ...rule, status: 'paused', pausedReason: 'by_user', updatedAt: '2026-02-02T08:00:00.000Z' };
+const ruleRequest = { thresholdCredits: 20, packageCode: 'credits_100', currency: 'USD', maxTopUpsPerMonth: 3, maxAmountMinorPerMonth: 3000 };
+
+const RULE_DESCRIPTION =
+  'When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency) or TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase). Audited.';
+
+const methodBody = z.strictObject({
+  channel: codeSchema.openapi({ description: 'A `gateway` payment channel.', example: 'gateway' }),
+  token: z.string().min(1).max(200).openapi({ description: "The gateway's token for the saved method (its card page answers it); never card data.", example: 'tok_3f9c' }),
+  label: z.string().trim().min(1).max(100).optional().openapi({ example: 'Visa ending 4242' }),
+});
+const methodParams = z.strictObject({ methodId: uuidSchema });
+const methodList = z.object({ items: z.array(savedPaymentMethodSchema) }).openapi('SavedPaymentMethodList');
+const method = { id: '0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f', userId: ids.user, channel: 'gateway', label: 'Visa ending 4242', createdAt: '2026-01-31T12:00:00.000Z' };
+
+export const topUpRoutes: RouteDefinition[] = [
+  defineRoute({
+    method: 'post',
+    path: '/v1/me/payment-methods',
+    access: USER,
+    tag: 'User',
+    operationId: 'createMyPaymentMethod',
+    summary: 'Save a payment method',
+    description: "Saves a gateway token for off-session charges (top-ups). Only the gateway's token is kept, never card data. CHANNEL_UNAVAILABLE when the channel is not an enabled `gateway` channel; ALREADY_EXISTS when the token is saved already. Audited.",
+    body: methodBody,
+    response: savedPaymentMethodSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'CHANNEL_UNAVAILABLE', 'ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { request: { channel: 'gateway', token: 'tok_3f9c', label: 'Visa ending 4242' }, response: method },
+    handler: async ({ body, deps, idempotency, principal }) => saveGatewayToken(deps.db, ownUserId(principal), body, idempotency, principal!.id),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/me/payment-methods',
+    access: USER,
+    tag: 'User',
+    operationId: 'listMyPaymentMethods',
+    summary: 'List my payment methods',
+    description: 'My saved payment methods, oldest first (removed ones are not listed).',
+    unpaged: 'A user saves a few payment methods: the whole list in one answer.',
+    response: methodList,
+    examples: { response: { items: [method] } },
+    handler: async ({ deps, principal }) => ({ body: await listPaymentMethods(deps.db, ownUserId(principal)) }),
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/v1/me/payment-methods/:methodId',
+    access: USER,
+    tag: 'User',
+    operationId: 'deleteMyPaymentMethod',
+    summary: 'Remove a payment method',
+    description: 'Asks the gateway to forget the token, then removes the method; the answer is the method as it was. Audited.',
+    params: methodParams,
+    response: savedPaymentMethodSchema,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'PAYMENT_PROVIDER_ERROR', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { response: method },
+    handler: async ({ params, deps, idempotency, principal }) => removePaymentMethod(deps.db, ownUserId(principal), params.methodId, idempotency, principal!.id),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/me/top-ups',
+    access: USER,
+    tag: 'User',
+    operationId: 'listMyTopUps',
+    summary: 'List my refills',
+    query: pageQuery(),
+    description: "My rule's refills, newest first, a page at a time: the month each counted against and whether it took a slot of the monthly caps (`claimed`), found them reached (`capped`) or gave its slot back (`released`).",
+    response: refillList,
+    examples: {
+      response: {
+        items: [
+          {
+            id: 'top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42',
+            ruleId: '6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20',
+            userId: ids.user,
+            month: '2026-02',
+            amountMinor: 1000,
+            currency: 'USD',
+            status: 'claimed',
+            createdAt: '2026-02-03T10:00:00.000Z',
+            updatedAt: '2026-02-03T10:00:00.000Z',
+          },
+        ],
+        nextCursor: null,
+      },
+    },
+    handler: async ({ deps, principal, query }) => ({ body: await listRefills(deps.db, ownUserId(principal), query) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/me/top-up-rules',
+    access: USER,
+    tag: 'User',
+    operationId: 'createMyTopUpRule',
+    summary: 'Create my top-up rule',
+    description: RULE_DESCRIPTION,
+    body: ruleBody,
+    response: topUpRuleSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: RULE_ERRORS,
+    examples: { request: ruleRequest, response: rule },
+    handler: async ({ body, deps, idempotency, principal }) => createTopUpRule(deps.db, ownUserId(principal), body, idempotency, principal!.id),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/me/top-up-rules',
+    access: USER,
+    tag: 'User',
+    operationId: 'listMyTopUpRules',
+    summary: 'List my top-up rules',
+    description: 'My top-up rules (at most one).',
+    unpaged: 'A user has at most one top-up rule.',
+    response: ruleList,
+    examples: { response: { items: [rule] } },
+    handler: async ({ deps, principal }) => ({ body: await listTopUpRules(deps.db, ownUserId(principal)) }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/me/top-up-rules/:ruleId',
+    access: USER,
+    tag: 'User',
+    operationId: 'getMyTopUpRule',
+    summary: 'Get my top-up rule',
+    description: 'One of my top-up rules; another user’s is NOT_FOUND.',
+    params: myRuleParams,
+    response: topUpRuleSchema,
+    errors: ['NOT_FOUND'],
+    examples: { response: rule },
+    handler: async ({ params, deps, principal }) => ({ body: await getTopUpRule(deps.db, ownUserId(principal), params.ruleId) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/me/top-up-rules/:ruleId/pause',
+    access: USER,
+    tag: 'User',
+    operationId: 'pauseMyTopUpRule',
+    summary: 'Pause my top-up rule',
+    description: 'No refill starts while the rule is paused (`pausedReason: by_user`). Audited.',
+    params: myRuleParams,
+    body: emptyBody,
+    response: topUpRuleSchema,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { request: {}, response: pausedRule },
+    handler: async ({ params, deps, idempotency, principal }) => setTopUpRulePaused(deps.db, ownUserId(principal), params.ruleId, 'by_user', idempotency, principal!.id),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/me/top-up-rules/:ruleId/resume',
+    access: USER,
+    tag: 'User',
+    operationId: 'resumeMyTopUpRule',
+    summary: 'Resume my top-up rule',
+    description: 'Makes a paused rule active again, after checking it as on creation (its package or price may have changed meanwhile). Audited.',
+    params: myRuleParams,
+    body: emptyBody,
+    response: topUpRuleSchema,
+    idempotent: true,
+    errors: RULE_ERRORS.filter((code) => code !== 'ALREADY_EXISTS'),
+    examples: { request: {}, response: rule },
+    handler: async ({ params, deps, idempotency, principal }) => setTopUpRulePaused(deps.db, ownUserId(principal), params.ruleId, null, idempotency, principal!.id),
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/v1/me/top-up-rules/:ruleId',
+    access: USER,
+    tag: 'User',
+    operationId: 'deleteMyTopUpRule',
+    summary: 'Delete my top-up rule',
+    description: 'Deletes the rule; the answer is the rule as it was. Audited.',
+    params: myRuleParams,
+    response: topUpRuleSchema,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { response: rule },
+    handler: async ({ params, deps, idempotency, principal }) => deleteTopUpRule(deps.db, ownUserId(principal), params.ruleId, idempotency, principal!.id),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/admin/users/:userId/top-up-rules',
+    access: ADMIN,
+    tag: 'Admin',
+    operationId: 'createUserTopUpRule',
+    summary: "Create a user's top-up rule",
+    description: RULE_DESCRIPTION,
+    params: userParams,
+    body: ruleBody,
+    response: topUpRuleSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: RULE_ERRORS,
+    examples: { request: ruleRequest, response: rule },
+    handler: async ({ params, body, deps, idempotency, principal }) => createTopUpRule(deps.db, params.userId, body, idempotency, principal!.id),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/users/:userId/top-up-rules',
+    access: ADMIN,
+    tag: 'Admin',
+    operationId: 'listUserTopUpRules',
+    summary: "List a user's top-up rules",
+    description: "A user's top-up rules (at most one).",
+    unpaged: 'A user has at most one top-up rule.',
+    params: userParams,
+    response: ruleList,
+    examples: { response: { items: [rule] } },
+    handler: async ({ params, deps }) => ({ body: await listTopUpRules(deps.db, params.userId) }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/users/:userId/top-up-rules/:ruleId',
+    access: ADMIN,
+    tag: 'Admin',
+    operationId: 'getUserTopUpRule',
+    summary: "Get a user's top-up rule",
+    description: "One of the user's top-up rules.",
+    params: userRuleParams,
+    response: topUpRuleSchema,
+    errors: ['NOT_FOUND'],
+    examples: { response: rule },
+    handler: async ({ params, deps }) => ({ body: await getTopUpRule(deps.db, params.userId, params.ruleId) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/admin/users/:userId/top-up-rules/:ruleId/pause',
+    access: ADMIN,
+    tag: 'Admin',
+    operationId: 'pauseUserTopUpRule',
+    summary: "Pause a user's top-up rule",
+    description: 'No refill starts while the rule is paused (`pausedReason: by_admin`). Audited.',
+    params: userRuleParams,
+    body: emptyBody,
+    response: topUpRuleSchema,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { request: {}, response: { ...pausedRule, pausedReason: 'by_admin' } },
+    handler: async ({ params, deps, idempotency, principal }) => setTopUpRulePaused(deps.db, params.userId, params.ruleId, 'by_admin', idempotency, principal!.id),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/admin/users/:userId/top-up-rules/:ruleId/resume',
+    access: ADMIN,
+    tag: 'Admin',
+    operationId: 'resumeUserTopUpRule',
+    summary: "Resume a user's top-up rule",
+    description: 'Makes a paused rule active again, after checking it as on creation. Audited.',
+    params: userRuleParams,
+    body: emptyBody,
+    response: topUpRuleSchema,
+    idempotent: true,
+    errors: RULE_ERRORS.filter((code) => code !== 'ALREADY_EXISTS'),
+    examples: { request: {}, response: rule },
+    handler: async ({ params, deps, idempotency, principal }) => setTopUpRulePaused(deps.db, params.userId, params.ruleId, null, idempotency, principal!.id),
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/v1/admin/users/:userId/top-up-rules/:ruleId',
+    access: ADMIN,
+    tag: 'Admin',
+    operationId: 'deleteUserTopUpRule',
+    summary: "Delete a user's top-up rule",
+    description: 'Deletes the rule; the answer is the rule as it was. Audited.',
+    params: userRuleParams,
+    response: topUpRuleSchema,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { response: rule },
+    handler: async ({ params, deps, idempotency, principal }) => deleteTopUpRule(deps.db, params.userId, params.ruleId, idempotency, principal!.id),
+  }),
+];

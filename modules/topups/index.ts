@@ -1,0 +1,14 @@
+/**
+ * The public face of modules/topups: what other modules, api/, activities/, worker/ and prisma/ may import.
+ * Everything else in this folder is private to it (dependency-cruiser checks that, see .dependency-cruiser.cjs).
+ */
+export { MAX_OFFERS, OFFER_CACHE_MS, OfferBook, offerBookFor, pickOffers, purchaseCallSchema, purchaseOfferSchema } from './offers';
+export type { PurchaseOffer, ShortfallDetails } from './offers';
+export { createTopUpRule, deleteTopUpRule, getTopUpRule, listTopUpRules, setTopUpRulePaused, topUpRuleSchema } from './top-up-rules';
+export type { TopUpRuleInput, TopUpRuleView } from './top-up-rules';
+export { claimRefill, failRefill, listRefills, monthlyUse, releaseRefill, topUpRefillSchema } from './refills';
+export type { TopUpRefillView } from './refills';
+export { chargeSavedToken, forgetSavedToken } from './gateway-charges';
+export type { GatewayAccount, OffSessionAnswer, OffSessionCharge } from './gateway-charges';
+export { listPaymentMethods, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema } from './payment-methods';
+export type { SavedPaymentMethodView } from './payment-methods';

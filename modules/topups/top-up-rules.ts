@@ -1,0 +1,170 @@
+/**
+ * Top-up rules: "when available credits fall below T, buy package P in currency C, at most N refills or
+ * amount A per calendar month". One rule per user. Written by the user (/v1/me/top-up-rules) or an admin
+ * (/v1/admin/users/{userId}/top-up-rules); every write is idempotent and audited (audit_events).
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from '../../platform/zod';
+import { BillingError } from '../../platform/errors';
+import { isKnownCurrency } from '../../platform/currencies';
+import { uniqueOrConflict, type Database, type Tx } from '../../platform/database';
+import { runIdempotent, type Idempotency, type IdempotentResult } from '../../platform/idempotency/store';
+import { packageOnSale, recordAudit } from '../catalog';
+import { resolvePrice } from '../pricing';
+import type { TopUpRule } from '../../generated/prisma/client';
+
+export const topUpRuleSchema = z
+  .object({
+    id: z.uuid(),
+    userId: z.string(),
+    thresholdCredits: z.number().int().openapi({ description: 'A refill starts when available credits fall below this.' }),
+    packageCode: z.string(),
+    currency: z.string(),
+    maxTopUpsPerMonth: z.number().int().nullable().openapi({ description: 'At most this many refills per calendar month (UTC); null: no count cap.' }),
+    maxAmountMinorPerMonth: z.number().int().nullable().openapi({ description: 'At most this much charged per calendar month (UTC), in minor units of `currency`; null: no amount cap.' }),
+    status: z.enum(['active', 'paused']),
+    pausedReason: z.string().nullable().openapi({ description: 'Why the rule is paused: `by_user`, `by_admin`, or `payment_declined` (a refill gave up after its last refused charge).' }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('TopUpRule');
+export type TopUpRuleView = z.infer<typeof topUpRuleSchema>;
+
+export function topUpRuleView(rule: TopUpRule): TopUpRuleView {
+  return {
+    id: rule.id,
+    userId: rule.userId,
+    thresholdCredits: rule.thresholdCredits,
+    packageCode: rule.packageCode,
+    currency: rule.currency,
+    maxTopUpsPerMonth: rule.maxTopUpsPerMonth,
+    maxAmountMinorPerMonth: rule.maxAmountMinorPerMonth,
+    status: rule.status,
+    pausedReason: rule.pausedReason,
+    createdAt: rule.createdAt.toISOString(),
+    updatedAt: rule.updatedAt.toISOString(),
+  };
+}
+
+export interface TopUpRuleInput {
+  thresholdCredits: number;
+  packageCode: string;
+  /** ISO 4217; default the package's own. */
+  currency?: string | undefined;
+  maxTopUpsPerMonth?: number | undefined;
+  maxAmountMinorPerMonth?: number | undefined;
+}
+
+/**
+ * The checks a rule must pass to be written: the package is on sale and grants credits, it has a price
+ * in the currency, and the amount cap allows at least one purchase. Answers the package and its price.
+ */
+async function validateRule(tx: Tx, input: TopUpRuleInput): Promise<{ packageId: string; currency: string }> {
+  const pkg = await packageOnSale(tx, input.packageCode);
+  if (pkg.creditsAmount <= 0) {
+    throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${pkg.code}" grants no credits, so it cannot refill them.`, { packageCode: pkg.code });
+  }
+  if (input.currency !== undefined && !isKnownCurrency(input.currency)) {
+    throw new BillingError('CURRENCY_NOT_SUPPORTED', `${input.currency} is not in the currency table.`, { currency: input.currency, supportedBy: 'platform' });
+  }
+  const price = await resolvePrice(tx, pkg, input.currency);
+  if (input.maxAmountMinorPerMonth !== undefined && input.maxAmountMinorPerMonth < price.amountMinor) {
+    throw new BillingError(
+      'TOP_UP_CAP_TOO_LOW',
+      `A monthly cap of ${input.maxAmountMinorPerMonth} is below one purchase of "${pkg.code}" (${price.amountMinor} ${price.currency}).`,
+      { maxAmountMinorPerMonth: input.maxAmountMinorPerMonth, priceMinor: price.amountMinor, currency: price.currency },
+    );
+  }
+  return { packageId: pkg.id, currency: price.currency };
+}
+
+function ruleNotFound(userId: string, ruleId?: string): BillingError {
+  return new BillingError('NOT_FOUND', 'Top-up rule not found.', { userId, ...(ruleId ? { ruleId } : {}) });
+}
+
+async function audit(tx: Tx, actor: string, action: string, ruleId: string, before: TopUpRuleView | null, after: TopUpRuleView | null, idempotency: Idempotency) {
+  await recordAudit(tx, { actor, action, entityType: 'top_up_rule', entityId: ruleId, before, after }, idempotency);
+}
+
+export async function createTopUpRule(
+  db: Database,
+  userId: string,
+  input: TopUpRuleInput,
+  idempotency: Idempotency,
+  actor: string,
+): Promise<IdempotentResult<TopUpRuleView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const { packageId, currency } = await validateRule(tx, input);
+    const created = await uniqueOrConflict(
+      () =>
+        tx.topUpRule.create({
+          data: {
+            id: randomUUID(),
+            userId,
+            thresholdCredits: input.thresholdCredits,
+            packageId,
+            packageCode: input.packageCode,
+            currency,
+            maxTopUpsPerMonth: input.maxTopUpsPerMonth ?? null,
+            maxAmountMinorPerMonth: input.maxAmountMinorPerMonth ?? null,
+          },
+        }),
+      'This user already has a top-up rule: delete it first.',
+      { userId },
+    );
+    const after = topUpRuleView(created);
+    await audit(tx, actor, 'top_up_rule.created', created.id, null, after, idempotency);
+    return after;
+  });
+}
+
+/** The user's rules (at most one today; a list so more can come without a breaking change). */
+export async function listTopUpRules(db: Database, userId: string): Promise<{ items: TopUpRuleView[] }> {
+  const rules = await db.topUpRule.findMany({ where: { userId }, orderBy: { createdAt: 'asc' } });
+  return { items: rules.map(topUpRuleView) };
+}
+
+export async function getTopUpRule(db: Database, userId: string, ruleId: string): Promise<TopUpRuleView> {
+  const rule = await db.topUpRule.findFirst({ where: { id: ruleId, userId } });
+  if (!rule) throw ruleNotFound(userId, ruleId);
+  return topUpRuleView(rule);
+}
+
+/** Pauses (reason given) or resumes (reason null) a rule; pausing a paused rule changes nothing but is answered. */
+export async function setTopUpRulePaused(
+  db: Database,
+  userId: string,
+  ruleId: string,
+  pausedReason: string | null,
+  idempotency: Idempotency,
+  actor: string,
+): Promise<IdempotentResult<TopUpRuleView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const current = await tx.topUpRule.findFirst({ where: { id: ruleId, userId } });
+    if (!current) throw ruleNotFound(userId, ruleId);
+    if (pausedReason === null) {
+      // Resuming checks the rule again: its package or price may have changed while it was paused.
+      await validateRule(tx, {
+        thresholdCredits: current.thresholdCredits,
+        packageCode: current.packageCode,
+        currency: current.currency,
+        maxAmountMinorPerMonth: current.maxAmountMinorPerMonth ?? undefined,
+      });
+    }
+    const updated = await tx.topUpRule.update({ where: { id: ruleId }, data: { status: pausedReason === null ? 'active' : 'paused', pausedReason } });
+    const after = topUpRuleView(updated);
+    await audit(tx, actor, pausedReason === null ? 'top_up_rule.resumed' : 'top_up_rule.paused', ruleId, topUpRuleView(current), after, idempotency);
+    return after;
+  });
+}
+
+export async function deleteTopUpRule(db: Database, userId: string, ruleId: string, idempotency: Idempotency, actor: string): Promise<IdempotentResult<TopUpRuleView>> {
+  return runIdempotent(db, idempotency, async (tx) => {
+    const current = await tx.topUpRule.findFirst({ where: { id: ruleId, userId } });
+    const { count } = await tx.topUpRule.deleteMany({ where: { id: ruleId, userId } });
+    if (count === 0 || !current) throw ruleNotFound(userId, ruleId);
+    const before = topUpRuleView(current);
+    await audit(tx, actor, 'top_up_rule.deleted', ruleId, before, null, idempotency);
+    return before;
+  });
+}
