@@ -3,7 +3,8 @@
  * (PostgreSQL, Temporal, a worker) whose API serves a console built for this run. The operator's main
  * paths (sign in, create and reprice an action, assign a package, mark an order paid and refund it,
  * replay a webhook delivery, read the consumption chart and export it) and the user's (credits, history
- * with filters and paging, notification settings), each checked against the API's own state.
+ * with filters and paging, notification settings, invoices and credit notes as PDFs), each checked
+ * against the API's own state.
  *
  * Screenshots of every page go to test-artifacts/console/ (git-ignored); docs/images/ keeps two of them.
  */
@@ -334,6 +335,41 @@ it('a user sees their credits, filters the history by action and date, pages thr
   expect(saved.body).toEqual({ email: 'me@example.com', emailOptOut: ['package.expired'] });
   expect(await unlabelledControls(me)).toEqual([]);
   await screenshot(me, 'me-settings', { fullPage: true });
+  await phone.close();
+});
+
+it('a user with a paid order and a partial refund sees the invoice and the credit note and downloads each as a PDF', async () => {
+  const userId = newUserId('console-invoice');
+  const placed = await stack.call('POST', '/v1/internal/orders', { body: { userId, packageCode: 'monthly_membership', channel: 'manual' } });
+  expect(placed.status).toBe(201);
+  const orderId: string = placed.body.id;
+  expect((await stack.call('POST', `/v1/admin/orders/${orderId}/mark-paid`, { as: 'admin', body: { reason: 'bank transfer ref 204' } })).status).toBe(202);
+  await waitForOrder(stack, orderId, ['completed']);
+  expect((await stack.call('POST', `/v1/admin/orders/${orderId}/refund`, { as: 'admin', body: { amountMinor: 250, reason: 'outage' } })).status).toBe(202);
+  const note = await waitFor(async () => (await stack.call('GET', '/v1/me/credit-notes', { as: { user: userId } })).body.items[0], 60_000, 'the credit note');
+  const invoice = (await stack.call('GET', '/v1/me/invoices', { as: { user: userId } })).body.items[0];
+  expect([invoice.orderId, invoice.status, note.invoiceNumber]).toEqual([orderId, 'partially_credited', invoice.number]);
+
+  const phone = await newContext({ width: 390, height: 844 });
+  const me = await phone.newPage();
+  await me.goto(`${stack.baseUrl}/console/me#token=${await userToken(userId)}`);
+  const invoices = me.getByRole('table', { name: 'My invoices' });
+  await invoices.getByRole('rowheader', { name: invoice.number }).waitFor();
+  expect(await tableRows(invoices)).toEqual([[invoice.number, expect.any(String), '$9.99', 'partially credited', 'PDF']]);
+  const notes = me.getByRole('table', { name: 'My credit notes' });
+  expect(await tableRows(notes)).toEqual([[note.number, expect.any(String), invoice.number, '$2.50', 'PDF']]);
+  await screenshot(me, 'me-invoices', { fullPage: true });
+
+  // The PDF route needs the token in a header: the page fetches it and hands it over as a file.
+  for (const [name, number] of [[`Download invoice ${invoice.number} as PDF`, invoice.number], [`Download credit note ${note.number} as PDF`, note.number]]) {
+    const downloading = me.waitForEvent('download');
+    await me.getByRole('button', { name }).click();
+    const download = await downloading;
+    expect(download.suggestedFilename()).toBe(`${number}.pdf`);
+    expect(readFileSync((await download.path())!).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+  }
+  expect(await me.getByRole('alert').count()).toBe(0);
+  expect(await unlabelledControls(me)).toEqual([]);
   await phone.close();
 });
 

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ok, type Schemas } from '../api/client';
+import { asApiError, ok, type ApiError, type Schemas } from '../api/client';
 import { userApi } from '../api/instances';
 import type { paths } from '../api/schema';
 import { userSession } from '../session';
@@ -46,6 +46,9 @@ export default function MyAccountPage() {
               <a href="#orders">Orders</a>
             </li>
             <li>
+              <a href="#invoices">Invoices</a>
+            </li>
+            <li>
               <a href="#notifications">Notifications</a>
             </li>
           </ul>
@@ -59,6 +62,7 @@ export default function MyAccountPage() {
         <Credits />
         <History />
         <Orders />
+        <Invoices />
         <NotificationSettings />
       </main>
     </div>
@@ -289,6 +293,155 @@ function Orders() {
             </tbody>
           </Table>
         )
+      ) : null}
+    </section>
+  );
+}
+
+/**
+ * The PDF routes take the user token in the Authorization header, which a plain link cannot send: the
+ * PDF is fetched through the client (so an expired token still ends the session) and handed to the
+ * browser as a file from an object URL.
+ */
+function usePdfDownload() {
+  const [state, setState] = useState<{ pending?: string; error?: ApiError }>({});
+  const download = async (number: string, fetchPdf: () => Promise<Blob>) => {
+    setState({ pending: number });
+    try {
+      const blob = await fetchPdf();
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(blob);
+      link.download = `${number}.pdf`;
+      link.click();
+      // The browser has started reading the file by then; the URL only keeps the blob alive.
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+      setState({});
+    } catch (error) {
+      setState({ error: asApiError(error) });
+    }
+  };
+  return { download, pending: state.pending, error: state.error };
+}
+
+function PdfButton({ what, number, pending, onClick }: { what: string; number: string; pending: string | undefined; onClick(): void }) {
+  return (
+    <button type="button" class="link-button" aria-label={`Download ${what} ${number} as PDF`} disabled={pending === number} onClick={onClick}>
+      {pending === number ? 'Preparing…' : 'PDF'}
+    </button>
+  );
+}
+
+/** Cursor paging of one list: the cursors of the pages before this one, so "Previous" goes back. */
+function usePages() {
+  const [pages, setPages] = useState<string[]>(['']);
+  const cursor = pages[pages.length - 1]!;
+  // A list that fits on one page shows no pager (the page has several lists; one pair of buttons is enough).
+  return {
+    cursor,
+    query: cursor ? { cursor } : {},
+    hasPrevious: pages.length > 1,
+    previous: () => setPages(pages.slice(0, -1)),
+    next: (next: string) => setPages([...pages, next]),
+  };
+}
+
+function Invoices() {
+  const invoicePages = usePages();
+  const notePages = usePages();
+  const invoices = useLoad(() => ok(userApi.GET('/v1/me/invoices', { params: { query: { limit: 20, ...invoicePages.query } } })), [invoicePages.cursor]);
+  const notes = useLoad(() => ok(userApi.GET('/v1/me/credit-notes', { params: { query: { limit: 20, ...notePages.query } } })), [notePages.cursor]);
+  const pdf = usePdfDownload();
+  return (
+    <section class="card" id="invoices" aria-labelledby="invoices-title">
+      <div class="card-head">
+        <h2 id="invoices-title">Invoices</h2>
+      </div>
+      <Refusal error={invoices.error ?? notes.error} />
+      <Refusal error={pdf.error} />
+      {invoices.data ? (
+        invoices.data.items.length === 0 ? (
+          <p>No invoices yet.</p>
+        ) : (
+          <>
+            <Table caption="My invoices">
+              <thead>
+                <tr>
+                  <th scope="col">Number</th>
+                  <th scope="col">Issued</th>
+                  <th scope="col" class="num">Total</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Document</th>
+                </tr>
+              </thead>
+              <tbody>
+                {invoices.data.items.map((invoice) => (
+                  <tr key={invoice.id}>
+                    <th scope="row">{invoice.number}</th>
+                    <td>{formatInstant(invoice.issuedAt)}</td>
+                    <td class="num">{formatMoney(invoice.totalMinor, invoice.currency)}</td>
+                    <td>
+                      <StatusBadge status={invoice.status} />
+                    </td>
+                    <td>
+                      <PdfButton
+                        what="invoice"
+                        number={invoice.number}
+                        pending={pdf.pending}
+                        onClick={() =>
+                          void pdf.download(invoice.number, () => ok(userApi.GET('/v1/me/invoices/{invoiceId}/pdf', { params: { path: { invoiceId: invoice.id } }, parseAs: 'blob' })))
+                        }
+                      />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </Table>
+            {invoicePages.hasPrevious || invoices.data.nextCursor ? (
+              <Pager hasPrevious={invoicePages.hasPrevious} next={invoices.data.nextCursor} onPrevious={invoicePages.previous} onNext={invoicePages.next} />
+            ) : null}
+          </>
+        )
+      ) : (
+        !invoices.error && <Loading what="invoices" />
+      )}
+      {notes.data && notes.data.items.length > 0 ? (
+        <>
+          <h3>Credit notes</h3>
+          <Table caption="My credit notes">
+            <thead>
+              <tr>
+                <th scope="col">Number</th>
+                <th scope="col">Issued</th>
+                <th scope="col">Invoice</th>
+                <th scope="col" class="num">Amount</th>
+                <th scope="col">Document</th>
+              </tr>
+            </thead>
+            <tbody>
+              {notes.data.items.map((note) => (
+                <tr key={note.id}>
+                  <th scope="row">{note.number}</th>
+                  <td>{formatInstant(note.issuedAt)}</td>
+                  <td>{note.invoiceNumber}</td>
+                  <td class="num">{formatMoney(note.amountMinor, note.currency)}</td>
+                  <td>
+                    <PdfButton
+                      what="credit note"
+                      number={note.number}
+                      pending={pdf.pending}
+                      onClick={() =>
+                        void pdf.download(note.number, () => ok(userApi.GET('/v1/me/credit-notes/{creditNoteId}/pdf', { params: { path: { creditNoteId: note.id } }, parseAs: 'blob' })))
+                      }
+                    />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+          {notePages.hasPrevious || notes.data.nextCursor ? (
+            <Pager hasPrevious={notePages.hasPrevious} next={notes.data.nextCursor} onPrevious={notePages.previous} onNext={notePages.next} />
+          ) : null}
+        </>
       ) : null}
     </section>
   );
