@@ -8,7 +8,7 @@ export { DEV_STRIPE_SECRET_KEY, paymentsConfigShape } from './config';
 export type { PaymentsDeps } from './deps';
 export { paymentsFromConfig } from './from-config';
 export { CHANNEL_KINDS, RECONCILABLE_KINDS, closePaymentSession, listProviderPayments, openPaymentSession, refundPayment, webhookProvider } from './providers/calls';
-export { settingsOf as gatewayAccountOf } from './providers/gateway';
+export { savedTokenAccountOf } from './providers/gateway';
 export { gatewayCallbackSchema, gatewayParams, stripeEventSchema } from './webhook-events';
 export { markSignalled, storeEvent } from './webhooks';
 export type { WebhookDelivery } from './webhooks';

@@ -8,7 +8,7 @@ import { BillingError } from '../../platform/errors';
 import { uniqueOrConflict, type Database } from '../../platform/database';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../../platform/idempotency/store';
 import { recordAudit } from '../catalog';
-import { gatewayAccountOf, getChannel } from '../payments';
+import { getChannel, savedTokenAccountOf } from '../payments';
 import type { SavedPaymentMethod } from '../../generated/prisma/client';
 import { forgetSavedToken } from './gateway-charges';
 
@@ -27,13 +27,12 @@ function methodView(method: SavedPaymentMethod): SavedPaymentMethodView {
   return { id: method.id, userId: method.userId, channel: method.channelCode, label: method.label, createdAt: method.createdAt.toISOString() };
 }
 
-/** The channel a token belongs to: enabled and of kind `gateway` (a Stripe method is saved through Checkout). */
-async function gatewayChannel(db: Database, code: string) {
+/** The account of the channel a token belongs to: enabled, and of a provider that saves tokens. */
+async function tokenAccount(db: Database, code: string) {
   const channel = await getChannel(db, code);
-  if (!channel.enabled || channel.kind !== 'gateway') {
-    throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${code}" does not save tokens.`, { channel: code });
-  }
-  return channel as typeof channel & { kind: 'gateway' };
+  const account = channel.enabled ? savedTokenAccountOf(channel) : undefined;
+  if (!account) throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${code}" does not save tokens.`, { channel: code });
+  return account;
 }
 
 export async function saveGatewayToken(
@@ -43,7 +42,7 @@ export async function saveGatewayToken(
   idempotency: Idempotency,
   actor: string,
 ): Promise<IdempotentResult<SavedPaymentMethodView>> {
-  await gatewayChannel(db, input.channel);
+  await tokenAccount(db, input.channel);
   return runIdempotent(db, idempotency, async (tx) => {
     const saved = await uniqueOrConflict(
       () => tx.savedPaymentMethod.create({ data: { id: randomUUID(), userId, channelCode: input.channel, externalRef: input.token, label: input.label ?? null } }),
@@ -69,8 +68,8 @@ export async function removePaymentMethod(db: Database, userId: string, methodId
     const { count } = await tx.savedPaymentMethod.updateMany({ where: { id: methodId, userId, removedAt: null }, data: { removedAt: new Date() } });
     if (count === 0) throw new BillingError('NOT_FOUND', 'Payment method not found.', { methodId });
     // Forgotten at the gateway inside the transaction: if the gateway cannot be reached the method stays saved.
-    // Saved methods are gateway tokens (the only provider that saves them today).
-    await forgetSavedToken(gatewayAccountOf(await getChannel(tx, method.channelCode)), method.externalRef);
+    const account = savedTokenAccountOf(await getChannel(tx, method.channelCode));
+    if (account) await forgetSavedToken(account, method.externalRef);
     const before = methodView(method);
     await recordAudit(tx, { actor, action: 'payment_method.removed', entityType: 'payment_method', entityId: methodId, before, after: null }, idempotency);
     return before;

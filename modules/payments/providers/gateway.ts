@@ -21,9 +21,16 @@ export const gatewaySettings = z.strictObject({
 });
 export type GatewaySettings = z.infer<typeof gatewaySettings>;
 
-/** A gateway channel's account settings (refused for a channel of another kind: its config does not parse). */
-export function settingsOf(channel: PaymentChannel): GatewaySettings {
+function settingsOf(channel: PaymentChannel): GatewaySettings {
   return gatewaySettings.parse(channel.config);
+}
+
+/**
+ * The account that keeps a channel's saved payment tokens, or undefined for a channel whose provider saves
+ * none (only the gateway does today; Stripe saves methods through Checkout on its side).
+ */
+export function savedTokenAccountOf(channel: PaymentChannel): GatewaySettings | undefined {
+  return channel.kind === 'gateway' ? settingsOf(channel) : undefined;
 }
 
 function gatewayBase(settings: GatewaySettings): string {
