@@ -10,6 +10,7 @@ import { createEventActivities } from '../activities/events';
 import { createLifecycleActivities } from '../activities/lifecycle';
 import type { LifecycleTimerSettings } from '../modules/lifecycle';
 import { createReconciliationActivities } from '../activities/reconciliation';
+import { createTopUpActivities } from '../activities/top-ups';
 
 export interface ActivityDeps {
   db: Database;
@@ -25,5 +26,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createEventActivities(deps),
     ...createLifecycleActivities(deps),
     ...createReconciliationActivities(deps),
+    ...createTopUpActivities(deps),
   };
 }

@@ -13,6 +13,7 @@ import { paymentsFromConfig } from '../modules/payments';
 import { freeLoopbackPort, installWorkerRuntime, startWorkerMetricsServer } from './telemetry';
 import { startEventRelayProcess } from '../modules/events';
 import { ensureReconciliationSchedule } from '../modules/reconciliation';
+import { startRefillAfter } from '../modules/topups';
 
 /** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */
 async function main(): Promise<void> {
@@ -63,7 +64,10 @@ async function main(): Promise<void> {
     },
     'worker started',
   );
-  const relay = await startEventRelayProcess({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, log });
+  const relay = await startEventRelayProcess({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, log, afterHandOver: async (deps, event) => {
+    // A spend that took the user below their top-up rule's threshold starts the refill (modules/topups/refill-start.ts).
+    await startRefillAfter(deps, event);
+  } });
   await worker.run(); // resolves after a shutdown signal once in-flight tasks finish
   await relay.stop();
   await connection.close();

@@ -4,6 +4,7 @@
  * Workflow code imports modules/credits/rules/ and modules/credits/shapes.ts instead, never this file.
  */
 export { assignPackage } from './assign';
+export { availableCredits, latestGrantId } from './balance';
 export { creditsConfigShape } from './config';
 export { deductSenderFor } from './deduct-batch';
 export { afterBalanceChange } from './events';

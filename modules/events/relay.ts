@@ -29,6 +29,12 @@ export interface RelayDeps {
   config: Pick<EventsConfig, 'EVENTS_RELAY_BATCH_SIZE' | 'EVENTS_RELAY_INTERVAL_MS' | 'WEBHOOK_RETRY_SCHEDULE_MS'>;
   /** Which events this relay hands over; all by default. Tests sharing one database scope theirs to their own users. */
   only?: Prisma.EventWhereInput;
+  /**
+   * Called for each event after its hand-over, before it is marked relayed (so a failure retries it
+   * on the next pass). The composition root plugs other modules' reactions in here (top-up refills),
+   * so this module needs not know them. Must be idempotent.
+   */
+  afterHandOver?: (deps: Pick<RelayDeps, 'db' | 'temporal' | 'taskQueue'>, event: Event) => Promise<void>;
 }
 
 /** Does this endpoint want this event? A test event goes only to the endpoint it names. */
@@ -128,7 +134,10 @@ export async function relayOnce(deps: RelayDeps): Promise<number> {
   if (events.length === 0) return 0;
   const endpoints = await deps.db.webhookEndpoint.findMany({ where: { enabled: true, deletedAt: null } });
   const mailSettings = await mailSettingsOf(deps.db, events);
-  for (const event of events) await handOver(deps, event, endpoints, mailSettings);
+  for (const event of events) {
+    await handOver(deps, event, endpoints, mailSettings);
+    await deps.afterHandOver?.(deps, event);
+  }
   const marked = await deps.db.event.updateManyAndReturn({
     where: { id: { in: events.map((e) => e.id) }, relayedAt: null },
     data: { relayedAt: new Date() },
@@ -173,12 +182,19 @@ function startRelay(deps: RelayDeps, log: Pick<Logger, 'warn'>): RunningRelay {
 }
 
 /** For the worker process: connects its own Temporal client and runs the relay with the environment's config. */
-export async function startEventRelayProcess(options: { address: string; namespace: string; taskQueue: string; db: Database; log: Pick<Logger, 'warn'> }): Promise<RunningRelay> {
+export async function startEventRelayProcess(options: {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  db: Database;
+  log: Pick<Logger, 'warn'>;
+  afterHandOver?: RelayDeps['afterHandOver'];
+}): Promise<RunningRelay> {
   const config = loadEventsConfig();
   if (!config.EVENTS_RELAY_ENABLED) return { stop: async () => {} };
   const connection = await Connection.connect({ address: options.address });
   const relay = startRelay(
-    { db: options.db, temporal: new Client({ connection, namespace: options.namespace }), taskQueue: options.taskQueue, config },
+    { db: options.db, temporal: new Client({ connection, namespace: options.namespace }), taskQueue: options.taskQueue, config, afterHandOver: options.afterHandOver },
     options.log,
   );
   return {

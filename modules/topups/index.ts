@@ -12,3 +12,5 @@ export { chargeSavedToken, forgetSavedToken } from './gateway-charges';
 export type { GatewayAccount, OffSessionAnswer, OffSessionCharge } from './gateway-charges';
 export { listPaymentMethods, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema } from './payment-methods';
 export type { SavedPaymentMethodView } from './payment-methods';
+export { chargeRefillOrder, mayCrossThreshold, refillDue, refillOrderRequest, startRefillAfter } from './refill-start';
+export type { RefillStartDeps } from './refill-start';

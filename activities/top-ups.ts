@@ -1,0 +1,89 @@
+/**
+ * The refill workflow's activities (workflows/top-up-refill-contract.ts), thin over modules/topups and
+ * modules/orders. A business refusal (BillingError) cannot be cured by retrying, so it fails the
+ * activity for good (non-retryable, its stable code as the failure type); anything else is retried.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Database } from '../platform/database';
+import { BillingError } from '../platform/errors';
+import { OrderWorkflowClient, getOrder, placeOrder } from '../modules/orders';
+import { chargeRefillOrder, claimRefill, failRefill, refillOrderRequest } from '../modules/topups';
+import type { ChargeResult, TopUpRefillActivities } from '../workflows/top-up-refill-contract';
+
+/** Who the refill's writes are audited as. */
+const REFILL_ACTOR = 'system:top-up';
+/** The refill's order stays payable through the whole dunning schedule (1 h + 1 d + 3 d) with a day to spare. */
+const REFILL_ORDER_EXPIRY_SECONDS = 5 * 24 * 60 * 60;
+const ORDER_CALL_TIMEOUT_MS = 10_000;
+
+export interface TopUpActivityDeps {
+  db: Database;
+}
+
+async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    // SERVICE_UNAVAILABLE (Temporal did not answer in time) is the one refusal worth retrying.
+    if (error instanceof BillingError && error.code !== 'SERVICE_UNAVAILABLE') throw ApplicationFailure.nonRetryable(error.message, error.code, error.details ?? null);
+    throw error;
+  }
+}
+
+export function createTopUpActivities({ db }: TopUpActivityDeps): TopUpRefillActivities {
+  return {
+    claimTopUpSlot: ({ refillId, ruleId, at }) =>
+      refusalsFinal(async () => {
+        const refill = await claimRefill(db, refillId, ruleId, new Date(at));
+        return refill ? refill.status : 'paused';
+      }),
+
+    /** Idempotent by refill id: a retried activity replays the stored order. */
+    placeTopUpOrder: ({ refillId }) =>
+      refusalsFinal(async () => {
+        const request = await refillOrderRequest(db, refillId);
+        const idempotency = { scope: REFILL_ACTOR, key: `${refillId}:order`, requestHash: refillId };
+        const placed = await placeOrder(db, request, REFILL_ORDER_EXPIRY_SECONDS, idempotency, REFILL_ACTOR);
+        return { orderId: placed.body.id };
+      }),
+
+    /**
+     * An approved charge's trade number is kept as the order's payment reference, so provisioning
+     * (a separate step, maybe on another worker) delivers the payment the gateway reported.
+     */
+    chargeTopUpOffSession: ({ orderId, idempotencyKey }) =>
+      refusalsFinal(async (): Promise<ChargeResult> => {
+        const order = await getOrder(db, orderId);
+        const answer = await chargeRefillOrder(db, order, idempotencyKey);
+        if (answer.status === 'approved') await db.order.update({ where: { id: orderId }, data: { paymentReference: answer.tradeNo } });
+        return answer.status;
+      }),
+
+    /**
+     * Delivers the approved payment to the order's workflow (signal-with-start); the order workflow
+     * records it once (by the trade number) and grants the credits once.
+     */
+    provisionTopUp: ({ refillId, orderId }) =>
+      refusalsFinal(async () => {
+        const order = await getOrder(db, orderId);
+        if (!order.paymentReference) throw new BillingError('ORDER_STATE_CONFLICT', 'The refill order has no approved charge to provision.', { orderId });
+        const { client, info } = Context.current();
+        const orders = new OrderWorkflowClient({ temporal: client, taskQueue: info.taskQueue, callTimeoutMs: ORDER_CALL_TIMEOUT_MS });
+        await orders.deliverPayment(orderId, order.userId, {
+          outcome: 'succeeded',
+          source: 'gateway',
+          externalId: order.paymentReference,
+          amountMinor: order.amountMinor,
+          currency: order.currency,
+          actor: REFILL_ACTOR,
+          note: `top-up refill ${refillId}`,
+          eventId: `${refillId}:payment`,
+        });
+      }),
+
+    failTopUp: ({ refillId, orderId }) =>
+      refusalsFinal(async () => {
+        await failRefill(db, { refillId, orderId });
+      }),
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * When a refill starts, and with which id. The outbox relay asks after each relayed spend event
+ * (`credits.deducted`, `reservation.*`, `balance.low`): the deduct's SQL records `balance.low` only for the
+ * global threshold, so the per-rule threshold is checked here, after the fact, from the committed balance.
+ *
+ * One refill per crossing: the trigger id is the user's newest grant. Every spend between two grants
+ * (a burst of concurrent deducts) computes the same refill id, and the start dedups on it (USE_EXISTING
+ * while running, REJECT_DUPLICATE once closed). The refill's credits are a new grant, so the next fall
+ * below the threshold is a new crossing with a new id. A capped or failed refill is not tried again
+ * until credits are added some other way (or the month turns and a new grant arrives).
+ */
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { BillingError } from '../../platform/errors';
+import type { Database } from '../../platform/database';
+import { availableCredits, latestGrantId } from '../credits';
+import type { TopUpRefillInput } from '../../workflows/top-up-refill-contract';
+import type { topUpRefillWorkflow } from '../../workflows/top-up-refill';
+import { getChannel, savedTokenAccountOf } from '../payments';
+import { chargeSavedToken, type OffSessionAnswer } from './gateway-charges';
+import { refillWorkflowId } from './rules/caps';
+
+/** The relayed event types after which a rule's threshold may have been crossed. */
+export function mayCrossThreshold(eventType: string): boolean {
+  return eventType === 'credits.deducted' || eventType === 'balance.low' || eventType.startsWith('reservation.');
+}
+
+/** The refill the user's balance calls for now, if any: an active rule whose threshold is above what is available. */
+export async function refillDue(db: Database, userId: string): Promise<TopUpRefillInput | undefined> {
+  const rule = await db.topUpRule.findUnique({ where: { userId } });
+  if (!rule || rule.status !== 'active') return undefined;
+  if ((await availableCredits(db, userId)) >= rule.thresholdCredits) return undefined;
+  const crossing = (await latestGrantId(db, userId)) ?? 'first';
+  return { refillId: refillWorkflowId(rule.id, crossing), ruleId: rule.id, userId };
+}
+
+export interface RefillStartDeps {
+  db: Database;
+  temporal: Client;
+  taskQueue: string;
+}
+
+/** Starts the refill a relayed event calls for (idempotent: a second start of the same crossing is a no-op). Answers its id. */
+export async function startRefillAfter(deps: RefillStartDeps, event: { type: string; userId: string | null }): Promise<string | undefined> {
+  if (!event.userId || !mayCrossThreshold(event.type)) return undefined;
+  const input = await refillDue(deps.db, event.userId);
+  if (!input) return undefined;
+  try {
+    await deps.temporal.workflow.start<typeof topUpRefillWorkflow>('topUpRefillWorkflow', {
+      taskQueue: deps.taskQueue,
+      workflowId: input.refillId,
+      args: [input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+  return input.refillId;
+}
+
+/** What a refill's order is: the rule's package and currency, on the channel of the user's saved method. */
+export async function refillOrderRequest(db: Database, refillId: string): Promise<{ userId: string; packageCode: string; currency: string; channel: string }> {
+  const refill = await db.topUpRefill.findUnique({ where: { id: refillId } });
+  if (!refill) throw new BillingError('NOT_FOUND', 'Top-up refill not found.', { refillId });
+  const rule = await db.topUpRule.findUniqueOrThrow({ where: { id: refill.ruleId } });
+  const method = await savedMethodOf(db, refill.userId);
+  return { userId: refill.userId, packageCode: rule.packageCode, currency: refill.currency, channel: method.channelCode };
+}
+
+/** The user's saved method a refill charges: the newest one not removed. */
+export async function savedMethodOf(db: Database, userId: string, channelCode?: string) {
+  const method = await db.savedPaymentMethod.findFirst({
+    where: { userId, removedAt: null, ...(channelCode ? { channelCode } : {}) },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+  });
+  if (!method) throw new BillingError('NOT_FOUND', 'The user has no saved payment method to charge.', { userId });
+  return method;
+}
+
+/**
+ * One off-session charge of a refill's order with the user's saved method on the order's channel.
+ * `idempotencyKey` makes a repeat the same charge at the gateway.
+ */
+export async function chargeRefillOrder(
+  db: Database,
+  order: { id: string; userId: string; channelCode: string; amountMinor: number; currency: string },
+  idempotencyKey: string,
+): Promise<OffSessionAnswer> {
+  const method = await savedMethodOf(db, order.userId, order.channelCode);
+  const account = savedTokenAccountOf(await getChannel(db, order.channelCode));
+  if (!account) throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${order.channelCode}" does not save tokens.`, { channel: order.channelCode });
+  return chargeSavedToken(account, { token: method.externalRef, orderId: order.id, amountMinor: order.amountMinor, currency: order.currency, idempotencyKey });
+}
