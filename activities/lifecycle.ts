@@ -8,16 +8,18 @@ import { Context } from '@temporalio/activity';
 import type { Database } from '../platform/database';
 import { findGrantTimes } from '../modules/credits';
 import * as subjects from '../modules/lifecycle';
-import { runConsumptionRollup, runExpirySweep, runReconciliation, LifecycleTimers, type LifecycleTimerSettings } from '../modules/lifecycle';
+import { runConsumptionRollup, runExpirySweep, runInspection, runReconciliation, LifecycleTimers, type LifecycleTimerSettings } from '../modules/lifecycle';
 import type { ScheduledJobInput } from '../workflows/package-lifecycle-contract';
 
 export interface LifecycleActivityDeps {
   db: Database;
   /** The timers' settings (`lifecycleTimerSettings` of the worker's configuration). */
   timerSettings: LifecycleTimerSettings;
+  /** Mails the daily inspection's findings to the operator; absent when OPERATOR_EMAIL is not set. */
+  notifyOperator?: (subject: string, text: string, reportId: string) => Promise<void>;
 }
 
-export function createLifecycleActivities({ db, timerSettings }: LifecycleActivityDeps) {
+export function createLifecycleActivities({ db, timerSettings, notifyOperator }: LifecycleActivityDeps) {
   const timers = () => {
     const context = Context.current();
     return new LifecycleTimers({ temporal: context.client, taskQueue: context.info.taskQueue, ...timerSettings });
@@ -51,6 +53,7 @@ export function createLifecycleActivities({ db, timerSettings }: LifecycleActivi
     runExpirySweep: (input: ScheduledJobInput) => runExpirySweep(db, input),
     runReconciliation: (input: ScheduledJobInput) => runReconciliation(db, input),
     runConsumptionRollup: (input: ScheduledJobInput) => runConsumptionRollup(db, input),
+    runInspection: (input: ScheduledJobInput) => runInspection(db, input, notifyOperator ? { notifyOperator } : {}),
   };
 }
 
