@@ -31,7 +31,7 @@ export const inspectionFindings = new Gauge({
 interface Finding {
   id: string;
   kind: InspectionFindingKind;
-  subjectId: string | null;
+  subjectId: string;
   userId: string | null;
   details: Record<string, unknown>;
 }
@@ -98,7 +98,7 @@ async function inspectOrdersAndDeliveries(db: Database, cutoff: Date): Promise<F
     findings.push({ id: `paid_not_provisioned:${order.id}`, kind: 'paid_not_provisioned', subjectId: order.id, userId: order.user_id, details: { status: order.status, paidAt: order.paid_at.toISOString() } });
   }
   const deadLetters = await db.webhookDelivery.count({ where: { status: 'failed' } });
-  if (deadLetters > 0) findings.push({ id: 'dead_letters', kind: 'dead_letters', subjectId: null, userId: null, details: { failedDeliveries: deadLetters } });
+  if (deadLetters > 0) findings.push({ id: 'dead_letters', kind: 'dead_letters', subjectId: 'webhook_deliveries', userId: null, details: { failedDeliveries: deadLetters } });
   return findings;
 }
 
