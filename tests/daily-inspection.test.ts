@@ -51,7 +51,9 @@ it('finds nothing on a clean database (with users in several pages)', async () =
   expect(run.body).toMatchObject({ kind: 'inspection', trigger: 'admin', items: [], summary: { findings: 0 } });
   expect(await gaugeValues()).toEqual({ ledger_mismatch: 0, hold_past_deadline: 0, grant_past_expiry: 0, paid_not_provisioned: 0, dead_letters: 0 });
   // Small pages walk every user once.
-  const paged = await runInspection(stack.db, { trigger: 'admin' }, { pageSize: 2 });
+  const mails: string[] = [];
+  const paged = await runInspection(stack.db, { trigger: 'admin' }, { pageSize: 2, notifyOperator: async (subject) => void mails.push(subject) });
+  expect(mails).toEqual([]);
   const report = await stack.db.lifecycleReport.findUniqueOrThrow({ where: { id: paged } });
   expect(report.summary).toMatchObject({ findings: 0, userPages: 3 });
   expect(await stack.db.event.count({ where: { type: 'inspection.findings' } })).toBe(0);
@@ -106,10 +108,16 @@ it('reports one finding of each kind, sets the gauge, records the event, and ans
   expect(again.body.id).toBe(run.body.id);
   expect(await stack.db.event.count({ where: { type: 'inspection.findings' } })).toBe(1);
 
+  // The operator's mail: once per run with findings, the counts per kind in its text.
+  const mails: Array<{ subject: string; text: string }> = [];
+  const mailed = await runInspection(stack.db, { trigger: 'admin' }, { pageSize: 1, notifyOperator: async (subject, text) => void mails.push({ subject, text }) });
+  expect(mails).toEqual([{ subject: 'Billing inspection: 5 finding(s)', text: expect.stringContaining('ledger_mismatch: 1') }]);
+  expect(mails[0]!.text).toContain(`/v1/admin/inspections/${mailed}`);
+
   const one = await stack.call('GET', `/v1/admin/inspections/${run.body.id}`, { as: 'admin' });
   expect(one.body.id).toBe(run.body.id);
   const list = await stack.call('GET', '/v1/admin/inspections?limit=1', { as: 'admin' });
-  expect(list.body.items.map((r: { id: string }) => r.id)).toEqual([run.body.id]);
+  expect(list.body.items.map((r: { id: string }) => r.id)).toEqual([mailed]);
   expect(list.body.nextCursor).not.toBeNull();
   const next = await stack.call('GET', `/v1/admin/inspections?limit=10&cursor=${encodeURIComponent(list.body.nextCursor)}`, { as: 'admin' });
   expect(next.body.items.every((r: { kind: string }) => r.kind === 'inspection')).toBe(true);

@@ -111,8 +111,13 @@ function countByKind(findings: Finding[]): Record<InspectionFindingKind, number>
 /** Runs the inspection and answers its report id. A retried run with the same report id writes once. */
 export async function runInspection(db: Database, input: ScheduledJobInput = {}, options: InspectionOptions = {}): Promise<string> {
   const id = input.reportId ?? randomUUID();
-  const existing = await db.lifecycleReport.findUnique({ where: { id }, select: { id: true } });
-  if (existing) return existing.id;
+  // A retried activity finds its report written: only the mail may be missing (it failed, so the activity is retried).
+  const existing = await db.lifecycleReport.findUnique({ where: { id }, select: { summary: true } });
+  if (existing) {
+    const summary = existing.summary as { findings?: number; byKind?: Record<string, number> };
+    if (options.notifyOperator && (summary.findings ?? 0) > 0) await mailOperator(options.notifyOperator, id, summary.findings ?? 0, summary.byKind ?? {});
+    return id;
+  }
   const startedAt = new Date();
   const now = options.now ?? startedAt;
   const cutoff = new Date(now.getTime() - (options.graceMs ?? DEFAULT_GRACE_MS));
@@ -143,9 +148,11 @@ export async function runInspection(db: Database, input: ScheduledJobInput = {},
     return created.count === 1;
   });
   for (const kind of INSPECTION_FINDING_KINDS) inspectionFindings.set({ kind }, counts[kind]);
-  if (written && total > 0 && options.notifyOperator) {
-    const lines = INSPECTION_FINDING_KINDS.filter((kind) => counts[kind] > 0).map((kind) => `${kind}: ${counts[kind]}`);
-    await options.notifyOperator(`Billing inspection: ${total} finding(s)`, `Report ${id}\n\n${lines.join('\n')}\n\nGET /v1/admin/inspections/${id}`, id);
-  }
+  if (written && total > 0 && options.notifyOperator) await mailOperator(options.notifyOperator, id, total, counts);
   return id;
+}
+
+async function mailOperator(notify: NonNullable<InspectionOptions['notifyOperator']>, reportId: string, total: number, byKind: Record<string, number>): Promise<void> {
+  const lines = Object.entries(byKind).filter(([, count]) => count > 0).map(([kind, count]) => `${kind}: ${count}`);
+  await notify(`Billing inspection: ${total} finding(s)`, `Report ${reportId}\n\n${lines.join('\n')}\n\nGET /v1/admin/inspections/${reportId}`, reportId);
 }
