@@ -8,16 +8,31 @@ import { Context } from '@temporalio/activity';
 import type { Database } from '../platform/database';
 import { findGrantTimes } from '../modules/credits';
 import * as subjects from '../modules/lifecycle';
-import { runConsumptionRollup, runExpirySweep, runReconciliation, LifecycleTimers, type LifecycleTimerSettings } from '../modules/lifecycle';
+import { runConsumptionRollup, runExpirySweep, runInspection, runReconciliation, LifecycleTimers, type InspectionOptions, type LifecycleTimerSettings } from '../modules/lifecycle';
+import { createMailer, loadEventsConfig, type SendMail } from '../modules/events';
 import type { ScheduledJobInput } from '../workflows/package-lifecycle-contract';
 
 export interface LifecycleActivityDeps {
   db: Database;
   /** The timers' settings (`lifecycleTimerSettings` of the worker's configuration). */
   timerSettings: LifecycleTimerSettings;
+  /** Where the daily inspection mails its findings (OPERATOR_EMAIL); unset: no mail. */
+  operatorEmail?: string;
+  /** The mail transport (tests); default SMTP from the events configuration. */
+  sendMail?: SendMail;
 }
 
-export function createLifecycleActivities({ db, timerSettings }: LifecycleActivityDeps) {
+/** Mails the operator through the events module's transport; the message id is the report's, so a retried activity's mail is recognisable. */
+function operatorNotifier(operatorEmail: string, sendMail: SendMail | undefined): InspectionOptions['notifyOperator'] {
+  let mail = sendMail;
+  return async (subject, text, reportId) => {
+    mail ??= createMailer(loadEventsConfig());
+    await mail({ to: operatorEmail, subject, text, messageId: `<inspection-${reportId}@durable-billing>` });
+  };
+}
+
+export function createLifecycleActivities({ db, timerSettings, operatorEmail, sendMail }: LifecycleActivityDeps) {
+  const notifyOperator = operatorEmail ? operatorNotifier(operatorEmail, sendMail) : undefined;
   const timers = () => {
     const context = Context.current();
     return new LifecycleTimers({ temporal: context.client, taskQueue: context.info.taskQueue, ...timerSettings });
@@ -51,6 +66,7 @@ export function createLifecycleActivities({ db, timerSettings }: LifecycleActivi
     runExpirySweep: (input: ScheduledJobInput) => runExpirySweep(db, input),
     runReconciliation: (input: ScheduledJobInput) => runReconciliation(db, input),
     runConsumptionRollup: (input: ScheduledJobInput) => runConsumptionRollup(db, input),
+    runInspection: (input: ScheduledJobInput) => runInspection(db, input, notifyOperator ? { notifyOperator } : {}),
   };
 }
 

@@ -86,6 +86,7 @@ export const EVENT_PAYLOAD_EXAMPLES: { [T in EventType]: EventPayload<T> } = {
     currency: 'USD',
     issuedAt: '2026-01-22T10:00:00.000Z',
   },
+  'inspection.findings': { reportId: '6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b', findings: 2, byKind: { ledger_mismatch: 1, hold_past_deadline: 0, grant_past_expiry: 0, paid_not_provisioned: 0, dead_letters: 1 } },
   'package.expiring_soon': { grantId: ids.grant, packageCode: 'pro_monthly', expiresAt: '2026-02-19T08:02:12.000Z', remainingCredits: 140 },
   'package.expired': { grantId: ids.grant, packageCode: 'pro_monthly', expiredAt: '2026-02-19T08:02:12.000Z', lapsedCredits: 140 },
   'webhook_endpoint.disabled': { endpointId: ids.endpoint, reason: 'failing', failingSince: '2026-01-26T12:00:00.000Z' },

@@ -211,6 +211,9 @@ const SAMPLES: Record<string, Sample> = {
   'POST /v1/admin/lifecycle/sweeps': { valid: () => ({ body: { userId: userA } }), invalid: { body: { userId: 'not a user id!' } } },
   'POST /v1/admin/lifecycle/reconciliations': { valid: () => ({ body: { userId: userA } }), invalid: { body: { all: true } } },
   'GET /v1/admin/lifecycle/reports': { valid: () => ({}), invalid: { query: '?kind=audit' } },
+  'POST /v1/admin/inspections': { valid: () => ({ body: {} }), invalid: { body: { userId: userA } } },
+  'GET /v1/admin/inspections': { valid: () => ({}), invalid: { query: '?kind=sweep' } },
+  'GET /v1/admin/inspections/:reportId': { valid: () => ({ params: { reportId: missingId } }), invalid: { params: { reportId: 'r1' } } },
   'GET /v1/admin/lifecycle/reports/:reportId': { valid: () => ({ params: { reportId: missingId } }), invalid: { params: { reportId: 'r1' } } },
   'POST /v1/admin/lifecycle/reports/:reportId/items/:itemId/repair': {
     valid: () => ({ params: { reportId: missingId, itemId: 'grant_ledger_mismatch:x' }, body: {} }),

@@ -107,7 +107,7 @@ it('creates the schedules once (idempotent) and lists them with next runs', asyn
   const prefix = stack.deps.config.SCHEDULE_ID_PREFIX;
   const first = await ensureSchedules(stack.temporal, stack.taskQueue, { sweepEveryMinutes: 15, prefix, paused: true });
   const second = await ensureSchedules(stack.temporal, stack.taskQueue, { sweepEveryMinutes: 15, prefix, paused: true });
-  expect(first).toHaveLength(3);
+  expect(first).toHaveLength(4);
   expect(second).toEqual([]);
   const listed = await stack.call('GET', '/v1/admin/schedules', { as: 'admin' });
   expect(listed.status).toBe(200);

@@ -17,6 +17,7 @@ export interface ActivityDeps {
   refundGraceDays: number;
   payments: PaymentsDeps;
   timerSettings: LifecycleTimerSettings;
+  operatorEmail?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {

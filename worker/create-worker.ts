@@ -26,6 +26,8 @@ export interface BillingWorkerOptions {
   tracing?: Pick<Tracing, 'resource' | 'spanProcessor'>;
   /** The lifecycle timers' settings (`lifecycleTimerSettings` of the configuration). */
   timerSettings: LifecycleTimerSettings;
+  /** Where the daily inspection mails its findings (OPERATOR_EMAIL); unset: no mail. */
+  operatorEmail?: string;
 }
 
 export function workflowsPath(): string {
@@ -45,7 +47,7 @@ export async function createBillingWorker(options: BillingWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createActivities({ db: options.db, refundGraceDays: options.refundGraceDays, payments: options.payments, timerSettings: options.timerSettings }),
+    activities: createActivities({ db: options.db, refundGraceDays: options.refundGraceDays, payments: options.payments, timerSettings: options.timerSettings, ...(options.operatorEmail ? { operatorEmail: options.operatorEmail } : {}) }),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,
     maxConcurrentLocalActivityExecutions: options.maxConcurrentActivityTaskExecutions ?? 50,

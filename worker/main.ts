@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     ...(tracing ? { tracing } : {}),
     timerSettings: lifecycleTimerSettings(config),
+    ...(config.OPERATOR_EMAIL ? { operatorEmail: config.OPERATOR_EMAIL } : {}),
   });
   log.info(
     {

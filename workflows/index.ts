@@ -3,6 +3,6 @@ export { reservationWorkflow } from './reservation';
 export { orderWorkflow, orderRefundWorkflow } from './order';
 export { deliveryWorkflow } from './delivery';
 export { notificationWorkflow } from './notification';
-export { packageLifecycleWorkflow, subscriptionLifecycleWorkflow, expirySweepWorkflow, reconciliationWorkflow, consumptionRollupWorkflow } from './package-lifecycle';
+export { packageLifecycleWorkflow, subscriptionLifecycleWorkflow, expirySweepWorkflow, reconciliationWorkflow, consumptionRollupWorkflow, dailyInspectionWorkflow } from './package-lifecycle';
 export { gatewayReconciliationWorkflow } from './reconciliation';
 export { topUpRefillWorkflow } from './top-up-refill';

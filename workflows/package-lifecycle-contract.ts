@@ -75,5 +75,6 @@ export const SCHEDULED_JOBS = {
   expirySweep: 'expirySweepWorkflow',
   reconciliation: 'reconciliationWorkflow',
   consumptionRollup: 'consumptionRollupWorkflow',
+  dailyInspection: 'dailyInspectionWorkflow',
 } as const;
 export type ScheduledJobName = keyof typeof SCHEDULED_JOBS;

@@ -207,6 +207,11 @@ export async function reconciliationWorkflow(input: ScheduledJobInput = {}): Pro
   return jobs.runReconciliation(input);
 }
 
+/** Scheduled: the daily inspection (ledger invariant, overdue holds and grants, unprovisioned orders, dead letters); reports, changes nothing. */
+export async function dailyInspectionWorkflow(input: ScheduledJobInput = {}): Promise<string> {
+  return jobs.runInspection(input);
+}
+
 /** Scheduled: rebuilds yesterday's and today's daily consumption rollup rows. */
 export async function consumptionRollupWorkflow(input: ScheduledJobInput = {}): Promise<string> {
   return jobs.runConsumptionRollup(input);

@@ -45,6 +45,15 @@ const jobBody = z.strictObject({ userId: userIdSchema.optional().openapi({ descr
 const reportParams = z.strictObject({ reportId: uuidSchema });
 const repairParams = z.strictObject({ reportId: uuidSchema, itemId: z.string().min(1).max(200) });
 const reportList = pageOf(lifecycleReportSchema).openapi('LifecycleReportList');
+const inspectionReport = {
+  ...lifecycleReport,
+  kind: 'inspection' as const,
+  summary: { findings: 2, byKind: { ledger_mismatch: 1, hold_past_deadline: 0, grant_past_expiry: 0, paid_not_provisioned: 0, dead_letters: 1 }, userPages: 1 },
+  items: [
+    { id: `ledger_mismatch:${ids.grant}`, kind: 'ledger_mismatch', subjectId: ids.grant, userId: ids.user, details: { columns: { available: 90, reserved: 0, used: 10 }, ledger: { available: 100, reserved: 0, used: 0 } } },
+    { id: 'dead_letters', kind: 'dead_letters', subjectId: 'webhook_deliveries', userId: null, details: { failedDeliveries: 1 } },
+  ],
+};
 /** Schedules are a short fixed set (modules/lifecycle/schedules.ts), paged in memory by id like any list. */
 const BY_SCHEDULE_ID = keysetOrder({ field: 'id', direction: 'asc', kind: 'text' });
 /** What the package timer's state query answers (workflows/package-lifecycle-contract.ts, LifecycleState). */
@@ -302,6 +311,55 @@ export const lifecycleRoutes: RouteDefinition[] = [
       const definitions = scheduleDefinitions({ sweepEveryMinutes: 15, prefix: deps.config.SCHEDULE_ID_PREFIX });
       const page = BY_SCHEDULE_ID.pageInMemory(definitions.map((definition) => ({ id: definition.id })), query);
       return { body: { items: await listSchedules(deps.temporal, page.items.map((item) => item.id)), nextCursor: page.nextCursor } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/admin/inspections',
+    access: ADMIN,
+    tag: TAG,
+    operationId: 'runInspection',
+    summary: 'Run the daily inspection now',
+    description:
+      'Runs the daily inspection now (the same workflow its schedule starts) and answers its report: grants whose balances disagree with their ledger, holds still held past their deadline, grants still live past their expiry, paid orders not provisioned, and the count of failed webhook deliveries. It changes nothing. When it finds something it records an `inspection.findings` event and mails OPERATOR_EMAIL. Once per Idempotency-Key.',
+    body: z.strictObject({}),
+    response: lifecycleReportSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: ['SERVICE_UNAVAILABLE'],
+    examples: { request: {}, response: inspectionReport },
+    handler: async ({ deps, idempotency }) => runJobNow(lifecycleDeps(deps), 'dailyInspection', undefined, idempotency),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/inspections',
+    access: ADMIN,
+    tag: TAG,
+    operationId: 'listInspections',
+    summary: 'List inspection reports',
+    description: 'Reports of the daily inspection, scheduled or run by an operator, newest first.',
+    query: pageQuery({ default: 20, max: 100 }).strict(),
+    response: reportList,
+    examples: { response: examplePage(inspectionReport) },
+    handler: async ({ query, deps }) => ({ body: await listReports(deps.db, 'inspection', query) }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/inspections/:reportId',
+    access: ADMIN,
+    tag: TAG,
+    operationId: 'getInspection',
+    summary: 'Get an inspection report',
+    description: 'One inspection report: the count per finding kind (summary.byKind) and the findings listed (up to 500 per kind).',
+    params: reportParams,
+    response: lifecycleReportSchema,
+    errors: ['NOT_FOUND'],
+    unpaged: "One report: its items are the inspection's own findings, written once when it ran.",
+    examples: { response: inspectionReport },
+    handler: async ({ params, deps }) => {
+      const report = await getReport(deps.db, params.reportId);
+      if (report.kind !== 'inspection') throw new BillingError('NOT_FOUND', `Inspection ${params.reportId} not found.`);
+      return { body: report };
     },
   }),
 ];

@@ -14,6 +14,8 @@ export const lifecycleConfigShape = {
   EXPIRY_SWEEP_EVERY_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
   /** Prefix of the schedule ids (default billing-), so several deployments can share a namespace. */
   SCHEDULE_ID_PREFIX: z.string().regex(/^[a-z0-9-]{0,40}$/).default('billing-'),
+  /** Where the daily inspection mails its findings (optional: no mail when unset). */
+  OPERATOR_EMAIL: z.email().optional(),
   /** Create the Temporal Schedules at worker start (default true). */
   SCHEDULES_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
 };

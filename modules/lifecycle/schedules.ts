@@ -7,6 +7,7 @@
  * - reconciliation: daily 03:00 UTC; overlap SKIP; catch-up 1 day (a missed night still runs once).
  * - consumption rollup: daily 00:15 UTC; overlap BUFFER_ONE (never drop a day's rebuild); catch-up
  *   3 days (each run rebuilds the last three days, so a longer outage needs only the last run).
+ * - daily inspection: daily 04:30 UTC (after the reconciliation); overlap SKIP; catch-up 1 day.
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
@@ -50,6 +51,14 @@ export function scheduleDefinitions(options: { sweepEveryMinutes: number; prefix
       spec: { cronExpressions: ['15 0 * * *'] },
       overlap: ScheduleOverlapPolicy.BUFFER_ONE,
       catchupWindow: '3 days',
+    },
+    {
+      id: `${prefix}daily-inspection`,
+      job: 'dailyInspection',
+      note: 'Daily inspection: ledger invariant over every user in pages, overdue holds and grants, unprovisioned orders, dead letters. Reports, alerts, changes nothing.',
+      spec: { cronExpressions: ['30 4 * * *'] },
+      overlap: ScheduleOverlapPolicy.SKIP,
+      catchupWindow: '1 day',
     },
   ];
 }

@@ -21,7 +21,7 @@ const reportItemSchema = z.object({
 export const lifecycleReportSchema = z
   .object({
     id: uuidSchema,
-    kind: z.enum(['sweep', 'reconciliation', 'rollup']),
+    kind: z.enum(['sweep', 'reconciliation', 'rollup', 'inspection']),
     trigger: z.enum(['schedule', 'admin']),
     scopeUserId: z.string().nullable(),
     summary: z.record(z.string(), z.unknown()),

@@ -131,6 +131,10 @@ export const EVENT_TYPES = {
       issuedAt: isoTime,
     }),
   },
+  'inspection.findings': {
+    description: 'The daily inspection found something (no subject user): the report id and the count per finding kind. Emitted by lifecycle/ only when a run finds at least one.',
+    payload: z.object({ reportId: uuidSchema, findings: z.number().int().min(1), byKind: z.record(z.string(), z.number().int().min(0)) }),
+  },
   'package.expiring_soon': {
     description: 'A grant with credits left expires soon (emitted by the package lifecycle).',
     payload: z.object({ grantId: uuidSchema, packageCode: z.string().nullable(), expiresAt: isoTime, remainingCredits: userCredits }),

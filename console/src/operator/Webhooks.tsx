@@ -27,6 +27,7 @@ const EVENT_TYPES = Object.keys({
   'order.refunded': true,
   'invoice.issued': true,
   'credit_note.issued': true,
+  'inspection.findings': true,
   'package.expiring_soon': true,
   'package.expired': true,
   'webhook_endpoint.disabled': true,
