@@ -115,7 +115,9 @@ async function seed(): Promise<void> {
   });
 
   await db.lifecycleReport.createMany({
-    data: [0, 1, 2].map(() => ({ id: randomUUID(), kind: 'sweep', trigger: 'admin', summary: {}, items: [], startedAt: tie, finishedAt: tie })),
+    data: (['sweep', 'inspection'] as const).flatMap((kind) =>
+      [0, 1, 2].map(() => ({ id: randomUUID(), kind, trigger: 'admin', summary: {}, items: [], startedAt: tie, finishedAt: tie })),
+    ),
   });
   await db.reconciliationReport.createMany({
     data: [0, 1, 2].map(() => ({
@@ -209,6 +211,7 @@ const CASES: Record<string, ListCase> = {
   'GET /v1/admin/invoices': { as: 'admin' },
   'GET /v1/admin/credit-notes': { as: 'admin' },
   'GET /v1/me/top-ups': { as: { user }, textIds: true },
+  'GET /v1/admin/inspections': { as: 'admin' },
 };
 
 const keyOf = (route: RouteDefinition) => `${route.method.toUpperCase()} ${route.path}`;

@@ -1372,6 +1372,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/inspections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List inspection reports
+         * @description Reports of the daily inspection, scheduled or run by an operator, newest first.
+         */
+        get: operations["listInspections"];
+        put?: never;
+        /**
+         * Run the daily inspection now
+         * @description Runs the daily inspection now (the same workflow its schedule starts) and answers its report: grants whose balances disagree with their ledger, holds still held past their deadline, grants still live past their expiry, paid orders not provisioned, and the count of failed webhook deliveries. It changes nothing. When it finds something it records an `inspection.findings` event and mails OPERATOR_EMAIL. Once per Idempotency-Key.
+         */
+        post: operations["runInspection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/inspections/{reportId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an inspection report
+         * @description One inspection report: the count per finding kind (summary.byKind) and the findings listed (up to 500 per kind).
+         */
+        get: operations["getInspection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/packages/{packageCode}/prices": {
         parameters: {
             query?: never;
@@ -2506,6 +2550,28 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "inspection.findings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `inspection.findings` event
+         * @description The daily inspection found something (no subject user): the report id and the count per finding kind. Emitted by lifecycle/ only when a run finds at least one.
+         *
+         *     POSTed to each enabled endpoint subscribed to `inspection.findings` (or to every type), signed per Standard Webhooks. Answer any 2xx within 15 s (WEBHOOK_TIMEOUT_MS) to acknowledge. Anything else, no answer or a redirect is retried on a schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); a `Retry-After` header can push the next attempt later. `410 Gone` disables the endpoint. Order across events is not guaranteed: use `timestamp`. Details: docs/events.md.
+         */
+        post: operations["receiveInspectionFindingsEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "package.expiring_soon": {
         parameters: {
             query?: never;
@@ -2966,6 +3032,31 @@ export interface components {
                 currency: string;
                 /** Format: date-time */
                 issuedAt: string;
+            };
+        };
+        /** @description A `inspection.findings` delivery. Fields are only ever added: ignore those you do not know. */
+        InspectionFindingsWebhook: {
+            /**
+             * Format: uuid
+             * @description The event id; also the `webhook-id` header. The same on every retry and replay: dedupe on it.
+             */
+            id: string;
+            /** @enum {string} */
+            type: "inspection.findings";
+            /**
+             * Format: date-time
+             * @description When the event happened (UTC).
+             */
+            timestamp: string;
+            /** @description The user the event is about; null for events without one. */
+            userId: string | null;
+            data: {
+                /** Format: uuid */
+                reportId: string;
+                findings: number;
+                byKind: {
+                    [key: string]: number;
+                };
             };
         };
         /** @description A `package.expiring_soon` delivery. Fields are only ever added: ignore those you do not know. */
@@ -3753,7 +3844,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            kind: "sweep" | "reconciliation" | "rollup";
+            kind: "sweep" | "reconciliation" | "rollup" | "inspection";
             /** @enum {string} */
             trigger: "schedule" | "admin";
             scopeUserId: string | null;
@@ -11122,7 +11213,7 @@ export interface operations {
                 /** @description The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page. */
                 cursor?: string;
                 /** @description An event type (docs/events.md). */
-                type?: "credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test";
+                type?: "credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "inspection.findings" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test";
                 /** @description The calling service's opaque user id. */
                 userId?: string;
                 /** @description Only items at or after this instant (inclusive; ISO 8601 with offset). */
@@ -11378,7 +11469,7 @@ export interface operations {
                      * @description Types to deliver; empty = every type.
                      * @default []
                      */
-                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "inspection.findings" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
                     description?: string;
                     enabled?: boolean;
                 };
@@ -11776,7 +11867,7 @@ export interface operations {
                      */
                     url?: string;
                     /** @description Types to deliver; empty = every type. */
-                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "inspection.findings" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
                     description?: string;
                     enabled?: boolean;
                 };
@@ -13137,7 +13228,7 @@ export interface operations {
                 "application/json": {
                     /** Format: email */
                     email: string | null;
-                    emailOptOut: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    emailOptOut: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "inspection.findings" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
                 };
             };
         };
@@ -14781,6 +14872,468 @@ export interface operations {
             };
             /** @description Error codes: FORBIDDEN */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listInspections: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1-100. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f",
+                     *           "kind": "inspection",
+                     *           "trigger": "admin",
+                     *           "scopeUserId": null,
+                     *           "summary": {
+                     *             "findings": 2,
+                     *             "byKind": {
+                     *               "ledger_mismatch": 1,
+                     *               "hold_past_deadline": 0,
+                     *               "grant_past_expiry": 0,
+                     *               "paid_not_provisioned": 0,
+                     *               "dead_letters": 1
+                     *             },
+                     *             "userPages": 1
+                     *           },
+                     *           "items": [
+                     *             {
+                     *               "id": "ledger_mismatch:9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
+                     *               "kind": "ledger_mismatch",
+                     *               "subjectId": "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
+                     *               "userId": "user-42",
+                     *               "details": {
+                     *                 "columns": {
+                     *                   "available": 90,
+                     *                   "reserved": 0,
+                     *                   "used": 10
+                     *                 },
+                     *                 "ledger": {
+                     *                   "available": 100,
+                     *                   "reserved": 0,
+                     *                   "used": 0
+                     *                 }
+                     *               }
+                     *             },
+                     *             {
+                     *               "id": "dead_letters",
+                     *               "kind": "dead_letters",
+                     *               "subjectId": "webhook_deliveries",
+                     *               "userId": null,
+                     *               "details": {
+                     *                 "failedDeliveries": 1
+                     *               }
+                     *             }
+                     *           ],
+                     *           "startedAt": "2026-01-31T03:00:00.000Z",
+                     *           "finishedAt": "2026-01-31T03:00:02.400Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LifecycleReportList"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    runInspection: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f",
+                     *       "kind": "inspection",
+                     *       "trigger": "admin",
+                     *       "scopeUserId": null,
+                     *       "summary": {
+                     *         "findings": 2,
+                     *         "byKind": {
+                     *           "ledger_mismatch": 1,
+                     *           "hold_past_deadline": 0,
+                     *           "grant_past_expiry": 0,
+                     *           "paid_not_provisioned": 0,
+                     *           "dead_letters": 1
+                     *         },
+                     *         "userPages": 1
+                     *       },
+                     *       "items": [
+                     *         {
+                     *           "id": "ledger_mismatch:9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
+                     *           "kind": "ledger_mismatch",
+                     *           "subjectId": "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
+                     *           "userId": "user-42",
+                     *           "details": {
+                     *             "columns": {
+                     *               "available": 90,
+                     *               "reserved": 0,
+                     *               "used": 10
+                     *             },
+                     *             "ledger": {
+                     *               "available": 100,
+                     *               "reserved": 0,
+                     *               "used": 0
+                     *             }
+                     *           }
+                     *         },
+                     *         {
+                     *           "id": "dead_letters",
+                     *           "kind": "dead_letters",
+                     *           "subjectId": "webhook_deliveries",
+                     *           "userId": null,
+                     *           "details": {
+                     *             "failedDeliveries": 1
+                     *           }
+                     *         }
+                     *       ],
+                     *       "startedAt": "2026-01-31T03:00:00.000Z",
+                     *       "finishedAt": "2026-01-31T03:00:02.400Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LifecycleReport"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getInspection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The report's id. */
+                reportId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f",
+                     *       "kind": "inspection",
+                     *       "trigger": "admin",
+                     *       "scopeUserId": null,
+                     *       "summary": {
+                     *         "findings": 2,
+                     *         "byKind": {
+                     *           "ledger_mismatch": 1,
+                     *           "hold_past_deadline": 0,
+                     *           "grant_past_expiry": 0,
+                     *           "paid_not_provisioned": 0,
+                     *           "dead_letters": 1
+                     *         },
+                     *         "userPages": 1
+                     *       },
+                     *       "items": [
+                     *         {
+                     *           "id": "ledger_mismatch:9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
+                     *           "kind": "ledger_mismatch",
+                     *           "subjectId": "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
+                     *           "userId": "user-42",
+                     *           "details": {
+                     *             "columns": {
+                     *               "available": 90,
+                     *               "reserved": 0,
+                     *               "used": 10
+                     *             },
+                     *             "ledger": {
+                     *               "available": 100,
+                     *               "reserved": 0,
+                     *               "used": 0
+                     *             }
+                     *           }
+                     *         },
+                     *         {
+                     *           "id": "dead_letters",
+                     *           "kind": "dead_letters",
+                     *           "subjectId": "webhook_deliveries",
+                     *           "userId": null,
+                     *           "details": {
+                     *             "failedDeliveries": 1
+                     *           }
+                     *         }
+                     *       ],
+                     *       "startedAt": "2026-01-31T03:00:00.000Z",
+                     *       "finishedAt": "2026-01-31T03:00:02.400Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LifecycleReport"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -22214,6 +22767,68 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["CreditNoteIssuedWebhook"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once (a `webhook_endpoint.disabled` event records it). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Acknowledged: the delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, or none in time, is retried on the schedule; after the last attempt the delivery is failed (replayable by an operator). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveInspectionFindingsEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every attempt and replay of this event. Dedupe on it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. Refuse one far from your clock (Standard Webhooks libraries allow 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<raw body>`, keyed with the base64 part of the endpoint secret (`whsec_…`); two during a secret rotation overlap. Verify with a Standard Webhooks library (`standardwebhooks` on npm) against the raw body. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
+                 *       "type": "inspection.findings",
+                 *       "timestamp": "2026-01-31T12:00:04.000Z",
+                 *       "userId": "user-42",
+                 *       "data": {
+                 *         "reportId": "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b",
+                 *         "findings": 2,
+                 *         "byKind": {
+                 *           "ledger_mismatch": 1,
+                 *           "hold_past_deadline": 0,
+                 *           "grant_past_expiry": 0,
+                 *           "paid_not_provisioned": 0,
+                 *           "dead_letters": 1
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["InspectionFindingsWebhook"];
             };
         };
         responses: {
