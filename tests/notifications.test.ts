@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { relayOnce, type RelayDeps } from '../modules/events/relay';
+import { storeNoticeWithoutEmail } from '../modules/events/notifications';
 import { recordEvent } from '../platform/outbox/record';
 import type { EventPayload, EventType } from '../platform/outbox/event-types';
 import { startSmtpSink, type SmtpSink } from '../scripts/services/smtp-sink';
@@ -143,4 +144,14 @@ it('a notice to be emailed still gets its own notification run (mail retried for
   await relayOnce(relay);
   expect(await stack.temporal.workflow.getHandle(notificationWorkflowId(eventId)).result()).toEqual({ emailed: true });
   expect(await stack.db.notification.findUniqueOrThrow({ where: { eventId } })).toMatchObject({ emailStatus: 'sent' });
+});
+
+it('two relays storing the notice of one event at once store one notice, and both get its id', async () => {
+  const userId = newUserId('nt-race');
+  await emit('balance.low', userId, SAMPLES['balance.low'].payload);
+  const event = await stack.db.event.findFirstOrThrow({ where: { userId, type: 'balance.low' } });
+  const stored = await Promise.all(Array.from({ length: 8 }, () => storeNoticeWithoutEmail(stack.db, event)));
+  const ids = new Set(stored.map((notice) => notice?.notificationId));
+  expect(ids.size).toBe(1);
+  expect(await stack.db.notification.count({ where: { eventId: event.id } })).toBe(1);
 });

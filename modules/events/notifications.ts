@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { BillingError } from '../../platform/errors';
 import type { Event } from '../../generated/prisma/client';
-import type { Database } from '../../platform/database';
+import { isUniqueViolation, type Database } from '../../platform/database';
 import { NEWEST_FIRST, type Page, type PageRequest } from '../../platform/pagination';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../../platform/idempotency/store';
 import type { SendMail } from './mailer';
@@ -42,12 +42,19 @@ async function upsertNotice(
 ): Promise<{ notificationId: string } | null> {
   const rendered = render(event.type, event.payload, 'inApp');
   if (!rendered || !event.userId) return null;
-  const notice = await db.notification.upsert({
-    where: { eventId: event.id },
-    create: { id: randomUUID(), eventId: event.id, userId: event.userId, type: event.type, emailStatus, ...rendered },
-    update: {},
-  });
-  return { notificationId: notice.id };
+  const existing = await db.notification.findUnique({ where: { eventId: event.id }, select: { id: true } });
+  if (existing) return { notificationId: existing.id };
+  try {
+    const notice = await db.notification.create({
+      data: { id: randomUUID(), eventId: event.id, userId: event.userId, type: event.type, emailStatus, ...rendered },
+      select: { id: true },
+    });
+    return { notificationId: notice.id };
+  } catch (error) {
+    // Two relays handed the same event over at once: the other stored its notice first, and that one is it.
+    if (!isUniqueViolation(error)) throw error;
+    return { notificationId: (await db.notification.findUniqueOrThrow({ where: { eventId: event.id }, select: { id: true } })).id };
+  }
 }
 
 /** Emails a stored notice; true if sent (now or before). Throws on SMTP failure, so the activity retries. */
