@@ -26,6 +26,7 @@ const DEV_STOP_MS = 60_000;
 const USER_TOKEN_PLACEHOLDER = '<the user token npm run dev printed>';
 
 export interface ShellBlock {
+  file: string;
   /** 1-based line of the opening fence. */
   line: number;
   /** The nearest heading above the block, and its first line: how a failure names it. */
@@ -38,7 +39,7 @@ export interface ShellBlock {
 const SKIP_MARKER = /^<!--\s*readme-test:\s*skip\b(.*?)-->\s*$/;
 
 /** The shell blocks of a Markdown text, in order, with the skip marker (if any) of each. */
-export function shellBlocks(markdown: string): ShellBlock[] {
+export function shellBlocks(markdown: string, file = 'README.md'): ShellBlock[] {
   const lines = markdown.split('\n');
   const blocks: ShellBlock[] = [];
   let heading = '(top)';
@@ -51,13 +52,13 @@ export function shellBlocks(markdown: string): ShellBlock[] {
     let end = i + 1;
     while (end < lines.length && !/^```\s*$/.test(lines[end]!)) end += 1;
     i = end;
-    if (fence[1] !== 'bash' && fence[1] !== 'sh') continue;
+    if (!['bash', 'sh', 'shell'].includes(fence[1]!)) continue;
     const code = lines.slice(start + 1, end).join('\n');
     let previous = start - 1;
     while (previous >= 0 && lines[previous]!.trim() === '') previous -= 1;
     const marker = previous >= 0 ? SKIP_MARKER.exec(lines[previous]!.trim()) : null;
     const firstLine = code.split('\n').find((codeLine) => codeLine.trim() !== '') ?? '';
-    const block: ShellBlock = { line: start + 1, heading, firstLine, code };
+    const block: ShellBlock = { file, line: start + 1, heading, firstLine, code };
     if (marker) block.skip = { reason: marker[1]!.replace(/^\s*[—–-]+\s*/, '').trim() };
     blocks.push(block);
   }
@@ -69,33 +70,47 @@ export function untaggedShellCommands(markdown: string): number[] {
   const lines = markdown.split('\n');
   const found: number[] = [];
   for (let i = 0; i < lines.length; i += 1) {
-    if (!/^```\s*$/.test(lines[i]!)) continue;
+    const fence = /^```(\S*)\s*$/.exec(lines[i]!);
+    if (!fence) continue;
     let end = i + 1;
-    while (end < lines.length && !/^```/.test(lines[end]!)) end += 1;
-    if (lines.slice(i + 1, end).some((line) => /^\s*(curl|npm|node|temporal)\s/.test(line))) found.push(i + 1);
+    while (end < lines.length && !/^```\s*$/.test(lines[end]!)) end += 1;
+    if (fence[1] === '' && lines.slice(i + 1, end).some((line) => /^\s*(curl|npm|node|temporal|docker)\s/.test(line))) found.push(i + 1);
     i = end;
   }
   return found;
 }
 
 function describeBlock(block: ShellBlock): string {
-  return `README.md:${block.line} (${block.heading}) "${block.firstLine}"`;
+  return `${block.file}:${block.line} (${block.heading}) "${block.firstLine}"`;
 }
 
-const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-const blocks = shellBlocks(readme);
+/**
+ * The README first, then the other documents that show shell commands, which go on from it (a reader who
+ * followed the README has its variables and its stack). Their blocks follow the same skip rule.
+ */
+const DOCUMENTS = ['README.md', 'docs/payments-gateway.md', 'docs/operations.md', 'docs/performance.md', 'console/README.md'];
+const texts = DOCUMENTS.map((file) => ({ file, text: fs.readFileSync(path.join(ROOT, file), 'utf8') }));
+const blocks = texts.flatMap(({ file, text }) => shellBlocks(text, file));
 
-describe('README.md shell blocks', () => {
+describe('shell blocks of the README and the docs', () => {
   it('every skipped block says why, and every shell command is in a bash block', () => {
     expect(blocks.filter((block) => block.skip && !block.skip.reason).map(describeBlock)).toEqual([]);
-    expect(untaggedShellCommands(readme)).toEqual([]);
+    expect(texts.flatMap(({ file, text }) => untaggedShellCommands(text).map((line) => `${file}:${line}`))).toEqual([]);
     expect(blocks.filter((block) => !block.skip).length).toBeGreaterThan(3);
   });
 
   it('only asks the reader to replace what the test knows how to fill in', () => {
     const placeholders = blocks
       .filter((block) => !block.skip)
-      .flatMap((block) => [...block.code.replaceAll(USER_TOKEN_PLACEHOLDER, '').matchAll(/'<[^'>]+>'/g)].map((match) => `${describeBlock(block)}: ${match[0]}`));
+      .flatMap((block) => {
+        // A comment may say anything; code with `<something>` or `…` in it asks the reader to fill something in.
+        const code = block.code
+          .replaceAll(USER_TOKEN_PLACEHOLDER, '')
+          .split('\n')
+          .map((line) => line.replace(/(^|\s)#.*$/, ''))
+          .join('\n');
+        return [...code.matchAll(/<[A-Za-z][\w .-]*>|…/g)].map((match) => `${describeBlock(block)}: ${match[0]}`);
+      });
     expect(placeholders).toEqual([]);
   });
 });
