@@ -80,6 +80,16 @@ export function untaggedShellCommands(markdown: string): number[] {
   return found;
 }
 
+/**
+ * Commands the run must never execute, skip marker or not: they change the checkout (npm install would replace
+ * node_modules), start a second stack, or run the suite again. A block with one of them must be skipped.
+ */
+const NEVER_RUN = /^\s*(npm (install|ci|test)\b|npm run (dev|bench|build|start:\w+)\b|docker )/m;
+
+function unsafeBlocks(): string[] {
+  return blocks.filter((block) => !block.skip && NEVER_RUN.test(block.code)).map(describeBlock);
+}
+
 function describeBlock(block: ShellBlock): string {
   return `${block.file}:${block.line} (${block.heading}) "${block.firstLine}"`;
 }
@@ -97,6 +107,7 @@ describe('shell blocks of the README and the docs', () => {
     expect(blocks.filter((block) => block.skip && !block.skip.reason).map(describeBlock)).toEqual([]);
     expect(texts.flatMap(({ file, text }) => untaggedShellCommands(text).map((line) => `${file}:${line}`))).toEqual([]);
     expect(blocks.filter((block) => !block.skip).length).toBeGreaterThan(3);
+    expect(unsafeBlocks()).toEqual([]);
   });
 
   it('only asks the reader to replace what the test knows how to fill in', () => {
@@ -134,6 +145,8 @@ describe('README.md, run as written against npm run dev', () => {
   it(
     'runs every block in order, then npm run dev stops cleanly on Ctrl-C',
     async () => {
+      const unsafe = unsafeBlocks();
+      if (unsafe.length > 0) throw new Error(`not running the blocks: these would change the checkout or start a second stack, and need a skip marker:\n${unsafe.join('\n')}`);
       dev = startProcess({
         name: 'npm run dev',
         command: 'npm',
