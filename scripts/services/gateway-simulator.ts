@@ -8,6 +8,7 @@
  * - POST /refund (form, signed)  answers {"code":"success","refund_id":...} to a correctly signed request.
  * - GET  /query?<signed merchant_id, from, to, timestamp>  the gateway's own records of the period
  *        (by payment time, Unix seconds [from, to)): what reconciliation compares against.
+ * - GET  /healthz  answers {"ok":true} once the simulator listens (what a script waits on before paying).
  * - POST /tokens (form, signed merchant_id, customer_ref)  saves a payment method for off-session
  *        charges and answers {"code":"success","token":...}; `simulate=decline|requires_action` makes
  *        every charge of the token answer that (default approve). No card data ever reaches us.
@@ -76,6 +77,7 @@ export async function startGatewaySimulator(options: GatewaySimulatorOptions): P
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://simulator');
     void (async () => {
+      if (req.method === 'GET' && url.pathname === '/healthz') return json(res, 200, { ok: true });
       if (req.method === 'GET' && url.pathname === '/pay') {
         const { simulate, tamper, ...params } = Object.fromEntries(url.searchParams);
         if (!hasValidSignature(params, options.secret) || params.merchant_id !== options.merchantId) {
