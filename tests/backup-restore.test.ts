@@ -9,39 +9,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { backupDatabase } from '../scripts/backup';
 import { restoreDatabase } from '../scripts/restore';
-import { migrate } from '../prisma/migrate';
-import { seedDatabase } from '../prisma/seed';
 import { runExpirySweep } from '../modules/lifecycle';
 import { ORPHAN_HOLD_AFTER_MS } from '../modules/credits/reservations';
 import { balances, expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
 import { expectStatus } from './support/fixtures';
 import { buyablePackage, placeOrder, postStripeEvent, sessionEvent, waitForOrder } from './support/orders';
 import { waitFor } from './support/wait';
+import { createOwnDatabase } from './support/own-database';
 
 const SHORT_HOLD_SECONDS = 15;
-
-async function createDatabase(prefix: string, prepared: boolean): Promise<string> {
-  const suiteUrl = new URL(process.env.TEST_DATABASE_URL!);
-  const name = `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const admin = new Client({ connectionString: suiteUrl.toString() });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(suiteUrl.toString());
-  url.pathname = `/${name}`;
-  if (prepared) {
-    await migrate(url.toString());
-    await seedDatabase(url.toString());
-  }
-  return url.toString();
-}
 
 async function availableByUser(stack: TestStack, users: string[]): Promise<Record<string, number>> {
   const result: Record<string, number> = {};
@@ -73,7 +51,7 @@ afterAll(async () => {
 
 it('restores a backup into an empty database whose API and worker take over consistently', async () => {
   backupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'billing-backup-'));
-  const sourceUrl = await createDatabase('drill_source', true);
+  const sourceUrl = await createOwnDatabase('drill_source');
   source = await startStack({ databaseUrl: sourceUrl, withWorker: true });
 
   // ── Before the backup: grants, deducts, a committed reservation, two held ones, a paid order, an unpaid one.
@@ -117,7 +95,7 @@ it('restores a backup into an empty database whose API and worker take over cons
   await source.close();
   source = undefined;
 
-  const target = await createDatabase('drill_restored', false);
+  const target = await createOwnDatabase('drill_restored', { empty: true });
   const { rowCounts } = await restoreDatabase({ manifestFile, databaseUrl: target });
   expect(rowCounts).toEqual(manifest.rowCounts);
   await expect(restoreDatabase({ manifestFile, databaseUrl: target })).rejects.toThrow(/already has tables/);

@@ -4,33 +4,14 @@
  * behind the services' backs, the findings gauge per kind, the outbox event, and the schedule.
  */
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
-import { migrate } from '../prisma/migrate';
-import { seedDatabase } from '../prisma/seed';
 import { inspectionFindings, runInspection } from '../modules/lifecycle';
 import { scheduleDefinitions } from '../modules/lifecycle/schedules';
 import { grantCredits, newUserId, startStack, type TestStack } from './support/stack';
-
-async function createScratchDatabase(): Promise<string> {
-  const suiteUrl = new URL(process.env.TEST_DATABASE_URL!);
-  const name = `inspection_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const admin = new Client({ connectionString: suiteUrl.toString() });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(suiteUrl.toString());
-  url.pathname = `/${name}`;
-  await migrate(url.toString());
-  await seedDatabase(url.toString());
-  return url.toString();
-}
+import { createOwnDatabase } from './support/own-database';
 
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await startStack({ databaseUrl: await createScratchDatabase(), withWorker: true });
+  stack = await startStack({ databaseUrl: await createOwnDatabase('inspection'), withWorker: true });
 });
 afterAll(async () => {
   await stack?.stopWorker();

@@ -14,11 +14,9 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { Client } from 'pg';
-import { migrate } from '../prisma/migrate';
-import { seedDatabase } from '../prisma/seed';
 import { resolveTool } from '../scripts/services';
 import { ADMIN_KEY, SERVICE_KEY, grantCredits, startStack, userToken, type TestStack } from './support/stack';
+import { createOwnDatabase } from './support/own-database';
 
 const MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? 10);
 const MAX_SECONDS = Number(process.env.FUZZ_MAX_SECONDS ?? 40);
@@ -28,26 +26,9 @@ let stack: TestStack;
 let schemathesis: string;
 const fuzzUser = `fuzz-user-${randomUUID()}`;
 
-async function createOwnDatabase(): Promise<string> {
-  const suiteUrl = new URL(process.env.TEST_DATABASE_URL!);
-  const name = `fuzz_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const admin = new Client({ connectionString: suiteUrl.toString() });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(suiteUrl.toString());
-  url.pathname = `/${name}`;
-  await migrate(url.toString());
-  await seedDatabase(url.toString());
-  return url.toString();
-}
-
 beforeAll(async () => {
   schemathesis = (await resolveTool('schemathesis', { install: false })).path;
-  stack = await startStack({ databaseUrl: await createOwnDatabase() });
+  stack = await startStack({ databaseUrl: await createOwnDatabase('fuzz') });
   await grantCredits(stack.db, fuzzUser, 1_000);
 }, 120_000);
 afterAll(async () => {

@@ -10,9 +10,6 @@
  * what it seeds: other test files writing concurrently cannot shift a page.
  */
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
-import { migrate } from '../prisma/migrate';
-import { seedDatabase } from '../prisma/seed';
 import { routes } from '../api/routes';
 import type { RouteDefinition } from '../api/route';
 import { z } from '../platform/zod';
@@ -22,29 +19,13 @@ import { createPackage, deductOk, expectStatus, query, setConsumptionTime } from
 import { waitForOrder } from './support/orders';
 import { grantCredits, newUserId, startStack, type Caller, type TestStack } from './support/stack';
 import { waitFor } from './support/wait';
+import { createOwnDatabase } from './support/own-database';
 
 let stack: TestStack;
 const user = newUserId('pager');
 /** A user with notices only, so nothing the worker writes for `user` lands in their list mid-paging. */
 const noticed = newUserId('noticed');
 const seeded: { grantId: string; orderId: string; endpointId: string; scheduleIds: string[] } = { grantId: '', orderId: '', endpointId: '', scheduleIds: [] };
-
-async function createOwnDatabase(): Promise<string> {
-  const suiteUrl = new URL(process.env.TEST_DATABASE_URL!);
-  const name = `paging_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const admin = new Client({ connectionString: suiteUrl.toString() });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(suiteUrl.toString());
-  url.pathname = `/${name}`;
-  await migrate(url.toString());
-  await seedDatabase(url.toString());
-  return url.toString();
-}
 
 /** Several rows per list, some tying on the leading sort key (same instant, same price, same display order). */
 async function seed(): Promise<void> {
@@ -161,7 +142,7 @@ async function seed(): Promise<void> {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ databaseUrl: await createOwnDatabase() });
+  stack = await startStack({ databaseUrl: await createOwnDatabase('paging') });
   await seed();
 }, 180_000);
 afterAll(async () => {
