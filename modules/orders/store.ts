@@ -19,7 +19,7 @@ import { resolvePrice } from '../pricing';
 import { packageOnSale } from '../catalog';
 import { judgeCoupon, previewView, recordCouponReservation, releaseCouponUse, reserveCouponUse, type CouponPreviewView } from '../coupons';
 import { recordSale } from '../sellers';
-import { issueInvoice } from '../invoices';
+import { issueInvoice, quoteOrderTax } from '../invoices';
 import { userHoldsPermanentPackage } from './ownership';
 
 export interface PlaceOrderRequest {
@@ -34,7 +34,9 @@ export interface PlaceOrderRequest {
 /**
  * Places an order (or returns the user's unpaid one for the same package). Checks: the package
  * exists, is visible and on sale; the channel is enabled and takes the package's currency; a user who
- * holds an active permanent package cannot buy it again. Package terms and price are snapshotted.
+ * holds an active permanent package cannot buy it again. Package terms and price are snapshotted, and
+ * so is the tax (the buyer's billing country now): in `TAX_PRICES=exclusive` mode the amount charged is
+ * the price after the coupon plus that tax.
  */
 export async function placeOrder(
   db: Database,
@@ -76,6 +78,9 @@ export async function placeOrder(
     const coupon = request.couponCode
       ? await reserveCouponUse(tx, { code: request.couponCode, userId: request.userId, pkg: billingPackage, currency: price.currency, listAmountMinor: price.amountMinor })
       : null;
+    // The coupon works on the pre-tax price (its floor included); tax is then fixed on what is left.
+    const subtotalMinor = coupon ? coupon.discount.amountMinor : price.amountMinor;
+    const tax = await quoteOrderTax(tx, request.userId, subtotalMinor);
     const order = await tx.order.create({
       data: {
         id: randomUUID(),
@@ -87,11 +92,16 @@ export async function placeOrder(
         creditsAmount: billingPackage.creditsAmount,
         durationDays: billingPackage.durationDays,
         priority: billingPackage.defaultPriority,
-        amountMinor: coupon ? coupon.discount.amountMinor : price.amountMinor,
+        amountMinor: tax.totalMinor,
         currency: price.currency,
         listAmountMinor: price.amountMinor,
         discountMinor: coupon ? coupon.discount.discountMinor : 0,
         couponCode: request.couponCode ?? null,
+        taxMode: tax.mode,
+        taxCountry: tax.country,
+        taxRateBasisPoints: tax.rateBasisPoints,
+        subtotalMinor: tax.subtotalMinor,
+        taxMinor: tax.taxMinor,
         channelId: channel.id,
         channelCode: channel.code,
         expiresAt: new Date(Date.now() + expirySeconds * 1000),
