@@ -5,7 +5,8 @@
  * manual confirmation); the order, the payment and the invoice all equal price − discount + tax, in
  * USD, EUR and JPY, with and without a coupon. A later change of billing details leaves an open order's
  * amount alone; partial and full refunds issue credit notes whose tax adds up to the invoice's; a
- * top-up rule's monthly amount cap counts the tax.
+ * top-up rule's monthly amount cap counts the tax, and a refill (the refill workflow, an off-session
+ * gateway charge, the order workflow) charges and invoices the same total.
  */
 // This file's own configuration, before any module reads it (modules/invoices/config.ts reads the environment once).
 process.env.TAX_PRICES = 'exclusive';
@@ -19,9 +20,13 @@ import { startGatewaySimulator, type GatewaySimulator } from '../scripts/service
 import { buyablePackage, postStripeEvent, sessionEvent, waitForOrder } from './support/orders';
 import { createCoupon, manualChannel, markPaid, order, setPrices } from './support/commerce';
 import { expectStatus } from './support/fixtures';
-import { newUserId, startStack, type TestStack } from './support/stack';
+import { grantCredits, newUserId, startStack, type TestStack } from './support/stack';
 import { waitFor } from './support/wait';
-import { claimRefill, monthlyUse } from '../modules/topups';
+import type { Connection } from '@temporalio/client';
+import { withSignature } from '../modules/payments/rules/gateway-signature';
+import { ensureSearchAttributes } from '../worker/search-attributes';
+import { claimRefill, monthlyUse, startRefillAfter } from '../modules/topups';
+import type { topUpRefillWorkflow } from '../workflows/top-up-refill';
 import { refillWorkflowId } from '../modules/topups/rules/caps';
 
 const SECRET = 'test-gateway-secret-0123456789';
@@ -76,6 +81,7 @@ beforeAll(async () => {
   recorder = await startStripeRecorder(process.env.TEST_STRIPE_API_BASE!);
   process.env.TEST_STRIPE_API_BASE = recorder.url; // read by startStack for the API's and the worker's Stripe client
   stack = await startStack();
+  await ensureSearchAttributes(stack.temporal.connection as Connection, 'default');
   manual = await manualChannel(stack, ['USD', 'EUR', 'JPY']);
   // The seeded Stripe channel takes USD and EUR; this one takes all three.
   stripe = `stripe-tax-${randomUUID().slice(0, 8)}`;
@@ -278,5 +284,36 @@ describe('top-ups', () => {
     expect(claims.map((claim) => claim?.status).sort()).toEqual(['capped', 'capped', 'claimed']);
     expect(claims.find((claim) => claim?.status === 'claimed')?.amountMinor).toBe(1083);
     expect(await monthlyUse(stack.db, rule.id, '2027-04')).toEqual({ topUps: 1, amountMinor: 1083 });
+  });
+
+  it("a refill's order charges the same total: the off-session charge, the order, the payment and the invoice", async () => {
+    const pkg = await buyablePackage(stack, { type: 'credits', durationDays: null, creditsAmount: 50, priceMinor: 1000, currency: 'USD' });
+    const userId = newUserId('tax-refill');
+    await setBilling(userId, { name: 'Erika', country: 'DE' }); // 19 %: 1000 + 190
+    await grantCredits(stack.db, userId, 5);
+    const params = withSignature({ merchant_id: 'tax-merchant', customer_ref: userId, timestamp: String(Math.floor(Date.now() / 1000)) }, SECRET);
+    const saved = await fetch(`${simulator.url}/tokens`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params).toString() });
+    const { token } = (await saved.json()) as { token: string };
+    expectStatus(await stack.call('POST', '/v1/me/payment-methods', { as: { user: userId }, body: { channel: gateway, token } }), 201, 'save token');
+    const rule = expectStatus(
+      await stack.call('POST', `/v1/admin/users/${userId}/top-up-rules`, { as: 'admin', body: { thresholdCredits: 10, packageCode: pkg.code, maxTopUpsPerMonth: 2 } }),
+      201,
+      'rule',
+    );
+
+    const refillId = await startRefillAfter({ db: stack.db, temporal: stack.temporal, taskQueue: stack.taskQueue }, { type: 'credits.deducted', userId });
+    expect(refillId).toBeDefined();
+    const result = await stack.temporal.workflow.getHandle<typeof topUpRefillWorkflow>(refillId!).result();
+    expect(result.outcome).toBe('completed');
+
+    const placed = await stack.db.order.findFirstOrThrow({ where: { userId } });
+    expect(placed).toMatchObject({ subtotalMinor: 1000, taxMinor: 190, amountMinor: 1190, taxMode: 'exclusive', taxCountry: 'DE' });
+    await waitForOrder(stack, placed.id, ['completed']);
+    expect(simulator.trades.get(placed.id)?.amount).toBe(1190);
+    expect((await stack.db.orderPayment.findUniqueOrThrow({ where: { orderId: placed.id } })).amountMinor).toBe(1190);
+    expect(await invoiceOf(placed.id)).toMatchObject({ totalMinor: 1190, taxMinor: 190, netMinor: 1000 });
+    const refill = await stack.db.topUpRefill.findUniqueOrThrow({ where: { id: refillId! } });
+    expect([refill.status, refill.amountMinor]).toEqual(['claimed', 1190]);
+    expect(await monthlyUse(stack.db, rule.id, refill.month)).toEqual({ topUps: 1, amountMinor: 1190 });
   });
 });
