@@ -212,6 +212,16 @@ describe('what is charged = price − discount + tax, fixed at placement, for ev
   });
 });
 
+describe('limits', () => {
+  it('a price whose tax would take the total past what an amount can hold is refused with a 422, not stored', async () => {
+    const pkg = await buyablePackage(stack, { priceMinor: 2_147_483_000, currency: 'USD' });
+    const userId = newUserId('tax-huge');
+    const refused = await order(stack, userId, { packageCode: pkg.code, channel: manual, currency: 'USD' });
+    expect([refused.status, refused.body.error?.code]).toEqual([422, 'PACKAGE_UNAVAILABLE']);
+    expect(await stack.db.order.count({ where: { userId } })).toBe(0);
+  });
+});
+
 describe('the buyer country is the one at placement', () => {
   it('a later change of billing details changes neither the open order nor its invoice; no country takes the default rate', async () => {
     const { code } = await packageAndCoupon();

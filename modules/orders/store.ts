@@ -22,6 +22,9 @@ import { recordSale } from '../sellers';
 import { issueInvoice, quoteOrderTax } from '../invoices';
 import { userHoldsPermanentPackage } from './ownership';
 
+/** Amounts are 32-bit integers in the database: a price near the top plus tax on it would not fit. */
+const MAX_CHARGE_MINOR = 2_147_483_647;
+
 export interface PlaceOrderRequest {
   userId: string;
   packageCode: string;
@@ -81,6 +84,12 @@ export async function placeOrder(
     // The coupon works on the pre-tax price (its floor included); tax is then fixed on what is left.
     const subtotalMinor = coupon ? coupon.discount.amountMinor : price.amountMinor;
     const tax = await quoteOrderTax(tx, request.userId, subtotalMinor);
+    if (tax.totalMinor > MAX_CHARGE_MINOR) {
+      throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${billingPackage.code}" with tax comes to more than an order can charge.`, {
+        packageCode: billingPackage.code,
+        totalMinor: tax.totalMinor,
+      });
+    }
     const order = await tx.order.create({
       data: {
         id: randomUUID(),
