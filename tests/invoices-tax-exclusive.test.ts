@@ -200,6 +200,14 @@ describe('what is charged = price − discount + tax, fixed at placement, for ev
     expect(invoice.lines).toEqual([expect.objectContaining({ grossMinor: expected.total, netMinor: expected.subtotal, taxMinor: expected.tax, rateBasisPoints: expected.rate })]);
   });
 
+  it('the coupon preview says the subtotal, the tax and the total an order placed now would charge', async () => {
+    const { code, coupon } = await packageAndCoupon();
+    const userId = newUserId('tax-preview');
+    await setBilling(userId, { name: '山田', country: 'JP' });
+    const preview = expectStatus(await stack.call('POST', '/v1/me/coupons/preview', { as: { user: userId }, body: { code: coupon, packageCode: code, currency: 'JPY' } }), 200, 'preview');
+    expect(preview).toMatchObject({ applicable: true, listAmountMinor: 1980, discountMinor: 396, amountMinor: 1584, taxMinor: 158, totalMinor: 1742 });
+  });
+
   it('Stripe gets the package at the subtotal and the tax as its own line', async () => {
     const { code } = await packageAndCoupon();
     const userId = newUserId('tax-stripe-lines');

@@ -310,7 +310,7 @@ export async function recordedPayment(db: Database, orderId: string) {
   return db.orderPayment.findUnique({ where: { orderId } });
 }
 
-/** What a coupon code would take off a package bought in a currency, as an order would price it. Changes nothing. */
+/** What a coupon code would take off a package bought in a currency, and the tax and total, as an order placed now would price it. Changes nothing. */
 export async function previewCoupon(
   db: Database,
   request: { code: string; userId: string; packageCode: string; currency?: string | undefined },
@@ -318,5 +318,7 @@ export async function previewCoupon(
   const pkg = await packageOnSale(db, request.packageCode);
   const price = await resolvePrice(db, pkg, request.currency);
   const judgement = await judgeCoupon(db, { code: request.code, userId: request.userId, pkg, currency: price.currency, listAmountMinor: price.amountMinor });
-  return previewView(request.code, pkg.code, price.currency, judgement);
+  const preview = previewView(request.code, pkg.code, price.currency, judgement);
+  const tax = await quoteOrderTax(db, request.userId, preview.amountMinor);
+  return { ...preview, taxMinor: tax.taxMinor, totalMinor: tax.totalMinor };
 }

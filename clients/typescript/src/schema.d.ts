@@ -3968,10 +3968,14 @@ export interface components {
             currency: string;
             listAmountMinor: number;
             discountMinor: number;
-            /** @description What the order would charge. */
+            /** @description The price after the coupon (an order's `subtotalMinor`): what the order charges with tax-inclusive prices; with tax-exclusive prices it charges `totalMinor`. */
             amountMinor: number;
-            /** @description The discount was cut so the charge stays at the currency's minimum. */
+            /** @description The discount was cut so the subtotal stays at the currency's minimum (the coupon works on the pre-tax price). */
             limitedByMinimum: boolean;
+            /** @description The tax an order placed now would fix: added to `amountMinor` (tax-exclusive prices) or included in it. */
+            taxMinor?: number;
+            /** @description What an order placed now would charge. */
+            totalMinor?: number;
         };
         SellerList: {
             items: components["schemas"]["Seller"][];
@@ -16514,7 +16518,9 @@ export interface operations {
                      *       "listAmountMinor": 999,
                      *       "discountMinor": 200,
                      *       "amountMinor": 799,
-                     *       "limitedByMinimum": false
+                     *       "limitedByMinimum": false,
+                     *       "taxMinor": 0,
+                     *       "totalMinor": 799
                      *     }
                      */
                     "application/json": components["schemas"]["CouponPreview"];
