@@ -284,6 +284,30 @@ describe('refunds of a tax-exclusive order', () => {
   });
 });
 
+describe('credit note tax', () => {
+  it('is prorated, so two refunds of EUR 11.89 (tax 1.90) carry 1.90 of tax, where splitting each refund by the rate would carry 1.89', async () => {
+    const { code } = await packageAndCoupon();
+    const userId = newUserId('tax-refund-split');
+    await setBilling(userId, { name: 'Erika', country: 'DE' });
+    const placed = expectStatus(await order(stack, userId, { packageCode: code, channel: manual, currency: 'EUR' }), 201, 'order');
+    await markPaid(stack, placed.id);
+    await waitForOrder(stack, placed.id, ['completed']);
+    const invoice = await invoiceOf(placed.id);
+    expect(invoice).toMatchObject({ totalMinor: 1189, taxMinor: 190, netMinor: 999 });
+    const creditNote = async (amountMinor?: number) => {
+      const body = { ...(amountMinor ? { amountMinor } : {}), reason: 'back' };
+      const opened = expectStatus(await stack.call('POST', `/v1/admin/orders/${placed.id}/refund`, { as: 'admin', body }), 202, 'refund');
+      return waitFor(() => stack.db.creditNote.findUnique({ where: { refundId: opened.id } }), 60_000, 'the credit note');
+    };
+    // 190 × 410 / 1189 = 65.5 -> 66 (410 / 1.19 = 344.5 -> net 345, tax 65, would lose a cent of tax).
+    expect(await creditNote(410)).toMatchObject({ amountMinor: 410, taxMinor: 66, netMinor: 344 });
+    await waitForOrder(stack, placed.id, ['partially_refunded']);
+    expect(await creditNote()).toMatchObject({ amountMinor: 779, taxMinor: 124, netMinor: 655 });
+    const sums = await stack.db.creditNote.aggregate({ where: { invoiceId: invoice.id }, _sum: { amountMinor: true, taxMinor: true, netMinor: true } });
+    expect(sums._sum).toEqual({ amountMinor: 1189, taxMinor: 190, netMinor: 999 });
+  });
+});
+
 describe('top-ups', () => {
   it("a rule's monthly amount cap counts the tax a refill's order charges", async () => {
     const pkg = await buyablePackage(stack, { type: 'credits', durationDays: null, creditsAmount: 50, priceMinor: 1000, currency: 'USD' });
