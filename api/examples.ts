@@ -232,6 +232,10 @@ export const order: Example<typeof orderSchema> = {
   listAmountMinor: 999,
   discountMinor: 200,
   couponCode: 'LAUNCH20',
+  subtotalMinor: 799,
+  taxMinor: 128,
+  totalMinor: 799,
+  tax: { mode: 'inclusive', rateBasisPoints: 1900, country: 'DE' },
 };
 
 export const completedOrder: Example<typeof orderSchema> = {

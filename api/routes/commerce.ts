@@ -239,7 +239,7 @@ export const commerceRoutes: RouteDefinition[] = [
     errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED'],
     examples: {
       request: { code: 'LAUNCH20', packageCode: 'pro_monthly', currency: 'USD' },
-      response: { code: 'LAUNCH20', applicable: true, reason: null, packageCode: 'pro_monthly', currency: 'USD', listAmountMinor: 999, discountMinor: 200, amountMinor: 799, limitedByMinimum: false },
+      response: { code: 'LAUNCH20', applicable: true, reason: null, packageCode: 'pro_monthly', currency: 'USD', listAmountMinor: 999, discountMinor: 200, amountMinor: 799, limitedByMinimum: false, taxMinor: 0, totalMinor: 799 },
     },
     handler: async ({ body, deps, principal }) => {
       if (!principal?.userId) throw new BillingError('FORBIDDEN', 'This credential is not bound to a user.');

@@ -77,13 +77,17 @@ export const orderRoutes: RouteDefinition[] = [
     operationId: 'placeMyOrder',
     summary: 'Order a package',
     description:
-      'Order a package through a payment channel; the answer says where to pay (`paymentUrl`: Stripe Checkout or the gateway redirect; null for manual payment). An unpaid order for the same package is answered instead of a second one. A coupon that does not apply is refused with COUPON_NOT_APPLICABLE and `details.reason`.',
+      'Order a package through a payment channel; the answer says where to pay (`paymentUrl`: Stripe Checkout or the gateway redirect; null for manual payment). An unpaid order for the same package is answered instead of a second one. A coupon that does not apply is refused with COUPON_NOT_APPLICABLE and `details.reason`. `subtotalMinor`, `taxMinor` and `totalMinor` say what will be charged, fixed now at the rate of the buyer\'s billing country: with tax-exclusive prices the total is the price after the coupon plus tax (docs/api.md, Tax).',
     body: orderBody,
     response: orderSchema,
     successStatus: 201,
     idempotent: true,
     errors: ORDER_ERRORS,
-    examples: { request: { packageCode: 'pro_monthly', channel: 'stripe', currency: 'USD', couponCode: 'LAUNCH20' }, response: order },
+    examples: {
+      request: { packageCode: 'pro_monthly', channel: 'stripe', currency: 'USD', couponCode: 'LAUNCH20' },
+      // Tax-exclusive prices: 799 after the coupon, 8.25 % on top (65.9 -> 66).
+      response: { ...order, amountMinor: 865, subtotalMinor: 799, taxMinor: 66, totalMinor: 865, tax: { mode: 'exclusive', rateBasisPoints: 825, country: 'US' } },
+    },
     handler: async ({ body, deps, idempotency, principal }) => place(deps, { ...body, userId: ownUserId(principal) }, idempotency, principal!.id),
   }),
   defineRoute({
@@ -163,7 +167,7 @@ export const orderRoutes: RouteDefinition[] = [
     successStatus: 201,
     idempotent: true,
     errors: ORDER_ERRORS,
-    examples: { request: { userId: ids.user, packageCode: 'pro_monthly', channel: 'stripe' }, response: { ...order, amountMinor: 999, discountMinor: 0, couponCode: null } },
+    examples: { request: { userId: ids.user, packageCode: 'pro_monthly', channel: 'stripe' }, response: { ...order, amountMinor: 999, discountMinor: 0, couponCode: null, subtotalMinor: 999, taxMinor: 160, totalMinor: 999 } },
     handler: async ({ body, deps, idempotency, principal }) => place(deps, body, idempotency, principal!.id),
   }),
   defineRoute({

@@ -34,8 +34,11 @@ export const couponPreviewSchema = z
     currency: z.string(),
     listAmountMinor: z.number().int(),
     discountMinor: z.number().int(),
-    amountMinor: z.number().int().openapi({ description: 'What the order would charge.' }),
-    limitedByMinimum: z.boolean().openapi({ description: "The discount was cut so the charge stays at the currency's minimum." }),
+    amountMinor: z.number().int().openapi({ description: 'The price after the coupon (an order\'s `subtotalMinor`): what the order charges with tax-inclusive prices; with tax-exclusive prices it charges `totalMinor`.' }),
+    limitedByMinimum: z.boolean().openapi({ description: "The discount was cut so the subtotal stays at the currency's minimum (the coupon works on the pre-tax price)." }),
+    // Tax (added fields): as an order placed now would fix it (docs/api.md, Tax).
+    taxMinor: z.number().int().optional().openapi({ description: 'The tax an order placed now would fix: added to `amountMinor` (tax-exclusive prices) or included in it.' }),
+    totalMinor: z.number().int().optional().openapi({ description: 'What an order placed now would charge.' }),
   })
   .openapi('CouponPreview');
 export type CouponPreviewView = z.infer<typeof couponPreviewSchema>;

@@ -4,14 +4,14 @@
  * Both are append-only once written (triggers in the migration reject UPDATE and DELETE).
  */
 import { randomUUID } from 'node:crypto';
-import type { Prisma } from '../../generated/prisma/client';
+import type { Order, Prisma } from '../../generated/prisma/client';
 import type { Tx } from '../../platform/database';
 import { BillingError } from '../../platform/errors';
 import { formatMinor } from '../../platform/currencies';
 import { recordEvent } from '../../platform/outbox/record';
 import { invoicesConfig, type InvoicesConfig } from './config';
 import { allocateNumber } from './numbering';
-import { rateForCountry, taxLine, totalsOf } from './rules/tax';
+import { creditNoteTax, lineOfOrderTax, rateForCountry, taxLine, totalsOf, type TaxedLine, type TaxMode } from './rules/tax';
 import type { InvoiceLine, Party } from './views';
 
 export interface PaymentForInvoice {
@@ -41,6 +41,22 @@ async function sellerOf(tx: Tx, packageId: string, config: InvoicesConfig): Prom
 }
 
 /**
+ * The tax of the order's one line. An order that fixed its tax at placement and was paid exactly its
+ * total is invoiced as it was priced (its mode, rate and split), so the invoice, the charge and the
+ * order agree. Otherwise (an order placed before tax was fixed, or a payment of another amount) the
+ * payment is split at the buyer's rate now, in the configured mode.
+ */
+function invoiceLineTax(order: Order, payment: PaymentForInvoice, country: string | null, config: InvoicesConfig): { taxed: TaxedLine; taxMode: TaxMode } {
+  if (order.taxMode !== null && order.taxRateBasisPoints !== null && order.subtotalMinor !== null && order.taxMinor !== null && payment.amountMinor === order.amountMinor && payment.currency === order.currency) {
+    const taxMode = order.taxMode as TaxMode;
+    const fixed = { mode: taxMode, rateBasisPoints: order.taxRateBasisPoints, subtotalMinor: order.subtotalMinor, taxMinor: order.taxMinor, totalMinor: order.amountMinor };
+    return { taxed: lineOfOrderTax(fixed), taxMode };
+  }
+  const rate = rateForCountry(country, config.taxRates, config.defaultRateBasisPoints);
+  return { taxed: taxLine(payment.amountMinor, rate, config.taxMode), taxMode: config.taxMode };
+}
+
+/**
  * Issues the invoice of a paid order (once: a second call answers the first invoice's id). The line's
  * gross is the payment, so the invoice total always equals what was charged.
  */
@@ -50,8 +66,7 @@ export async function issueInvoice(tx: Tx, orderId: string, payment: PaymentForI
   const order = await tx.order.findUniqueOrThrow({ where: { id: orderId } });
   const buyer = await buyerOf(tx, order.userId);
   const seller = await sellerOf(tx, order.packageId, config);
-  const rate = rateForCountry(buyer.country, config.taxRates, config.defaultRateBasisPoints);
-  const taxed = taxLine(payment.amountMinor, rate, config.taxMode);
+  const { taxed, taxMode } = invoiceLineTax(order, payment, buyer.country, config);
   const lines: InvoiceLine[] = [
     {
       description: order.packageName,
@@ -78,7 +93,7 @@ export async function issueInvoice(tx: Tx, orderId: string, payment: PaymentForI
       platform: { name: config.platform.name, address: config.platform.address, country: null, taxId: config.platform.taxId || null } as Prisma.InputJsonValue,
       buyer: buyer as Prisma.InputJsonValue,
       lines: lines as unknown as Prisma.InputJsonValue,
-      taxMode: config.taxMode,
+      taxMode,
       currency: payment.currency,
       ...totals,
       paymentSource: payment.source,
@@ -102,7 +117,10 @@ export interface RefundForCreditNote {
 }
 
 /**
- * Issues the credit note of a settled refund against the order's invoice (once per refund). The
+ * Issues the credit note of a settled refund against the order's invoice (once per refund). Its tax:
+ * `exclusive` invoices prorate the line's tax (rules/tax.ts creditNoteTax), so the credit notes' tax
+ * adds up to the invoice's once it is all credited; `inclusive` ones split the refund at the line's
+ * rate. The
  * invoice row is locked first, so concurrent refunds are checked one after the other: the credit
  * notes of an invoice never add up to more than it. An order paid before invoicing began has no
  * invoice: nothing to credit (null).
@@ -113,7 +131,7 @@ export async function issueCreditNote(tx: Tx, refund: RefundForCreditNote, confi
   const existing = await tx.creditNote.findUnique({ where: { refundId: refund.refundId }, select: { id: true } });
   if (existing) return existing.id;
   const full = await tx.invoice.findUniqueOrThrow({ where: { id: invoice.id } });
-  const credited = await tx.creditNote.aggregate({ where: { invoiceId: full.id }, _sum: { amountMinor: true } });
+  const credited = await tx.creditNote.aggregate({ where: { invoiceId: full.id }, _sum: { amountMinor: true, taxMinor: true } });
   const creditable = full.totalMinor - (credited._sum.amountMinor ?? 0);
   if (refund.amountMinor <= 0 || refund.amountMinor > creditable) {
     throw new BillingError('REFUND_EXCEEDS_PAYMENT', `At most ${formatMinor(creditable, full.currency)} of invoice ${full.number} can still be credited.`, {
@@ -123,7 +141,10 @@ export async function issueCreditNote(tx: Tx, refund: RefundForCreditNote, confi
     });
   }
   const rate = (full.lines as unknown as InvoiceLine[])[0]?.rateBasisPoints ?? 0;
-  const taxed = taxLine(refund.amountMinor, rate, full.taxMode as InvoicesConfig['taxMode']);
+  const taxed =
+    full.taxMode === 'exclusive'
+      ? creditNoteTax({ grossMinor: full.totalMinor, taxMinor: full.taxMinor, creditedMinor: credited._sum.amountMinor ?? 0, creditedTaxMinor: credited._sum.taxMinor ?? 0 }, refund.amountMinor)
+      : taxLine(refund.amountMinor, rate, 'inclusive');
   const issuedAt = new Date();
   const allocated = await allocateNumber(tx, 'credit_note', { prefix: config.creditNotePrefix, perYear: config.perYear }, issuedAt);
   const id = randomUUID();

@@ -7,6 +7,8 @@ export { invoicesConfigShape, invoicesConfig, parseInvoicesConfig } from './conf
 export type { InvoicesConfig } from './config';
 export { issueCreditNote, issueInvoice } from './documents';
 export type { PaymentForInvoice, RefundForCreditNote } from './documents';
+export { quoteOrderTax } from './order-tax';
+export type { OrderTaxQuote } from './order-tax';
 export { renderCreditNotePdf, renderInvoicePdf } from './pdf';
 export { sellerStatement, sellerStatementCsv, sellerStatementPdf } from './statements';
 export type { SellerStatement } from './statements';

@@ -19,8 +19,11 @@ import { resolvePrice } from '../pricing';
 import { packageOnSale } from '../catalog';
 import { judgeCoupon, previewView, recordCouponReservation, releaseCouponUse, reserveCouponUse, type CouponPreviewView } from '../coupons';
 import { recordSale } from '../sellers';
-import { issueInvoice } from '../invoices';
+import { issueInvoice, quoteOrderTax } from '../invoices';
 import { userHoldsPermanentPackage } from './ownership';
+
+/** Amounts are 32-bit integers in the database: a price near the top plus tax on it would not fit. */
+const MAX_CHARGE_MINOR = 2_147_483_647;
 
 export interface PlaceOrderRequest {
   userId: string;
@@ -34,7 +37,9 @@ export interface PlaceOrderRequest {
 /**
  * Places an order (or returns the user's unpaid one for the same package). Checks: the package
  * exists, is visible and on sale; the channel is enabled and takes the package's currency; a user who
- * holds an active permanent package cannot buy it again. Package terms and price are snapshotted.
+ * holds an active permanent package cannot buy it again. Package terms and price are snapshotted, and
+ * so is the tax (the buyer's billing country now): in `TAX_PRICES=exclusive` mode the amount charged is
+ * the price after the coupon plus that tax.
  */
 export async function placeOrder(
   db: Database,
@@ -76,6 +81,15 @@ export async function placeOrder(
     const coupon = request.couponCode
       ? await reserveCouponUse(tx, { code: request.couponCode, userId: request.userId, pkg: billingPackage, currency: price.currency, listAmountMinor: price.amountMinor })
       : null;
+    // The coupon works on the pre-tax price (its floor included); tax is then fixed on what is left.
+    const subtotalMinor = coupon ? coupon.discount.amountMinor : price.amountMinor;
+    const tax = await quoteOrderTax(tx, request.userId, subtotalMinor);
+    if (tax.totalMinor > MAX_CHARGE_MINOR) {
+      throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${billingPackage.code}" with tax comes to more than an order can charge.`, {
+        packageCode: billingPackage.code,
+        totalMinor: tax.totalMinor,
+      });
+    }
     const order = await tx.order.create({
       data: {
         id: randomUUID(),
@@ -87,11 +101,16 @@ export async function placeOrder(
         creditsAmount: billingPackage.creditsAmount,
         durationDays: billingPackage.durationDays,
         priority: billingPackage.defaultPriority,
-        amountMinor: coupon ? coupon.discount.amountMinor : price.amountMinor,
+        amountMinor: tax.totalMinor,
         currency: price.currency,
         listAmountMinor: price.amountMinor,
         discountMinor: coupon ? coupon.discount.discountMinor : 0,
         couponCode: request.couponCode ?? null,
+        taxMode: tax.mode,
+        taxCountry: tax.country,
+        taxRateBasisPoints: tax.rateBasisPoints,
+        subtotalMinor: tax.subtotalMinor,
+        taxMinor: tax.taxMinor,
         channelId: channel.id,
         channelCode: channel.code,
         expiresAt: new Date(Date.now() + expirySeconds * 1000),
@@ -291,7 +310,7 @@ export async function recordedPayment(db: Database, orderId: string) {
   return db.orderPayment.findUnique({ where: { orderId } });
 }
 
-/** What a coupon code would take off a package bought in a currency, as an order would price it. Changes nothing. */
+/** What a coupon code would take off a package bought in a currency, and the tax and total, as an order placed now would price it. Changes nothing. */
 export async function previewCoupon(
   db: Database,
   request: { code: string; userId: string; packageCode: string; currency?: string | undefined },
@@ -299,5 +318,7 @@ export async function previewCoupon(
   const pkg = await packageOnSale(db, request.packageCode);
   const price = await resolvePrice(db, pkg, request.currency);
   const judgement = await judgeCoupon(db, { code: request.code, userId: request.userId, pkg, currency: price.currency, listAmountMinor: price.amountMinor });
-  return previewView(request.code, pkg.code, price.currency, judgement);
+  const preview = previewView(request.code, pkg.code, price.currency, judgement);
+  const tax = await quoteOrderTax(db, request.userId, preview.amountMinor);
+  return { ...preview, taxMinor: tax.taxMinor, totalMinor: tax.totalMinor };
 }

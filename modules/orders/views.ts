@@ -50,6 +50,19 @@ export const orderSchema = z
     listAmountMinor: z.number().int().optional().openapi({ description: "The package's price in the order's currency before a coupon." }),
     discountMinor: z.number().int().optional(),
     couponCode: z.string().nullable().optional(),
+    // Tax (added fields; absent in answers stored before it), fixed when the order was placed.
+    subtotalMinor: z.number().int().optional().openapi({ description: 'The price after the coupon: before tax with `tax.mode` `exclusive`, tax included with `inclusive`.' }),
+    taxMinor: z.number().int().optional().openapi({ description: 'The tax: added to the subtotal (`exclusive`) or the part of it that is tax (`inclusive`). 0 when `tax` is null.' }),
+    totalMinor: z.number().int().optional().openapi({ description: 'What the buyer is charged, whatever the channel (equal to `amountMinor`), and what the invoice totals.' }),
+    tax: z
+      .object({
+        mode: z.enum(['inclusive', 'exclusive']),
+        rateBasisPoints: z.number().int().openapi({ description: '1900 = 19 %.' }),
+        country: z.string().nullable().openapi({ description: "The buyer's billing country at placement; null: none set, the default rate." }),
+      })
+      .nullable()
+      .optional()
+      .openapi({ description: 'How the tax was fixed at placement; null for an order placed before tax was fixed at placement.' }),
   })
   .openapi('Order');
 
@@ -103,6 +116,16 @@ export type OrderRefundView = z.infer<typeof orderRefundSchema>;
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
 
+function taxView(order: Order): Pick<OrderView, 'subtotalMinor' | 'taxMinor' | 'totalMinor' | 'tax'> {
+  const fixed = order.taxMode !== null && order.taxRateBasisPoints !== null;
+  return {
+    subtotalMinor: order.subtotalMinor ?? order.amountMinor,
+    taxMinor: order.taxMinor ?? 0,
+    totalMinor: order.amountMinor,
+    tax: fixed ? { mode: order.taxMode as 'inclusive' | 'exclusive', rateBasisPoints: order.taxRateBasisPoints!, country: order.taxCountry } : null,
+  };
+}
+
 export function orderView(order: Order): OrderView {
   return {
     id: order.id,
@@ -130,6 +153,7 @@ export function orderView(order: Order): OrderView {
     listAmountMinor: order.listAmountMinor ?? order.amountMinor,
     discountMinor: order.discountMinor,
     couponCode: order.couponCode,
+    ...taxView(order),
     createdAt: order.createdAt.toISOString(),
   };
 }

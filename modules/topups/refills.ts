@@ -12,6 +12,7 @@ import type { Database, Tx } from '../../platform/database';
 import { keysetOrder, type Page, type PageRequest } from '../../platform/pagination';
 import { packageOnSale } from '../catalog';
 import { resolvePrice } from '../pricing';
+import { quoteOrderTax } from '../invoices';
 import { recordEvent } from '../../platform/outbox/record';
 import type { TopUpRefill } from '../../generated/prisma/client';
 import { monthOf } from './rules/caps';
@@ -74,13 +75,16 @@ export async function claimRefill(db: Database, refillId: string, ruleId: string
     if (earlier) return topUpRefillView(earlier);
     if (rule.status !== 'active') return undefined;
     const price = await resolvePrice(tx, await packageOnSale(tx, rule.packageCode), rule.currency);
+    // The cap counts what the refill's order will charge: with TAX_PRICES=exclusive, the price plus the
+    // user's tax (fixed the same way when the order is placed a moment later).
+    const charged = (await quoteOrderTax(tx, rule.userId, price.amountMinor)).totalMinor;
     const month = monthOf(at);
     const inserted = await tx.$executeRaw`
       INSERT INTO top_up_refills (id, rule_id, user_id, month, amount_minor, currency, status, updated_at)
-      VALUES (${refillId}, ${rule.id}::uuid, ${rule.userId}, ${month}, ${price.amountMinor}, ${price.currency}, 'capped', now())
+      VALUES (${refillId}, ${rule.id}::uuid, ${rule.userId}, ${month}, ${charged}, ${price.currency}, 'capped', now())
       ON CONFLICT (id) DO NOTHING`;
     if (inserted === 0) return topUpRefillView(await tx.topUpRefill.findUniqueOrThrow({ where: { id: refillId } }));
-    const claimed = await takeSlot(tx, rule.id, month, price.amountMinor, { maxTopUps: rule.maxTopUpsPerMonth, maxAmount: rule.maxAmountMinorPerMonth });
+    const claimed = await takeSlot(tx, rule.id, month, charged, { maxTopUps: rule.maxTopUpsPerMonth, maxAmount: rule.maxAmountMinorPerMonth });
     const refill = claimed ? await tx.topUpRefill.update({ where: { id: refillId }, data: { status: 'claimed' } }) : await tx.topUpRefill.findUniqueOrThrow({ where: { id: refillId } });
     return topUpRefillView(refill);
   });

@@ -11,6 +11,7 @@ import { uniqueOrConflict, type Database, type Tx } from '../../platform/databas
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../../platform/idempotency/store';
 import { packageOnSale, recordAudit } from '../catalog';
 import { resolvePrice } from '../pricing';
+import { quoteOrderTax } from '../invoices';
 import type { TopUpRule } from '../../generated/prisma/client';
 
 export const topUpRuleSchema = z
@@ -59,7 +60,7 @@ export interface TopUpRuleInput {
  * The checks a rule must pass to be written: the package is on sale and grants credits, it has a price
  * in the currency, and the amount cap allows at least one purchase. Answers the package and its price.
  */
-async function validateRule(tx: Tx, input: TopUpRuleInput): Promise<{ packageId: string; currency: string }> {
+async function validateRule(tx: Tx, userId: string, input: TopUpRuleInput): Promise<{ packageId: string; currency: string }> {
   const pkg = await packageOnSale(tx, input.packageCode);
   if (pkg.creditsAmount <= 0) {
     throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${pkg.code}" grants no credits, so it cannot refill them.`, { packageCode: pkg.code });
@@ -68,11 +69,13 @@ async function validateRule(tx: Tx, input: TopUpRuleInput): Promise<{ packageId:
     throw new BillingError('CURRENCY_NOT_SUPPORTED', `${input.currency} is not in the currency table.`, { currency: input.currency, supportedBy: 'platform' });
   }
   const price = await resolvePrice(tx, pkg, input.currency);
-  if (input.maxAmountMinorPerMonth !== undefined && input.maxAmountMinorPerMonth < price.amountMinor) {
+  // One purchase as it would be charged (with TAX_PRICES=exclusive, the price plus the user's tax).
+  const chargedMinor = (await quoteOrderTax(tx, userId, price.amountMinor)).totalMinor;
+  if (input.maxAmountMinorPerMonth !== undefined && input.maxAmountMinorPerMonth < chargedMinor) {
     throw new BillingError(
       'TOP_UP_CAP_TOO_LOW',
-      `A monthly cap of ${input.maxAmountMinorPerMonth} is below one purchase of "${pkg.code}" (${price.amountMinor} ${price.currency}).`,
-      { maxAmountMinorPerMonth: input.maxAmountMinorPerMonth, priceMinor: price.amountMinor, currency: price.currency },
+      `A monthly cap of ${input.maxAmountMinorPerMonth} is below one purchase of "${pkg.code}" (${chargedMinor} ${price.currency}).`,
+      { maxAmountMinorPerMonth: input.maxAmountMinorPerMonth, priceMinor: chargedMinor, currency: price.currency },
     );
   }
   return { packageId: pkg.id, currency: price.currency };
@@ -94,7 +97,7 @@ export async function createTopUpRule(
   actor: string,
 ): Promise<IdempotentResult<TopUpRuleView>> {
   return runIdempotent(db, idempotency, async (tx) => {
-    const { packageId, currency } = await validateRule(tx, input);
+    const { packageId, currency } = await validateRule(tx, userId, input);
     const created = await uniqueOrConflict(
       () =>
         tx.topUpRule.create({
@@ -144,7 +147,7 @@ export async function setTopUpRulePaused(
     if (!current) throw ruleNotFound(userId, ruleId);
     if (pausedReason === null) {
       // Resuming checks the rule again: its package or price may have changed while it was paused.
-      await validateRule(tx, {
+      await validateRule(tx, userId, {
         thresholdCredits: current.thresholdCredits,
         packageCode: current.packageCode,
         currency: current.currency,

@@ -479,7 +479,7 @@ export interface paths {
         put?: never;
         /**
          * Order a package
-         * @description Order a package through a payment channel; the answer says where to pay (`paymentUrl`: Stripe Checkout or the gateway redirect; null for manual payment). An unpaid order for the same package is answered instead of a second one. A coupon that does not apply is refused with COUPON_NOT_APPLICABLE and `details.reason`.
+         * @description Order a package through a payment channel; the answer says where to pay (`paymentUrl`: Stripe Checkout or the gateway redirect; null for manual payment). An unpaid order for the same package is answered instead of a second one. A coupon that does not apply is refused with COUPON_NOT_APPLICABLE and `details.reason`. `subtotalMinor`, `taxMinor` and `totalMinor` say what will be charged, fixed now at the rate of the buyer's billing country: with tax-exclusive prices the total is the price after the coupon plus tax (docs/api.md, Tax).
          */
         post: operations["placeMyOrder"];
         delete?: never;
@@ -3533,6 +3533,21 @@ export interface components {
             listAmountMinor?: number;
             discountMinor?: number;
             couponCode?: string | null;
+            /** @description The price after the coupon: before tax with `tax.mode` `exclusive`, tax included with `inclusive`. */
+            subtotalMinor?: number;
+            /** @description The tax: added to the subtotal (`exclusive`) or the part of it that is tax (`inclusive`). 0 when `tax` is null. */
+            taxMinor?: number;
+            /** @description What the buyer is charged, whatever the channel (equal to `amountMinor`), and what the invoice totals. */
+            totalMinor?: number;
+            /** @description How the tax was fixed at placement; null for an order placed before tax was fixed at placement. */
+            tax?: {
+                /** @enum {string} */
+                mode: "inclusive" | "exclusive";
+                /** @description 1900 = 19 %. */
+                rateBasisPoints: number;
+                /** @description The buyer's billing country at placement; null: none set, the default rate. */
+                country: string | null;
+            } | null;
         };
         OrderList: {
             items: components["schemas"]["Order"][];
@@ -3953,10 +3968,14 @@ export interface components {
             currency: string;
             listAmountMinor: number;
             discountMinor: number;
-            /** @description What the order would charge. */
+            /** @description The price after the coupon (an order's `subtotalMinor`): what the order charges with tax-inclusive prices; with tax-exclusive prices it charges `totalMinor`. */
             amountMinor: number;
-            /** @description The discount was cut so the charge stays at the currency's minimum. */
+            /** @description The discount was cut so the subtotal stays at the currency's minimum (the coupon works on the pre-tax price). */
             limitedByMinimum: boolean;
+            /** @description The tax an order placed now would fix: added to `amountMinor` (tax-exclusive prices) or included in it. */
+            taxMinor?: number;
+            /** @description What an order placed now would charge. */
+            totalMinor?: number;
         };
         SellerList: {
             items: components["schemas"]["Seller"][];
@@ -8019,7 +8038,15 @@ export interface operations {
                      *           "createdAt": "2026-01-20T08:00:00.000Z",
                      *           "listAmountMinor": 999,
                      *           "discountMinor": 200,
-                     *           "couponCode": "LAUNCH20"
+                     *           "couponCode": "LAUNCH20",
+                     *           "subtotalMinor": 799,
+                     *           "taxMinor": 128,
+                     *           "totalMinor": 799,
+                     *           "tax": {
+                     *             "mode": "inclusive",
+                     *             "rateBasisPoints": 1900,
+                     *             "country": "DE"
+                     *           }
                      *         }
                      *       ],
                      *       "nextCursor": null
@@ -8153,7 +8180,7 @@ export interface operations {
                      *         "creditsAmount": 500,
                      *         "durationDays": 30
                      *       },
-                     *       "amountMinor": 799,
+                     *       "amountMinor": 865,
                      *       "currency": "USD",
                      *       "channel": "stripe",
                      *       "paymentUrl": "https://checkout.stripe.com/c/pay/cs_test_a1b2c3",
@@ -8167,7 +8194,15 @@ export interface operations {
                      *       "createdAt": "2026-01-20T08:00:00.000Z",
                      *       "listAmountMinor": 999,
                      *       "discountMinor": 200,
-                     *       "couponCode": "LAUNCH20"
+                     *       "couponCode": "LAUNCH20",
+                     *       "subtotalMinor": 799,
+                     *       "taxMinor": 66,
+                     *       "totalMinor": 865,
+                     *       "tax": {
+                     *         "mode": "exclusive",
+                     *         "rateBasisPoints": 825,
+                     *         "country": "US"
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Order"];
@@ -8340,6 +8375,14 @@ export interface operations {
                      *       "listAmountMinor": 999,
                      *       "discountMinor": 200,
                      *       "couponCode": "LAUNCH20",
+                     *       "subtotalMinor": 799,
+                     *       "taxMinor": 128,
+                     *       "totalMinor": 799,
+                     *       "tax": {
+                     *         "mode": "inclusive",
+                     *         "rateBasisPoints": 1900,
+                     *         "country": "DE"
+                     *       },
                      *       "progress": {
                      *         "step": "complete",
                      *         "attempts": 1,
@@ -8517,7 +8560,15 @@ export interface operations {
                      *       "createdAt": "2026-01-20T08:00:00.000Z",
                      *       "listAmountMinor": 999,
                      *       "discountMinor": 200,
-                     *       "couponCode": "LAUNCH20"
+                     *       "couponCode": "LAUNCH20",
+                     *       "subtotalMinor": 799,
+                     *       "taxMinor": 128,
+                     *       "totalMinor": 799,
+                     *       "tax": {
+                     *         "mode": "inclusive",
+                     *         "rateBasisPoints": 1900,
+                     *         "country": "DE"
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Order"];
@@ -8818,7 +8869,15 @@ export interface operations {
                      *       "createdAt": "2026-01-20T08:00:00.000Z",
                      *       "listAmountMinor": 999,
                      *       "discountMinor": 0,
-                     *       "couponCode": null
+                     *       "couponCode": null,
+                     *       "subtotalMinor": 999,
+                     *       "taxMinor": 160,
+                     *       "totalMinor": 999,
+                     *       "tax": {
+                     *         "mode": "inclusive",
+                     *         "rateBasisPoints": 1900,
+                     *         "country": "DE"
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Order"];
@@ -8991,6 +9050,14 @@ export interface operations {
                      *       "listAmountMinor": 999,
                      *       "discountMinor": 200,
                      *       "couponCode": "LAUNCH20",
+                     *       "subtotalMinor": 799,
+                     *       "taxMinor": 128,
+                     *       "totalMinor": 799,
+                     *       "tax": {
+                     *         "mode": "inclusive",
+                     *         "rateBasisPoints": 1900,
+                     *         "country": "DE"
+                     *       },
                      *       "progress": {
                      *         "step": "complete",
                      *         "attempts": 1,
@@ -9174,7 +9241,15 @@ export interface operations {
                      *           "createdAt": "2026-01-20T08:00:00.000Z",
                      *           "listAmountMinor": 999,
                      *           "discountMinor": 200,
-                     *           "couponCode": "LAUNCH20"
+                     *           "couponCode": "LAUNCH20",
+                     *           "subtotalMinor": 799,
+                     *           "taxMinor": 128,
+                     *           "totalMinor": 799,
+                     *           "tax": {
+                     *             "mode": "inclusive",
+                     *             "rateBasisPoints": 1900,
+                     *             "country": "DE"
+                     *           }
                      *         }
                      *       ],
                      *       "nextCursor": null
@@ -9296,6 +9371,14 @@ export interface operations {
                      *       "listAmountMinor": 999,
                      *       "discountMinor": 200,
                      *       "couponCode": "LAUNCH20",
+                     *       "subtotalMinor": 799,
+                     *       "taxMinor": 128,
+                     *       "totalMinor": 799,
+                     *       "tax": {
+                     *         "mode": "inclusive",
+                     *         "rateBasisPoints": 1900,
+                     *         "country": "DE"
+                     *       },
                      *       "progress": {
                      *         "step": "complete",
                      *         "attempts": 1,
@@ -9480,7 +9563,15 @@ export interface operations {
                      *       "createdAt": "2026-01-20T08:00:00.000Z",
                      *       "listAmountMinor": 999,
                      *       "discountMinor": 200,
-                     *       "couponCode": "LAUNCH20"
+                     *       "couponCode": "LAUNCH20",
+                     *       "subtotalMinor": 799,
+                     *       "taxMinor": 128,
+                     *       "totalMinor": 799,
+                     *       "tax": {
+                     *         "mode": "inclusive",
+                     *         "rateBasisPoints": 1900,
+                     *         "country": "DE"
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Order"];
@@ -16427,7 +16518,9 @@ export interface operations {
                      *       "listAmountMinor": 999,
                      *       "discountMinor": 200,
                      *       "amountMinor": 799,
-                     *       "limitedByMinimum": false
+                     *       "limitedByMinimum": false,
+                     *       "taxMinor": 0,
+                     *       "totalMinor": 799
                      *     }
                      */
                     "application/json": components["schemas"]["CouponPreview"];

@@ -6,7 +6,7 @@
 import Stripe from 'stripe';
 import { z } from '../../../platform/zod';
 import { BillingError } from '../../../platform/errors';
-import type { PaymentChannel } from '../../../generated/prisma/client';
+import type { Order, PaymentChannel } from '../../../generated/prisma/client';
 import type { PaymentsDeps } from '../deps';
 import type { PaymentSignal } from '../../../workflows/order-contract';
 import type { WebhookDelivery } from '../webhooks';
@@ -125,6 +125,20 @@ function sessionPayment(event: StripeEvent, session: CheckoutSession, outcome: P
   };
 }
 
+/**
+ * The Checkout Session's lines add up to the order's amount (its total). With tax added on top
+ * (`exclusive`, fixed at placement), the package is one line at the subtotal and the tax another, so
+ * Stripe's page and receipt show both; otherwise one line at the amount.
+ */
+export function checkoutLineItems(order: Order): Stripe.Checkout.SessionCreateParams.LineItem[] {
+  const currency = order.currency.toLowerCase();
+  const line = (name: string, amount: number) => ({ quantity: 1, price_data: { currency, unit_amount: amount, product_data: { name } } });
+  if (order.taxMode === 'exclusive' && order.subtotalMinor !== null && order.taxMinor !== null && order.taxMinor > 0) {
+    return [line(order.packageName, order.subtotalMinor), line(`Tax ${(order.taxRateBasisPoints ?? 0) / 100} %`, order.taxMinor)];
+  }
+  return [line(order.packageName, order.amountMinor)];
+}
+
 export const stripeProvider: PaymentProvider = {
   configSchema: stripeSettings,
   secretFields: [],
@@ -138,12 +152,7 @@ export const stripeProvider: PaymentProvider = {
           client_reference_id: order.id,
           metadata: { orderId: order.id, userId: order.userId },
           payment_intent_data: { metadata: { orderId: order.id } },
-          line_items: [
-            {
-              quantity: 1,
-              price_data: { currency: order.currency.toLowerCase(), unit_amount: order.amountMinor, product_data: { name: order.packageName } },
-            },
-          ],
+          line_items: checkoutLineItems(order),
           success_url: settings.successUrl ?? `${deps.publicBaseUrl}/orders/${order.id}/paid`,
           cancel_url: settings.cancelUrl ?? `${deps.publicBaseUrl}/orders/${order.id}/cancelled`,
         },
