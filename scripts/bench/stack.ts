@@ -109,6 +109,12 @@ async function grantBenchCredits(admin: PgClient, users: number): Promise<Users>
   return { userIds: rows.map((row) => row.user_id), grantIds: rows.map((row) => row.id) };
 }
 
+/** Settings added to the environment of the API or the worker. */
+export interface ProgramEnv {
+  api?: NodeJS.ProcessEnv;
+  worker?: NodeJS.ProcessEnv;
+}
+
 export class BenchStack {
   /** ms from start to ready, by program. */
   readonly readyMs: Record<string, number> = {};
@@ -141,8 +147,11 @@ export class BenchStack {
   readonly webhookSecretsKey = randomBytes(32).toString('base64');
   private readonly userTokenSecret = randomBytes(32).toString('hex');
 
-  /** Starts everything; `memory` tracks the API and the worker from their first moment (start-up peaks). */
-  static async start(settings: BenchSettings, cleanup: Cleanup, memory: MemorySampler): Promise<BenchStack> {
+  /**
+   * Starts everything; `memory` tracks the API and the worker from their first moment (start-up peaks).
+   * `programEnv` adds settings to the API's or the worker's environment (e.g. WORKER_METRICS_PORT).
+   */
+  static async start(settings: BenchSettings, cleanup: Cleanup, memory: MemorySampler, programEnv: ProgramEnv = {}): Promise<BenchStack> {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'durable-billing-bench-'));
     // Reachable by the `postgres` OS user (when we run as root), so the cluster stays in here and goes with it.
     fs.chmodSync(workDir, 0o755);
@@ -207,7 +216,7 @@ export class BenchStack {
       cleanup,
     );
     stack.grpcPort = await findFreePort();
-    await stack.startApiAndWorker(memory);
+    await stack.startApiAndWorker(memory, programEnv);
     return stack;
   }
 
@@ -287,7 +296,7 @@ export class BenchStack {
     return BILLING_TASK_QUEUE;
   }
 
-  private async startApiAndWorker(memory: MemorySampler): Promise<void> {
+  private async startApiAndWorker(memory: MemorySampler, programEnv: ProgramEnv): Promise<void> {
     const { settings } = this;
     if (settings.cpuProfile) log(`BENCH_CPU_PROFILE: CPU profiles go to ${path.relative(ROOT, PROFILE_DIR)} (profiling slows the processes: figures are not representative)`);
     if (settings.apiEntry !== 'api/main.ts' || settings.workerEntry !== 'worker/main.ts') {
@@ -295,12 +304,12 @@ export class BenchStack {
     }
     const started = performance.now();
     const [api, worker] = await Promise.all([
-      this.startProgram('api', settings.apiEntry, this.appEnv('api', programEnvFromBench('BENCH_API_ENV', 'API')), async () => {
+      this.startProgram('api', settings.apiEntry, this.appEnv('api', { ...programEnv.api, ...programEnvFromBench('BENCH_API_ENV', 'API') }), async () => {
         const status = await httpGetStatus(this.apiPort, '/readyz');
         if (status !== 200) throw new Error(`/readyz answered ${status}`);
         this.readyMs.api ??= round(performance.now() - started, 0);
       }, (program) => memory.track('api', program.pid)),
-      this.startProgram('worker', settings.workerEntry, this.appEnv('worker', programEnvFromBench('BENCH_WORKER_ENV', 'billing worker')), async () => {
+      this.startProgram('worker', settings.workerEntry, this.appEnv('worker', { ...programEnv.worker, ...programEnvFromBench('BENCH_WORKER_ENV', 'billing worker') }), async () => {
         await this.assertPolling(BILLING_TASK_QUEUE);
         this.readyMs.worker ??= round(performance.now() - started, 0);
       }, (program) => memory.track('worker', program.pid)),

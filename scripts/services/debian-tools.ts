@@ -17,7 +17,8 @@ export interface DebianTool {
 }
 
 export const DEBIAN_TOOLS: readonly DebianTool[] = [
-  { command: 'promtool', debianPackage: 'prometheus', purpose: 'Prometheus rule checks and unit tests (tests/unit/prometheus-rules.test.ts, grafana-dashboard.test.ts)' },
+  // The same package ships the Prometheus server (`prometheus`): tests/dashboard-snapshot.test.ts and `npm run dashboard:snapshot` run it.
+  { command: 'promtool', debianPackage: 'prometheus', purpose: 'Prometheus rule checks and unit tests (tests/unit/prometheus-rules.test.ts, grafana-dashboard.test.ts), and its server' },
   { command: 'redis-server', debianPackage: 'redis-server', purpose: 'rate limits shared by API replicas (tests/replicas.test.ts)' },
   { command: 'logrotate', debianPackage: 'logrotate', purpose: 'log rotation test (tests/log-rotation.test.ts)' },
   // playwright-core drives Debian's build: Playwright's own browser downloads are outside the package registries.

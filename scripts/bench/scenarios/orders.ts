@@ -35,7 +35,7 @@ const ORDERS_RATIO_GOAL = 0.6;
 const WEBHOOK_P99_OVER_BASELINE_P99_GOAL = 2;
 
 /** create -> signed webhook -> provisioned; parts: create, webhook (the POST itself), webhookToCompleted. */
-function paidOrderOp(bench: Bench, onOrder?: (orderId: string) => void): LoadOp {
+export function paidOrderOp(bench: Bench, onOrder?: (orderId: string) => void): LoadOp {
   const { stack, api } = bench;
   const stripe = new Stripe('sk_test_unused');
   return async () => {
