@@ -39,6 +39,33 @@ export interface WebhookRequest {
 /** Reads a verified notification into what it asks of an order. */
 export type VerifiedWebhook = () => Promise<WebhookDelivery>;
 
+/** What an off-session charge of a saved method answered: paid, refused, or the bank wants the customer present. */
+export type OffSessionAnswer =
+  | { status: 'approved'; tradeNo: string }
+  | { status: 'declined'; declineCode: string }
+  /** `actionUrl`: where the customer completes the step, or '' when the provider gives no page for it. */
+  | { status: 'requires_action'; actionUrl: string };
+
+/** One off-session charge of a saved method for an order. */
+export interface SavedMethodCharge {
+  /** The provider's reference of the saved method (a gateway token, a Stripe PaymentMethod id). */
+  methodRef: string;
+  /** The provider's customer the method is attached to (Stripe), null where the provider has none. */
+  customerRef: string | null;
+  orderId: string;
+  amountMinor: number;
+  currency: string;
+  /** Derived from the refill and its attempt: a repeat is the same charge at the provider. */
+  idempotencyKey: string;
+}
+
+/** What a provider that keeps saved methods does with them. */
+export interface SavedMethodCalls {
+  charge(deps: PaymentsDeps, channel: PaymentChannel, charge: SavedMethodCharge): Promise<OffSessionAnswer>;
+  /** Asks the provider to forget the method; one already gone is forgotten (idempotent). */
+  forget(deps: PaymentsDeps, channel: PaymentChannel, methodRef: string): Promise<void>;
+}
+
 export interface PaymentProvider {
   /** The channel settings this kind stores, validated on create and update (strict: no stray keys). */
   readonly configSchema: z.ZodType<Record<string, unknown>>;
@@ -68,4 +95,7 @@ export interface PaymentProvider {
    * channel) before anything else is read, and answers how to read it. null: the kind receives none.
    */
   readonly verifyWebhook: ((deps: PaymentsDeps, db: Database, request: WebhookRequest) => Promise<VerifiedWebhook>) | null;
+
+  /** Off-session charges of saved methods (top-up refills). null: the kind saves no methods. */
+  readonly savedMethods: SavedMethodCalls | null;
 }
