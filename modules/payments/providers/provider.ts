@@ -8,6 +8,7 @@ import type { z } from '../../../platform/zod';
 import type { Database } from '../../../platform/database';
 import type { PaymentsDeps } from '../deps';
 import type { WebhookDelivery } from '../webhooks';
+import type { OffSessionAnswer } from '../rules/off-session';
 
 /** Where the payer goes to pay (a hosted page), and the provider's name for that session. */
 export interface PaymentSession {
@@ -39,12 +40,7 @@ export interface WebhookRequest {
 /** Reads a verified notification into what it asks of an order. */
 export type VerifiedWebhook = () => Promise<WebhookDelivery>;
 
-/** What an off-session charge of a saved method answered: paid, refused, or the bank wants the customer present. */
-export type OffSessionAnswer =
-  | { status: 'approved'; tradeNo: string }
-  | { status: 'declined'; declineCode: string }
-  /** `actionUrl`: where the customer completes the step, or '' when the provider gives no page for it. */
-  | { status: 'requires_action'; actionUrl: string };
+export type { OffSessionAnswer } from '../rules/off-session';
 
 /** One off-session charge of a saved method for an order. */
 export interface SavedMethodCharge {

@@ -8,7 +8,7 @@ import Stripe from 'stripe';
 import { BillingError } from '../../../platform/errors';
 import type { PaymentChannel } from '../../../generated/prisma/client';
 import type { PaymentsDeps } from '../deps';
-import { offSessionAnswerOf, offSessionChargeKey } from '../rules/stripe-off-session';
+import { offSessionAnswerOf, offSessionChargeKey } from '../rules/off-session';
 import type { OffSessionAnswer, SavedMethodCalls } from './provider';
 import { stripeSettings } from './stripe-settings';
 

@@ -1,9 +1,16 @@
 /**
- * What a Stripe PaymentIntent created off-session (confirm=true, off_session=true) means for a refill.
+ * Off-session charges of saved methods: the answer every provider gives (OffSessionAnswer), and what a
+ * Stripe PaymentIntent created off-session (confirm=true, off_session=true) means for a refill.
  * Pure: no I/O, so it is tested on every status Stripe documents, not only the ones stripe-mock returns.
  * https://docs.stripe.com/payments/paymentintents/lifecycle
  */
-import type { OffSessionAnswer } from '../providers/provider';
+
+/** What an off-session charge of a saved method answered: paid, refused, or the bank wants the customer present. */
+export type OffSessionAnswer =
+  | { status: 'approved'; tradeNo: string }
+  | { status: 'declined'; declineCode: string }
+  /** `actionUrl`: where the customer completes the step, or '' when the provider gives no page for it. */
+  | { status: 'requires_action'; actionUrl: string };
 
 /** The fields of a PaymentIntent (or of the one a card error carries) that decide the answer. */
 export interface IntentOutcome {
