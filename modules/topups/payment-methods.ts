@@ -6,10 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from '../../platform/zod';
 import { BillingError } from '../../platform/errors';
-import { isUniqueViolation, uniqueOrConflict, type Database, type Tx } from '../../platform/database';
+import { isUniqueViolation, uniqueOrConflict, type Database } from '../../platform/database';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../../platform/idempotency/store';
 import { recordAudit } from '../catalog';
-import { createStripeCustomer, getChannel, openStripeSetup, readStripeSetup, savedMethodCalls, savedTokenAccountOf, type PaymentsDeps, type StripeSetup } from '../payments';
+import { createStripeCustomer, getChannel, openSetupSession, opensSetups, readStripeSetup, savedMethodCalls, savedTokenAccountOf, type PaymentsDeps, type StripeSetup } from '../payments';
 import type { SavedPaymentMethod } from '../../generated/prisma/client';
 
 export const savedPaymentMethodSchema = z
@@ -114,13 +114,6 @@ export async function stripeCustomerOf(db: Database, payments: PaymentsDeps, use
   return (await db.stripeCustomer.findUniqueOrThrow({ where: { userId } })).customerRef;
 }
 
-/** An enabled Stripe channel, or CHANNEL_UNAVAILABLE. */
-async function stripeChannel(db: Database | Tx, code: string) {
-  const channel = await getChannel(db, code);
-  if (!channel.enabled || channel.kind !== 'stripe') throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${code}" is not an enabled Stripe channel.`, { channel: code });
-  return channel;
-}
-
 export const stripeSetupSchema = z
   .object({
     channel: z.string(),
@@ -141,10 +134,11 @@ export async function startStripeSetup(
   input: { channel: string },
   idempotency: Idempotency,
 ): Promise<IdempotentResult<StripeSetupView>> {
-  const channel = await stripeChannel(db, input.channel);
+  const channel = await getChannel(db, input.channel);
+  if (!channel.enabled || !opensSetups(channel)) throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${channel.code}" is not an enabled Stripe channel.`, { channel: channel.code });
   const customerRef = await stripeCustomerOf(db, payments, userId);
   return runIdempotent(db, idempotency, async () => {
-    const session = await openStripeSetup(payments, channel, { userId, customerRef, idempotencyKey: `${userId}-${idempotency.key}` });
+    const session = await openSetupSession(payments, channel, { userId, customerRef, idempotencyKey: `${userId}-${idempotency.key}` });
     return { channel: channel.code, ...session };
   });
 }
@@ -163,7 +157,7 @@ export async function saveStripeSetup(db: Database, payments: PaymentsDeps, setu
   if (!setup.customerRef || !setup.channel) return undefined;
   const customer = await db.stripeCustomer.findUnique({ where: { customerRef: setup.customerRef } });
   const channel = await db.paymentChannel.findUnique({ where: { code: setup.channel } });
-  if (!customer || channel?.kind !== 'stripe') return undefined;
+  if (!customer || !channel || !opensSetups(channel)) return undefined;
   const method = await readStripeSetup(payments, setup);
   if (!method) return undefined;
   const where = { channelCode_externalRef: { channelCode: channel.code, externalRef: method.paymentMethodRef } };

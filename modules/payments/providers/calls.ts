@@ -5,7 +5,7 @@
 import type { Order, PaymentChannel } from '../../../generated/prisma/client';
 import type { PaymentsDeps } from '../deps';
 import { BillingError } from '../../../platform/errors';
-import type { PaymentSession, ProviderPaymentRecord, RefundablePayment, SavedMethodCalls } from './provider';
+import type { PaymentSession, ProviderPaymentRecord, RefundablePayment, SavedMethodCalls, SetupRequest, SetupSession } from './provider';
 import { paymentProvider } from './registry';
 
 export { CHANNEL_KINDS, RECONCILABLE_KINDS, webhookProvider } from './registry';
@@ -34,4 +34,16 @@ export function savedMethodCalls(channel: PaymentChannel): SavedMethodCalls {
   const calls = paymentProvider(channel.kind).savedMethods;
   if (!calls) throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${channel.code}" does not keep saved payment methods.`, { channel: channel.code });
   return calls;
+}
+
+/** Whether the channel's provider saves methods on its own page (and reports them by a signed event). */
+export function opensSetups(channel: PaymentChannel): boolean {
+  return Boolean(paymentProvider(channel.kind).savedMethods?.openSetup);
+}
+
+/** Opens the provider's page where the user saves a method; CHANNEL_UNAVAILABLE when the channel is disabled or its provider has none. */
+export function openSetupSession(deps: PaymentsDeps, channel: PaymentChannel, setup: SetupRequest): Promise<SetupSession> {
+  const open = channel.enabled ? paymentProvider(channel.kind).savedMethods?.openSetup : undefined;
+  if (!open) throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${channel.code}" does not open a page to save a payment method.`, { channel: channel.code });
+  return open(deps, channel, setup);
 }

@@ -208,5 +208,7 @@ export const gatewayProvider: PaymentProvider = {
         idempotencyKey: charge.idempotencyKey,
       }),
     forget: async (_deps, channel, methodRef) => forgetSavedToken(settingsOf(channel), methodRef),
+    // The gateway's own card page answers the token, and the client saves it (POST /v1/me/payment-methods).
+    openSetup: null,
   },
 };

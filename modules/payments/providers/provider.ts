@@ -60,6 +60,23 @@ export interface SavedMethodCalls {
   charge(deps: PaymentsDeps, channel: PaymentChannel, charge: SavedMethodCharge): Promise<OffSessionAnswer>;
   /** Asks the provider to forget the method; one already gone is forgotten (idempotent). */
   forget(deps: PaymentsDeps, channel: PaymentChannel, methodRef: string): Promise<void>;
+  /**
+   * Opens the provider's page where the user saves a method on their customer (Stripe's setup-mode
+   * Checkout); the provider's signed event reports it saved. null: the client hands over a token instead.
+   */
+  readonly openSetup: ((deps: PaymentsDeps, channel: PaymentChannel, setup: SetupRequest) => Promise<SetupSession>) | null;
+}
+
+export interface SetupRequest {
+  userId: string;
+  customerRef: string;
+  /** Derived from the user and the caller's Idempotency-Key: a retry opens the same session. */
+  idempotencyKey: string;
+}
+
+export interface SetupSession {
+  sessionId: string;
+  url: string | null;
 }
 
 export interface PaymentProvider {

@@ -9,7 +9,7 @@ import { BillingError } from '../../../platform/errors';
 import type { PaymentChannel } from '../../../generated/prisma/client';
 import type { PaymentsDeps } from '../deps';
 import { offSessionAnswerOf, offSessionChargeKey } from '../rules/off-session';
-import type { OffSessionAnswer, SavedMethodCalls } from './provider';
+import type { OffSessionAnswer, SavedMethodCalls, SetupRequest, SetupSession } from './provider';
 import { stripeSettings } from './stripe-settings';
 
 /** A Stripe 4xx that no retry can cure: a refusal with its code, not something to try again. */
@@ -35,11 +35,7 @@ function setupCurrency(channel: PaymentChannel): string {
 }
 
 /** Where the user saves a card: a Checkout Session in `setup` mode on their Customer. */
-export async function openStripeSetup(
-  deps: PaymentsDeps,
-  channel: PaymentChannel,
-  setup: { userId: string; customerRef: string; idempotencyKey: string },
-): Promise<{ sessionId: string; url: string | null }> {
+async function openStripeSetup(deps: PaymentsDeps, channel: PaymentChannel, setup: SetupRequest): Promise<SetupSession> {
   const settings = stripeSettings.parse(channel.config);
   // The channel travels with the SetupIntent, so its success event names where the method belongs.
   const metadata = { userId: setup.userId, channel: channel.code };
@@ -104,6 +100,8 @@ function cardErrorAnswer(error: unknown): OffSessionAnswer {
 }
 
 export const stripeSavedMethods: SavedMethodCalls = {
+  openSetup: openStripeSetup,
+
   async charge(deps, _channel, charge) {
     if (!charge.customerRef) throw new BillingError('CHANNEL_UNAVAILABLE', 'A Stripe method is charged on its Customer, and this user has none.');
     let intent: Stripe.PaymentIntent;
