@@ -81,6 +81,14 @@ describe('Stripe saved payment methods', () => {
     expect(first).toEqual({ channel: 'stripe', sessionId: expect.stringMatching(/^cs_/), url: expect.stringMatching(/^https:\/\//) });
     await startSetup(alice);
     await startSetup(bob);
+    // A retry under the same Idempotency-Key is the same session (replayed, Stripe not asked again).
+    const setupCalls = () => stack.call('POST', '/v1/me/payment-methods/stripe-setups', { as: { user: alice }, body: { channel: 'stripe' }, idempotencyKey: 'tsm-setup-once' });
+    const once = expectStatus(await setupCalls(), 201, 'setup') as { sessionId: string };
+    const sessionsBefore = keysOf('POST', '/v1/checkout/sessions').length;
+    expect((await setupCalls()).body.sessionId).toBe(once.sessionId);
+    expect(keysOf('POST', '/v1/checkout/sessions')).toHaveLength(sessionsBefore);
+    // Service and admin credentials are not a user: they save nothing for themselves.
+    expect((await stack.call('POST', '/v1/me/payment-methods/stripe-setups', { as: 'service', body: { channel: 'stripe' } })).status).toBe(403);
     expect(await stack.db.stripeCustomer.count({ where: { userId: { in: [alice, bob] } } })).toBe(2);
     expect(await customerOf(alice)).not.toBe(await customerOf(bob));
     // Alice's second setup asked Stripe for no second Customer.
