@@ -7,6 +7,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Database } from '../platform/database';
 import { BillingError } from '../platform/errors';
 import { OrderWorkflowClient, getOrder, placeOrder } from '../modules/orders';
+import { getChannel, type PaymentsDeps } from '../modules/payments';
 import { chargeRefillOrder, claimRefill, failRefill, refillOrderRequest } from '../modules/topups';
 import type { ChargeResult, TopUpRefillActivities } from '../workflows/top-up-refill-contract';
 
@@ -18,6 +19,7 @@ const ORDER_CALL_TIMEOUT_MS = 10_000;
 
 export interface TopUpActivityDeps {
   db: Database;
+  payments: PaymentsDeps;
 }
 
 async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
@@ -30,7 +32,7 @@ async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createTopUpActivities({ db }: TopUpActivityDeps): TopUpRefillActivities {
+export function createTopUpActivities({ db, payments }: TopUpActivityDeps): TopUpRefillActivities {
   return {
     claimTopUpSlot: ({ refillId, ruleId, at }) =>
       refusalsFinal(async () => {
@@ -54,7 +56,7 @@ export function createTopUpActivities({ db }: TopUpActivityDeps): TopUpRefillAct
     chargeTopUpOffSession: ({ orderId, idempotencyKey }) =>
       refusalsFinal(async (): Promise<ChargeResult> => {
         const order = await getOrder(db, orderId);
-        const answer = await chargeRefillOrder(db, order, idempotencyKey);
+        const answer = await chargeRefillOrder(db, payments, order, idempotencyKey);
         if (answer.status === 'approved') await db.order.update({ where: { id: orderId }, data: { paymentReference: answer.tradeNo } });
         return answer.status;
       }),
@@ -67,11 +69,13 @@ export function createTopUpActivities({ db }: TopUpActivityDeps): TopUpRefillAct
       refusalsFinal(async () => {
         const order = await getOrder(db, orderId);
         if (!order.paymentReference) throw new BillingError('ORDER_STATE_CONFLICT', 'The refill order has no approved charge to provision.', { orderId });
+        // The payment is recorded as its provider's (a Stripe PaymentIntent, a gateway trade), so a refund goes back the same way.
+        const { kind } = await getChannel(db, order.channelCode);
         const { client, info } = Context.current();
         const orders = new OrderWorkflowClient({ temporal: client, taskQueue: info.taskQueue, callTimeoutMs: ORDER_CALL_TIMEOUT_MS });
         await orders.deliverPayment(orderId, order.userId, {
           outcome: 'succeeded',
-          source: 'gateway',
+          source: kind,
           externalId: order.paymentReference,
           amountMinor: order.amountMinor,
           currency: order.currency,

@@ -39,6 +39,9 @@ export const ERROR_STATUS = {
   MISMATCH_NOT_REDRIVABLE: 409,
   // top-ups: a monthly amount cap below the price of one purchase of the rule's package
   TOP_UP_CAP_TOO_LOW: 422,
+  // saved payment methods: a rule names one that is not the user's saved method; removing one an active rule charges
+  PAYMENT_METHOD_UNAVAILABLE: 422,
+  PAYMENT_METHOD_IN_USE: 409,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;

@@ -106,6 +106,7 @@ const SAMPLES: Record<string, Sample> = {
   'GET /v1/me/top-up-rules': { valid: () => ({}), invalid: null },
   'GET /v1/me/top-ups': { valid: () => ({}), invalid: { query: '?limit=0' } },
   'POST /v1/me/payment-methods': { valid: () => ({ body: { channel: 'stripe', token: 'tok_probe' } }), invalid: { body: { channel: 'stripe' } } },
+  'POST /v1/me/payment-methods/stripe-setups': { valid: () => ({ body: { channel: 'stripe' } }), invalid: { body: { channel: 'stripe', token: 'tok_probe' } } },
   'GET /v1/me/payment-methods': { valid: () => ({}), invalid: null },
   'DELETE /v1/me/payment-methods/:methodId': { valid: () => ({ params: { methodId: missingId } }), invalid: { params: { methodId: '42' } } },
   'GET /v1/me/top-up-rules/:ruleId': { valid: () => ({ params: { ruleId: missingId } }), invalid: { params: { ruleId: '42' } } },

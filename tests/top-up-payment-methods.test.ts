@@ -37,7 +37,7 @@ describe('saved payment methods', () => {
     const token = await gatewayToken();
     const saved = await stack.call('POST', '/v1/me/payment-methods', { as: { user: userId }, body: { channel, token, label: 'Visa ending 4242' } });
     expect(saved.status).toBe(201);
-    expect(saved.body).toEqual({ id: expect.any(String), userId, channel, label: 'Visa ending 4242', createdAt: expect.any(String) });
+    expect(saved.body).toEqual({ id: expect.any(String), userId, channel, label: 'Visa ending 4242', brand: null, last4: null, createdAt: expect.any(String) });
     expect(JSON.stringify(saved.body)).not.toContain(token);
     expect((await stack.call('GET', '/v1/me/payment-methods', { as: { user: userId } })).body).toEqual({ items: [saved.body] });
 

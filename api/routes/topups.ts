@@ -1,6 +1,6 @@
 import { z } from '../../platform/zod';
 import { BillingError } from '../../platform/errors';
-import { createTopUpRule, deleteTopUpRule, getTopUpRule, listPaymentMethods, listRefills, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema, listTopUpRules, setTopUpRulePaused, topUpRefillSchema, topUpRuleSchema, type TopUpRuleView } from '../../modules/topups';
+import { createTopUpRule, deleteTopUpRule, getTopUpRule, listPaymentMethods, listRefills, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema, startStripeSetup, stripeSetupSchema, listTopUpRules, setTopUpRulePaused, topUpRefillSchema, topUpRuleSchema, type TopUpRuleView } from '../../modules/topups';
 import type { Principal } from '../auth';
 import { defineRoute, type RouteDefinition } from '../route';
 import { ids } from '../examples';
@@ -24,6 +24,7 @@ const ruleBody = z
     currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code in upper case').optional().openapi({ description: "One of the package's prices; default the package's own.", example: 'USD' }),
     maxTopUpsPerMonth: int32.optional().openapi({ description: 'At most this many refills per calendar month (UTC).', example: 3 }),
     maxAmountMinorPerMonth: int32.optional().openapi({ description: 'At most this much charged per calendar month (UTC), minor units of the currency; at least one purchase.', example: 3000 }),
+    paymentMethodId: uuidSchema.optional().openapi({ description: "One of the user's saved payment methods, charged by each refill; default the newest saved method at each refill.", example: '0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f' }),
   })
   .refine((body) => body.maxTopUpsPerMonth !== undefined || body.maxAmountMinorPerMonth !== undefined, {
     message: 'Give maxTopUpsPerMonth, maxAmountMinorPerMonth or both: a rule without a cap could buy without end.',
@@ -36,7 +37,7 @@ const userRuleParams = z.strictObject({ userId: userIdSchema, ruleId: uuidSchema
 const ruleList = z.object({ items: z.array(topUpRuleSchema) }).openapi('TopUpRuleList');
 const refillList = pageOf(topUpRefillSchema).openapi('TopUpRefillList');
 
-const RULE_ERRORS = ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'TOP_UP_CAP_TOO_LOW', 'ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'];
+const RULE_ERRORS = ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'TOP_UP_CAP_TOO_LOW', 'PAYMENT_METHOD_UNAVAILABLE', 'ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'];
 const rule: TopUpRuleView = {
   id: '6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20',
   userId: ids.user,
@@ -45,16 +46,17 @@ const rule: TopUpRuleView = {
   currency: 'USD',
   maxTopUpsPerMonth: 3,
   maxAmountMinorPerMonth: 3000,
+  paymentMethodId: '0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f',
   status: 'active',
   pausedReason: null,
   createdAt: '2026-01-31T12:00:00.000Z',
   updatedAt: '2026-01-31T12:00:00.000Z',
 };
 const pausedRule: TopUpRuleView = { ...rule, status: 'paused', pausedReason: 'by_user', updatedAt: '2026-02-02T08:00:00.000Z' };
-const ruleRequest = { thresholdCredits: 20, packageCode: 'credits_100', currency: 'USD', maxTopUpsPerMonth: 3, maxAmountMinorPerMonth: 3000 };
+const ruleRequest = { thresholdCredits: 20, packageCode: 'credits_100', currency: 'USD', maxTopUpsPerMonth: 3, maxAmountMinorPerMonth: 3000, paymentMethodId: '0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f' };
 
 const RULE_DESCRIPTION =
-  'When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency) or TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase). Audited.';
+  'When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency), TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase) or PAYMENT_METHOD_UNAVAILABLE (`paymentMethodId` is not one of the user’s saved methods: unknown, another user’s, or removed). Audited.';
 
 const methodBody = z.strictObject({
   channel: codeSchema.openapi({ description: 'A `gateway` payment channel.', example: 'gateway' }),
@@ -63,7 +65,11 @@ const methodBody = z.strictObject({
 });
 const methodParams = z.strictObject({ methodId: uuidSchema });
 const methodList = z.object({ items: z.array(savedPaymentMethodSchema) }).openapi('SavedPaymentMethodList');
-const method = { id: '0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f', userId: ids.user, channel: 'gateway', label: 'Visa ending 4242', createdAt: '2026-01-31T12:00:00.000Z' };
+const method = { id: '0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f', userId: ids.user, channel: 'gateway', label: 'Visa ending 4242', brand: null, last4: null, createdAt: '2026-01-31T12:00:00.000Z' };
+const stripeMethod = { ...method, id: '5c2e8a1d-7b3f-4e9a-b6c0-2d4f6a8b0c1e', channel: 'stripe', label: 'visa ending 4242', brand: 'visa', last4: '4242' };
+const stripeSetupBody = z.strictObject({
+  channel: codeSchema.openapi({ description: 'An enabled `stripe` payment channel.', example: 'stripe' }),
+});
 
 export const topUpRoutes: RouteDefinition[] = [
   defineRoute({
@@ -83,16 +89,33 @@ export const topUpRoutes: RouteDefinition[] = [
     handler: async ({ body, deps, idempotency, principal }) => saveGatewayToken(deps.db, ownUserId(principal), body, idempotency, principal!.id),
   }),
   defineRoute({
+    method: 'post',
+    path: '/v1/me/payment-methods/stripe-setups',
+    access: USER,
+    tag: 'User',
+    operationId: 'startMyStripeSetup',
+    summary: 'Save a card through Stripe',
+    description:
+      "Opens a Stripe Checkout Session in `setup` mode on the user's Stripe Customer (created once per user) and answers its `url`, where the user saves a card. Nothing is saved by this call: the method is listed once Stripe's signed event reports the setup done (`setup_intent.succeeded`, or `checkout.session.completed` in setup mode, at POST /v1/webhooks/stripe). CHANNEL_UNAVAILABLE when the channel is not an enabled `stripe` channel.",
+    body: stripeSetupBody,
+    response: stripeSetupSchema,
+    successStatus: 201,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'CHANNEL_UNAVAILABLE', 'PAYMENT_PROVIDER_ERROR', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { request: { channel: 'stripe' }, response: { channel: 'stripe', sessionId: 'cs_test_a1b2c3', url: 'https://checkout.stripe.com/c/pay/cs_test_a1b2c3' } },
+    handler: async ({ body, deps, idempotency, principal }) => startStripeSetup(deps.db, deps.payments, ownUserId(principal), body, idempotency),
+  }),
+  defineRoute({
     method: 'get',
     path: '/v1/me/payment-methods',
     access: USER,
     tag: 'User',
     operationId: 'listMyPaymentMethods',
     summary: 'List my payment methods',
-    description: 'My saved payment methods, oldest first (removed ones are not listed).',
+    description: 'My saved payment methods, oldest first, gateway tokens and Stripe cards alike (removed ones are not listed).',
     unpaged: 'A user saves a few payment methods: the whole list in one answer.',
     response: methodList,
-    examples: { response: { items: [method] } },
+    examples: { response: { items: [method, stripeMethod] } },
     handler: async ({ deps, principal }) => ({ body: await listPaymentMethods(deps.db, ownUserId(principal)) }),
   }),
   defineRoute({
@@ -102,13 +125,14 @@ export const topUpRoutes: RouteDefinition[] = [
     tag: 'User',
     operationId: 'deleteMyPaymentMethod',
     summary: 'Remove a payment method',
-    description: 'Asks the gateway to forget the token, then removes the method; the answer is the method as it was. Audited.',
+    description:
+      "Asks the provider to forget the method (the gateway forgets the token, Stripe detaches the PaymentMethod), then removes it; the answer is the method as it was. Another user's method is NOT_FOUND; PAYMENT_METHOD_IN_USE while an active top-up rule charges it (pause or delete the rule first). Audited.",
     params: methodParams,
     response: savedPaymentMethodSchema,
     idempotent: true,
-    errors: ['NOT_FOUND', 'PAYMENT_PROVIDER_ERROR', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['NOT_FOUND', 'PAYMENT_METHOD_IN_USE', 'PAYMENT_PROVIDER_ERROR', 'IDEMPOTENCY_KEY_REUSED'],
     examples: { response: method },
-    handler: async ({ params, deps, idempotency, principal }) => removePaymentMethod(deps.db, ownUserId(principal), params.methodId, idempotency, principal!.id),
+    handler: async ({ params, deps, idempotency, principal }) => removePaymentMethod(deps.db, deps.payments, ownUserId(principal), params.methodId, idempotency, principal!.id),
   }),
   defineRoute({
     method: 'get',

@@ -1,5 +1,6 @@
 import { z } from '../../platform/zod';
 import { takeInPayment } from '../../modules/orders';
+import { saveStripeSetup } from '../../modules/topups';
 import { gatewayCallbackSchema, stripeEventSchema, webhookProvider } from '../../modules/payments';
 import { markSignatureVerified } from '../edge';
 import { ids } from '../examples';
@@ -38,7 +39,7 @@ export const webhookRoutes: RouteDefinition[] = [
     operationId: 'receiveStripeEvent',
     summary: 'Receive a Stripe event',
     description:
-      'Stripe events, verified by Stripe-Signature on the raw body before anything else is read. Fulfils checkout.session.completed (paid) and checkout.session.async_payment_succeeded; fails the order on async_payment_failed; records charge.refunded; records and acknowledges the rest. A signed body that is not an event, or a handled checkout.session event whose session cannot be read, is 400 VALIDATION_FAILED.',
+      'Stripe events, verified by Stripe-Signature on the raw body before anything else is read. Fulfils checkout.session.completed (paid) and checkout.session.async_payment_succeeded; fails the order on async_payment_failed; records charge.refunded; keeps the card a user saved (setup_intent.succeeded, checkout.session.completed in setup mode) as a saved payment method, once; records and acknowledges the rest. A signed body that is not an event, or a handled checkout.session event whose session cannot be read, is 400 VALIDATION_FAILED.',
     rawBody: true,
     body: stripeEventBody,
     response: receivedSchema,
@@ -66,6 +67,8 @@ export const webhookRoutes: RouteDefinition[] = [
       const read = await webhookProvider('stripe')(deps.payments, deps.db, { rawBody: rawBody!, header: (name) => req.get(name) });
       markSignatureVerified(req);
       const delivery = await read();
+      // A saved card is kept before the event is recorded: if Stripe cannot be asked now, the 5xx makes Stripe send it again.
+      if (delivery.setup) await saveStripeSetup(deps.db, deps.payments, delivery.setup, delivery.eventId);
       const result = await takeInPayment(deps.db, deps.orders, delivery);
       req.log?.info({ stripeEvent: delivery.eventId, type: delivery.type, result }, 'stripe event');
       return { body: { code: 'success' as const, result } };

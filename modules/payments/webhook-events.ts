@@ -47,6 +47,32 @@ export const checkoutSessionSchema = z.object({
 });
 export type CheckoutSession = z.infer<typeof checkoutSessionSchema>;
 
+/** An id Stripe sends as a string, or as the object when expanded. */
+const reference = z.union([identifier, z.object({ id: identifier })]).nullish();
+const setupMetadata = z.object({ channel: z.string().max(64).optional() }).nullish();
+
+/** `data.object` of checkout.session.completed in `setup` mode: the SetupIntent it completed, no payment. */
+export const setupSessionSchema = z.object({
+  id: identifier,
+  mode: z.literal('setup'),
+  setup_intent: reference,
+  customer: reference,
+  metadata: setupMetadata,
+});
+
+/** `data.object` of setup_intent.succeeded: the saved PaymentMethod on the Customer. */
+export const setupIntentSchema = z.object({
+  id: identifier,
+  customer: reference,
+  payment_method: reference,
+  metadata: setupMetadata,
+});
+
+/** The id of a string-or-expanded reference. */
+export function referenceId(value: string | { id: string } | null | undefined): string | null {
+  return typeof value === 'string' ? value : (value?.id ?? null);
+}
+
 /** The order an event of another type names (charge.refunded carries it in metadata), if it names one readably. */
 const namedOrderSchema = z.object({ metadata: z.object({ orderId: z.string() }) });
 

@@ -9,6 +9,7 @@
 import type { Database } from '../../platform/database';
 import type { Prisma } from '../../generated/prisma/client';
 import type { PaymentSignal } from '../../workflows/order-contract';
+import type { StripeSetup } from './providers/stripe-saved-methods';
 
 /** What a verified event asks of an order. */
 export interface WebhookDelivery {
@@ -19,6 +20,8 @@ export interface WebhookDelivery {
   payload: unknown;
   /** null: nothing to signal (unknown type, recorded only, or no order). */
   payment: PaymentSignal | null;
+  /** A completed Stripe setup (a payment method saved for off-session charges), for modules/topups to keep. */
+  setup?: StripeSetup | undefined;
 }
 
 /**

@@ -8,9 +8,10 @@ export { createTopUpRule, deleteTopUpRule, getTopUpRule, listTopUpRules, setTopU
 export type { TopUpRuleInput, TopUpRuleView } from './top-up-rules';
 export { claimRefill, failRefill, listRefills, monthlyUse, releaseRefill, topUpRefillSchema } from './refills';
 export type { TopUpRefillView } from './refills';
-export { chargeSavedToken, forgetSavedToken } from './gateway-charges';
-export type { GatewayAccount, OffSessionAnswer, OffSessionCharge } from './gateway-charges';
-export { listPaymentMethods, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema } from './payment-methods';
-export type { SavedPaymentMethodView } from './payment-methods';
+// The gateway's saved-token calls live with its provider (modules/payments); named here too for existing callers.
+export { chargeSavedToken, forgetSavedToken } from '../payments';
+export type { GatewayAccount, OffSessionAnswer, OffSessionCharge } from '../payments';
+export { listPaymentMethods, removePaymentMethod, saveGatewayToken, saveStripeSetup, savedPaymentMethodSchema, startStripeSetup, stripeCustomerOf, stripeSetupSchema } from './payment-methods';
+export type { SavedPaymentMethodView, StripeSetupView } from './payment-methods';
 export { chargeRefillOrder, mayCrossThreshold, refillDue, refillOrderRequest, startRefillAfter } from './refill-start';
 export type { RefillStartDeps } from './refill-start';

@@ -16,8 +16,8 @@ import type { Database } from '../../platform/database';
 import { availableCredits, latestGrantId } from '../credits';
 import type { TopUpRefillInput } from '../../workflows/top-up-refill-contract';
 import type { topUpRefillWorkflow } from '../../workflows/top-up-refill';
-import { getChannel, savedTokenAccountOf } from '../payments';
-import { chargeSavedToken, type OffSessionAnswer } from './gateway-charges';
+import { getChannel, savedMethodCalls, type OffSessionAnswer, type PaymentsDeps } from '../payments';
+import { refillMethodOf } from './payment-methods';
 import { refillWorkflowId } from './rules/caps';
 
 /** The relayed event types after which a rule's threshold may have been crossed. */
@@ -59,36 +59,35 @@ export async function startRefillAfter(deps: RefillStartDeps, event: { type: str
   return input.refillId;
 }
 
-/** What a refill's order is: the rule's package and currency, on the channel of the user's saved method. */
+/** What a refill's order is: the rule's package and currency, on the channel of the saved method the refill charges. */
 export async function refillOrderRequest(db: Database, refillId: string): Promise<{ userId: string; packageCode: string; currency: string; channel: string }> {
   const refill = await db.topUpRefill.findUnique({ where: { id: refillId } });
   if (!refill) throw new BillingError('NOT_FOUND', 'Top-up refill not found.', { refillId });
   const rule = await db.topUpRule.findUniqueOrThrow({ where: { id: refill.ruleId } });
-  const method = await savedMethodOf(db, refill.userId);
+  const method = await refillMethodOf(db, refill.userId);
   return { userId: refill.userId, packageCode: rule.packageCode, currency: refill.currency, channel: method.channelCode };
 }
 
-/** The user's saved method a refill charges: the newest one not removed. */
-export async function savedMethodOf(db: Database, userId: string, channelCode?: string) {
-  const method = await db.savedPaymentMethod.findFirst({
-    where: { userId, removedAt: null, ...(channelCode ? { channelCode } : {}) },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-  });
-  if (!method) throw new BillingError('NOT_FOUND', 'The user has no saved payment method to charge.', { userId });
-  return method;
-}
-
 /**
- * One off-session charge of a refill's order with the user's saved method on the order's channel.
- * `idempotencyKey` makes a repeat the same charge at the gateway.
+ * One off-session charge of a refill's order with the saved method on the order's channel, through the
+ * channel's provider (the gateway's token, or a Stripe PaymentIntent on the user's Customer): the
+ * refill does not know which. `idempotencyKey` makes a repeat the same charge at the provider.
  */
 export async function chargeRefillOrder(
   db: Database,
+  payments: PaymentsDeps,
   order: { id: string; userId: string; channelCode: string; amountMinor: number; currency: string },
   idempotencyKey: string,
 ): Promise<OffSessionAnswer> {
-  const method = await savedMethodOf(db, order.userId, order.channelCode);
-  const account = savedTokenAccountOf(await getChannel(db, order.channelCode));
-  if (!account) throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${order.channelCode}" does not save tokens.`, { channel: order.channelCode });
-  return chargeSavedToken(account, { token: method.externalRef, orderId: order.id, amountMinor: order.amountMinor, currency: order.currency, idempotencyKey });
+  const method = await refillMethodOf(db, order.userId, order.channelCode);
+  const channel = await getChannel(db, order.channelCode);
+  const customer = await db.stripeCustomer.findUnique({ where: { userId: order.userId } });
+  return savedMethodCalls(channel).charge(payments, channel, {
+    methodRef: method.externalRef,
+    customerRef: customer?.customerRef ?? null,
+    orderId: order.id,
+    amountMinor: order.amountMinor,
+    currency: order.currency,
+    idempotencyKey,
+  });
 }

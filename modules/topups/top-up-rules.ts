@@ -24,6 +24,7 @@ export const topUpRuleSchema = z
     maxTopUpsPerMonth: z.number().int().nullable().openapi({ description: 'At most this many refills per calendar month (UTC); null: no count cap.' }),
     maxAmountMinorPerMonth: z.number().int().nullable().openapi({ description: 'At most this much charged per calendar month (UTC), in minor units of `currency`; null: no amount cap.' }),
     status: z.enum(['active', 'paused']),
+    paymentMethodId: z.uuid().nullable().openapi({ description: "The saved payment method each refill charges (GET /v1/me/payment-methods); null: the user's newest saved method." }),
     pausedReason: z.string().nullable().openapi({ description: 'Why the rule is paused: `by_user`, `by_admin`, or `payment_declined` (a refill gave up after its last refused charge).' }),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -41,6 +42,7 @@ export function topUpRuleView(rule: TopUpRule): TopUpRuleView {
     maxTopUpsPerMonth: rule.maxTopUpsPerMonth,
     maxAmountMinorPerMonth: rule.maxAmountMinorPerMonth,
     status: rule.status,
+    paymentMethodId: rule.paymentMethodId,
     pausedReason: rule.pausedReason,
     createdAt: rule.createdAt.toISOString(),
     updatedAt: rule.updatedAt.toISOString(),
@@ -54,6 +56,8 @@ export interface TopUpRuleInput {
   currency?: string | undefined;
   maxTopUpsPerMonth?: number | undefined;
   maxAmountMinorPerMonth?: number | undefined;
+  /** The user's saved method each refill charges; default the newest one at each refill. */
+  paymentMethodId?: string | undefined;
 }
 
 /**
@@ -61,6 +65,7 @@ export interface TopUpRuleInput {
  * in the currency, and the amount cap allows at least one purchase. Answers the package and its price.
  */
 async function validateRule(tx: Tx, userId: string, input: TopUpRuleInput): Promise<{ packageId: string; currency: string }> {
+  if (input.paymentMethodId !== undefined) await lockUsableMethod(tx, userId, input.paymentMethodId);
   const pkg = await packageOnSale(tx, input.packageCode);
   if (pkg.creditsAmount <= 0) {
     throw new BillingError('PACKAGE_UNAVAILABLE', `Package "${pkg.code}" grants no credits, so it cannot refill them.`, { packageCode: pkg.code });
@@ -79,6 +84,19 @@ async function validateRule(tx: Tx, userId: string, input: TopUpRuleInput): Prom
     );
   }
   return { packageId: pkg.id, currency: price.currency };
+}
+
+/**
+ * Refuses a method that is not one of the user's saved methods (unknown, another user's, removed) with
+ * PAYMENT_METHOD_UNAVAILABLE. FOR SHARE holds the method's row until the rule is written, so a removal
+ * at the same moment waits and then sees the rule (PAYMENT_METHOD_IN_USE), or wins and this is refused.
+ */
+async function lockUsableMethod(tx: Tx, userId: string, methodId: string): Promise<void> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM saved_payment_methods WHERE id = ${methodId}::uuid AND user_id = ${userId} AND removed_at IS NULL FOR SHARE`;
+  if (rows.length === 0) {
+    throw new BillingError('PAYMENT_METHOD_UNAVAILABLE', 'The payment method is not one of your saved payment methods.', { paymentMethodId: methodId });
+  }
 }
 
 function ruleNotFound(userId: string, ruleId?: string): BillingError {
@@ -110,6 +128,7 @@ export async function createTopUpRule(
             currency,
             maxTopUpsPerMonth: input.maxTopUpsPerMonth ?? null,
             maxAmountMinorPerMonth: input.maxAmountMinorPerMonth ?? null,
+            paymentMethodId: input.paymentMethodId ?? null,
           },
         }),
       'This user already has a top-up rule: delete it first.',
@@ -152,6 +171,7 @@ export async function setTopUpRulePaused(
         packageCode: current.packageCode,
         currency: current.currency,
         maxAmountMinorPerMonth: current.maxAmountMinorPerMonth ?? undefined,
+        paymentMethodId: current.paymentMethodId ?? undefined,
       });
     }
     const updated = await tx.topUpRule.update({ where: { id: ruleId }, data: { status: pausedReason === null ? 'active' : 'paused', pausedReason } });

@@ -787,7 +787,7 @@ export interface paths {
         put?: never;
         /**
          * Receive a Stripe event
-         * @description Stripe events, verified by Stripe-Signature on the raw body before anything else is read. Fulfils checkout.session.completed (paid) and checkout.session.async_payment_succeeded; fails the order on async_payment_failed; records charge.refunded; records and acknowledges the rest. A signed body that is not an event, or a handled checkout.session event whose session cannot be read, is 400 VALIDATION_FAILED.
+         * @description Stripe events, verified by Stripe-Signature on the raw body before anything else is read. Fulfils checkout.session.completed (paid) and checkout.session.async_payment_succeeded; fails the order on async_payment_failed; records charge.refunded; keeps the card a user saved (setup_intent.succeeded, checkout.session.completed in setup mode) as a saved payment method, once; records and acknowledges the rest. A signed body that is not an event, or a handled checkout.session event whose session cannot be read, is 400 VALIDATION_FAILED.
          */
         post: operations["receiveStripeEvent"];
         delete?: never;
@@ -2009,7 +2009,7 @@ export interface paths {
         };
         /**
          * List my payment methods
-         * @description My saved payment methods, oldest first (removed ones are not listed).
+         * @description My saved payment methods, oldest first, gateway tokens and Stripe cards alike (removed ones are not listed).
          */
         get: operations["listMyPaymentMethods"];
         put?: never;
@@ -2018,6 +2018,26 @@ export interface paths {
          * @description Saves a gateway token for off-session charges (top-ups). Only the gateway's token is kept, never card data. CHANNEL_UNAVAILABLE when the channel is not an enabled `gateway` channel; ALREADY_EXISTS when the token is saved already. Audited.
          */
         post: operations["createMyPaymentMethod"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/payment-methods/stripe-setups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Save a card through Stripe
+         * @description Opens a Stripe Checkout Session in `setup` mode on the user's Stripe Customer (created once per user) and answers its `url`, where the user saves a card. Nothing is saved by this call: the method is listed once Stripe's signed event reports the setup done (`setup_intent.succeeded`, or `checkout.session.completed` in setup mode, at POST /v1/webhooks/stripe). CHANNEL_UNAVAILABLE when the channel is not an enabled `stripe` channel.
+         */
+        post: operations["startMyStripeSetup"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2036,7 +2056,7 @@ export interface paths {
         post?: never;
         /**
          * Remove a payment method
-         * @description Asks the gateway to forget the token, then removes the method; the answer is the method as it was. Audited.
+         * @description Asks the provider to forget the method (the gateway forgets the token, Stripe detaches the PaymentMethod), then removes it; the answer is the method as it was. Another user's method is NOT_FOUND; PAYMENT_METHOD_IN_USE while an active top-up rule charges it (pause or delete the rule first). Audited.
          */
         delete: operations["deleteMyPaymentMethod"];
         options?: never;
@@ -2079,7 +2099,7 @@ export interface paths {
         put?: never;
         /**
          * Create my top-up rule
-         * @description When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency) or TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase). Audited.
+         * @description When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency), TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase) or PAYMENT_METHOD_UNAVAILABLE (`paymentMethodId` is not one of the user’s saved methods: unknown, another user’s, or removed). Audited.
          */
         post: operations["createMyTopUpRule"];
         delete?: never;
@@ -2167,7 +2187,7 @@ export interface paths {
         put?: never;
         /**
          * Create a user's top-up rule
-         * @description When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency) or TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase). Audited.
+         * @description When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency), TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase) or PAYMENT_METHOD_UNAVAILABLE (`paymentMethodId` is not one of the user’s saved methods: unknown, another user’s, or removed). Audited.
          */
         post: operations["createUserTopUpRule"];
         delete?: never;
@@ -3169,7 +3189,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "IDEMPOTENCY_KEY_REQUIRED" | "REQUEST_REJECTED" | "UNAUTHENTICATED" | "INSUFFICIENT_CREDITS" | "FORBIDDEN" | "NOT_FOUND" | "IDEMPOTENCY_KEY_REUSED" | "ALREADY_EXISTS" | "RESERVATION_NOT_HELD" | "REFUND_EXCEEDS_CONSUMPTION" | "ACTION_DISABLED" | "PACKAGE_UNAVAILABLE" | "HOLD_LIMIT_EXCEEDED" | "GRANT_ALREADY_EXPIRED" | "COMMIT_EXCEEDS_HOLD" | "WEBHOOK_SIGNATURE_INVALID" | "PAYMENT_MISMATCH" | "ALREADY_OWNED" | "ORDER_STATE_CONFLICT" | "REFUND_EXCEEDS_PAYMENT" | "PACKAGE_STATE_CONFLICT" | "CHANNEL_UNAVAILABLE" | "PAYMENT_PROVIDER_ERROR" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE" | "COUPON_NOT_APPLICABLE" | "CURRENCY_NOT_SUPPORTED" | "MISMATCH_NOT_REDRIVABLE" | "TOP_UP_CAP_TOO_LOW" | "SERVICE_UNAVAILABLE" | "INTERNAL";
+                code: "VALIDATION_FAILED" | "IDEMPOTENCY_KEY_REQUIRED" | "REQUEST_REJECTED" | "UNAUTHENTICATED" | "INSUFFICIENT_CREDITS" | "FORBIDDEN" | "NOT_FOUND" | "IDEMPOTENCY_KEY_REUSED" | "ALREADY_EXISTS" | "RESERVATION_NOT_HELD" | "REFUND_EXCEEDS_CONSUMPTION" | "ACTION_DISABLED" | "PACKAGE_UNAVAILABLE" | "HOLD_LIMIT_EXCEEDED" | "GRANT_ALREADY_EXPIRED" | "COMMIT_EXCEEDS_HOLD" | "WEBHOOK_SIGNATURE_INVALID" | "PAYMENT_MISMATCH" | "ALREADY_OWNED" | "ORDER_STATE_CONFLICT" | "REFUND_EXCEEDS_PAYMENT" | "PACKAGE_STATE_CONFLICT" | "CHANNEL_UNAVAILABLE" | "PAYMENT_PROVIDER_ERROR" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE" | "COUPON_NOT_APPLICABLE" | "CURRENCY_NOT_SUPPORTED" | "MISMATCH_NOT_REDRIVABLE" | "TOP_UP_CAP_TOO_LOW" | "PAYMENT_METHOD_UNAVAILABLE" | "PAYMENT_METHOD_IN_USE" | "SERVICE_UNAVAILABLE" | "INTERNAL";
                 message: string;
                 details?: unknown;
             };
@@ -4173,11 +4193,22 @@ export interface components {
             /** Format: uuid */
             id: string;
             userId: string;
-            /** @description The payment channel the method belongs to. */
+            /** @description The payment channel the method belongs to (a `gateway` or a `stripe` channel). */
             channel: string;
-            /** @description What the user calls it, e.g. "Visa ending 4242" as the gateway showed it. */
+            /** @description What the user calls it, e.g. "Visa ending 4242" as the gateway showed it; for Stripe, the brand and last4. */
             label: string | null;
+            /** @description The card's brand as the provider reports it (Stripe's `card.brand`, e.g. `visa`); null when it reports none. */
+            brand: string | null;
+            /** @description The card's last four digits as the provider reports them; null when it reports none. */
+            last4: string | null;
             createdAt: string;
+        };
+        StripeSetup: {
+            channel: string;
+            /** @description Stripe's Checkout Session (mode `setup`). */
+            sessionId: string;
+            /** @description Stripe's page where the user saves a card; the method is listed once Stripe reports the setup done. */
+            url: string | null;
         };
         SavedPaymentMethodList: {
             items: components["schemas"]["SavedPaymentMethod"][];
@@ -4219,6 +4250,11 @@ export interface components {
             maxAmountMinorPerMonth: number | null;
             /** @enum {string} */
             status: "active" | "paused";
+            /**
+             * Format: uuid
+             * @description The saved payment method each refill charges (GET /v1/me/payment-methods); null: the user's newest saved method.
+             */
+            paymentMethodId: string | null;
             /** @description Why the rule is paused: `by_user`, `by_admin`, or `payment_declined` (a refill gave up after its last refused charge). */
             pausedReason: string | null;
             createdAt: string;
@@ -19917,6 +19953,17 @@ export interface operations {
                      *           "userId": "user-42",
                      *           "channel": "gateway",
                      *           "label": "Visa ending 4242",
+                     *           "brand": null,
+                     *           "last4": null,
+                     *           "createdAt": "2026-01-31T12:00:00.000Z"
+                     *         },
+                     *         {
+                     *           "id": "5c2e8a1d-7b3f-4e9a-b6c0-2d4f6a8b0c1e",
+                     *           "userId": "user-42",
+                     *           "channel": "stripe",
+                     *           "label": "visa ending 4242",
+                     *           "brand": "visa",
+                     *           "last4": "4242",
                      *           "createdAt": "2026-01-31T12:00:00.000Z"
                      *         }
                      *       ]
@@ -20040,6 +20087,8 @@ export interface operations {
                      *       "userId": "user-42",
                      *       "channel": "gateway",
                      *       "label": "Visa ending 4242",
+                     *       "brand": null,
+                     *       "last4": null,
                      *       "createdAt": "2026-01-31T12:00:00.000Z"
                      *     }
                      */
@@ -20158,6 +20207,170 @@ export interface operations {
             };
         };
     };
+    startMyStripeSetup: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "channel": "stripe"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description An enabled `stripe` payment channel.
+                     * @example stripe
+                     */
+                    channel: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "channel": "stripe",
+                     *       "sessionId": "cs_test_a1b2c3",
+                     *       "url": "https://checkout.stripe.com/c/pay/cs_test_a1b2c3"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["StripeSetup"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: CHANNEL_UNAVAILABLE */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYMENT_PROVIDER_ERROR */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     deleteMyPaymentMethod: {
         parameters: {
             query?: never;
@@ -20185,6 +20398,8 @@ export interface operations {
                      *       "userId": "user-42",
                      *       "channel": "gateway",
                      *       "label": "Visa ending 4242",
+                     *       "brand": null,
+                     *       "last4": null,
                      *       "createdAt": "2026-01-31T12:00:00.000Z"
                      *     }
                      */
@@ -20227,7 +20442,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error codes: IDEMPOTENCY_KEY_REUSED */
+            /** @description Error codes: PAYMENT_METHOD_IN_USE, IDEMPOTENCY_KEY_REUSED */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -20419,6 +20634,7 @@ export interface operations {
                      *           "currency": "USD",
                      *           "maxTopUpsPerMonth": 3,
                      *           "maxAmountMinorPerMonth": 3000,
+                     *           "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *           "status": "active",
                      *           "pausedReason": null,
                      *           "createdAt": "2026-01-31T12:00:00.000Z",
@@ -20515,7 +20731,8 @@ export interface operations {
                  *       "packageCode": "credits_100",
                  *       "currency": "USD",
                  *       "maxTopUpsPerMonth": 3,
-                 *       "maxAmountMinorPerMonth": 3000
+                 *       "maxAmountMinorPerMonth": 3000,
+                 *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f"
                  *     }
                  */
                 "application/json": {
@@ -20544,6 +20761,12 @@ export interface operations {
                      * @example 3000
                      */
                     maxAmountMinorPerMonth?: number;
+                    /**
+                     * Format: uuid
+                     * @description One of the user's saved payment methods, charged by each refill; default the newest saved method at each refill.
+                     * @example 0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f
+                     */
+                    paymentMethodId?: string;
                 };
             };
         };
@@ -20563,6 +20786,7 @@ export interface operations {
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
                      *       "maxAmountMinorPerMonth": 3000,
+                     *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *       "status": "active",
                      *       "pausedReason": null,
                      *       "createdAt": "2026-01-31T12:00:00.000Z",
@@ -20635,7 +20859,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, TOP_UP_CAP_TOO_LOW */
+            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, TOP_UP_CAP_TOO_LOW, PAYMENT_METHOD_UNAVAILABLE */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -20711,6 +20935,7 @@ export interface operations {
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
                      *       "maxAmountMinorPerMonth": 3000,
+                     *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *       "status": "active",
                      *       "pausedReason": null,
                      *       "createdAt": "2026-01-31T12:00:00.000Z",
@@ -20826,6 +21051,7 @@ export interface operations {
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
                      *       "maxAmountMinorPerMonth": 3000,
+                     *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *       "status": "active",
                      *       "pausedReason": null,
                      *       "createdAt": "2026-01-31T12:00:00.000Z",
@@ -20955,6 +21181,7 @@ export interface operations {
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
                      *       "maxAmountMinorPerMonth": 3000,
+                     *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *       "status": "paused",
                      *       "pausedReason": "by_user",
                      *       "createdAt": "2026-01-31T12:00:00.000Z",
@@ -21102,6 +21329,7 @@ export interface operations {
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
                      *       "maxAmountMinorPerMonth": 3000,
+                     *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *       "status": "active",
                      *       "pausedReason": null,
                      *       "createdAt": "2026-01-31T12:00:00.000Z",
@@ -21174,7 +21402,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, TOP_UP_CAP_TOO_LOW */
+            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, TOP_UP_CAP_TOO_LOW, PAYMENT_METHOD_UNAVAILABLE */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -21252,6 +21480,7 @@ export interface operations {
                      *           "currency": "USD",
                      *           "maxTopUpsPerMonth": 3,
                      *           "maxAmountMinorPerMonth": 3000,
+                     *           "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *           "status": "active",
                      *           "pausedReason": null,
                      *           "createdAt": "2026-01-31T12:00:00.000Z",
@@ -21351,7 +21580,8 @@ export interface operations {
                  *       "packageCode": "credits_100",
                  *       "currency": "USD",
                  *       "maxTopUpsPerMonth": 3,
-                 *       "maxAmountMinorPerMonth": 3000
+                 *       "maxAmountMinorPerMonth": 3000,
+                 *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f"
                  *     }
                  */
                 "application/json": {
@@ -21380,6 +21610,12 @@ export interface operations {
                      * @example 3000
                      */
                     maxAmountMinorPerMonth?: number;
+                    /**
+                     * Format: uuid
+                     * @description One of the user's saved payment methods, charged by each refill; default the newest saved method at each refill.
+                     * @example 0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f
+                     */
+                    paymentMethodId?: string;
                 };
             };
         };
@@ -21399,6 +21635,7 @@ export interface operations {
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
                      *       "maxAmountMinorPerMonth": 3000,
+                     *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *       "status": "active",
                      *       "pausedReason": null,
                      *       "createdAt": "2026-01-31T12:00:00.000Z",
@@ -21471,7 +21708,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, TOP_UP_CAP_TOO_LOW */
+            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, TOP_UP_CAP_TOO_LOW, PAYMENT_METHOD_UNAVAILABLE */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -21549,6 +21786,7 @@ export interface operations {
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
                      *       "maxAmountMinorPerMonth": 3000,
+                     *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *       "status": "active",
                      *       "pausedReason": null,
                      *       "createdAt": "2026-01-31T12:00:00.000Z",
@@ -21666,6 +21904,7 @@ export interface operations {
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
                      *       "maxAmountMinorPerMonth": 3000,
+                     *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *       "status": "active",
                      *       "pausedReason": null,
                      *       "createdAt": "2026-01-31T12:00:00.000Z",
@@ -21797,6 +22036,7 @@ export interface operations {
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
                      *       "maxAmountMinorPerMonth": 3000,
+                     *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *       "status": "paused",
                      *       "pausedReason": "by_admin",
                      *       "createdAt": "2026-01-31T12:00:00.000Z",
@@ -21946,6 +22186,7 @@ export interface operations {
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
                      *       "maxAmountMinorPerMonth": 3000,
+                     *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *       "status": "active",
                      *       "pausedReason": null,
                      *       "createdAt": "2026-01-31T12:00:00.000Z",
@@ -22018,7 +22259,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, TOP_UP_CAP_TOO_LOW */
+            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, TOP_UP_CAP_TOO_LOW, PAYMENT_METHOD_UNAVAILABLE */
             422: {
                 headers: {
                     [name: string]: unknown;

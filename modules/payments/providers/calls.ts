@@ -4,7 +4,8 @@
  */
 import type { Order, PaymentChannel } from '../../../generated/prisma/client';
 import type { PaymentsDeps } from '../deps';
-import type { PaymentSession, ProviderPaymentRecord, RefundablePayment } from './provider';
+import { BillingError } from '../../../platform/errors';
+import type { PaymentSession, ProviderPaymentRecord, RefundablePayment, SavedMethodCalls, SetupRequest, SetupSession } from './provider';
 import { paymentProvider } from './registry';
 
 export { CHANNEL_KINDS, RECONCILABLE_KINDS, webhookProvider } from './registry';
@@ -26,4 +27,23 @@ export function refundPayment(deps: PaymentsDeps, channel: PaymentChannel, payme
 export async function listProviderPayments(deps: PaymentsDeps, channel: PaymentChannel, from: Date, to: Date): Promise<ProviderPaymentRecord[]> {
   const list = paymentProvider(channel.kind).listPayments;
   return list ? list(deps, channel, from, to) : [];
+}
+
+/** The channel's saved-method calls (off-session charge, forget), or CHANNEL_UNAVAILABLE for a kind that saves none. */
+export function savedMethodCalls(channel: PaymentChannel): SavedMethodCalls {
+  const calls = paymentProvider(channel.kind).savedMethods;
+  if (!calls) throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${channel.code}" does not keep saved payment methods.`, { channel: channel.code });
+  return calls;
+}
+
+/** Whether the channel's provider saves methods on its own page (and reports them by a signed event). */
+export function opensSetups(channel: PaymentChannel): boolean {
+  return Boolean(paymentProvider(channel.kind).savedMethods?.openSetup);
+}
+
+/** Opens the provider's page where the user saves a method; CHANNEL_UNAVAILABLE when the channel is disabled or its provider has none. */
+export function openSetupSession(deps: PaymentsDeps, channel: PaymentChannel, setup: SetupRequest): Promise<SetupSession> {
+  const open = channel.enabled ? paymentProvider(channel.kind).savedMethods?.openSetup : undefined;
+  if (!open) throw new BillingError('CHANNEL_UNAVAILABLE', `Payment channel "${channel.code}" does not open a page to save a payment method.`, { channel: channel.code });
+  return open(deps, channel, setup);
 }

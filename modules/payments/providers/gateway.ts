@@ -12,6 +12,7 @@ import type { PaymentsDeps } from '../deps';
 import { gatewayCallbackSchema, gatewayParams, readOrRefuse } from '../webhook-events';
 import type { WebhookDelivery } from '../webhooks';
 import type { PaymentProvider, ProviderPaymentRecord } from './provider';
+import { chargeSavedToken, forgetSavedToken } from './gateway-saved-tokens';
 import { isUuid } from '../../../platform/schemas';
 
 export const gatewaySettings = z.strictObject({
@@ -195,5 +196,19 @@ export const gatewayProvider: PaymentProvider = {
     const callback = gatewayParams(request.rawBody, request.header('content-type'));
     const channel = await verifyGatewaySignature(db, request.channelCode ?? '', callback);
     return () => gatewayDelivery(db, channel, callback);
+  },
+
+  savedMethods: {
+    charge: async (_deps, channel, charge) =>
+      chargeSavedToken(settingsOf(channel), {
+        token: charge.methodRef,
+        orderId: charge.orderId,
+        amountMinor: charge.amountMinor,
+        currency: charge.currency,
+        idempotencyKey: charge.idempotencyKey,
+      }),
+    forget: async (_deps, channel, methodRef) => forgetSavedToken(settingsOf(channel), methodRef),
+    // The gateway's own card page answers the token, and the client saves it (POST /v1/me/payment-methods).
+    openSetup: null,
   },
 };

@@ -15,4 +15,5 @@ export const manualProvider: PaymentProvider = {
   refund: async (_deps, _channel, _payment, _amountMinor, refundKey) => `manual-refund-${refundKey}`,
   listPayments: null,
   verifyWebhook: null,
+  savedMethods: null,
 };

@@ -8,6 +8,7 @@ import type { z } from '../../../platform/zod';
 import type { Database } from '../../../platform/database';
 import type { PaymentsDeps } from '../deps';
 import type { WebhookDelivery } from '../webhooks';
+import type { OffSessionAnswer } from '../rules/off-session';
 
 /** Where the payer goes to pay (a hosted page), and the provider's name for that session. */
 export interface PaymentSession {
@@ -39,6 +40,45 @@ export interface WebhookRequest {
 /** Reads a verified notification into what it asks of an order. */
 export type VerifiedWebhook = () => Promise<WebhookDelivery>;
 
+export type { OffSessionAnswer } from '../rules/off-session';
+
+/** One off-session charge of a saved method for an order. */
+export interface SavedMethodCharge {
+  /** The provider's reference of the saved method (a gateway token, a Stripe PaymentMethod id). */
+  methodRef: string;
+  /** The provider's customer the method is attached to (Stripe), null where the provider has none. */
+  customerRef: string | null;
+  orderId: string;
+  amountMinor: number;
+  currency: string;
+  /** Derived from the refill and its attempt: a repeat is the same charge at the provider. */
+  idempotencyKey: string;
+}
+
+/** What a provider that keeps saved methods does with them. */
+export interface SavedMethodCalls {
+  charge(deps: PaymentsDeps, channel: PaymentChannel, charge: SavedMethodCharge): Promise<OffSessionAnswer>;
+  /** Asks the provider to forget the method; one already gone is forgotten (idempotent). */
+  forget(deps: PaymentsDeps, channel: PaymentChannel, methodRef: string): Promise<void>;
+  /**
+   * Opens the provider's page where the user saves a method on their customer (Stripe's setup-mode
+   * Checkout); the provider's signed event reports it saved. null: the client hands over a token instead.
+   */
+  readonly openSetup: ((deps: PaymentsDeps, channel: PaymentChannel, setup: SetupRequest) => Promise<SetupSession>) | null;
+}
+
+export interface SetupRequest {
+  userId: string;
+  customerRef: string;
+  /** Derived from the user and the caller's Idempotency-Key: a retry opens the same session. */
+  idempotencyKey: string;
+}
+
+export interface SetupSession {
+  sessionId: string;
+  url: string | null;
+}
+
 export interface PaymentProvider {
   /** The channel settings this kind stores, validated on create and update (strict: no stray keys). */
   readonly configSchema: z.ZodType<Record<string, unknown>>;
@@ -68,4 +108,7 @@ export interface PaymentProvider {
    * channel) before anything else is read, and answers how to read it. null: the kind receives none.
    */
   readonly verifyWebhook: ((deps: PaymentsDeps, db: Database, request: WebhookRequest) => Promise<VerifiedWebhook>) | null;
+
+  /** Off-session charges of saved methods (top-up refills). null: the kind saves no methods. */
+  readonly savedMethods: SavedMethodCalls | null;
 }

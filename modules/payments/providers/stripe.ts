@@ -4,7 +4,6 @@
  * activity never charges or refunds twice. The keys come from the environment, not the channel.
  */
 import Stripe from 'stripe';
-import { z } from '../../../platform/zod';
 import { BillingError } from '../../../platform/errors';
 import type { Order, PaymentChannel } from '../../../generated/prisma/client';
 import type { PaymentsDeps } from '../deps';
@@ -15,17 +14,18 @@ import {
   isHandledStripeType,
   namedOrderId,
   readOrRefuse,
+  referenceId,
   refuseUnstorable,
+  setupIntentSchema,
+  setupSessionSchema,
   stripeEventSchema,
   type CheckoutSession,
   type StripeEvent,
 } from '../webhook-events';
 import type { PaymentProvider, ProviderPaymentRecord } from './provider';
+import { stripeSavedMethods } from './stripe-saved-methods';
+import { stripeSettings } from './stripe-settings';
 
-const stripeSettings = z.strictObject({
-  successUrl: z.url().optional(),
-  cancelUrl: z.url().optional(),
-});
 
 /** A period can hold at most this many records per list; more would need a narrower period. */
 const MAX_RECORDS = 10_000;
@@ -96,6 +96,19 @@ function stripeDelivery(rawBody: Buffer): WebhookDelivery {
   const event = readOrRefuse(stripeEventSchema, body, 'The Stripe event');
   refuseUnstorable(body, 'The Stripe event');
   const base = { provider: 'stripe', eventId: event.id, type: event.type, payload: body };
+  // A saved payment method: recorded, and handed on as a setup (no order, no payment). A setup-mode
+  // session carries no amount, so it is read before the payment schema would refuse it.
+  if (event.type === 'setup_intent.succeeded') {
+    const intent = readOrRefuse(setupIntentSchema, event.data.object, 'The setup intent', ['data', 'object']);
+    const setup = { setupIntentRef: intent.id, customerRef: referenceId(intent.customer), paymentMethodRef: referenceId(intent.payment_method), channel: intent.metadata?.channel ?? null };
+    return { ...base, orderId: null, payment: null, setup };
+  }
+  if (event.type === 'checkout.session.completed' && event.data.object['mode'] === 'setup') {
+    const session = readOrRefuse(setupSessionSchema, event.data.object, 'The setup session', ['data', 'object']);
+    const setupIntentRef = referenceId(session.setup_intent);
+    const setup = setupIntentRef ? { setupIntentRef, customerRef: referenceId(session.customer), paymentMethodRef: null, channel: session.metadata?.channel ?? null } : undefined;
+    return { ...base, orderId: null, payment: null, setup };
+  }
   if (!isHandledStripeType(event.type)) {
     // charge.refunded is recorded (our refunds start here, so it is a confirmation); others are ignored.
     return { ...base, orderId: namedOrderId(event.data.object), payment: null };
@@ -184,4 +197,6 @@ export const stripeProvider: PaymentProvider = {
     verifyStripeSignature(deps, request.rawBody, request.header('stripe-signature'));
     return async () => stripeDelivery(request.rawBody);
   },
+
+  savedMethods: stripeSavedMethods,
 };

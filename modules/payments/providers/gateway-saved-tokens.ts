@@ -4,8 +4,9 @@
  * keep only the token, never card data. Every request is signed like the gateway's other calls.
  */
 import { randomUUID } from 'node:crypto';
-import { BillingError } from '../../platform/errors';
-import { withSignature } from '../payments/rules/gateway-signature';
+import { BillingError } from '../../../platform/errors';
+import { withSignature } from '../rules/gateway-signature';
+import type { OffSessionAnswer } from './provider';
 
 /** A gateway channel's settings (modules/payments channel config, kind `gateway`). */
 export interface GatewayAccount {
@@ -23,11 +24,6 @@ export interface OffSessionCharge {
   /** Derived from the refill and its attempt: a repeat is the same charge at the gateway. */
   idempotencyKey: string;
 }
-
-export type OffSessionAnswer =
-  | { status: 'approved'; tradeNo: string }
-  | { status: 'declined'; declineCode: string }
-  | { status: 'requires_action'; actionUrl: string };
 
 async function post(account: GatewayAccount, path: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, string> }> {
   const params = withSignature({ merchant_id: account.merchantId, timestamp: String(Math.floor(Date.now() / 1000)), nonce: randomUUID(), ...fields }, account.secret);
