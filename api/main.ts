@@ -9,7 +9,7 @@ import { checkDatabase, connectingToTemporal, listenOn, logStartFailure } from '
 import { Authenticator } from './auth';
 import { paymentsFromConfig } from '../modules/payments';
 import { OrderWorkflowClient } from '../modules/orders';
-import { answerParserErrorsWithEnvelope } from './server';
+import { answerParserErrorsWithEnvelope, keepIdleConnectionsLongerThanClients } from './server';
 import { consoleOptionsFrom } from './console';
 import { connectingToRateLimitStore } from './rate-limit-store';
 
@@ -45,6 +45,7 @@ async function main(): Promise<void> {
   });
   const server = createServer(app);
   answerParserErrorsWithEnvelope(server, log);
+  keepIdleConnectionsLongerThanClients(server);
   const { port } = await listenOn(server, { host: config.HOST, port: config.PORT, hostVariable: 'HOST', portVariable: 'PORT' });
   log.info({ url: `http://${config.HOST}:${port}`, tracing: tracing ? 'otlp' : 'off' }, 'api listening');
   const grpcServer = config.GRPC_PORT === undefined ? undefined : (await import('./grpc/server')).createGrpcServer(deps, log);

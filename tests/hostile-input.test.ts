@@ -75,6 +75,23 @@ describe('no 5xx for a caller mistake', () => {
     expect((await stack.db.reservation.findUniqueOrThrow({ where: { id: reserved.body.id } })).status).toBe('held');
   });
 
+  it('an idle keep-alive connection outlives the clients in front of it (the client closes first, no ECONNRESET on reuse)', async () => {
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const keepAlive = await new Promise<string | undefined>((resolve, reject) => {
+        http.get(`${stack.baseUrl}/healthz`, { agent }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(String(response.headers['keep-alive'] ?? '')));
+        }).on('error', reject);
+      });
+      // Node announces its keep-alive timeout; 60 s is the common load balancer idle timeout.
+      const seconds = Number(/timeout=(\d+)/.exec(keepAlive ?? '')?.[1]);
+      expect(seconds).toBeGreaterThan(60);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('an oversized header block gets 431 with the envelope', async () => {
     const response = await rawRequest({ method: 'GET', path: '/v1/packages', headers: { 'x-padding': 'a'.repeat(20_000) } });
     expect(response.status).toBe(431);

@@ -12,7 +12,7 @@ import { SignJWT } from 'jose';
 import { createApp } from '../../api/app';
 import type { ConsoleOptions } from '../../api/console';
 import { Authenticator } from '../../api/auth';
-import { answerParserErrorsWithEnvelope } from '../../api/server';
+import { answerParserErrorsWithEnvelope, keepIdleConnectionsLongerThanClients } from '../../api/server';
 import type { ApiDeps } from '../../api/deps';
 import { edgeConfigSchema, type EdgeConfig } from '../../modules/config';
 import { createDatabase, type Database } from '../../platform/database';
@@ -176,6 +176,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       ...(options.console ? { console: options.console } : {}),
     }).listen(0, '127.0.0.1', () => resolve(listening));
     answerParserErrorsWithEnvelope(listening, logger);
+    keepIdleConnectionsLongerThanClients(listening);
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   payments.publicBaseUrl = baseUrl;
