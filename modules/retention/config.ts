@@ -23,6 +23,17 @@ export const retentionConfigShape = {
    * a reservation or an order still open, or whose work is still under way, is kept past the window.
    */
   IDEMPOTENCY_KEY_RETENTION_HOURS: envInt(1, 24 * 365, 72),
+  /**
+   * Age after which a month of events leaves with its webhook deliveries, their attempts and its notices
+   * (a month goes once its last day is this old). Default 90 days: a quarter of delivery history for
+   * support questions and replays, far past the webhook retry schedule (~28 hours) and the reports'
+   * windows; the ledger, which is the books, is never deleted.
+   */
+  EVENT_RETENTION_DAYS: envInt(7, 3650, 90),
+  /** Monthly partitions kept ready ahead of the current month, so a stopped job cannot stop event writes for that long. */
+  EVENT_PARTITIONS_AHEAD_MONTHS: envInt(1, 24, 6),
+  /** How long dropping a month may wait for its locks before giving up until the next run (never queueing the API's writes for long). */
+  RETENTION_LOCK_TIMEOUT_MS: envInt(100, 60_000, 2_000),
   /** Keys deleted per statement (one short transaction each), so pruning never holds long locks. */
   RETENTION_BATCH_SIZE: envInt(100, 100_000, 5_000),
   /** Batches one run may delete at most; the next run goes on where it stopped. */

@@ -17,6 +17,7 @@
  */
 import type { Database } from '../../platform/database';
 import { sqlPool } from '../../platform/database';
+import { countPrunedKeys } from './metrics';
 
 export interface KeyPruneOptions {
   retentionHours: number;
@@ -70,6 +71,7 @@ export async function pruneExpiredKeys(db: Database, options: KeyPruneOptions, n
   for (let batch = 1; batch <= options.maxBatches; batch += 1) {
     const { rowCount } = await sqlPool(db).query({ ...PRUNE_BATCH, values: [cutoff, options.batchSize] });
     pruned += rowCount ?? 0;
+    countPrunedKeys(rowCount ?? 0);
     if ((rowCount ?? 0) < options.batchSize) return { pruned, batches: batch, complete: true };
   }
   return { pruned, batches: options.maxBatches, complete: false };
