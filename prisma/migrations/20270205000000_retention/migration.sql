@@ -6,6 +6,13 @@
 --    this statement then finds it and does nothing.
 CREATE INDEX IF NOT EXISTS "idempotency_records_created_at_idx" ON "idempotency_records" ("created_at");
 
+-- The ledger is never deleted; its reads must not slow as it grows. A grant's ledger page (keyset on id,
+-- modules/reports/operations.ts) read (user_package_id) and sorted the grant's whole history for each page;
+-- (user_package_id, id) answers it in order, and the invariant's per-grant sums as before. Replacing the
+-- index keeps a deduct's cost unchanged. On a large ledger, build the new one CONCURRENTLY beforehand.
+CREATE INDEX IF NOT EXISTS "credit_ledger_entries_user_package_id_id_idx" ON "credit_ledger_entries" ("user_package_id", "id");
+DROP INDEX IF EXISTS "credit_ledger_entries_user_package_id_idx";
+
 -- 2. The event log, webhook deliveries, their attempts and notifications become partitioned by month of
 --    the EVENT's time (occurred_at), so an old month is dropped with DROP TABLE, never a bulk DELETE.
 --    Deliveries, attempts and notifications carry their event's occurred_at (event_occurred_at) as
