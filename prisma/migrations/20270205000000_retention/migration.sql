@@ -158,7 +158,7 @@ CREATE INDEX "webhook_deliveries_status_idx" ON "webhook_deliveries"("status");
 
 
 ALTER TABLE "webhook_delivery_attempts" ADD CONSTRAINT "webhook_delivery_attempts_pkey" PRIMARY KEY ("id", "event_occurred_at");
-CREATE UNIQUE INDEX "webhook_delivery_attempts_delivery_id_run_id_attempt_event_o_key" ON "webhook_delivery_attempts"("delivery_id", "run_id", "attempt", "event_occurred_at");
+CREATE UNIQUE INDEX "webhook_delivery_attempts_delivery_run_attempt_key" ON "webhook_delivery_attempts"("delivery_id", "run_id", "attempt", "event_occurred_at");
 
 ALTER TABLE "notifications" ADD CONSTRAINT "notifications_pkey" PRIMARY KEY ("id", "event_occurred_at");
 CREATE UNIQUE INDEX "notifications_event_id_event_occurred_at_key" ON "notifications"("event_id", "event_occurred_at");
