@@ -110,6 +110,14 @@ describe('idempotency keys expire', () => {
     expect(await keyExists(reserveKey)).toBe(false);
     expect(await keyExists(orderKey)).toBe(false);
     expect(await keyExists(inProgressKey)).toBe(true);
+
+    // Judged afresh, a reserve under the expired key derives the same reservation id: it finds its own
+    // (released) reservation instead of holding the credits a second time.
+    const afresh = await stack.call('POST', '/v1/internal/reservations', { body: { userId, actionKey: 'ai_chat', quantity: 2 }, idempotencyKey: reserveKey });
+    expect(afresh.status).toBeLessThan(500);
+    expect(afresh.headers.get('idempotent-replayed')).toBeNull();
+    expect(await stack.db.reservation.count({ where: { userId } })).toBe(1);
+    expect(await stack.db.reservation.count({ where: { userId, status: 'held' } })).toBe(0);
   });
 });
 
