@@ -110,12 +110,13 @@ BEGIN
   END LOOP;
 END $$;
 
--- Every month that has rows, through six months ahead (the retention job keeps that lead).
+-- Every month that has rows (and at least the last one: an event stamped a moment ago may fall into it),
+-- through six months ahead (the retention job keeps that lead).
 SELECT count(*) FROM ensure_event_partitions(
   LEAST(COALESCE((SELECT min("occurred_at") FROM "events_unpartitioned"), CURRENT_TIMESTAMP),
         COALESCE((SELECT min("created_at") FROM "notifications_unpartitioned" n
                   WHERE NOT EXISTS (SELECT 1 FROM "events_unpartitioned" e WHERE e."id" = n."event_id")), CURRENT_TIMESTAMP),
-        CURRENT_TIMESTAMP),
+        CURRENT_TIMESTAMP - INTERVAL '1 month'),
   CURRENT_TIMESTAMP + INTERVAL '6 months');
 
 INSERT INTO "events" ("id", "seq", "type", "user_id", "payload", "occurred_at", "relayed_at")
