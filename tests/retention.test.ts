@@ -9,12 +9,16 @@
  * The clock is never waited on: records and events are given their age in the database.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
 import { Client } from 'pg';
 import { createDatabase, type Database } from '../platform/database';
 import { sqlPool } from '../platform/database';
 import { maintainEventPartitions, pruneExpiredKeys, ensureRetentionSchedule } from '../modules/retention';
 import { listMigrations } from '../prisma/migrate';
 import { createOwnDatabase } from './support/own-database';
+import { replayAll } from './support/replay';
 import { grantCredits, newUserId, startStack, type TestStack } from './support/stack';
 
 const HOUR = 3_600_000;
@@ -212,9 +216,18 @@ describe('the retention Schedule', () => {
     }
   });
 
-  it('its workflow runs both steps on the worker and reports what it did', async () => {
-    const result = await stack.temporal.workflow.execute('retentionWorkflow', { taskQueue: stack.taskQueue, workflowId: `retention-${randomUUID()}`, args: [{ trigger: 'test' }] });
-    expect(result).toMatchObject({ idempotencyKeys: { complete: true }, eventPartitions: { dropped: [], held: [] } });
+  it('its workflow runs both steps on the worker, reports what it did, and its history replays', async () => {
+    const handle = await stack.temporal.workflow.start('retentionWorkflow', { taskQueue: stack.taskQueue, workflowId: `retention-${randomUUID()}`, args: [{ trigger: 'test' }] });
+    expect(await handle.result()).toMatchObject({ idempotencyKeys: { complete: true }, eventPartitions: { dropped: [], held: [] } });
+    const history = await handle.fetchHistory();
+    expect(await replayAll([{ workflowId: handle.workflowId, history }])).toEqual([{ workflowId: handle.workflowId, error: null }]);
+    // RECORD_RETENTION_HISTORY=<folder>: keep this run for tests/workflows/retention-histories.test.ts.
+    const folder = process.env.RECORD_RETENTION_HISTORY;
+    if (folder) {
+      mkdirSync(folder, { recursive: true });
+      const json = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { longs: String, enums: String, bytes: String });
+      writeFileSync(path.join(folder, 'retention-run.json'), `${JSON.stringify(json, null, 1)}\n`);
+    }
   });
 });
 
