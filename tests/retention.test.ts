@@ -202,8 +202,8 @@ describe('event partitions', () => {
 });
 
 describe('the retention Schedule', () => {
-  it('is created once (a second worker start finds it) and starts the retention workflow', async () => {
-    const prefix = `test-${randomUUID().slice(0, 8)}-`;
+  it('is created once (a second worker start finds it), starts the retention workflow, and is listed with the other schedules', async () => {
+    const prefix = stack.deps.config.SCHEDULE_ID_PREFIX;
     expect(await ensureRetentionSchedule(stack.temporal, stack.taskQueue, { everyMinutes: 60, prefix, paused: true })).toBe('created');
     expect(await ensureRetentionSchedule(stack.temporal, stack.taskQueue, { everyMinutes: 60, prefix, paused: true })).toBe('exists');
     const handle = stack.temporal.schedule.getHandle(`${prefix}retention`);
@@ -211,6 +211,8 @@ describe('the retention Schedule', () => {
       const description = await handle.describe();
       expect(description.action).toMatchObject({ type: 'startWorkflow', workflowType: 'retentionWorkflow', taskQueue: stack.taskQueue });
       expect(description.spec.intervals?.[0]?.every).toBe(HOUR);
+      const listed = await stack.call('GET', '/v1/admin/schedules', { as: 'admin' });
+      expect(listed.body.items).toContainEqual(expect.objectContaining({ id: `${prefix}retention`, workflowType: 'retentionWorkflow', paused: true }));
     } finally {
       await handle.delete();
     }
