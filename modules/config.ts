@@ -4,6 +4,7 @@ import { DEV_STRIPE_SECRET_KEY, paymentsConfigShape } from './payments';
 import { lifecycleConfigShape } from './lifecycle';
 import { creditsConfigShape } from './credits';
 import { invoicesConfigShape } from './invoices';
+import { retentionConfigShape } from './retention';
 
 /**
  * All configuration comes from the environment and is validated here, once, at start.
@@ -68,6 +69,7 @@ const baseConfigSchema = z.object({
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
   ...lifecycleConfigShape,
   ...invoicesConfigShape,
+  ...retentionConfigShape,
 });
 
 /** The worker's metrics endpoint (Temporal SDK metrics + process metrics); unset port = no endpoint. */

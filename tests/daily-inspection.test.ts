@@ -65,7 +65,7 @@ it('reports one finding of each kind, sets the gauge, records the event, and ans
   // A dead letter: a delivery that gave up (to a disabled endpoint, so the relay leaves it alone).
   const endpoint = await stack.db.webhookEndpoint.create({ data: { id: randomUUID(), url: 'https://example.invalid/hook', eventTypes: ['never.sent'], enabled: false, secretCiphertext: 'x' } });
   const event = await stack.db.event.create({ data: { id: randomUUID(), type: 'webhook.test', userId: null, payload: {} } });
-  await stack.db.webhookDelivery.create({ data: { id: randomUUID(), eventId: event.id, endpointId: endpoint.id, status: 'failed', attemptCount: 8, lastError: 'HTTP 500' } });
+  await stack.db.webhookDelivery.create({ data: { id: randomUUID(), eventId: event.id, eventOccurredAt: event.occurredAt, endpointId: endpoint.id, status: 'failed', attemptCount: 8, lastError: 'HTTP 500' } });
 
   const key = randomUUID();
   const run = await stack.call('POST', '/v1/admin/inspections', { as: 'admin', body: {}, idempotencyKey: key });

@@ -76,7 +76,7 @@ async function expectRefusedAndRefunded(userId: string, orderId: string, reason:
   expect(event.payload).toMatchObject({ amountMinor: mine.amountMinor, currency: mine.currency, revokedGrantIds: [] });
   expect(event.payload.reason).toMatch(reason);
   // The relay stores the notice of a user without an email address exactly like this (modules/events/relay.ts).
-  await storeNoticeWithoutEmail(stack.db, (await stack.db.event.findUniqueOrThrow({ where: { id: event.id } }))!);
+  await storeNoticeWithoutEmail(stack.db, (await stack.db.event.findFirstOrThrow({ where: { id: event.id } }))!);
   const notices = expectStatus(await stack.call('GET', '/v1/me/notifications', { as: { user: userId } }), 200, 'notices').items;
   expect(notices.filter((n: { type: string }) => n.type === 'order.refunded')).toHaveLength(1);
 }

@@ -89,10 +89,10 @@ async function seed(): Promise<void> {
   seeded.endpointId = endpoints[0].id;
   const events = await db.event.findMany({ where: { userId: user }, take: 3 });
   await db.webhookDelivery.createMany({
-    data: events.map((event) => ({ id: randomUUID(), eventId: event.id, endpointId: seeded.endpointId, status: 'failed', createdAt: tie })),
+    data: events.map((event) => ({ id: randomUUID(), eventId: event.id, eventOccurredAt: event.occurredAt, endpointId: seeded.endpointId, status: 'failed', createdAt: tie })),
   });
   await db.notification.createMany({
-    data: events.map((event, i) => ({ id: randomUUID(), userId: noticed, eventId: event.id, type: 'balance.low', title: `notice ${i}`, body: 'Running low.', createdAt: tie })),
+    data: events.map((event, i) => ({ id: randomUUID(), userId: noticed, eventId: event.id, eventOccurredAt: event.occurredAt, type: 'balance.low', title: `notice ${i}`, body: 'Running low.', createdAt: tie })),
   });
 
   await db.lifecycleReport.createMany({

@@ -119,7 +119,10 @@ async function actualModel(client: Client) {
         WHEN c.udt_name IN ('timestamp', 'timestamptz') THEN '(' || c.datetime_precision || ')'
         ELSE '' END AS type
     FROM information_schema.columns c
-    WHERE c.table_schema = 'public' AND c.table_name <> '_prisma_migrations'`);
+    WHERE c.table_schema = 'public' AND c.table_name <> '_prisma_migrations'
+      -- A partitioned table is compared through its parent; its partitions (<table>_pYYYYMM) are not models.
+      AND NOT EXISTS (SELECT 1 FROM pg_class p JOIN pg_namespace pn ON pn.oid = p.relnamespace
+                      WHERE pn.nspname = 'public' AND p.relname = c.table_name AND p.relispartition)`);
   const tables: Record<string, Record<string, { type: string; nullable: boolean }>> = {};
   for (const row of columns.rows) {
     tables[row.table_name] ??= {};
@@ -133,7 +136,7 @@ async function actualModel(client: Client) {
     JOIN pg_namespace n ON n.oid = t.relnamespace
     CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ordinality)
     JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-    WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations'
+    WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations' AND NOT t.relispartition
     GROUP BY i.indexrelid, t.relname, i.indisunique`);
   const indexes = indexRows.rows
     .map((row) => `${row.table_name} ${row.is_unique ? 'unique' : 'index'} (${row.columns.join(', ')})`)

@@ -55,8 +55,8 @@ it('a receiver failing 3 times then answering 200 gets one successful delivery a
   expect(result).toEqual({ status: 'delivered', attempts: 4 });
 
   expect(receiver.forPath(path).length).toBe(4);
-  const delivery = await db.webhookDelivery.findUniqueOrThrow({
-    where: { eventId_endpointId: { eventId, endpointId: endpoint.id } },
+  const delivery = await db.webhookDelivery.findFirstOrThrow({
+    where: { eventId, endpointId: endpoint.id },
     include: { attempts: { orderBy: { attempt: 'asc' } } },
   });
   expect(delivery.status).toBe('delivered');

@@ -11,6 +11,7 @@ import { createLifecycleActivities } from '../activities/lifecycle';
 import type { LifecycleTimerSettings } from '../modules/lifecycle';
 import { createReconciliationActivities } from '../activities/reconciliation';
 import { createTopUpActivities } from '../activities/top-ups';
+import { createRetentionActivities } from '../activities/retention';
 
 export interface ActivityDeps {
   db: Database;
@@ -28,5 +29,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createLifecycleActivities(deps),
     ...createReconciliationActivities(deps),
     ...createTopUpActivities(deps),
+    ...createRetentionActivities(deps),
   };
 }

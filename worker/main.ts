@@ -14,6 +14,7 @@ import { freeLoopbackPort, installWorkerRuntime, startWorkerMetricsServer } from
 import { startEventRelayProcess } from '../modules/events';
 import { ensureReconciliationSchedule } from '../modules/reconciliation';
 import { startRefillAfter } from '../modules/topups';
+import { ensureRetentionSchedule } from '../modules/retention';
 
 /** Production entry point: `npm run worker`. SIGINT/SIGTERM drain in-flight tasks, then exit. */
 async function main(): Promise<void> {
@@ -35,7 +36,9 @@ async function main(): Promise<void> {
   if (config.SCHEDULES_ENABLED) {
     const schedules = new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE });
     const created = await ensureSchedules(schedules, config.TEMPORAL_TASK_QUEUE, { sweepEveryMinutes: config.EXPIRY_SWEEP_EVERY_MINUTES });
-    log.info({ created, gatewayReconciliation: await ensureReconciliationSchedule(schedules, config.TEMPORAL_TASK_QUEUE) }, 'schedules ensured');
+    const gatewayReconciliation = await ensureReconciliationSchedule(schedules, config.TEMPORAL_TASK_QUEUE);
+    const retention = await ensureRetentionSchedule(schedules, config.TEMPORAL_TASK_QUEUE, { everyMinutes: config.RETENTION_EVERY_MINUTES, prefix: config.SCHEDULE_ID_PREFIX });
+    log.info({ created, gatewayReconciliation, retention }, 'schedules ensured');
   }
   await admin.close();
 

@@ -6,3 +6,4 @@ export { notificationWorkflow } from './notification';
 export { packageLifecycleWorkflow, subscriptionLifecycleWorkflow, expirySweepWorkflow, reconciliationWorkflow, consumptionRollupWorkflow, dailyInspectionWorkflow } from './package-lifecycle';
 export { gatewayReconciliationWorkflow } from './reconciliation';
 export { topUpRefillWorkflow } from './top-up-refill';
+export { retentionWorkflow } from './retention';

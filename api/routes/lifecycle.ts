@@ -9,6 +9,7 @@ import { examplePage, grant, ids, lifecycleReport, schedule, trialGrant, userPac
 import { defineRoute, type RouteDefinition } from '../route';
 import { isoDate, pageOf, pageQuery, userIdSchema, uuidSchema } from '../schemas';
 import { recordedPayment } from '../../modules/orders';
+import { retentionScheduleId } from '../../modules/retention';
 
 /** Package and subscription lifecycle: sign-up, expiry window, expiry changes, revocation, jobs, schedules. */
 const ADMIN = ['admin' as const];
@@ -309,7 +310,8 @@ export const lifecycleRoutes: RouteDefinition[] = [
     examples: { response: { items: [schedule], nextCursor: null } },
     handler: async ({ query, deps }) => {
       const definitions = scheduleDefinitions({ sweepEveryMinutes: 15, prefix: deps.config.SCHEDULE_ID_PREFIX });
-      const page = BY_SCHEDULE_ID.pageInMemory(definitions.map((definition) => ({ id: definition.id })), query);
+      const ids = [...definitions.map((definition) => definition.id), retentionScheduleId(deps.config.SCHEDULE_ID_PREFIX)];
+      const page = BY_SCHEDULE_ID.pageInMemory(ids.map((id) => ({ id })), query);
       return { body: { items: await listSchedules(deps.temporal, page.items.map((item) => item.id)), nextCursor: page.nextCursor } };
     },
   }),

@@ -58,7 +58,8 @@ export async function listDeliveries(
 }
 
 export async function getDelivery(db: Database, deliveryId: string): Promise<DeliveryView> {
-  const delivery = await db.webhookDelivery.findUnique({ where: { id: deliveryId }, include: withAttempts });
+  // By id alone: one index probe per month's partition (the id does not say its month).
+  const delivery = await db.webhookDelivery.findFirst({ where: { id: deliveryId }, include: withAttempts });
   if (!delivery) throw new BillingError('NOT_FOUND', `Delivery ${deliveryId} not found.`, { deliveryId });
   return deliveryView(delivery);
 }
@@ -67,11 +68,11 @@ export async function getDelivery(db: Database, deliveryId: string): Promise<Del
  * Runs a delivery again from its first attempt (a new run of the same workflow id, so the same
  * `webhook-id`: a receiver that did get it dedupes). A delivery still in progress is left alone.
  */
-async function replay(db: Tx, temporal: Client, taskQueue: string, delivery: { id: string; eventId: string; endpointId: string; status: string }, type: string) {
+async function replay(db: Tx, temporal: Client, taskQueue: string, delivery: { id: string; eventId: string; eventOccurredAt: Date; endpointId: string; status: string }, type: string) {
   if (delivery.status === 'pending') return false;
   // Conditional, so two concurrent replays start one run: the second finds the row pending already.
   const { count } = await db.webhookDelivery.updateMany({
-    where: { id: delivery.id, status: { not: 'pending' } },
+    where: { id: delivery.id, eventOccurredAt: delivery.eventOccurredAt, status: { not: 'pending' } },
     data: { status: 'pending', lastError: null, nextAttemptAt: new Date() },
   });
   if (count === 0) return false;
@@ -98,7 +99,7 @@ export async function replayDelivery(
   idempotency: Idempotency,
 ): Promise<IdempotentResult<{ replayed: string[] }>> {
   return runIdempotent(db, idempotency, async (tx) => {
-  const delivery = await tx.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { event: { select: { type: true } } } });
+  const delivery = await tx.webhookDelivery.findFirst({ where: { id: deliveryId }, include: { event: { select: { type: true } } } });
   if (!delivery) throw new BillingError('NOT_FOUND', `Delivery ${deliveryId} not found.`, { deliveryId });
   await liveEndpoint(tx, delivery.endpointId);
   return { replayed: (await replay(tx, temporal, taskQueue, delivery, delivery.event.type)) ? [delivery.id] : [] };
@@ -127,6 +128,6 @@ export async function sendTestEvent(db: Database, endpointId: string, idempotenc
     const endpoint = await tx.webhookEndpoint.findUnique({ where: { id: endpointId } });
     if (!endpoint || endpoint.deletedAt) throw new BillingError('NOT_FOUND', `Webhook endpoint ${endpointId} not found.`, { endpointId });
     const id = await recordEvent(tx, { type: 'webhook.test', userId: null, payload: { endpointId, message: 'Test event from durable-billing.' } });
-    return eventView(await tx.event.findUniqueOrThrow({ where: { id } }));
+    return eventView(await tx.event.findFirstOrThrow({ where: { id } }));
   });
 }

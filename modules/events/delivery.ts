@@ -71,20 +71,28 @@ async function disableEndpoint(tx: Tx, endpointId: string, reason: 'gone' | 'fai
   }
 }
 
+/**
+ * The delivery row with its event and endpoint. The relay creates the row; creating it here too keeps a
+ * hand-started or replayed run self-sufficient (the event's time, its partition key, read first).
+ */
+async function findOrCreateDelivery(db: Database, eventId: string, endpointId: string) {
+  const include = { event: true, endpoint: true } as const;
+  const existing = await db.webhookDelivery.findFirst({ where: { eventId, endpointId }, include });
+  if (existing) return existing;
+  const { occurredAt } = await db.event.findFirstOrThrow({ where: { id: eventId }, select: { occurredAt: true } });
+  const key = { eventId, endpointId, eventOccurredAt: occurredAt };
+  return db.webhookDelivery.upsert({ where: { eventId_endpointId_eventOccurredAt: key }, create: { id: randomUUID(), ...key }, update: {}, include });
+}
+
 export async function attemptDelivery(db: Database, config: EventsConfig, request: AttemptRequest & { runId: string }): Promise<AttemptResult> {
-  const key = { eventId: request.eventId, endpointId: request.endpointId };
-  // The relay creates the row; creating it here too keeps a hand-started or replayed run self-sufficient.
-  const delivery = await db.webhookDelivery.upsert({
-    where: { eventId_endpointId: key },
-    create: { id: randomUUID(), ...key },
-    update: {},
-    include: { event: true, endpoint: true },
-  });
+  const delivery = await findOrCreateDelivery(db, request.eventId, request.endpointId);
   const { event, endpoint } = delivery;
   const stop = (lastError: string) => ({ status: 'failed', lastError, nextAttemptAt: null });
+  // The row's full key (deliveries are partitioned by their event's time): every write finds it in its month.
+  const thisDelivery = { id_eventOccurredAt: { id: delivery.id, eventOccurredAt: delivery.eventOccurredAt } };
 
   if (!endpoint.enabled || endpoint.deletedAt) {
-    await db.webhookDelivery.update({ where: { id: delivery.id }, data: stop('endpoint disabled') });
+    await db.webhookDelivery.update({ where: thisDelivery, data: stop('endpoint disabled') });
     return { outcome: 'stop', statusCode: null, retryAfterMs: null };
   }
 
@@ -100,6 +108,7 @@ export async function attemptDelivery(db: Database, config: EventsConfig, reques
       data: [
         {
           deliveryId: delivery.id,
+          eventOccurredAt: delivery.eventOccurredAt,
           runId: request.runId,
           attempt: request.attempt,
           scheduledAt: new Date(request.scheduledAtMs),
@@ -111,33 +120,33 @@ export async function attemptDelivery(db: Database, config: EventsConfig, reques
       ],
       skipDuplicates: true,
     });
-    const attemptCount = await tx.webhookDeliveryAttempt.count({ where: { deliveryId: delivery.id } });
+    const attemptCount = await tx.webhookDeliveryAttempt.count({ where: { deliveryId: delivery.id, eventOccurredAt: delivery.eventOccurredAt } });
     const result = (outcome: AttemptResult['outcome']): AttemptResult => ({ outcome, statusCode: http.statusCode, retryAfterMs: http.retryAfterMs });
 
     if (verdict === 'delivered') {
-      await tx.webhookDelivery.update({ where: { id: delivery.id }, data: { status: 'delivered', attemptCount, lastError: null, nextAttemptAt: null, deliveredAt: new Date() } });
+      await tx.webhookDelivery.update({ where: thisDelivery, data: { status: 'delivered', attemptCount, lastError: null, nextAttemptAt: null, deliveredAt: new Date() } });
       await tx.webhookEndpoint.updateMany({ where: { id: endpoint.id, failingSince: { not: null } }, data: { failingSince: null } });
       return result('delivered');
     }
     if (verdict === 'gone') {
-      await tx.webhookDelivery.update({ where: { id: delivery.id }, data: { attemptCount, ...stop('410 Gone: endpoint disabled') } });
+      await tx.webhookDelivery.update({ where: thisDelivery, data: { attemptCount, ...stop('410 Gone: endpoint disabled') } });
       await disableEndpoint(tx, endpoint.id, 'gone', endpoint.failingSince);
       return result('stop');
     }
     const failingSince = endpoint.failingSince ?? now;
     if (!endpoint.failingSince) await tx.webhookEndpoint.update({ where: { id: endpoint.id }, data: { failingSince } });
     if (now.getTime() - failingSince.getTime() >= config.WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000) {
-      await tx.webhookDelivery.update({ where: { id: delivery.id }, data: { attemptCount, ...stop(`${lastError}; endpoint disabled after failing since ${failingSince.toISOString()}`) } });
+      await tx.webhookDelivery.update({ where: thisDelivery, data: { attemptCount, ...stop(`${lastError}; endpoint disabled after failing since ${failingSince.toISOString()}`) } });
       await disableEndpoint(tx, endpoint.id, 'failing', failingSince);
       return result('stop');
     }
     const nextDelay = nextRetryDelayMs(request.retryScheduleMs, request.attempt + 1, http.retryAfterMs);
     if (nextDelay === null) {
-      await tx.webhookDelivery.update({ where: { id: delivery.id }, data: { attemptCount, ...stop(`${lastError}; retries exhausted`) } });
+      await tx.webhookDelivery.update({ where: thisDelivery, data: { attemptCount, ...stop(`${lastError}; retries exhausted`) } });
       return result('stop');
     }
     await tx.webhookDelivery.update({
-      where: { id: delivery.id },
+      where: thisDelivery,
       data: { status: 'pending', attemptCount, lastError, nextAttemptAt: new Date(now.getTime() + nextDelay) },
     });
     return result('retry');

@@ -15,7 +15,7 @@ import { notificationView, type NotificationSettingsView, type NotificationView 
 
 /** Stores the in-app notice of an event (idempotent); null when the event notifies nobody. */
 export async function storeNotice(db: Database, eventId: string): Promise<{ notificationId: string } | null> {
-  return upsertNotice(db, await db.event.findUniqueOrThrow({ where: { id: eventId } }), 'pending');
+  return upsertNotice(db, await db.event.findFirstOrThrow({ where: { id: eventId } }), 'pending');
 }
 
 /** What decides whether a notice is emailed: an address, and the types the user opted out of. */
@@ -31,46 +31,49 @@ export function emailWanted(settings: MailSettings, type: string): settings is {
  * its email already `skipped`: such a notice is one idempotent write, which the relay makes itself
  * instead of starting a notification run (modules/events/relay.ts). Null when the event notifies nobody.
  */
-export async function storeNoticeWithoutEmail(db: Database, event: Pick<Event, 'id' | 'type' | 'payload' | 'userId'>): Promise<{ notificationId: string } | null> {
+export async function storeNoticeWithoutEmail(db: Database, event: Pick<Event, 'id' | 'type' | 'payload' | 'userId' | 'occurredAt'>): Promise<{ notificationId: string } | null> {
   return upsertNotice(db, event, 'skipped');
 }
 
 async function upsertNotice(
   db: Database,
-  event: Pick<Event, 'id' | 'type' | 'payload' | 'userId'>,
+  event: Pick<Event, 'id' | 'type' | 'payload' | 'userId' | 'occurredAt'>,
   emailStatus: 'pending' | 'skipped',
 ): Promise<{ notificationId: string } | null> {
   const rendered = render(event.type, event.payload, 'inApp');
   if (!rendered || !event.userId) return null;
-  const existing = await db.notification.findUnique({ where: { eventId: event.id }, select: { id: true } });
+  // A notice lives in its event's month (the partition key), so it is found by event id and time.
+  const byEvent = { eventId_eventOccurredAt: { eventId: event.id, eventOccurredAt: event.occurredAt } };
+  const existing = await db.notification.findUnique({ where: byEvent, select: { id: true } });
   if (existing) return { notificationId: existing.id };
   try {
     const notice = await db.notification.create({
-      data: { id: randomUUID(), eventId: event.id, userId: event.userId, type: event.type, emailStatus, ...rendered },
+      data: { id: randomUUID(), eventId: event.id, eventOccurredAt: event.occurredAt, userId: event.userId, type: event.type, emailStatus, ...rendered },
       select: { id: true },
     });
     return { notificationId: notice.id };
   } catch (error) {
     // Two relays handed the same event over at once: the other stored its notice first, and that one is it.
     if (!isUniqueViolation(error)) throw error;
-    return { notificationId: (await db.notification.findUniqueOrThrow({ where: { eventId: event.id }, select: { id: true } })).id };
+    return { notificationId: (await db.notification.findUniqueOrThrow({ where: byEvent, select: { id: true } })).id };
   }
 }
 
 /** Emails a stored notice; true if sent (now or before). Throws on SMTP failure, so the activity retries. */
 export async function sendNoticeEmail(db: Database, sendMail: SendMail, notificationId: string): Promise<boolean> {
-  const notice = await db.notification.findUniqueOrThrow({ where: { id: notificationId } });
+  const notice = await db.notification.findFirstOrThrow({ where: { id: notificationId } });
+  const thisNotice = { id_eventOccurredAt: { id: notice.id, eventOccurredAt: notice.eventOccurredAt } };
   if (notice.emailStatus !== 'pending') return notice.emailStatus === 'sent';
   const settings = await db.notificationSetting.findUnique({ where: { userId: notice.userId } });
-  const payload = settings?.email ? (await db.event.findUniqueOrThrow({ where: { id: notice.eventId } })).payload : null;
+  const payload = settings?.email ? (await db.event.findUniqueOrThrow({ where: { id_occurredAt: { id: notice.eventId, occurredAt: notice.eventOccurredAt } } })).payload : null;
   const email = payload ? render(notice.type, payload, 'email') : null;
   if (!emailWanted(settings, notice.type) || !email) {
-    await db.notification.update({ where: { id: notice.id }, data: { emailStatus: 'skipped' } });
+    await db.notification.update({ where: thisNotice, data: { emailStatus: 'skipped' } });
     return false;
   }
   const attachments = await attachmentsFor(db, notice.type, payload);
   await sendMail({ to: settings.email, subject: email.subject, text: email.text, messageId: `<${notice.eventId}@durable-billing>`, attachments });
-  await db.notification.update({ where: { id: notice.id }, data: { emailStatus: 'sent' } });
+  await db.notification.update({ where: thisNotice, data: { emailStatus: 'sent' } });
   return true;
 }
 
@@ -94,7 +97,7 @@ export async function markRead(db: Database, userId: string, notificationId: str
     const notice = await tx.notification.findFirst({ where: { id: notificationId, userId } });
     if (!notice) throw new BillingError('NOT_FOUND', `Notification ${notificationId} not found.`, { notificationId });
     if (notice.readAt) return notificationView(notice);
-    return notificationView(await tx.notification.update({ where: { id: notice.id }, data: { readAt: new Date() } }));
+    return notificationView(await tx.notification.update({ where: { id_eventOccurredAt: { id: notice.id, eventOccurredAt: notice.eventOccurredAt } }, data: { readAt: new Date() } }));
   });
 }
 

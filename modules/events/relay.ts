@@ -93,7 +93,7 @@ export async function handOver(deps: RelayDeps, event: Event, endpoints: Webhook
   const targets = endpoints.filter((endpoint) => wants(endpoint, event));
   if (targets.length > 0) {
     await deps.db.webhookDelivery.createMany({
-      data: targets.map((endpoint) => ({ id: randomUUID(), eventId: event.id, endpointId: endpoint.id })),
+      data: targets.map((endpoint) => ({ id: randomUUID(), eventId: event.id, eventOccurredAt: event.occurredAt, endpointId: endpoint.id })),
       skipDuplicates: true,
     });
   }
@@ -139,7 +139,8 @@ export async function relayOnce(deps: RelayDeps): Promise<number> {
     await deps.afterHandOver?.(deps, event);
   }
   const marked = await deps.db.event.updateManyAndReturn({
-    where: { id: { in: events.map((e) => e.id) }, relayedAt: null },
+    // The batch's earliest time lets PostgreSQL look only in the months the batch is from (events are partitioned by month).
+    where: { id: { in: events.map((e) => e.id) }, occurredAt: { gte: events.reduce((earliest, e) => (e.occurredAt < earliest ? e.occurredAt : earliest), events[0]!.occurredAt) }, relayedAt: null },
     data: { relayedAt: new Date() },
     select: { type: true, payload: true },
   });
