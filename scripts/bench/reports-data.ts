@@ -82,6 +82,12 @@ async function measure(label: string, work: () => Promise<unknown>): Promise<voi
   console.log(`| ${label} | ${percentile(samples, 50).toFixed(1)} | ${percentile(samples, 99).toFixed(1)} |`);
 }
 
+/** EXPLAIN (ANALYZE, BUFFERS) of a query the reports run, its plan's lines. */
+async function explain(db: Database, label: string, sql: string): Promise<void> {
+  const plan = await db.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`);
+  console.log(`\n-- ${label}\n${plan.map((row) => row['QUERY PLAN']).join('\n')}`);
+}
+
 /** Peak RSS of this process while the whole export is read (and thrown away). */
 async function exportPeakRss(db: Database, from: string, to: string): Promise<void> {
   global.gc?.();
@@ -126,7 +132,13 @@ async function main(): Promise<void> {
     const window = { expiresAfter: new Date(now), expiresBefore: new Date(now + 7 * DAY) };
     await measure('expiring in 7 days, first page of 100, after', () => listPackagesByExpiry(db, window, { limit: 100 }));
     await measure('expiring in 7 days, active, first page of 100', () => listPackagesByExpiry(db, { ...window, status: 'active' }, { limit: 100 }));
+    const expiring = `SELECT * FROM user_packages WHERE expires_at IS NOT NULL AND expires_at >= now() AND expires_at < now() + interval '7 days' ORDER BY expires_at, id LIMIT 101`;
+    await explain(db, 'expiring window, after', expiring);
+    await explain(db, 'earnings per day, a year', `SELECT date_trunc('day', occurred_at AT TIME ZONE 'UTC'), currency, count(*), sum(gross_minor) FROM seller_earning_entries WHERE seller_id = '${sellerId}' AND occurred_at >= now() - interval '365 days' GROUP BY 1, 2`);
+    await explain(db, 'statistics per day over a year, ledger only', `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*), sum(credits_cost) FROM consumption_records WHERE created_at >= now() - interval '365 days' GROUP BY 1 ORDER BY 1`);
+    await explain(db, 'statistics: the ledger part outside the rolled-up days (today)', `SELECT count(*), sum(credits_cost) FROM consumption_records WHERE created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`);
     await db.$executeRawUnsafe('DROP INDEX user_packages_expires_at_id_idx');
+    await explain(db, 'expiring window, before', expiring);
     await measure('expiring in 7 days, first page of 100, before (no index)', () => listPackagesByExpiry(db, window, { limit: 100 }));
 
     await exportPeakRss(db, monthAgo, tomorrow);
