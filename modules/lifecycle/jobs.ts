@@ -207,18 +207,21 @@ export async function latestRollupCoverage(db: Database | Prisma.TransactionClie
 
 /**
  * Rebuilds the daily rollup rows of the last `days` UTC days (default 3: late refunds land), and of
- * every older day with a consumption refunded since the previous run, so the rows stay exact for all
- * the days they cover. Records that coverage (in the same transaction as the rows) for the reports:
+ * every older day with a consumption refunded since the previous run (every day on the first run), so
+ * the rows stay exact for all the days they cover. Records that coverage (in the same transaction as the rows) for the reports:
  * days [coveredFrom, coveredTo) are exact as of the watermark.
  */
 export async function runConsumptionRollup(db: Database, input: ScheduledJobInput = {}, days = 3, now = new Date()): Promise<string> {
   const startedAt = new Date();
-  const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
+  const window = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
   return db.$transaction(
     async (tx) => {
       // One rebuild at a time: the coverage recorded last must describe the rows written last.
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('daily_consumption_rollups'))`;
       const previous = await latestRollupCoverage(tx);
+      // The first run rebuilds every day, and a run after a gap (an outage longer than the window)
+      // starts where the previous coverage ends, so the covered days stay one contiguous range.
+      const from = previous ? new Date(Math.min(window.getTime(), Date.parse(previous.coveredTo))) : new Date(0);
       const refundedDays = previous ? await daysRefundedSince(tx, new Date(Date.parse(previous.watermark) - CLOSED_DAY_MARGIN_MS), from) : [];
       const rebuilt = [Prisma.sql`created_at >= ${from}`, ...refundedDays.map((day) => Prisma.sql`(created_at >= ${day} AND created_at < ${new Date(day.getTime() + DAY_MS)})`)];
       await tx.$executeRaw`DELETE FROM daily_consumption_rollups WHERE day >= ${from}::date ${
@@ -244,8 +247,7 @@ export async function runConsumptionRollup(db: Database, input: ScheduledJobInpu
         SELECT (SELECT at FROM mark) AS watermark, (SELECT count(*) FROM written) AS rows`;
       const watermark = written!.watermark;
       const coveredTo = startOfUtcDay(new Date(watermark.getTime() - CLOSED_DAY_MARGIN_MS));
-      // Coverage stays contiguous only when this run starts where the previous one's exact days end.
-      const coveredFrom = previous && Date.parse(previous.coveredTo) >= from.getTime() ? new Date(Math.min(Date.parse(previous.coveredFrom), from.getTime())) : from;
+      const coveredFrom = previous ? new Date(Math.min(Date.parse(previous.coveredFrom), from.getTime())) : from;
       const coverage: RollupCoverage = { coveredFrom: coveredFrom.toISOString(), coveredTo: coveredTo.toISOString(), watermark: watermark.toISOString() };
       const summary = { from: from.toISOString(), rows: Number(written!.rows), refundedDays: refundedDays.map((day) => day.toISOString().slice(0, 10)), ...coverage };
       return writeReport(tx, 'rollup', input, startedAt, summary, [], true);
