@@ -13,6 +13,7 @@ import { exportConsumptionsCsv } from '../modules/reports';
 import { latestRollupCoverage, runConsumptionRollup } from '../modules/lifecycle';
 import type { Database } from '../platform/database';
 import type { StatsGroupBy } from '../modules/reports/views';
+import { exportEarningsCsv } from '../modules/sellers';
 import { createActionPrice, deductOk, expectStatus, setConsumptionTime } from './support/fixtures';
 import { waitFor } from './support/wait';
 
@@ -137,5 +138,31 @@ describe('the consumption CSV export', () => {
     const text = await readAll(exported.stream);
     expect(text.split('\r\n').filter(Boolean)).toHaveLength(rows + 1);
     expect(queries() - afterCount).toBe(3);
+  });
+});
+
+describe("a seller's earnings CSV export", () => {
+  it('streams many entries in keyset pages, oldest first, each once', async () => {
+    const sellerId = randomUUID();
+    const entries = 12_000; // three pages of 5,000
+    await stack.db.$executeRaw`INSERT INTO sellers (id, code, name, updated_at) VALUES (${sellerId}::uuid, ${`s-${sellerId.slice(0, 8)}`}, 'Streaming seller', now())`;
+    // Pairs share an instant, so the keyset's tie-break on id is exercised at page edges too.
+    await stack.db.$executeRaw`
+      INSERT INTO seller_earning_entries (source_key, seller_id, order_id, kind, currency, gross_minor, platform_fee_minor, seller_share_minor, fee_basis_points, occurred_at)
+      SELECT ${sellerId} || '-' || n, ${sellerId}::uuid, gen_random_uuid(), 'sale', 'USD', 799, 120, 679, 1500, timestamptz '2026-01-01' + (n / 2) * interval '1 second'
+      FROM generate_series(1, ${entries}::int) AS n`;
+    const { db, queries } = countingQueries(stack.db);
+    const stream = await exportEarningsCsv(db, sellerId, {});
+    stream.pause();
+    await waitFor(async () => stream.readableLength >= stream.readableHighWaterMark, 30_000, 'the export to fill its buffer');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(queries()).toBe(1);
+
+    const lines = (await readAll(stream)).split('\r\n').filter(Boolean).slice(1);
+    expect(lines).toHaveLength(entries);
+    const ids = lines.map((line) => BigInt(line.split(',')[0]!));
+    expect(new Set(ids).size).toBe(entries);
+    expect(ids.every((id, index) => index === 0 || id > ids[index - 1]!)).toBe(true);
+    expect(queries()).toBe(3);
   });
 });
