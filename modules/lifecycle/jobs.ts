@@ -192,6 +192,11 @@ export interface RollupCoverage {
 const CLOSED_DAY_MARGIN_MS = 5 * 60_000;
 const DAY_MS = 86_400_000;
 
+/** 'YYYY-MM-DD' of a UTC midnight: a date literal, so no session time zone shifts it. */
+function isoDay(midnight: Date): string {
+  return midnight.toISOString().slice(0, 10);
+}
+
 function startOfUtcDay(instant: Date): Date {
   return new Date(Date.UTC(instant.getUTCFullYear(), instant.getUTCMonth(), instant.getUTCDate()));
 }
@@ -224,8 +229,8 @@ export async function runConsumptionRollup(db: Database, input: ScheduledJobInpu
       const from = previous ? new Date(Math.min(window.getTime(), Date.parse(previous.coveredTo))) : new Date(0);
       const refundedDays = previous ? await daysRefundedSince(tx, new Date(Date.parse(previous.watermark) - CLOSED_DAY_MARGIN_MS), from) : [];
       const rebuilt = [Prisma.sql`created_at >= ${from}`, ...refundedDays.map((day) => Prisma.sql`(created_at >= ${day} AND created_at < ${new Date(day.getTime() + DAY_MS)})`)];
-      await tx.$executeRaw`DELETE FROM daily_consumption_rollups WHERE day >= ${from}::date ${
-        refundedDays.length > 0 ? Prisma.sql`OR day IN (${Prisma.join(refundedDays.map((day) => Prisma.sql`${day}::date`))})` : Prisma.empty
+      await tx.$executeRaw`DELETE FROM daily_consumption_rollups WHERE day >= ${isoDay(from)}::date ${
+        refundedDays.length > 0 ? Prisma.sql`OR day IN (${Prisma.join(refundedDays.map((day) => Prisma.sql`${isoDay(day)}::date`))})` : Prisma.empty
       }`;
       // ON CONFLICT: kept for a rebuild that runs without the lock (an older worker still running).
       // The watermark is read inside the INSERT's own statement, after its snapshot was taken: every

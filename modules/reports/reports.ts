@@ -153,6 +153,11 @@ export async function consumptionStatsFromLedger(db: Database, filter: Consumpti
 
 const DAY_MS = 86_400_000;
 
+/** 'YYYY-MM-DD' of a UTC midnight: a date literal, so no session time zone shifts it. */
+function isoDay(midnight: Date): string {
+  return midnight.toISOString().slice(0, 10);
+}
+
 /** Whole UTC days inside [from, to) that the rollup covers exactly, or null when there are none. */
 function rolledUpDays(filter: ConsumptionFilter, coverage: RollupCoverage): { from: Date; to: Date } | null {
   const ceilDay = (ms: number) => Math.ceil(ms / DAY_MS) * DAY_MS;
@@ -186,7 +191,7 @@ export async function consumptionStats(db: Database, filter: ConsumptionFilter, 
       UNION ALL
       SELECT ${rollupKey} AS key, r.consumptions::bigint, r.quantity::bigint, r.credits_cost::bigint, r.credits_refunded::bigint
       FROM daily_consumption_rollups r
-      WHERE r.day >= ${days.from}::date AND r.day < ${days.to}::date ${actionFilter(Prisma.sql`r.action_key`)}
+      WHERE r.day >= ${isoDay(days.from)}::date AND r.day < ${isoDay(days.to)}::date ${actionFilter(Prisma.sql`r.action_key`)}
       UNION ALL
       -- Refunds of rolled-up consumptions made after the rollup read them: at most a day's refunds.
       SELECT ${GROUP_KEY[groupBy]} AS key, 0::bigint, 0::bigint, 0::bigint, f.credits::bigint

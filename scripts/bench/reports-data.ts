@@ -14,6 +14,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { stringify } from 'csv-stringify';
 import { parseArgs } from 'node:util';
 import { startPostgres } from '../services';
 import { migrate } from '../../prisma/migrate';
@@ -22,7 +24,7 @@ import { createDatabase, type Database } from '../../platform/database';
 import { consumptionStats, exportConsumptionsCsv } from '../../modules/reports';
 import { consumptionStatsFromLedger } from '../../modules/reports/reports';
 import { listPackagesByExpiry, runConsumptionRollup } from '../../modules/lifecycle';
-import { earningsByPeriod } from '../../modules/sellers';
+import { earningsByPeriod, exportEarningsCsv } from '../../modules/sellers';
 
 const { values: args } = parseArgs({
   options: { ledger: { type: 'string', default: '3000000' }, grants: { type: 'string', default: '1000000' }, reps: { type: 'string', default: '7' } },
@@ -89,19 +91,19 @@ async function explain(db: Database, label: string, sql: string): Promise<void> 
 }
 
 /** Peak RSS of this process while the whole export is read (and thrown away). */
-async function exportPeakRss(db: Database, from: string, to: string): Promise<void> {
+async function exportPeakRss(label: string, open: () => Promise<Readable>): Promise<void> {
   global.gc?.();
   const baseline = process.memoryUsage().rss;
   let peak = baseline;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
   const started = performance.now();
-  const exported = await exportConsumptionsCsv(db, { from, to });
+  const stream = await open();
   let bytes = 0;
-  for await (const chunk of exported.stream) bytes += (chunk as Buffer).length;
+  for await (const chunk of stream) bytes += (chunk as Buffer).length;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
   const mib = (n: number) => (n / 1_048_576).toFixed(1);
-  console.log(`CSV export ${from}..${to}: ${mib(bytes)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s, RSS ${mib(baseline)} -> peak ${mib(peak)} MiB`);
+  console.log(`${label}: ${mib(bytes)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s, RSS ${mib(baseline)} -> peak ${mib(peak)} MiB`);
 }
 
 async function main(): Promise<void> {
@@ -141,8 +143,17 @@ async function main(): Promise<void> {
     await explain(db, 'expiring window, before', expiring);
     await measure('expiring in 7 days, first page of 100, before (no index)', () => listPackagesByExpiry(db, window, { limit: 100 }));
 
-    await exportPeakRss(db, monthAgo, tomorrow);
-    await exportPeakRss(db, yearAgo, tomorrow);
+    await exportPeakRss('consumptions CSV, 30 days', async () => (await exportConsumptionsCsv(db, { from: monthAgo, to: tomorrow })).stream);
+    await exportPeakRss('consumptions CSV, a year', async () => (await exportConsumptionsCsv(db, { from: yearAgo, to: tomorrow })).stream);
+    await exportPeakRss('seller earnings CSV, a year, before (one query of every entry)', async () => {
+      const entries = await db.$queryRawUnsafe<Array<Record<string, unknown>>>(
+        `SELECT id, occurred_at, kind, order_id, currency, gross_minor, platform_fee_minor, seller_share_minor, fee_basis_points
+           FROM seller_earning_entries WHERE seller_id = '${sellerId}'::uuid AND occurred_at >= '${yearAgo}' ORDER BY occurred_at, id LIMIT 100000`,
+      );
+      const csv = stringify({ header: true, record_delimiter: 'windows', cast: { date: (value) => value.toISOString(), bigint: (value) => value.toString() } });
+      return Readable.from(entries).pipe(csv);
+    });
+    await exportPeakRss('seller earnings CSV, a year, after', () => exportEarningsCsv(db, sellerId, { from: yearAgo, to: tomorrow }));
     await db.$disconnect();
   } finally {
     await postgres.stop();
