@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { keepHistory } from './record-history';
 import type { topUpRefillWorkflow } from '../../workflows/top-up-refill';
 import { DUNNING_SCHEDULE_MS } from '../../workflows/top-up-refill';
 import type { ChargeResult, TopUpRefillActivities } from '../../workflows/top-up-refill-contract';
@@ -53,7 +54,7 @@ function steps(answers: ChargeResult[], claim: Awaited<ReturnType<TopUpRefillAct
   return { activities, calls, keys };
 }
 
-async function run(activities: TopUpRefillActivities) {
+async function run(activities: TopUpRefillActivities, historyName?: string) {
   const taskQueue = newTaskQueue();
   const ruleId = randomUUID();
   const refillId = refillWorkflowId(ruleId, randomUUID());
@@ -61,6 +62,7 @@ async function run(activities: TopUpRefillActivities) {
   const result = await worker.runUntil(
     env.client.workflow.execute<typeof topUpRefillWorkflow>('topUpRefillWorkflow', { taskQueue, workflowId: refillId, args: [{ refillId, ruleId, userId: 'user-1' }] }),
   );
+  if (historyName) await keepHistory(env.client, refillId, historyName);
   return { result, refillId };
 }
 
@@ -84,7 +86,7 @@ function expectWaits(attempts: Array<{ at: string }>, waits: number[]): void {
 describe('top-up refill workflow', () => {
   it('retries a refused charge after 1 hour, 1 day and 3 days, then gives up through failTopUp once', async () => {
     const { activities, calls, keys } = steps(['declined', 'requires_action', 'declined', 'declined']);
-    const { result, refillId } = await run(activities);
+    const { result, refillId } = await run(activities, 'refill-dunning-requires-action-as-decline');
     expect(result.outcome).toBe('failed');
     expect(result.attempts.map((a) => a.result)).toEqual(['declined', 'requires_action', 'declined', 'declined']);
     expectWaits(result.attempts, [HOUR, DAY, 3 * DAY]);
@@ -95,7 +97,7 @@ describe('top-up refill workflow', () => {
 
   it('provisions once when a retry is approved, and stops retrying', async () => {
     const { activities, calls } = steps(['declined', 'approved']);
-    const { result } = await run(activities);
+    const { result } = await run(activities, 'refill-approved-on-retry');
     expect(result.outcome).toBe('completed');
     expectWaits(result.attempts, [HOUR]);
     expect(calls).toEqual(['claim', 'order', 'charge', 'charge', 'provision']);
@@ -104,7 +106,7 @@ describe('top-up refill workflow', () => {
   it('buys nothing when the month is capped or the rule paused', async () => {
     for (const [claim, outcome] of [['capped', 'capped'], ['paused', 'skipped']] as const) {
       const { activities, calls } = steps([], claim);
-      const { result } = await run(activities);
+      const { result } = await run(activities, `refill-${outcome}`);
       expect([result.outcome, calls]).toEqual([outcome, ['claim']]);
     }
   });
