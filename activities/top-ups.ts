@@ -7,7 +7,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Database } from '../platform/database';
 import { BillingError } from '../platform/errors';
 import { OrderWorkflowClient, getOrder, placeOrder } from '../modules/orders';
-import { chargeRefillOrder, claimRefill, failRefill, refillOrderRequest } from '../modules/topups';
+import { chargeRefillOrder, claimRefill, completeRefill, failRefill, getRefillById, noteActionRequired, noteRefillOrder, refillOrderRequest, type OffSessionAnswer } from '../modules/topups';
 import type { ChargeResult, TopUpRefillActivities } from '../workflows/top-up-refill-contract';
 
 /** Who the refill's writes are audited as. */
@@ -31,6 +31,13 @@ async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export function createTopUpActivities({ db }: TopUpActivityDeps): TopUpRefillActivities {
+  async function chargeOrder(refillId: string, orderId: string, idempotencyKey: string): Promise<OffSessionAnswer> {
+    const order = await getOrder(db, orderId);
+    const answer = await chargeRefillOrder(db, order, idempotencyKey, (await getRefillById(db, refillId))?.paymentMethodId);
+    if (answer.status === 'approved') await db.order.update({ where: { id: orderId }, data: { paymentReference: answer.tradeNo } });
+    return answer;
+  }
+
   return {
     claimTopUpSlot: ({ refillId, ruleId, at }) =>
       refusalsFinal(async () => {
@@ -44,6 +51,7 @@ export function createTopUpActivities({ db }: TopUpActivityDeps): TopUpRefillAct
         const request = await refillOrderRequest(db, refillId);
         const idempotency = { scope: REFILL_ACTOR, key: `${refillId}:order`, requestHash: refillId };
         const placed = await placeOrder(db, request, REFILL_ORDER_EXPIRY_SECONDS, idempotency, REFILL_ACTOR);
+        await noteRefillOrder(db, refillId, placed.body.id);
         return { orderId: placed.body.id };
       }),
 
@@ -51,12 +59,17 @@ export function createTopUpActivities({ db }: TopUpActivityDeps): TopUpRefillAct
      * An approved charge's trade number is kept as the order's payment reference, so provisioning
      * (a separate step, maybe on another worker) delivers the payment the gateway reported.
      */
-    chargeTopUpOffSession: ({ orderId, idempotencyKey }) =>
-      refusalsFinal(async (): Promise<ChargeResult> => {
-        const order = await getOrder(db, orderId);
-        const answer = await chargeRefillOrder(db, order, idempotencyKey);
-        if (answer.status === 'approved') await db.order.update({ where: { id: orderId }, data: { paymentReference: answer.tradeNo } });
-        return answer.status;
+    chargeTopUpOffSession: ({ refillId, orderId, idempotencyKey }) => refusalsFinal(async (): Promise<ChargeResult> => (await chargeOrder(refillId, orderId, idempotencyKey)).status),
+
+    chargeTopUp: ({ refillId, orderId, idempotencyKey }) =>
+      refusalsFinal(async () => {
+        const answer = await chargeOrder(refillId, orderId, idempotencyKey);
+        return answer.status === 'requires_action' ? { result: answer.status, actionUrl: answer.actionUrl } : { result: answer.status };
+      }),
+
+    noteTopUpActionRequired: ({ refillId, actionUrl }) =>
+      refusalsFinal(async () => {
+        await noteActionRequired(db, refillId, actionUrl);
       }),
 
     /**
@@ -79,11 +92,12 @@ export function createTopUpActivities({ db }: TopUpActivityDeps): TopUpRefillAct
           note: `top-up refill ${refillId}`,
           eventId: `${refillId}:payment`,
         });
+        await completeRefill(db, refillId);
       }),
 
-    failTopUp: ({ refillId, orderId }) =>
+    failTopUp: ({ refillId, orderId, reason }) =>
       refusalsFinal(async () => {
-        await failRefill(db, { refillId, orderId });
+        await failRefill(db, { refillId, orderId, reason });
       }),
   };
 }

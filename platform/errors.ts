@@ -39,6 +39,9 @@ export const ERROR_STATUS = {
   MISMATCH_NOT_REDRIVABLE: 409,
   // top-ups: a monthly amount cap below the price of one purchase of the rule's package
   TOP_UP_CAP_TOO_LOW: 422,
+  // top-ups: a manual top-up the rule's monthly caps have no room for; a purchase with no usable saved method
+  TOP_UP_CAP_REACHED: 409,
+  PAYMENT_METHOD_REQUIRED: 422,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;

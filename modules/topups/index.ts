@@ -6,11 +6,13 @@ export { MAX_OFFERS, OFFER_CACHE_MS, OfferBook, offerBookFor, pickOffers, purcha
 export type { PurchaseOffer, ShortfallDetails } from './offers';
 export { createTopUpRule, deleteTopUpRule, getTopUpRule, listTopUpRules, setTopUpRulePaused, topUpRuleSchema } from './top-up-rules';
 export type { TopUpRuleInput, TopUpRuleView } from './top-up-rules';
-export { claimRefill, failRefill, listRefills, monthlyUse, releaseRefill, topUpRefillSchema } from './refills';
+export { claimRefill, completeRefill, failRefill, getRefill, getRefillById, listRefills, monthlyUse, noteActionRequired, noteRefillOrder, releaseRefill, topUpRefillSchema } from './refills';
 export type { TopUpRefillView } from './refills';
 export { chargeSavedToken, forgetSavedToken } from './gateway-charges';
 export type { GatewayAccount, OffSessionAnswer, OffSessionCharge } from './gateway-charges';
 export { listPaymentMethods, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema } from './payment-methods';
 export type { SavedPaymentMethodView } from './payment-methods';
-export { chargeRefillOrder, mayCrossThreshold, refillDue, refillOrderRequest, startRefillAfter } from './refill-start';
+export { chargeRefillOrder, mayCrossThreshold, refillDue, refillOrderRequest, startRefill, startRefillAfter } from './refill-start';
+export { confirmTopUpAction, manualRefillId, startManualTopUp } from './manual-top-ups';
+export type { ManualTopUpInput } from './manual-top-ups';
 export type { RefillStartDeps } from './refill-start';
