@@ -15,6 +15,7 @@ import type { ChargeResult, TopUpRefillActivities } from '../../workflows/top-up
 import { refillWorkflowId } from '../../modules/topups/rules/caps';
 import { suiteWorkflowBundle } from '../support/workflow-bundle';
 import { newTaskQueue, startTimeSkippingEnv } from './time-skipping';
+import { waitFor } from '../support/wait';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -125,7 +126,7 @@ describe('top-up refill workflow', () => {
     const result = await worker.runUntil(async () => {
       const handle = await env.client.workflow.start<typeof topUpRefillWorkflow>('topUpRefillWorkflow', { taskQueue, workflowId: refillId, args: [{ refillId, ruleId, userId: 'user-1' }] });
       // Wait (on the workflow's own history, not the clock) until the link was handed over, then confirm.
-      while (!calls.includes('action')) await new Promise((resolve) => setTimeout(resolve, 20));
+      await waitFor(() => calls.includes('action'), 30_000, 'the link handed over');
       await handle.signal(topUpActionCompleted);
       return handle.result();
     });
