@@ -195,7 +195,7 @@ export async function noteRefillOrder(db: Database, refillId: string, orderId: s
 export async function noteActionRequired(db: Database, refillId: string, actionUrl: string): Promise<TopUpRefillView> {
   return db.$transaction(async (tx) => {
     const { count } = await tx.topUpRefill.updateMany({
-      where: { id: refillId, outcome: { in: ['pending', 'requires_action'] }, NOT: { actionUrl } },
+      where: { id: refillId, outcome: { in: ['pending', 'requires_action'] }, OR: [{ actionUrl: null }, { actionUrl: { not: actionUrl } }] },
       data: { outcome: 'requires_action', actionUrl },
     });
     const refill = await tx.topUpRefill.findUniqueOrThrow({ where: { id: refillId } });
@@ -204,11 +204,6 @@ export async function noteActionRequired(db: Database, refillId: string, actionU
     }
     return topUpRefillView(refill);
   });
-}
-
-/** The customer says they completed the payment: the refill is under way again (its workflow charges again). */
-export async function noteActionCompleted(db: Database, refillId: string): Promise<void> {
-  await db.topUpRefill.updateMany({ where: { id: refillId, outcome: 'requires_action' }, data: { outcome: 'pending', actionUrl: null } });
 }
 
 /** A refill paid and handed to its order to grant: `succeeded`, and `top_up.succeeded` recorded once. */
