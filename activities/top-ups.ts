@@ -50,7 +50,8 @@ export function createTopUpActivities({ db }: TopUpActivityDeps): TopUpRefillAct
       refusalsFinal(async () => {
         const request = await refillOrderRequest(db, refillId);
         const idempotency = { scope: REFILL_ACTOR, key: `${refillId}:order`, requestHash: refillId };
-        const placed = await placeOrder(db, request, REFILL_ORDER_EXPIRY_SECONDS, idempotency, REFILL_ACTOR);
+        // Its own order, never the user's unpaid one: each refill charges and grants exactly its own purchase.
+        const placed = await placeOrder(db, { ...request, reuseUnpaid: false }, REFILL_ORDER_EXPIRY_SECONDS, idempotency, REFILL_ACTOR);
         await noteRefillOrder(db, refillId, placed.body.id);
         return { orderId: placed.body.id };
       }),

@@ -4,6 +4,9 @@
  *   them, once per deduct) and manual top-ups, all at once: the month's cap is never exceeded, the counter
  *   matches the refills that claimed a slot, each claimed refill is paid and granted once, and a crossing
  *   starts at most one threshold refill;
+ * - a charge whose answer is lost (taken at the gateway, the caller gone before it heard) and a worker
+ *   stopped as soon as the gateway took the payment: the retry and the next worker charge nothing more,
+ *   and the credits are granted once;
  * - a refund of a refill's order revokes its unspent credits, as for any other order.
  */
 import { withSignature } from '../modules/payments/rules/gateway-signature';
@@ -34,11 +37,12 @@ afterAll(async () => {
   await gateway?.close();
 });
 
-async function userWithToken(label: string): Promise<string> {
+async function userWithToken(label: string, onToken?: (token: string) => void): Promise<string> {
   const userId = newUserId(`tul-${label}`);
   const params = withSignature({ merchant_id: account.merchantId, customer_ref: userId, timestamp: String(Math.floor(Date.now() / 1000)) }, account.secret);
   const response = await fetch(`${gateway.url}/tokens`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params).toString() });
   const { token } = (await response.json()) as { token: string };
+  onToken?.(token);
   expectStatus(await stack.call('POST', '/v1/me/payment-methods', { as: { user: userId }, body: { channel, token } }), 201, 'save token');
   return userId;
 }
@@ -95,6 +99,38 @@ describe('top-up limits', () => {
       expect([...gateway.trades.values()].filter((trade) => trade.out_trade_no === order.id)).toHaveLength(1);
     }
     expect(claimed.every((refill) => refill.outcome === 'succeeded')).toBe(true);
+  });
+
+  it('a charge answer lost after the payment and a worker stopped between the charge and the grant: charged once, provisioned once', async () => {
+    let token = '';
+    const userId = await userWithToken('crash', (saved) => {
+      token = saved;
+    });
+    gateway.loseNextChargeAnswer.add(token);
+    const started = expectStatus(await stack.call<{ id: string }>('POST', '/v1/me/top-ups', { as: { user: userId }, body: { packageCode }, idempotencyKey: uniqueKey('manual') }), 202, 'manual');
+    // The worker goes away as soon as the gateway has booked the payment (its answer was lost: the activity retries).
+    await waitFor(
+      async () => {
+        const order = await stack.db.order.findFirst({ where: { userId } });
+        return order && gateway.trades.has(order.id) ? order : undefined;
+      },
+      90_000,
+      'the payment booked',
+    );
+    expect(gateway.loseNextChargeAnswer.has(token)).toBe(false); // the booked charge's answer was the lost one
+    await stack.stopWorker();
+    const refillBefore = await stack.db.topUpRefill.findUniqueOrThrow({ where: { id: started.id } });
+    await stack.startWorker();
+    const refill = await waitFor(async () => {
+      const row = await stack.db.topUpRefill.findUniqueOrThrow({ where: { id: started.id } });
+      return row.outcome === 'succeeded' ? row : undefined;
+    }, 90_000, 'the top-up to succeed');
+    expect(refillBefore.orderId === null || refillBefore.orderId === refill.orderId).toBe(true);
+    await waitForOrder(stack, refill.orderId!, ['completed']);
+    expect(await provisionedState(stack, refill.orderId!)).toEqual({ periods: 1, payments: 1, grants: 1 });
+    expect([...gateway.trades.values()].filter((trade) => trade.out_trade_no === refill.orderId)).toHaveLength(1);
+    expect([...gateway.charges.values()].filter((answer) => answer.out_trade_no === refill.orderId && answer.status === 'approved')).toHaveLength(1);
+    expect(await availableCredits(stack.db, userId)).toBe(PACKAGE_CREDITS);
   });
 
   it("a refund of a refill's order revokes its unspent credits, as for any other order", async () => {

@@ -60,6 +60,11 @@ export interface GatewaySimulator {
   refunds: Array<Record<string, string>>;
   /** The gateway's books, by out_trade_no (our order id). */
   trades: Map<string, SimulatedTrade>;
+  /**
+   * Tokens whose next charge is taken but its answer lost (a 503 after the payment was booked), as when
+   * the caller dies between the charge and its answer: a retry with the same key must get the payment.
+   */
+  loseNextChargeAnswer: Set<string>;
   close(): Promise<void>;
 }
 
@@ -70,6 +75,7 @@ export async function startGatewaySimulator(options: GatewaySimulatorOptions): P
   const tokens = new Map<string, SimulatedToken>();
   const charges = new Map<string, Record<string, string>>();
   /** Charges answered requires_action, by idempotency key, until the customer completes them. */
+  const loseNextChargeAnswer = new Set<string>();
   const awaitingCustomer = new Map<string, { out_trade_no: string; amount: number; currency: string }>();
 
   /** Books a successful payment; answers its trade number. */
@@ -173,6 +179,7 @@ export async function startGatewaySimulator(options: GatewaySimulatorOptions): P
           awaitingCustomer.set(key, { out_trade_no: answer.out_trade_no!, amount: Number(params.amount), currency: params.currency ?? '' });
         }
         charges.set(key, answer);
+        if (loseNextChargeAnswer.delete(params.token ?? '')) return json(res, 503, { code: 'fail', message: 'answer lost' });
         return json(res, 200, answer);
       }
       if (req.method === 'GET' && url.pathname === '/authenticate') {
@@ -207,6 +214,7 @@ export async function startGatewaySimulator(options: GatewaySimulatorOptions): P
     trades,
     tokens,
     charges,
+    loseNextChargeAnswer,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
