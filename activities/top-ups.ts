@@ -33,6 +33,12 @@ async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
 export function createTopUpActivities({ db }: TopUpActivityDeps): TopUpRefillActivities {
   async function chargeOrder(refillId: string, orderId: string, idempotencyKey: string): Promise<OffSessionAnswer> {
     const order = await getOrder(db, orderId);
+    // Charged only while it waits for its payment: an order paid some other way meanwhile (a checkout
+    // that picked up this unpaid order) is never charged again off-session. A retry after our own
+    // approval finds it still waiting (provisioning moves it on) and gets the same answer by its key.
+    if (order.status !== 'pending_payment') {
+      throw new BillingError('ORDER_STATE_CONFLICT', 'The refill order is no longer waiting for its payment.', { orderId, status: order.status });
+    }
     const answer = await chargeRefillOrder(db, order, idempotencyKey, (await getRefillById(db, refillId))?.paymentMethodId);
     if (answer.status === 'approved') await db.order.update({ where: { id: orderId }, data: { paymentReference: answer.tradeNo } });
     return answer;
