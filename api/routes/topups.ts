@@ -201,7 +201,7 @@ export const topUpRoutes: RouteDefinition[] = [
     path: '/v1/me/top-ups/:refillId/confirm',
     access: USER,
     tag: 'User',
-    operationId: 'confirmMyTopUp',
+    operationId: 'resumeMyTopUp',
     summary: 'Confirm a top-up the bank asked me to complete',
     description:
       'After completing the payment at `actionUrl` (3-D Secure), tells the waiting refill to charge again; the gateway answers the completed payment and the refill goes on. Answers the refill as it was (poll it for the outcome); a refill not waiting is answered unchanged. Not completed within 24 hours, the refill fails (`action_abandoned`).',

@@ -2101,7 +2101,7 @@ export interface paths {
          * Confirm a top-up the bank asked me to complete
          * @description After completing the payment at `actionUrl` (3-D Secure), tells the waiting refill to charge again; the gateway answers the completed payment and the refill goes on. Answers the refill as it was (poll it for the outcome); a refill not waiting is answered unchanged. Not completed within 24 hours, the refill fails (`action_abandoned`).
          */
-        post: operations["confirmMyTopUp"];
+        post: operations["resumeMyTopUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -20774,7 +20774,7 @@ export interface operations {
             };
         };
     };
-    confirmMyTopUp: {
+    resumeMyTopUp: {
         parameters: {
             query?: never;
             header?: never;
