@@ -51,15 +51,17 @@ export async function readOperationsGauges(db: Database | Tx): Promise<Operation
         WHERE status = 'active' AND current_period_end < now() - interval '1 minute')::int AS subscriptions_overdue,
       latest.finished_at AS reconciliation_finished_at,
       latest.summary AS reconciliation_summary,
-      (WITH RECURSIVE channel AS (
-        -- The channels with reports, one index probe each (a skip scan), rather than sorting every report.
-        SELECT min(channel_code) AS code FROM reconciliation_reports
+      (WITH RECURSIVE newest AS (
+        -- Each channel's newest report, one backward probe of (channel_code, created_at) per channel (a skip
+        -- scan), rather than sorting every report.
+        (SELECT channel_code, mismatch_count FROM reconciliation_reports ORDER BY channel_code DESC, created_at DESC LIMIT 1)
         UNION ALL
-        SELECT (SELECT min(channel_code) FROM reconciliation_reports WHERE channel_code > channel.code) FROM channel WHERE channel.code IS NOT NULL
+        SELECT next.channel_code, next.mismatch_count FROM newest CROSS JOIN LATERAL (
+          SELECT channel_code, mismatch_count FROM reconciliation_reports
+          WHERE channel_code < newest.channel_code ORDER BY channel_code DESC, created_at DESC LIMIT 1
+        ) next
       )
-      SELECT COALESCE(sum((
-        SELECT mismatch_count FROM reconciliation_reports WHERE channel_code = channel.code ORDER BY created_at DESC LIMIT 1
-      )), 0) FROM channel WHERE channel.code IS NOT NULL)::int AS gateway_mismatches
+      SELECT COALESCE(sum(mismatch_count), 0) FROM newest))::int AS gateway_mismatches
     FROM (SELECT 1) one
     LEFT JOIN LATERAL (
       SELECT finished_at, summary FROM lifecycle_reports
