@@ -61,7 +61,7 @@ export async function readOperationsGauges(db: Database | Tx): Promise<Operation
           WHERE channel_code < newest.channel_code ORDER BY channel_code DESC, created_at DESC LIMIT 1
         ) next
       )
-      SELECT COALESCE(sum(mismatch_count), 0) FROM newest))::int AS gateway_mismatches
+      SELECT COALESCE(sum(mismatch_count), 0) FROM newest)::int AS gateway_mismatches
     FROM (SELECT 1) one
     LEFT JOIN LATERAL (
       SELECT finished_at, summary FROM lifecycle_reports
