@@ -1,5 +1,5 @@
 /**
- * One request, one trace: the HTTP server span (instrumentation-http), the Temporal client's span
+ * One request, one trace: the HTTP server span (api/request-tracing.ts), the Temporal client's span
  * (a start, an update), the workflow's spans and the activity's span all carry the same trace id,
  * exported here to an in-memory exporter (production exports OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set).
  */
