@@ -17,7 +17,12 @@ import type { Request, RequestHandler, Response } from 'express';
 /** Probes and scrapes every few seconds would be most of the traces and say nothing. */
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
-const requestContexts = new WeakMap<Request, Context>();
+/**
+ * The request's trace context, kept on the request itself: a WeakMap entry per request would be an
+ * ephemeron the garbage collector has to process on every scavenge.
+ */
+const TRACE_CONTEXT = Symbol('traceContext');
+type TracedRequest = Request & { [TRACE_CONTEXT]?: Context };
 
 /** Reads W3C trace-context headers straight from Node's lower-cased header object. */
 const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
@@ -41,7 +46,7 @@ export function requestTracing(tracer: Tracer = trace.getTracer('durable-billing
     const parent = propagation.extract(ROOT_CONTEXT, req.headers, headerGetter);
     const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);
     const active = trace.setSpan(parent, span);
-    requestContexts.set(req, active);
+    (req as TracedRequest)[TRACE_CONTEXT] = active;
     if (span.isRecording()) {
       recordRequest(span, req);
       // The response's listeners (the request log line, the span's end) run in the request's context, so
@@ -58,7 +63,7 @@ export function requestTracing(tracer: Tracer = trace.getTracer('durable-billing
  * route handler (and the Temporal calls it makes, which carry the context to workflows) would lose it.
  */
 export const resumeRequestTrace: RequestHandler = (req, _res, next) => {
-  const active = requestContexts.get(req);
+  const active = (req as TracedRequest)[TRACE_CONTEXT];
   if (active) context.with(active, next);
   else next();
 };
