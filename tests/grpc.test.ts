@@ -4,12 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect, type AddressInfo } from 'node:net';
-import type { Http2Server } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fromBinary } from '@bufbuild/protobuf';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
-import { createGrpcServer } from '../api/grpc/server';
+import { createGrpcServer, type GrpcServer } from '../api/grpc/server';
 import { ErrorInfoSchema } from '../api/grpc/gen/google/rpc/error_details_pb';
 import { balances, grantCredits, newUserId, SERVICE_KEY, startStack, type TestStack } from './support/stack';
 import { createLogger } from '../platform/logger';
@@ -28,7 +27,7 @@ const loaded = grpc.loadPackageDefinition(definition) as any;
 type Answer = { error: grpc.ServiceError | null; value: any; metadata: grpc.Metadata | undefined };
 
 let stack: TestStack;
-let server: Http2Server;
+let server: GrpcServer;
 let credits: any;
 let health: any;
 let reflection: any;
