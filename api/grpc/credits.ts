@@ -59,8 +59,8 @@ async function callRoute(route: RouteDefinition, deps: ApiDeps, log: () => Logge
     rawBody: undefined,
   });
   if ('stream' in result) throw new Error(`route ${route.operationId} streams; it cannot be served over gRPC`);
-  const json = result.bodyText !== undefined ? (JSON.parse(result.bodyText) as JsonValue) : (result.body as JsonValue);
-  return { body: json, replayed: result.replayed === true };
+  // `body` is the answer as JSON values (a stored answer's `bodyText` parsed): no second parse of the text.
+  return { body: result.body as JsonValue, replayed: result.replayed === true };
 }
 
 /** The credits service's calls by method local name (`deductCredits`), each running its route (api/grpc/methods.ts). */
