@@ -132,10 +132,14 @@ export class GrpcServer extends Server {
   private route(socket: Socket): void {
     let received = Buffer.alloc(0);
     socket.setTimeout(FIRST_BYTES_TIMEOUT_MS, () => socket.destroy());
+    // Until a server has the socket, a reset must not become an uncaught 'error' (the process would exit).
+    const onError = () => socket.destroy();
+    socket.on('error', onError);
     const onData = (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       if (received.length < HTTP2_PREFACE_START.length) return;
       socket.off('data', onData);
+      socket.off('error', onError);
       socket.setTimeout(0);
       socket.pause();
       // Both servers read what was already received from the socket's buffer first.
