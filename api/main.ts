@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   keepIdleConnectionsLongerThanClients(server);
   const { port } = await listenOn(server, { host: config.HOST, port: config.PORT, hostVariable: 'HOST', portVariable: 'PORT' });
   log.info({ url: `http://${config.HOST}:${port}`, tracing: tracing ? 'otlp' : 'off' }, 'api listening');
-  const grpcServer = config.GRPC_PORT === undefined ? undefined : (await import('./grpc/server')).createGrpcServer(deps, log);
+  const grpcServer = config.GRPC_PORT === undefined ? undefined : (await import('./grpc/server')).createGrpcServer(deps, log, { shutdownGraceMs: config.SHUTDOWN_GRACE_MS });
   if (grpcServer) {
     const grpcAddress = await listenOn(grpcServer, { host: config.HOST, port: config.GRPC_PORT!, hostVariable: 'HOST', portVariable: 'GRPC_PORT' });
     log.info({ address: `${config.HOST}:${grpcAddress.port}` }, 'grpc listening');
