@@ -138,7 +138,7 @@ async function insertGrants(db: PgClient, sizes: GrowSizes): Promise<number> {
     const result = await db.query(
       `INSERT INTO user_packages (id, user_id, source, status, total_credits, used_credits, reserved_credits, priority, starts_at, expires_at, created_at, updated_at)
        SELECT grant_id, user_id, 'purchase', CASE WHEN i % 50 = 0 THEN 'depleted' ELSE 'active' END::"GrantStatus",
-              deducts * cost + CASE WHEN i % 50 = 0 THEN 0 ELSE 100 + (i * 7919) % 5000 END,
+              deducts * cost + CASE WHEN i % 50 = 0 THEN 0 ELSE 100 + (i::bigint * 7919) % 5000 END,
               deducts * cost, 0, 100, granted_at,
               CASE WHEN i % 3 = 0 THEN now() + interval '365 days' * (0.1 + 0.9 * random()) END,
               granted_at, now() - interval '1 day' * random()
