@@ -6,7 +6,7 @@
  * - grant_past_expiry: a grant still live past its expiry (plus a grace for the expiry sweep);
  * - paid_not_provisioned: an order paid but without its grant;
  * - dead_letters: webhook deliveries that gave up (a count, not per row).
- * It writes one lifecycle report (kind `inspection`), sets the findings gauge, and when something is
+ * It writes one lifecycle report (kind `inspection`), which the findings gauge reads, and when something is
  * found records an `inspection.findings` event through the outbox and mails the operator address.
  */
 import { randomUUID } from 'node:crypto';
@@ -20,12 +20,58 @@ import type { ScheduledJobInput } from '../../workflows/package-lifecycle-contra
 export const INSPECTION_FINDING_KINDS = ['ledger_mismatch', 'hold_past_deadline', 'grant_past_expiry', 'paid_not_provisioned', 'dead_letters'] as const;
 export type InspectionFindingKind = (typeof INSPECTION_FINDING_KINDS)[number];
 
-/** Findings of the last inspection per kind (a gauge: the alert fires while the last run found some). */
+/**
+ * Findings of the latest stored inspection per kind, read from its report at scrape time: a worker that
+ * restarted, or a replica that did not run it, reports the same counts (aggregate with max). The read is
+ * one indexed lookup (lifecycle_reports (kind, started_at)), cached for FINDINGS_CACHE_MS so it does not
+ * follow the scrape rate; a run in this process refreshes the cache with its own counts. Without a
+ * database to read (`readInspectionFindingsFrom` not called) it shows this process's last run, if any.
+ */
+export const FINDINGS_CACHE_MS = 5_000;
+
+let findingsSource: (() => Database) | undefined;
+let cachedFindings: { readAt: number; counts: Record<string, number> | null } | undefined;
+let pendingRead: Promise<void> | undefined;
+
+/** The database the findings gauge reads at scrape time (the worker's, set at start). */
+export function readInspectionFindingsFrom(source: () => Database): void {
+  findingsSource = source;
+  cachedFindings = undefined;
+}
+
+/** Counts by kind of the latest inspection report (null: none yet). */
+export async function latestInspectionFindings(db: Database): Promise<Record<string, number> | null> {
+  const [latest] = await db.$queryRaw<Array<{ summary: { byKind?: Record<string, number> } | null }>>`
+    SELECT summary FROM lifecycle_reports WHERE kind = 'inspection' ORDER BY started_at DESC LIMIT 1`;
+  return latest ? (latest.summary?.byKind ?? {}) : null;
+}
+
+async function refreshFindings(): Promise<void> {
+  const source = findingsSource;
+  if (!source || (cachedFindings && Date.now() - cachedFindings.readAt < FINDINGS_CACHE_MS)) return;
+  pendingRead ??= latestInspectionFindings(source())
+    .then((counts) => {
+      cachedFindings = { readAt: Date.now(), counts };
+    })
+    // Database down: the last values stay; /readyz says why.
+    .catch(() => undefined)
+    .finally(() => {
+      pendingRead = undefined;
+    });
+  await pendingRead;
+}
+
 export const inspectionFindings = new Gauge({
   name: 'billing_inspection_findings',
-  help: 'Findings of the last daily inspection, by kind (ledger_mismatch, hold_past_deadline, grant_past_expiry, paid_not_provisioned, dead_letters).',
+  help: 'Findings of the latest daily inspection (its stored report), by kind (ledger_mismatch, hold_past_deadline, grant_past_expiry, paid_not_provisioned, dead_letters); no sample before the first report.',
   labelNames: ['kind'] as const,
   registers: [metricsRegistry],
+  async collect() {
+    await refreshFindings();
+    const counts = cachedFindings?.counts;
+    if (!counts) return;
+    for (const kind of INSPECTION_FINDING_KINDS) this.set({ kind }, counts[kind] ?? 0);
+  },
 });
 
 interface Finding {
@@ -147,7 +193,8 @@ export async function runInspection(db: Database, input: ScheduledJobInput = {},
     }
     return created.count === 1;
   });
-  for (const kind of INSPECTION_FINDING_KINDS) inspectionFindings.set({ kind }, counts[kind]);
+  // The report just written is the latest: the gauge shows it at once, without waiting for the cache.
+  cachedFindings = { readAt: Date.now(), counts };
   if (written && total > 0 && options.notifyOperator) await mailOperator(options.notifyOperator, id, total, counts);
   return id;
 }
