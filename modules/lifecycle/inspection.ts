@@ -97,39 +97,51 @@ const DEFAULT_GRACE_MS = 60 * 60 * 1000;
 /** Findings listed per kind in the report; the summary counts them all. */
 const LISTED_PER_KIND = 500;
 
+/**
+ * One page of users: the next `pageSize` user ids after `after`, then every check over the id range
+ * (after, last]. A range, not `user_id = ANY(ids)`: the planner walks the user_id index for a range, where
+ * for a long id list it chose a sequential scan of user_packages on every page (one scan per page: the run
+ * grew with the square of the users). The ledger sums are read per grant from the index on
+ * (user_package_id, amount, reserved_delta, used_delta) alone (index-only: the ledger is append-only, so
+ * its pages are all-visible once vacuumed), summed per grant before the comparison so no page sorts or
+ * hashes its users' whole ledgers.
+ */
 async function inspectUserPage(db: Database, after: string, pageSize: number, cutoff: Date): Promise<{ last: string | null; findings: Finding[] }> {
   return db.$transaction(async (tx) => {
     const users = await tx.$queryRaw<Array<{ user_id: string }>>`
       SELECT DISTINCT user_id FROM user_packages WHERE user_id > ${after} ORDER BY user_id LIMIT ${pageSize}`;
     if (users.length === 0) return { last: null, findings: [] };
-    const ids = users.map((u) => u.user_id);
+    const last = users[users.length - 1]!.user_id;
     const findings: Finding[] = [];
     const mismatches = await tx.$queryRaw<Array<{ id: string; user_id: string; total: number; used: number; reserved: number; l_available: number; l_reserved: number; l_used: number }>>`
       SELECT g.id, g.user_id, g.total_credits AS total, g.used_credits AS used, g.reserved_credits AS reserved,
-             COALESCE(SUM(l.amount), 0)::int AS l_available, COALESCE(SUM(l.reserved_delta), 0)::int AS l_reserved,
-             COALESCE(SUM(l.used_delta), 0)::int AS l_used
-      FROM user_packages g LEFT JOIN credit_ledger_entries l ON l.user_package_id = g.id
-      WHERE g.user_id = ANY(${ids}::text[])
-      GROUP BY g.id
-      HAVING g.total_credits - g.used_credits - g.reserved_credits < 0
-          OR COALESCE(SUM(l.amount), 0) <> g.total_credits - g.used_credits - g.reserved_credits
-          OR COALESCE(SUM(l.reserved_delta), 0) <> g.reserved_credits
-          OR COALESCE(SUM(l.used_delta), 0) <> g.used_credits`;
+             l.available::int AS l_available, l.reserved::int AS l_reserved, l.used::int AS l_used
+      FROM user_packages g
+      CROSS JOIN LATERAL (
+        SELECT COALESCE(SUM(amount), 0) AS available, COALESCE(SUM(reserved_delta), 0) AS reserved, COALESCE(SUM(used_delta), 0) AS used
+        FROM credit_ledger_entries WHERE user_package_id = g.id
+      ) l
+      WHERE g.user_id > ${after} AND g.user_id <= ${last}
+        AND (g.total_credits - g.used_credits - g.reserved_credits < 0
+          OR l.available <> g.total_credits - g.used_credits - g.reserved_credits
+          OR l.reserved <> g.reserved_credits
+          OR l.used <> g.used_credits)`;
     for (const m of mismatches) {
       findings.push({
         id: `ledger_mismatch:${m.id}`, kind: 'ledger_mismatch', subjectId: m.id, userId: m.user_id,
         details: { columns: { available: m.total - m.used - m.reserved, reserved: m.reserved, used: m.used }, ledger: { available: m.l_available, reserved: m.l_reserved, used: m.l_used } },
       });
     }
-    const holds = await tx.reservation.findMany({ where: { userId: { in: ids }, status: 'held', expiresAt: { lt: cutoff } }, select: { id: true, userId: true, expiresAt: true } });
+    const inPage = { gt: after, lte: last };
+    const holds = await tx.reservation.findMany({ where: { userId: inPage, status: 'held', expiresAt: { lt: cutoff } }, select: { id: true, userId: true, expiresAt: true } });
     for (const hold of holds) {
       findings.push({ id: `hold_past_deadline:${hold.id}`, kind: 'hold_past_deadline', subjectId: hold.id, userId: hold.userId, details: { expiresAt: hold.expiresAt.toISOString() } });
     }
-    const grants = await tx.userPackage.findMany({ where: { userId: { in: ids }, status: { in: ['pending', 'active', 'depleted'] }, expiresAt: { lt: cutoff } }, select: { id: true, userId: true, status: true, expiresAt: true } });
+    const grants = await tx.userPackage.findMany({ where: { userId: inPage, status: { in: ['pending', 'active', 'depleted'] }, expiresAt: { lt: cutoff } }, select: { id: true, userId: true, status: true, expiresAt: true } });
     for (const grant of grants) {
       findings.push({ id: `grant_past_expiry:${grant.id}`, kind: 'grant_past_expiry', subjectId: grant.id, userId: grant.userId, details: { status: grant.status, expiresAt: grant.expiresAt?.toISOString() ?? null } });
     }
-    return { last: ids[ids.length - 1]!, findings };
+    return { last, findings };
   });
 }
 
