@@ -207,10 +207,12 @@ async function insertEvents(db: PgClient, sizes: GrowSizes): Promise<number> {
   let written = 0;
   for (let from = 1; from <= sizes.events; from += BATCH_ROWS) {
     const result = await db.query(
+      // Every random() in the select list or in a subquery that refers to g: an uncorrelated LATERAL
+      // subquery is evaluated once per statement, giving every row the same value.
       `INSERT INTO events (id, type, user_id, payload, occurred_at, relayed_at)
-       SELECT gen_random_uuid(), t.type, u.user_id, t.payload, t.at, t.at + interval '50 milliseconds'
+       SELECT gen_random_uuid(), t.type, '${PREFIX}-user-' || lpad((1 + floor($4 * power(random(), 3)))::int::text, 7, '0'),
+              t.payload, t.at, t.at + interval '50 milliseconds'
        FROM generate_series($1::bigint, $2::bigint - 1) AS g
-       CROSS JOIN LATERAL (SELECT '${PREFIX}-user-' || lpad((1 + floor($4 * power(random(), 3)))::int::text, 7, '0') AS user_id) u
        CROSS JOIN LATERAL (
          SELECT CASE WHEN g % 20 = 0 THEN 'reservation.committed' WHEN g % 50 = 1 THEN 'credits.granted' ELSE 'credits.deducted' END AS type,
                 jsonb_build_object('consumptionId', gen_random_uuid(), 'actionKey', 'ai_chat', 'quantity', 1, 'credits', 1 + g % 5) AS payload,
@@ -245,9 +247,9 @@ async function insertDeliveries(db: PgClient, sizes: GrowSizes): Promise<number>
               CASE WHEN d.status = 'failed' THEN 'HTTP 503' END,
               CASE WHEN d.status = 'delivered' THEN e.occurred_at + interval '1 second' END,
               e.relayed_at, e.relayed_at + interval '1 second'
-       FROM events e CROSS JOIN LATERAL (SELECT CASE WHEN random() < $4 THEN 'failed' ELSE 'delivered' END AS status) d
+       FROM events e CROSS JOIN LATERAL (SELECT CASE WHEN e.seq % $4 = 0 THEN 'failed' ELSE 'delivered' END AS status) d
        WHERE e.seq >= $1 AND e.seq < $2`,
-      [from, Math.min(from + BATCH_ROWS, first + sizes.deliveries), endpointId, FAILED_DELIVERY_SHARE],
+      [from, Math.min(from + BATCH_ROWS, first + sizes.deliveries), endpointId, Math.round(1 / FAILED_DELIVERY_SHARE)],
     );
     written += result.rowCount ?? 0;
   }
