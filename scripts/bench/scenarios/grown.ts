@@ -21,9 +21,9 @@ const THROUGHPUT_RATIO_GOAL = 0.9;
 const P99_RATIO_GOAL = 1.5;
 
 interface PassFigures {
-  deduct: { perSecond: number; p99: number; sqlPerSecond: number; sqlP99: number };
-  lifecycle: { perSecond: number; p99: number; reserveP99: number };
-  orders: { perSecond: number; p99: number };
+  deduct: { perSecond: number; p99: number; sqlPerSecond: number; sqlP99: number; baselinePerSecond: number };
+  lifecycle: { perSecond: number; p99: number; reserveP99: number; baselinePerSecond: number };
+  orders: { perSecond: number; p99: number; baselinePerSecond: number };
 }
 
 /** Runs the three scenarios; their own target lines are renamed `<pass>-<name>` (they run twice). */
@@ -36,14 +36,20 @@ async function runPass(bench: Bench, pass: 'empty' | 'grown'): Promise<PassFigur
     for (const target of bench.targets.slice(before)) target.name = `${pass}-${target.name}`;
   }
   const results = bench.results as {
-    deduct: { api: PhaseResult; sqlViaPg: PhaseResult };
-    lifecycle: { api: PhaseResult; reserveP99Ms: number };
-    orders: { api: PhaseResult };
+    deduct: { api: PhaseResult; sqlViaPg: PhaseResult; baseline: PhaseResult };
+    lifecycle: { api: PhaseResult; reserveP99Ms: number; baseline: PhaseResult };
+    orders: { api: PhaseResult; baseline: PhaseResult };
   };
   return {
-    deduct: { perSecond: results.deduct.api.perSecond, p99: results.deduct.api.p99, sqlPerSecond: results.deduct.sqlViaPg.perSecond, sqlP99: results.deduct.sqlViaPg.p99 },
-    lifecycle: { perSecond: results.lifecycle.api.perSecond, p99: results.lifecycle.api.p99, reserveP99: results.lifecycle.reserveP99Ms },
-    orders: { perSecond: results.orders.api.perSecond, p99: results.orders.api.p99 },
+    deduct: {
+      perSecond: results.deduct.api.perSecond,
+      p99: results.deduct.api.p99,
+      sqlPerSecond: results.deduct.sqlViaPg.perSecond,
+      sqlP99: results.deduct.sqlViaPg.p99,
+      baselinePerSecond: results.deduct.baseline.perSecond,
+    },
+    lifecycle: { perSecond: results.lifecycle.api.perSecond, p99: results.lifecycle.api.p99, reserveP99: results.lifecycle.reserveP99Ms, baselinePerSecond: results.lifecycle.baseline.perSecond },
+    orders: { perSecond: results.orders.api.perSecond, p99: results.orders.api.p99, baselinePerSecond: results.orders.baseline.perSecond },
   };
 }
 
@@ -124,6 +130,16 @@ async function run(bench: Bench): Promise<void> {
   pair('grown-lifecycle-p99', 'lifecycle p99 ms', grown.lifecycle.p99, empty.lifecycle.p99, '<=', P99_RATIO_GOAL);
   pair('grown-orders', 'paid orders provisioned/s', grown.orders.perSecond, empty.orders.perSecond, '>=', THROUGHPUT_RATIO_GOAL);
   pair('grown-orders-p99', 'paid order p99 ms', grown.orders.p99, empty.orders.p99, '<=', P99_RATIO_GOAL);
+  // The scenarios' own baselines touch none of the grown tables: a machine that got busier or quieter between
+  // the passes moves them too. Each figure over its own pass's baseline, grown over empty, cancels that.
+  const normalised = (grownValue: number, grownBase: number, emptyValue: number, emptyBase: number) => fmt(grownValue / grownBase / (emptyValue / emptyBase), 3);
+  write(
+    `  over each pass's own baseline (a machine whose load changed between the passes moves these less): ` +
+      `deduct ${normalised(grown.deduct.perSecond, grown.deduct.baselinePerSecond, empty.deduct.perSecond, empty.deduct.baselinePerSecond)}, ` +
+      `deduct SQL ${normalised(grown.deduct.sqlPerSecond, grown.deduct.baselinePerSecond, empty.deduct.sqlPerSecond, empty.deduct.baselinePerSecond)}, ` +
+      `lifecycle ${normalised(grown.lifecycle.perSecond, grown.lifecycle.baselinePerSecond, empty.lifecycle.perSecond, empty.lifecycle.baselinePerSecond)}, ` +
+      `orders ${normalised(grown.orders.perSecond, grown.orders.baselinePerSecond, empty.orders.perSecond, empty.orders.baselinePerSecond)}\n`,
+  );
   write(
     `  daily inspection: ${inspection.reportSeconds} s, ${inspection.pages} pages (${inspection.msPerPage} ms each), ` +
       `worker peak RSS ${inspection.workerPeakMiB} MiB, ${inspection.findings} findings\n\n`,
