@@ -8,7 +8,7 @@ import type { Database } from '../platform/database';
 import { BillingError } from '../platform/errors';
 import { OrderWorkflowClient, getOrder, placeOrder } from '../modules/orders';
 import { getChannel, type PaymentsDeps } from '../modules/payments';
-import { chargeRefillOrder, claimRefill, failRefill, refillOrderRequest } from '../modules/topups';
+import { chargeRefillOrder, claimRefill, completeRefill, failRefill, getRefillById, noteActionRequired, noteRefillOrder, refillOrderRequest, type OffSessionAnswer } from '../modules/topups';
 import type { ChargeResult, TopUpRefillActivities } from '../workflows/top-up-refill-contract';
 
 /** Who the refill's writes are audited as. */
@@ -33,6 +33,19 @@ async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export function createTopUpActivities({ db, payments }: TopUpActivityDeps): TopUpRefillActivities {
+  async function chargeOrder(refillId: string, orderId: string, idempotencyKey: string): Promise<OffSessionAnswer> {
+    const order = await getOrder(db, orderId);
+    // Charged only while it waits for its payment: an order paid some other way meanwhile (a checkout
+    // that picked up this unpaid order) is never charged again off-session. A retry after our own
+    // approval finds it still waiting (provisioning moves it on) and gets the same answer by its key.
+    if (order.status !== 'pending_payment') {
+      throw new BillingError('ORDER_STATE_CONFLICT', 'The refill order is no longer waiting for its payment.', { orderId, status: order.status });
+    }
+    const answer = await chargeRefillOrder(db, payments, order, idempotencyKey, (await getRefillById(db, refillId))?.paymentMethodId);
+    if (answer.status === 'approved') await db.order.update({ where: { id: orderId }, data: { paymentReference: answer.tradeNo } });
+    return answer;
+  }
+
   return {
     claimTopUpSlot: ({ refillId, ruleId, at }) =>
       refusalsFinal(async () => {
@@ -45,7 +58,9 @@ export function createTopUpActivities({ db, payments }: TopUpActivityDeps): TopU
       refusalsFinal(async () => {
         const request = await refillOrderRequest(db, refillId);
         const idempotency = { scope: REFILL_ACTOR, key: `${refillId}:order`, requestHash: refillId };
-        const placed = await placeOrder(db, request, REFILL_ORDER_EXPIRY_SECONDS, idempotency, REFILL_ACTOR);
+        // Its own order, never the user's unpaid one: each refill charges and grants exactly its own purchase.
+        const placed = await placeOrder(db, { ...request, reuseUnpaid: false }, REFILL_ORDER_EXPIRY_SECONDS, idempotency, REFILL_ACTOR);
+        await noteRefillOrder(db, refillId, placed.body.id);
         return { orderId: placed.body.id };
       }),
 
@@ -53,12 +68,17 @@ export function createTopUpActivities({ db, payments }: TopUpActivityDeps): TopU
      * An approved charge's trade number is kept as the order's payment reference, so provisioning
      * (a separate step, maybe on another worker) delivers the payment the gateway reported.
      */
-    chargeTopUpOffSession: ({ orderId, idempotencyKey }) =>
-      refusalsFinal(async (): Promise<ChargeResult> => {
-        const order = await getOrder(db, orderId);
-        const answer = await chargeRefillOrder(db, payments, order, idempotencyKey);
-        if (answer.status === 'approved') await db.order.update({ where: { id: orderId }, data: { paymentReference: answer.tradeNo } });
-        return answer.status;
+    chargeTopUpOffSession: ({ refillId, orderId, idempotencyKey }) => refusalsFinal(async (): Promise<ChargeResult> => (await chargeOrder(refillId, orderId, idempotencyKey)).status),
+
+    chargeTopUp: ({ refillId, orderId, idempotencyKey }) =>
+      refusalsFinal(async () => {
+        const answer = await chargeOrder(refillId, orderId, idempotencyKey);
+        return answer.status === 'requires_action' ? { result: answer.status, actionUrl: answer.actionUrl } : { result: answer.status };
+      }),
+
+    noteTopUpActionRequired: ({ refillId, actionUrl }) =>
+      refusalsFinal(async () => {
+        await noteActionRequired(db, refillId, actionUrl);
       }),
 
     /**
@@ -83,11 +103,12 @@ export function createTopUpActivities({ db, payments }: TopUpActivityDeps): TopU
           note: `top-up refill ${refillId}`,
           eventId: `${refillId}:payment`,
         });
+        await completeRefill(db, refillId);
       }),
 
-    failTopUp: ({ refillId, orderId }) =>
+    failTopUp: ({ refillId, orderId, reason }) =>
       refusalsFinal(async () => {
-        await failRefill(db, { refillId, orderId });
+        await failRefill(db, { refillId, orderId, reason });
       }),
   };
 }

@@ -7,6 +7,7 @@ import { failFastDuringOutage, outageErrors } from './outages';
 import { bodyTooLarge, rateLimits, refusalMetrics, requestMetrics, routeTemplates, securityHeaders, userRoutesCors } from './edge';
 import { errorHandler, notFoundHandler } from './errors';
 import { requestLogging } from './request-log';
+import { requestTracing, resumeRequestTrace, tracingIsOn } from './request-tracing';
 import { buildOpenApiDocument } from './openapi';
 import { toExpressHandler } from './route';
 import { consoleRouter, DEFAULT_CONSOLE_ASSETS_DIR, type ConsoleOptions } from './console';
@@ -21,6 +22,8 @@ export interface EdgeOptions {
   rateLimitStore?: Store;
   /** The console at /console (api/console.ts). Default: the built console beside the code, no Temporal UI links. */
   console?: ConsoleOptions;
+  /** A server span per request (api/request-tracing.ts). Default: when a tracer provider is registered (startTracing ran). */
+  traceRequests?: boolean;
 }
 
 export function createApp(deps: ApiDeps, logger: Logger, edge: EdgeOptions = {}): express.Express {
@@ -30,6 +33,8 @@ export function createApp(deps: ApiDeps, logger: Logger, edge: EdgeOptions = {})
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('trust proxy', edgeConfig.TRUST_PROXY_HOPS);
+  const traced = edge.traceRequests ?? tracingIsOn();
+  if (traced) app.use(requestTracing());
   app.use(requestMetrics(templateOf));
   app.use(requestLogging(app, logger));
   app.use(securityHeaders());
@@ -38,8 +43,10 @@ export function createApp(deps: ApiDeps, logger: Logger, edge: EdgeOptions = {})
   if (edgeConfig.CORS_ALLOWED_ORIGINS.length > 0) app.use('/v1/me', userRoutesCors(edgeConfig.CORS_ALLOWED_ORIGINS));
   app.use(rateLimits(edgeConfig, deps.authenticator, edge.rateLimitStore));
   // Per route: JSON for most, the raw bytes for routes that verify a signature over them (webhooks).
-  const jsonBody = express.json({ limit: edgeConfig.HTTP_BODY_LIMIT_BYTES });
-  const rawBody = express.raw({ type: () => true, limit: edgeConfig.HTTP_BODY_LIMIT_BYTES });
+  // With tracing on, the request's trace context is taken up again after the body is read (api/request-tracing.ts).
+  const afterBody = traced ? [resumeRequestTrace] : [];
+  const jsonBody = [express.json({ limit: edgeConfig.HTTP_BODY_LIMIT_BYTES }), ...afterBody];
+  const rawBody = [express.raw({ type: () => true, limit: edgeConfig.HTTP_BODY_LIMIT_BYTES }), ...afterBody];
 
   const router = Router();
   mountHealth(router, deps);

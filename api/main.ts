@@ -17,10 +17,10 @@ import { connectingToRateLimitStore } from './rate-limit-store';
 async function main(): Promise<void> {
   const config = orExit(() => loadConfig());
   const log = createLogger('api', config.LOG_LEVEL);
-  // Before the HTTP server module loads, so the HTTP instrumentation sees it. Off (and free: the
+  // Before the app is made, so that it mounts its server spans (api/request-tracing.ts). Off (and free: the
   // OpenTelemetry SDK is not even loaded, ~16 MiB) without an endpoint.
   const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
-    ? (await import('../platform/tracing')).startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-api', instrumentHttp: true })
+    ? (await import('../platform/tracing')).startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-api' })
     : undefined;
   const { createApp } = await import('./app');
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_CONNECT_TIMEOUT_MS);
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   keepIdleConnectionsLongerThanClients(server);
   const { port } = await listenOn(server, { host: config.HOST, port: config.PORT, hostVariable: 'HOST', portVariable: 'PORT' });
   log.info({ url: `http://${config.HOST}:${port}`, tracing: tracing ? 'otlp' : 'off' }, 'api listening');
-  const grpcServer = config.GRPC_PORT === undefined ? undefined : (await import('./grpc/server')).createGrpcServer(deps, log);
+  const grpcServer = config.GRPC_PORT === undefined ? undefined : (await import('./grpc/server')).createGrpcServer(deps, log, { shutdownGraceMs: config.SHUTDOWN_GRACE_MS });
   if (grpcServer) {
     const grpcAddress = await listenOn(grpcServer, { host: config.HOST, port: config.GRPC_PORT!, hostVariable: 'HOST', portVariable: 'GRPC_PORT' });
     log.info({ address: `${config.HOST}:${grpcAddress.port}` }, 'grpc listening');

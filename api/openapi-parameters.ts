@@ -22,6 +22,7 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   orderId: 'The order\'s id.',
   packageCode: 'The package\'s code.',
   packageId: 'The package\'s id.',
+  refillId: 'The refill\'s id (its workflow id): `top-up-<ruleId>-<trigger id>` or `top-up-manual-<hash>`.',
   reportId: 'The report\'s id.',
   reservationId: 'The reservation\'s id (the answer of POST /v1/internal/reservations).',
   ruleId: 'The top-up rule\'s id.',

@@ -40,7 +40,9 @@ export const EVENT_PAYLOAD_EXAMPLES: { [T in EventType]: EventPayload<T> } = {
     reason: 'The optimization failed downstream.',
   },
   'balance.low': { availableCredits: 8, threshold: 10 },
-  'top_up.failed': { ruleId: '6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20', refillId: 'top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42', orderId: '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b' },
+  'top_up.failed': { ruleId: '6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20', refillId: 'top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42', orderId: '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b', reason: 'payment_declined', rulePaused: true, trigger: 'threshold' },
+  'top_up.requires_action': { ruleId: null, refillId: 'top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e', orderId: '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b', actionUrl: 'https://gateway.example/authenticate?idempotency_key=top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e%3Acharge%3A0', trigger: 'manual' },
+  'top_up.succeeded': { ruleId: '6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20', refillId: 'top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42', orderId: '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b', amountMinor: 1000, currency: 'USD', trigger: 'threshold' },
   'action_price.changed': {
     actionKey: 'resume_optimize',
     before: { name: 'Resume optimization', creditsPerUnit: 4, status: 'active' },

@@ -67,6 +67,11 @@ const baseConfigSchema = z.object({
    */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /** Which traces are recorded (platform/tracing.ts samplerFromEnvironment); unset: parentbased_traceidratio at 0.1. */
+  OTEL_TRACES_SAMPLER: z
+    .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
+    .optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
   ...lifecycleConfigShape,
   ...invoicesConfigShape,
   ...retentionConfigShape,

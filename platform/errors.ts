@@ -42,6 +42,9 @@ export const ERROR_STATUS = {
   // saved payment methods: a rule names one that is not the user's saved method; removing one an active rule charges
   PAYMENT_METHOD_UNAVAILABLE: 422,
   PAYMENT_METHOD_IN_USE: 409,
+  // top-ups: a manual top-up the rule's monthly caps have no room for; a purchase with no usable saved method
+  TOP_UP_CAP_REACHED: 409,
+  PAYMENT_METHOD_REQUIRED: 422,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;

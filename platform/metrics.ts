@@ -56,6 +56,38 @@ export async function countCreditOperation<T>(operation: string, work: () => Pro
   }
 }
 
+/**
+ * How long a value read from the database at scrape time is reused. Prometheus scrapes every 15-60 s, but
+ * several scrapers (HA pairs, ad-hoc curls, a 1 s bench) must not multiply the database's work: with this
+ * the gauges cost at most one read per interval per process, whatever the scrape rate.
+ */
+export const SCRAPE_READ_TTL_MS = 5_000;
+
+/**
+ * `read`, shared: callers within `ttlMs` of the last completed read get its value, concurrent callers share
+ * the read in flight. A failed read (database down) gives undefined and is retried on the next call.
+ */
+export function cachedRead<T>(read: () => Promise<T>, options: { ttlMs?: number; now?: () => number } = {}): () => Promise<T | undefined> {
+  const ttlMs = options.ttlMs ?? SCRAPE_READ_TTL_MS;
+  const now = options.now ?? Date.now;
+  let last: { value: T; at: number } | undefined;
+  let pending: Promise<T | undefined> | undefined;
+  return () => {
+    if (last && now() - last.at < ttlMs) return Promise.resolve(last.value);
+    return (pending ??= read()
+      .then(
+        (value) => {
+          last = { value, at: now() };
+          return value;
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        pending = undefined;
+      }));
+  };
+}
+
 /** A gauge read from elsewhere (e.g. the database) when scraped. */
 export function sampledGauge<L extends string>(
   name: string,

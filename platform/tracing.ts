@@ -1,9 +1,15 @@
 import { trace } from '@opentelemetry/api';
-import { isWrapped, registerInstrumentations } from '@opentelemetry/instrumentation';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 /**
@@ -11,13 +17,16 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
  * is set (or a test passes its own span processor): otherwise nothing is registered, the OTel API
  * hands out no-op spans and the HTTP server is not instrumented, so tracing costs nothing.
  *
- * Spans: the HTTP server span (instrumentation-http; the router names it by route template), the
+ * Spans: the HTTP server span (api/request-tracing.ts, mounted by the API when a provider is registered;
+ * named by route template once routed), the
  * Temporal client's spans (StartWorkflow / UpdateWithStart ...), the workflow's and its activities'
  * spans (the SDK's OpenTelemetry interceptors, wired in worker/create-worker.ts). The W3C trace
  * context travels in Temporal headers, so one request is one trace across API, workflow and activity.
  */
 export interface Tracing {
   resource: Resource;
+  /** The sampler in force (its toString() names it, e.g. `ParentBased{root=TraceIdRatioBased{0.1}, ...}`). */
+  sampler: Sampler;
   spanProcessor: SpanProcessor;
   shutdown(): Promise<void>;
 }
@@ -26,39 +35,66 @@ export interface TracingOptions {
   serviceName: string;
   /** Defaults to a batching OTLP/HTTP exporter configured by the OTEL_EXPORTER_OTLP_* variables. */
   spanProcessor?: SpanProcessor;
-  /** Instrument Node's HTTP server (the API). The worker has no HTTP server to trace. */
-  instrumentHttp?: boolean;
+  /** Defaults to samplerFromEnvironment(process.env). */
+  sampler?: Sampler;
+}
+
+/**
+ * Share of new traces recorded when OTEL_TRACES_SAMPLER is unset. A service doing thousands of deducts a
+ * second per process still records hundreds of traces a second at 10 %, ample for latency and error
+ * analysis, while a recorded request's span work (attributes, export) is paid by one request in ten: with
+ * every request recorded the API lost about 20 % of its deducts (docs/performance.md, target 12).
+ */
+export const DEFAULT_TRACE_SAMPLE_RATIO = 0.1;
+
+/**
+ * The sampler the OpenTelemetry environment variables ask for (OTEL_TRACES_SAMPLER: always_on, always_off,
+ * traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio; OTEL_TRACES_SAMPLER_ARG:
+ * the ratio of the two ratio samplers, as the specification says). Unset, the default is
+ * parentbased_traceidratio at DEFAULT_TRACE_SAMPLE_RATIO: a caller's sampling decision (W3C traceparent) is
+ * followed, so a trace is whole or absent, and new traces are recorded at that ratio. An unknown sampler
+ * name or an unusable ratio falls back to this default, with a warning, rather than to recording everything.
+ */
+export function samplerFromEnvironment(env: NodeJS.ProcessEnv, warn: (message: string) => void = () => {}): Sampler {
+  const name = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || 'parentbased_traceidratio';
+  const ratio = () => {
+    const arg = env.OTEL_TRACES_SAMPLER_ARG?.trim();
+    if (!env.OTEL_TRACES_SAMPLER?.trim() || arg === undefined || arg === '') return DEFAULT_TRACE_SAMPLE_RATIO;
+    const value = Number(arg);
+    if (Number.isFinite(value) && value >= 0 && value <= 1) return value;
+    warn(`OTEL_TRACES_SAMPLER_ARG=${arg} is not a ratio between 0 and 1: using ${DEFAULT_TRACE_SAMPLE_RATIO}`);
+    return DEFAULT_TRACE_SAMPLE_RATIO;
+  };
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio());
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) });
+    default:
+      warn(`OTEL_TRACES_SAMPLER=${env.OTEL_TRACES_SAMPLER} is not a sampler this service knows: using parentbased_traceidratio at ${DEFAULT_TRACE_SAMPLE_RATIO}`);
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(DEFAULT_TRACE_SAMPLE_RATIO) });
+  }
 }
 
 export function startTracing(options: TracingOptions): Tracing {
   const resource = new Resource({ 'service.name': options.serviceName });
   const spanProcessor = options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter());
-  const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
+  const sampler = options.sampler ?? samplerFromEnvironment(process.env, (message) => process.emitWarning(message, 'TracingConfig'));
+  const provider = new NodeTracerProvider({ resource, sampler, spanProcessors: [spanProcessor] });
   provider.register(); // global tracer provider, W3C trace-context propagator, AsyncLocalStorage context
-  let unregister = () => {};
-  if (options.instrumentHttp) {
-    const http = new HttpInstrumentation({
-      // Probes and scrapes every few seconds would be most of the traces and say nothing.
-      ignoreIncomingRequestHook: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? ''),
-      // The API's own outgoing HTTP is the OTLP exporter itself: tracing it would loop.
-      disableOutgoingRequestInstrumentation: true,
-    });
-    unregister = registerInstrumentations({ tracerProvider: provider, instrumentations: [http] });
-    // The instrumentation patches `http` through Node's require hook when it is next required. Module
-    // loaders that bypass that hook (jest's), or `http` loaded before tracing started, would leave the
-    // server untraced: patch the loaded module directly then (the same patch, applied once).
-    const loaded: typeof import('node:http') = require('node:http');
-    if (!isWrapped(loaded.Server.prototype.emit)) {
-      const definition = http.getModuleDefinitions().find((candidate) => candidate.name === 'http');
-      definition?.patch?.(loaded);
-      if (definition) definition.moduleExports = loaded; // so that shutdown unpatches it
-    }
-  }
   return {
     resource,
+    sampler,
     spanProcessor,
     async shutdown() {
-      unregister();
       await provider.shutdown();
       trace.disable();
     },

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { ADMIN_KEY, SERVICE_KEY, expectLedgerInvariant, grantCredits, newUserId, startStack, userToken, type TestStack } from './support/stack';
 import { freeLoopbackPort, startWorkerMetricsServer } from '../worker/telemetry';
+import { waitFor } from './support/wait';
 import type { IncrementResponse, Options as RateLimitOptions, Store } from 'express-rate-limit';
 
 // No type declarations ship with the parser (prom2json-compatible output).
@@ -105,9 +106,11 @@ describe('GET /metrics', () => {
     await grantCredits(stack.db, userId, 20);
     const reserve = await stack.call('POST', '/v1/internal/reservations', { body: { userId, actionKey: 'ai_chat', quantity: 2 } });
     expect(reserve.status).toBe(201);
-    const held = await scrape(stack.baseUrl);
-    expect(valueOf(held, 'billing_reservation_holds_open')).toBeGreaterThanOrEqual(1);
-    expect(valueOf(held, 'billing_reservation_credits_held')).toBeGreaterThanOrEqual(2);
+    // The gauges read the database at most once per SCRAPE_READ_TTL_MS: an earlier scrape's values may be served first.
+    const held = await waitFor(async () => {
+      const scraped = await scrape(stack.baseUrl);
+      return valueOf(scraped, 'billing_reservation_holds_open') >= 1 && valueOf(scraped, 'billing_reservation_credits_held') >= 2 && scraped;
+    }, 30_000, 'the hold in the holds gauges');
     expect(valueOf(held, 'billing_credit_operations_total', { operation: 'holdCredits', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
     await expectLedgerInvariant(stack.db, userId);
   });

@@ -119,6 +119,6 @@ describe('a refill that gives up', () => {
     expect(await monthlyUse(stack.db, ruleId, '2027-03')).toEqual({ topUps: 0, amountMinor: 0 });
     expect(await stack.db.topUpRule.findUniqueOrThrow({ where: { id: ruleId } })).toMatchObject({ status: 'paused', pausedReason: 'payment_declined' });
     const events = await stack.db.event.findMany({ where: { type: 'top_up.failed', payload: { path: ['refillId'], equals: refillId! } } });
-    expect(events.map((event) => event.payload)).toEqual([{ ruleId, refillId, orderId }]);
+    expect(events.map((event) => event.payload)).toEqual([{ ruleId, refillId, orderId, reason: 'payment_declined', rulePaused: true, trigger: 'threshold' }]);
   });
 });

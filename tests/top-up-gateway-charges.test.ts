@@ -47,8 +47,15 @@ describe('off-session charges of a saved gateway token', () => {
     const declined = charge(await saveToken('decline'));
     expect(await chargeSavedToken(gatewayAccount, declined)).toEqual({ status: 'declined', declineCode: 'insufficient_funds' });
     const present = charge(await saveToken('requires_action'));
-    expect(await chargeSavedToken(gatewayAccount, present)).toEqual({ status: 'requires_action', actionUrl: expect.stringContaining('/authenticate?out_trade_no=') });
+    const asked = await chargeSavedToken(gatewayAccount, present);
+    expect(asked).toEqual({ status: 'requires_action', actionUrl: expect.stringContaining('/authenticate?idempotency_key=') });
     expect([gateway.trades.has(declined.orderId), gateway.trades.has(present.orderId)]).toEqual([false, false]);
+    // The customer completes the payment at the link: the same key now answers the payment, taken once.
+    expect((await fetch((asked as { actionUrl: string }).actionUrl)).status).toBe(200);
+    const completed = await chargeSavedToken(gatewayAccount, present);
+    expect(completed).toEqual({ status: 'approved', tradeNo: expect.stringMatching(/^sim-/) });
+    expect(await chargeSavedToken(gatewayAccount, present)).toEqual(completed);
+    expect(gateway.trades.get(present.orderId)?.amount).toBe(present.amountMinor);
   });
 
   it('a token the customer fixed is approved on the next attempt (a new key)', async () => {

@@ -1,9 +1,9 @@
 /**
- * One request, one trace: the HTTP server span (instrumentation-http), the Temporal client's span
+ * One request, one trace: the HTTP server span (api/request-tracing.ts), the Temporal client's span
  * (a start, an update), the workflow's spans and the activity's span all carry the same trace id,
  * exported here to an in-memory exporter (production exports OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set).
  */
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { startTracing, type Tracing } from '../platform/tracing';
 import { expectLedgerInvariant, grantCredits, newUserId, startStack, type TestStack } from './support/stack';
 
@@ -11,7 +11,7 @@ const exporter = new InMemorySpanExporter();
 let tracing: Tracing;
 let stack: TestStack;
 beforeAll(async () => {
-  tracing = startTracing({ serviceName: 'durable-billing-test', spanProcessor: new SimpleSpanProcessor(exporter), instrumentHttp: true });
+  tracing = startTracing({ serviceName: 'durable-billing-test', spanProcessor: new SimpleSpanProcessor(exporter), sampler: new AlwaysOnSampler() });
   stack = await startStack({ tracing });
 });
 afterAll(async () => {

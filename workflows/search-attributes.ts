@@ -18,6 +18,11 @@ export const DeliveryStatusKey = defineSearchAttributeKey('DeliveryStatus', Sear
  * already has 10; `UserPackageId = "<id>"` still finds every run whose list holds the id.
  */
 export const UserPackageIdKey = defineSearchAttributeKey('UserPackageId', SearchAttributeType.KEYWORD_LIST);
+/**
+ * The top-up rule a refill run counts against. A keyword list for the same reason as UserPackageId (no
+ * Keyword slot is left): `TopUpRuleId = "<rule id>"` finds every refill of the rule.
+ */
+export const TopUpRuleIdKey = defineSearchAttributeKey('TopUpRuleId', SearchAttributeType.KEYWORD_LIST);
 export const PackageStatusKey = defineSearchAttributeKey('PackageStatus', SearchAttributeType.KEYWORD);
 /** When the package (or subscription period) expires: `ExpiresAt < "2026-01-02T00:00:00Z"` in the UI. */
 export const ExpiresAtKey = defineSearchAttributeKey('ExpiresAt', SearchAttributeType.DATETIME);
@@ -35,4 +40,5 @@ export const SEARCH_ATTRIBUTE_KEYS = [
   UserPackageIdKey,
   PackageStatusKey,
   ExpiresAtKey,
+  TopUpRuleIdKey,
 ];

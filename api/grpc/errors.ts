@@ -1,13 +1,19 @@
 /**
  * Refusals over gRPC: the same BillingError as over HTTP, its status mapped to a gRPC code and its
- * stable code in a google.rpc.ErrorInfo detail (`reason`), so clients branch on the same codes.
+ * stable code in a google.rpc.ErrorInfo detail (`reason`), so clients branch on the same codes. One
+ * mapping for both servers of the port (api/grpc/server.ts): grpc-js's (gRPC) and ConnectRPC's
+ * (gRPC-Web, Connect).
  */
+import { create, toBinary } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
+import { Metadata, type StatusObject } from '@grpc/grpc-js';
 import { BillingError } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import type { DependencyHealth } from '../../platform/dependency-health';
 import { classifyOutage } from '../outages';
-import { ErrorInfoSchema } from './gen/google/rpc/error_details_pb';
+import { ErrorInfoSchema, type ErrorInfo } from './gen/google/rpc/error_details_pb';
+import { StatusSchema } from './gen/google/rpc/status_pb';
 
 /** ErrorInfo.domain of every refusal. */
 export const ERROR_DOMAIN = 'durable-billing';
@@ -50,13 +56,29 @@ export function grpcCodeForHttpStatus(status: number): Code {
   }
 }
 
-/** The gRPC error for a refusal: the message, and ErrorInfo with the stable code, the HTTP status and the details (JSON). */
-export function connectErrorFrom(error: BillingError): ConnectError {
+/** A refusal's ErrorInfo: the stable code, the HTTP status and the details (JSON). */
+export function errorInfoFrom(error: BillingError): ErrorInfo {
   const metadata: Record<string, string> = { httpStatus: String(error.httpStatus) };
   if (error.details !== undefined) metadata.details = JSON.stringify(error.details);
-  return new ConnectError(error.message, grpcCodeForHttpStatus(error.httpStatus), undefined, [
-    { desc: ErrorInfoSchema, value: { reason: error.code, domain: ERROR_DOMAIN, metadata } },
-  ]);
+  return create(ErrorInfoSchema, { reason: error.code, domain: ERROR_DOMAIN, metadata });
+}
+
+/** The ConnectRPC error for a refusal (gRPC-Web and Connect): the message, the code, and its ErrorInfo. */
+export function connectErrorFrom(error: BillingError): ConnectError {
+  return new ConnectError(error.message, grpcCodeForHttpStatus(error.httpStatus), undefined, [{ desc: ErrorInfoSchema, value: errorInfoFrom(error) }]);
+}
+
+/**
+ * The grpc-js status for a refusal (gRPC): the same code and message, and the ErrorInfo in a
+ * google.rpc.Status in the `grpc-status-details-bin` trailer, as ConnectRPC writes it.
+ */
+export function grpcStatusFrom(error: BillingError): StatusObject {
+  const code = grpcCodeForHttpStatus(error.httpStatus);
+  const status = create(StatusSchema, { code, message: error.message, details: [anyPack(ErrorInfoSchema, errorInfoFrom(error))] });
+  const metadata = new Metadata();
+  metadata.set('grpc-status-details-bin', Buffer.from(toBinary(StatusSchema, status)));
+  // ConnectRPC's Code and grpc-js's status are both google.rpc.Code's numbers.
+  return { code: code as number, details: error.message, metadata };
 }
 
 /**
@@ -64,10 +86,9 @@ export function connectErrorFrom(error: BillingError): ConnectError {
  * UNAVAILABLE, a refusal keeps its code, anything else is logged with its stack and answered INTERNAL
  * without it.
  */
-export async function toConnectError(error: unknown, health: DependencyHealth, log: Logger): Promise<ConnectError> {
-  if (error instanceof ConnectError) return error;
+export async function refusalFrom(error: unknown, health: DependencyHealth, log: Logger): Promise<BillingError> {
   const classified = await classifyOutage(error, health);
-  if (classified instanceof BillingError) return connectErrorFrom(classified);
+  if (classified instanceof BillingError) return classified;
   log.error({ err: error }, 'unhandled error');
-  return connectErrorFrom(new BillingError('INTERNAL', 'Internal error. The request id identifies it in the logs.'));
+  return new BillingError('INTERNAL', 'Internal error. The request id identifies it in the logs.');
 }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Router } from 'express';
 import { BillingError } from '../../platform/errors';
-import { metricsRegistry, sampledGauge } from '../../platform/metrics';
+import { cachedRead, metricsRegistry, sampledGauge } from '../../platform/metrics';
 import { openHolds, type OpenHolds, registerOperationsGauges } from '../../modules/reports';
 import type { ApiDeps } from '../deps';
 
@@ -49,14 +49,9 @@ function registerHoldGauges(deps: ApiDeps): void {
   if (holdGaugesRegistered) return;
   holdGaugesRegistered = true;
   registerOperationsGauges(() => holdsSource!);
-  // The registry collects all gauges at once: they share one query per scrape.
-  let pending: Promise<OpenHolds | undefined> | undefined;
-  const read = () =>
-    (pending ??= openHolds(holdsSource!)
-      .catch(() => undefined) // database down: the gauges keep their last values; /readyz says why
-      .finally(() => {
-        pending = undefined;
-      }));
+  // The registry collects all gauges at once: they share one query, reused for SCRAPE_READ_TTL_MS. Database
+  // down: the gauges keep their last values; /readyz says why.
+  const read = cachedRead(() => openHolds(holdsSource!));
   const gauge = (name: string, help: string, value: (holds: OpenHolds) => number) =>
     sampledGauge(name, help, [], async (g) => {
       const holds = await read();

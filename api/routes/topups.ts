@@ -1,6 +1,6 @@
 import { z } from '../../platform/zod';
 import { BillingError } from '../../platform/errors';
-import { createTopUpRule, deleteTopUpRule, getTopUpRule, listPaymentMethods, listRefills, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema, startStripeSetup, stripeSetupSchema, listTopUpRules, setTopUpRulePaused, topUpRefillSchema, topUpRuleSchema, type TopUpRuleView } from '../../modules/topups';
+import { confirmTopUpAction, getRefill, startManualTopUp, type TopUpRefillView, createTopUpRule, deleteTopUpRule, getTopUpRule, listPaymentMethods, listRefills, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema, startStripeSetup, stripeSetupSchema, listTopUpRules, setTopUpRulePaused, topUpRefillSchema, topUpRuleSchema, type TopUpRuleView } from '../../modules/topups';
 import type { Principal } from '../auth';
 import { defineRoute, type RouteDefinition } from '../route';
 import { ids } from '../examples';
@@ -36,6 +36,47 @@ const userParams = z.strictObject({ userId: userIdSchema });
 const userRuleParams = z.strictObject({ userId: userIdSchema, ruleId: uuidSchema });
 const ruleList = z.object({ items: z.array(topUpRuleSchema) }).openapi('TopUpRuleList');
 const refillList = pageOf(topUpRefillSchema).openapi('TopUpRefillList');
+const refillParams = z.strictObject({ refillId: z.string().min(1).max(200).regex(/^top-up-[A-Za-z0-9-]+$/, 'a refill id, top-up-…') });
+const manualTopUpBody = z.strictObject({
+  packageCode: codeSchema.openapi({ description: 'The package to buy: on sale and granting credits.', example: 'credits_100' }),
+  paymentMethodId: uuidSchema.optional().openapi({ description: 'One of my saved payment methods; default the one my top-up rule charges, else the newest.', example: '0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f' }),
+});
+
+const refillExample: TopUpRefillView = {
+  id: 'top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42',
+  workflowId: 'top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42',
+  ruleId: '6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20',
+  userId: ids.user,
+  trigger: 'threshold',
+  packageCode: null,
+  paymentMethodId: null,
+  month: '2026-02',
+  amountMinor: 1000,
+  currency: 'USD',
+  status: 'claimed',
+  outcome: 'succeeded',
+  orderId: '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b',
+  actionUrl: null,
+  failureReason: null,
+  createdAt: '2026-02-03T10:00:00.000Z',
+  updatedAt: '2026-02-03T10:00:05.000Z',
+};
+const manualRefillExample: TopUpRefillView = {
+  ...refillExample,
+  id: 'top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e',
+  workflowId: 'top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e',
+  trigger: 'manual',
+  packageCode: 'credits_100',
+  outcome: 'pending',
+  orderId: null,
+  updatedAt: '2026-02-03T10:00:00.000Z',
+};
+const actionRefillExample: TopUpRefillView = {
+  ...manualRefillExample,
+  outcome: 'requires_action',
+  orderId: '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b',
+  actionUrl: 'https://gateway.example/authenticate?idempotency_key=top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e%3Acharge%3A0',
+};
 
 const RULE_ERRORS = ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'TOP_UP_CAP_TOO_LOW', 'PAYMENT_METHOD_UNAVAILABLE', 'ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'];
 const rule: TopUpRuleView = {
@@ -93,7 +134,7 @@ export const topUpRoutes: RouteDefinition[] = [
     path: '/v1/me/payment-methods/stripe-setups',
     access: USER,
     tag: 'User',
-    operationId: 'startMyStripeSetup',
+    operationId: 'createMyStripeSetup',
     summary: 'Save a card through Stripe',
     description:
       "Opens a Stripe Checkout Session in `setup` mode on the user's Stripe Customer (created once per user) and answers its `url`, where the user saves a card. Nothing is saved by this call: the method is listed once Stripe's signed event reports the setup done (`setup_intent.succeeded`, or `checkout.session.completed` in setup mode, at POST /v1/webhooks/stripe). CHANNEL_UNAVAILABLE when the channel is not an enabled `stripe` channel.",
@@ -144,25 +185,57 @@ export const topUpRoutes: RouteDefinition[] = [
     query: pageQuery(),
     description: "My rule's refills, newest first, a page at a time: the month each counted against and whether it took a slot of the monthly caps (`claimed`), found them reached (`capped`) or gave its slot back (`released`).",
     response: refillList,
-    examples: {
-      response: {
-        items: [
-          {
-            id: 'top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42',
-            ruleId: '6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20',
-            userId: ids.user,
-            month: '2026-02',
-            amountMinor: 1000,
-            currency: 'USD',
-            status: 'claimed',
-            createdAt: '2026-02-03T10:00:00.000Z',
-            updatedAt: '2026-02-03T10:00:00.000Z',
-          },
-        ],
-        nextCursor: null,
-      },
-    },
+    examples: { response: { items: [refillExample], nextCursor: null } },
     handler: async ({ deps, principal, query }) => ({ body: await listRefills(deps.db, ownUserId(principal), query) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/me/top-ups',
+    access: USER,
+    tag: 'User',
+    operationId: 'createMyTopUp',
+    summary: 'Buy a top-up now',
+    description:
+      "Buys `packageCode` with my saved payment method (`paymentMethodId`, default the newest) in one call, for an agent holding my token: answers 202 with the refill to poll (`GET /v1/me/top-ups/{refillId}`); `top_up.succeeded` (webhook, in-app, email) follows when it is paid, `top_up.requires_action` when the bank wants me present (open `actionUrl`, then `POST .../confirm`), `top_up.failed` when it gives up. The same Idempotency-Key answers the same top-up; another key is another purchase. With a top-up rule it counts against the rule's monthly caps, in the rule's currency (TOP_UP_CAP_REACHED when they have no room). Refused with PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED or PAYMENT_METHOD_REQUIRED (no usable saved method).",
+    body: manualTopUpBody,
+    response: topUpRefillSchema,
+    successStatus: 202,
+    idempotent: true,
+    errors: ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'PAYMENT_METHOD_REQUIRED', 'TOP_UP_CAP_REACHED', 'IDEMPOTENCY_KEY_REUSED'],
+    examples: { request: { packageCode: 'credits_100' }, response: manualRefillExample },
+    handler: async ({ body, deps, idempotency, principal }) =>
+      startManualTopUp({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE }, ownUserId(principal), body, idempotency!),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/me/top-ups/:refillId',
+    access: USER,
+    tag: 'User',
+    operationId: 'getMyTopUp',
+    summary: 'Get one of my refills',
+    description: "One of my refills (a manual top-up or one my rule started), to poll its `outcome`: `pending`, `requires_action` (open `actionUrl`), `succeeded` or `failed` (`failureReason`). Another user's is NOT_FOUND.",
+    params: refillParams,
+    response: topUpRefillSchema,
+    errors: ['NOT_FOUND'],
+    examples: { response: refillExample },
+    handler: async ({ params, deps, principal }) => ({ body: await getRefill(deps.db, ownUserId(principal), params.refillId) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/me/top-ups/:refillId/confirm',
+    access: USER,
+    tag: 'User',
+    operationId: 'resumeMyTopUp',
+    summary: 'Confirm a top-up the bank asked me to complete',
+    description:
+      'After completing the payment at `actionUrl` (3-D Secure), tells the waiting refill to charge again; the gateway answers the completed payment and the refill goes on. Answers the refill as it was (poll it for the outcome); a refill not waiting is answered unchanged. Not completed within 24 hours, the refill fails (`action_abandoned`).',
+    params: refillParams,
+    body: emptyBody,
+    response: topUpRefillSchema,
+    successStatus: 202,
+    errors: ['NOT_FOUND'],
+    examples: { request: {}, response: actionRefillExample },
+    handler: async ({ params, deps, principal }) => ({ body: await confirmTopUpAction(deps, ownUserId(principal), params.refillId) }),
   }),
   defineRoute({
     method: 'post',

@@ -25,6 +25,8 @@ const OUTCOME_LABEL: Record<AttemptResult['outcome'], string> = { delivered: 'de
 // Every outcome exported from the start at 0: Prometheus' increase() cannot see the first dead letter of
 // a series that is born at 1.
 for (const outcome of [...Object.values(OUTCOME_LABEL), 'error']) webhookDeliveries.inc({ outcome }, 0);
+// The top-up outcomes BillingTopUpsFailing compares, exported from the start for the same reason.
+for (const type of ['top_up.failed', 'top_up.succeeded']) eventsRelayed.inc({ type }, 0);
 
 /** Runs one webhook attempt and counts how it ended. */
 export async function countDeliveryAttempt(attempt: () => Promise<AttemptResult>): Promise<AttemptResult> {

@@ -14,7 +14,46 @@ type Templates = { [T in EventType]?: { inApp: (p: EventPayload<T>) => Rendered;
 
 const day = (iso: string) => iso.slice(0, 10);
 
+/** Why a refill gave up, in the user's words. */
+function failureText(reason: string | undefined): string {
+  switch (reason) {
+    case 'action_abandoned':
+      return 'the payment needed your confirmation and was not completed in time';
+    case 'no_payment_method':
+      return 'you have no saved payment method we can charge';
+    case 'payment_declined':
+    case undefined:
+      return 'your payment method was declined';
+    default:
+      return `the purchase was refused (${reason})`;
+  }
+}
+
 const TEMPLATES: Templates = {
+  'top_up.failed': {
+    inApp: (p) => ({
+      title: 'Top-up failed',
+      body: `Your credits were not topped up: ${failureText(p.reason)}.${p.rulePaused ? ' Automatic top-ups are paused until you resume them.' : ''}`,
+    }),
+    email: (p) => ({
+      subject: p.rulePaused ? 'Automatic top-up paused' : 'Your top-up failed',
+      text: `We could not top up your credits: ${failureText(p.reason)}.${p.rulePaused ? ' Automatic top-ups are paused: update your payment method, then resume your top-up rule.' : ''} (refill ${p.refillId})`,
+    }),
+  },
+  'top_up.requires_action': {
+    inApp: (p) => ({ title: 'Confirm your top-up', body: `Your bank wants you to confirm the payment for your top-up: ${p.actionUrl}` }),
+    email: (p) => ({
+      subject: 'Confirm your top-up payment',
+      text: `Your bank wants you to confirm the payment for your top-up. Open ${p.actionUrl} within 24 hours to complete it; otherwise the top-up is cancelled. (refill ${p.refillId})`,
+    }),
+  },
+  'top_up.succeeded': {
+    inApp: (p) => ({ title: 'Credits topped up', body: `Your top-up of ${formatMinor(p.amountMinor, p.currency)} was paid; the credits are on their way.` }),
+    email: (p) => ({
+      subject: 'Your credits were topped up',
+      text: `Your top-up of ${formatMinor(p.amountMinor, p.currency)} was paid and its credits granted (refill ${p.refillId}).`,
+    }),
+  },
   'order.paid': {
     inApp: (p) => ({ title: 'Payment received', body: `We received your payment of ${formatMinor(p.amountMinor, p.currency)} for ${p.packageCode}.` }),
     email: (p) => ({

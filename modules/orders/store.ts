@@ -32,10 +32,16 @@ export interface PlaceOrderRequest {
   /** ISO 4217; default the package's own currency. Must be one the package is priced in and the channel takes. */
   currency?: string | undefined;
   couponCode?: string | undefined;
+  /**
+   * false: always a new order, never the user's unpaid one for the same package. A purchase paid
+   * off-session (a top-up refill) charges its own order: two refills sharing one order would charge
+   * twice for one grant.
+   */
+  reuseUnpaid?: boolean | undefined;
 }
 
 /**
- * Places an order (or returns the user's unpaid one for the same package). Checks: the package
+ * Places an order (or returns the user's unpaid one for the same package, unless `reuseUnpaid: false`). Checks: the package
  * exists, is visible and on sale; the channel is enabled and takes the package's currency; a user who
  * holds an active permanent package cannot buy it again. Package terms and price are snapshotted, and
  * so is the tax (the buyer's billing country now): in `TAX_PRICES=exclusive` mode the amount charged is
@@ -66,7 +72,7 @@ export async function placeOrder(
     if (billingPackage.type === 'permanent' && (await userHoldsPermanentPackage(tx, request.userId, billingPackage.id))) {
       throw new BillingError('ALREADY_OWNED', `User already holds the permanent package "${billingPackage.code}".`, { packageCode: billingPackage.code });
     }
-    const unpaid = await tx.order.findFirst({
+    const unpaid = request.reuseUnpaid === false ? null : await tx.order.findFirst({
       where: {
         userId: request.userId,
         packageId: billingPackage.id,

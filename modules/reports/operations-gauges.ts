@@ -5,7 +5,7 @@
  */
 import type { Gauge } from 'prom-client';
 import type { Database, Tx } from '../../platform/database';
-import { sampledGauge } from '../../platform/metrics';
+import { cachedRead, sampledGauge } from '../../platform/metrics';
 
 export interface OperationsGauges {
   /** Seconds since the oldest event not yet handed to Temporal was written; 0 when none waits. */
@@ -36,8 +36,11 @@ interface Row {
 }
 
 export async function readOperationsGauges(db: Database | Tx): Promise<OperationsGauges> {
-  // Each subquery uses an index (events (relayed_at, seq), user_packages (status, expires_at),
-  // lifecycle_reports (kind, started_at)); subscriptions and the gateway reports are small tables.
+  // Each part reads an index and touches only the rows it reports, never the whole table (EXPLAIN on a
+  // million rows each: docs/performance.md): events (relayed_at, seq) the unrelayed backlog; user_packages
+  // (status, expires_at) and subscriptions (status, current_period_end) the overdue ones; lifecycle_reports
+  // (kind, started_at) from the newest back; reconciliation_reports (channel_code, created_at) the newest
+  // report of each channel.
   const [row] = await db.$queryRaw<Row[]>`
     SELECT
       (SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at)), 0) FROM events WHERE relayed_at IS NULL)::float8 AS relay_lag_seconds,
@@ -48,9 +51,17 @@ export async function readOperationsGauges(db: Database | Tx): Promise<Operation
         WHERE status = 'active' AND current_period_end < now() - interval '1 minute')::int AS subscriptions_overdue,
       latest.finished_at AS reconciliation_finished_at,
       latest.summary AS reconciliation_summary,
-      (SELECT COALESCE(sum(mismatch_count), 0) FROM (
-        SELECT DISTINCT ON (channel_code) mismatch_count FROM reconciliation_reports ORDER BY channel_code, created_at DESC
-      ) per_channel)::int AS gateway_mismatches
+      (WITH RECURSIVE newest AS (
+        -- Each channel's newest report, one backward probe of (channel_code, created_at) per channel (a skip
+        -- scan), rather than sorting every report.
+        (SELECT channel_code, mismatch_count FROM reconciliation_reports ORDER BY channel_code DESC, created_at DESC LIMIT 1)
+        UNION ALL
+        SELECT next.channel_code, next.mismatch_count FROM newest CROSS JOIN LATERAL (
+          SELECT channel_code, mismatch_count FROM reconciliation_reports
+          WHERE channel_code < newest.channel_code ORDER BY channel_code DESC, created_at DESC LIMIT 1
+        ) next
+      )
+      SELECT COALESCE(sum(mismatch_count), 0) FROM newest)::int AS gateway_mismatches
     FROM (SELECT 1) one
     LEFT JOIN LATERAL (
       SELECT finished_at, summary FROM lifecycle_reports
@@ -77,18 +88,12 @@ export async function readOperationsGauges(db: Database | Tx): Promise<Operation
 }
 
 /**
- * Registers the gauges (once per process); `source` names the database to read at each scrape. The
- * registry collects all gauges at once: they share one read per scrape. A failed read (database down)
- * leaves the last values; /readyz says why.
+ * Registers the gauges (once per process); `source` names the database to read. The registry collects all
+ * gauges at once: they share one read, reused for SCRAPE_READ_TTL_MS whatever the scrape rate. A failed
+ * read (database down) leaves the last values; /readyz says why.
  */
 export function registerOperationsGauges(source: () => Database): void {
-  let pending: Promise<OperationsGauges | undefined> | undefined;
-  const read = () =>
-    (pending ??= readOperationsGauges(source())
-      .catch(() => undefined)
-      .finally(() => {
-        pending = undefined;
-      }));
+  const read = cachedRead(() => readOperationsGauges(source()));
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], set: (gauge: Gauge<L>, values: OperationsGauges) => void) =>
     sampledGauge(name, help, labelNames, async (g) => {
       const values = await read();

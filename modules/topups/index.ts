@@ -6,12 +6,14 @@ export { MAX_OFFERS, OFFER_CACHE_MS, OfferBook, offerBookFor, pickOffers, purcha
 export type { PurchaseOffer, ShortfallDetails } from './offers';
 export { createTopUpRule, deleteTopUpRule, getTopUpRule, listTopUpRules, setTopUpRulePaused, topUpRuleSchema } from './top-up-rules';
 export type { TopUpRuleInput, TopUpRuleView } from './top-up-rules';
-export { claimRefill, failRefill, listRefills, monthlyUse, releaseRefill, topUpRefillSchema } from './refills';
+export { claimRefill, completeRefill, failRefill, getRefill, getRefillById, listRefills, monthlyUse, noteActionRequired, noteRefillOrder, releaseRefill, topUpRefillSchema } from './refills';
 export type { TopUpRefillView } from './refills';
 // The gateway's saved-token calls live with its provider (modules/payments); named here too for existing callers.
 export { chargeSavedToken, forgetSavedToken } from '../payments';
 export type { GatewayAccount, OffSessionAnswer, OffSessionCharge } from '../payments';
 export { listPaymentMethods, removePaymentMethod, saveGatewayToken, saveStripeSetup, savedPaymentMethodSchema, startStripeSetup, stripeCustomerOf, stripeSetupSchema } from './payment-methods';
 export type { SavedPaymentMethodView, StripeSetupView } from './payment-methods';
-export { chargeRefillOrder, mayCrossThreshold, refillDue, refillOrderRequest, startRefillAfter } from './refill-start';
+export { chargeRefillOrder, mayCrossThreshold, refillDue, refillOrderRequest, startRefill, startRefillAfter } from './refill-start';
+export { confirmTopUpAction, manualRefillId, startManualTopUp } from './manual-top-ups';
+export type { ManualTopUpInput } from './manual-top-ups';
 export type { RefillStartDeps } from './refill-start';

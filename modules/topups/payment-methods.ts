@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from '../../platform/zod';
 import { BillingError } from '../../platform/errors';
-import { isUniqueViolation, uniqueOrConflict, type Database } from '../../platform/database';
+import { isUniqueViolation, uniqueOrConflict, type Database, type Tx } from '../../platform/database';
 import { runIdempotent, type Idempotency, type IdempotentResult } from '../../platform/idempotency/store';
 import { recordAudit } from '../catalog';
 import { createStripeCustomer, getChannel, openSetupSession, opensSetups, readStripeSetup, savedMethodCalls, savedTokenAccountOf, type PaymentsDeps, type StripeSetup } from '../payments';
@@ -188,13 +188,17 @@ export async function saveStripeSetup(db: Database, payments: PaymentsDeps, setu
   }
 }
 
-/** The saved method a refill charges: the rule's choice, else the user's newest on the channel (if given). */
-export async function refillMethodOf(db: Database, userId: string, channelCode?: string): Promise<SavedPaymentMethod> {
-  const rule = await db.topUpRule.findUnique({ where: { userId } });
+/**
+ * The saved method a refill charges: the one it names (a manual top-up's choice), else the user's rule's
+ * choice, else the newest not removed (on the channel, when given). PAYMENT_METHOD_REQUIRED when there is
+ * none: a refill ends on it (failed, slot released, rule paused), a manual top-up is refused with it.
+ */
+export async function refillMethodOf(db: Database | Tx, userId: string, options: { channelCode?: string; methodId?: string | null | undefined } = {}): Promise<SavedPaymentMethod> {
+  const chosen = options.methodId ?? (await db.topUpRule.findUnique({ where: { userId } }))?.paymentMethodId ?? null;
   const method = await db.savedPaymentMethod.findFirst({
-    where: { userId, removedAt: null, ...(rule?.paymentMethodId ? { id: rule.paymentMethodId } : {}), ...(channelCode ? { channelCode } : {}) },
+    where: { userId, removedAt: null, ...(chosen ? { id: chosen } : {}), ...(options.channelCode ? { channelCode: options.channelCode } : {}) },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
   });
-  if (!method) throw new BillingError('NOT_FOUND', 'The user has no saved payment method to charge.', { userId });
+  if (!method) throw new BillingError('PAYMENT_METHOD_REQUIRED', 'The user has no saved payment method to charge.', { userId, ...(chosen ? { paymentMethodId: chosen } : {}) });
   return method;
 }

@@ -12,10 +12,11 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { BillingError } from '../../platform/errors';
-import type { Database } from '../../platform/database';
+import type { Database, Tx } from '../../platform/database';
 import { availableCredits, latestGrantId } from '../credits';
 import type { TopUpRefillInput } from '../../workflows/top-up-refill-contract';
 import type { topUpRefillWorkflow } from '../../workflows/top-up-refill';
+import { TopUpRuleIdKey, UserIdKey } from '../../workflows/search-attributes';
 import { getChannel, savedMethodCalls, type OffSessionAnswer, type PaymentsDeps } from '../payments';
 import { refillMethodOf } from './payment-methods';
 import { refillWorkflowId } from './rules/caps';
@@ -31,7 +32,7 @@ export async function refillDue(db: Database, userId: string): Promise<TopUpRefi
   if (!rule || rule.status !== 'active') return undefined;
   if ((await availableCredits(db, userId)) >= rule.thresholdCredits) return undefined;
   const crossing = (await latestGrantId(db, userId)) ?? 'first';
-  return { refillId: refillWorkflowId(rule.id, crossing), ruleId: rule.id, userId };
+  return { refillId: refillWorkflowId(rule.id, crossing), ruleId: rule.id, userId, trigger: 'threshold' };
 }
 
 export interface RefillStartDeps {
@@ -45,6 +46,15 @@ export async function startRefillAfter(deps: RefillStartDeps, event: { type: str
   if (!event.userId || !mayCrossThreshold(event.type)) return undefined;
   const input = await refillDue(deps.db, event.userId);
   if (!input) return undefined;
+  await startRefill(deps, input);
+  return input.refillId;
+}
+
+/**
+ * Starts a refill run once per id (USE_EXISTING while it runs, REJECT_DUPLICATE once closed), findable
+ * in the Temporal UI by `UserId` and `TopUpRuleId`.
+ */
+export async function startRefill(deps: RefillStartDeps, input: TopUpRefillInput): Promise<void> {
   try {
     await deps.temporal.workflow.start<typeof topUpRefillWorkflow>('topUpRefillWorkflow', {
       taskQueue: deps.taskQueue,
@@ -52,20 +62,23 @@ export async function startRefillAfter(deps: RefillStartDeps, event: { type: str
       args: [input],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: UserIdKey, value: input.userId },
+        ...(input.ruleId ? [{ key: TopUpRuleIdKey, value: [input.ruleId] }] : []),
+      ],
     });
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
-  return input.refillId;
 }
 
 /** What a refill's order is: the rule's package and currency, on the channel of the saved method the refill charges. */
 export async function refillOrderRequest(db: Database, refillId: string): Promise<{ userId: string; packageCode: string; currency: string; channel: string }> {
   const refill = await db.topUpRefill.findUnique({ where: { id: refillId } });
   if (!refill) throw new BillingError('NOT_FOUND', 'Top-up refill not found.', { refillId });
-  const rule = await db.topUpRule.findUniqueOrThrow({ where: { id: refill.ruleId } });
-  const method = await refillMethodOf(db, refill.userId);
-  return { userId: refill.userId, packageCode: rule.packageCode, currency: refill.currency, channel: method.channelCode };
+  const packageCode = refill.packageCode ?? (await db.topUpRule.findUniqueOrThrow({ where: { id: refill.ruleId! } })).packageCode;
+  const method = await refillMethodOf(db, refill.userId, { methodId: refill.paymentMethodId });
+  return { userId: refill.userId, packageCode, currency: refill.currency, channel: method.channelCode };
 }
 
 /**
@@ -78,8 +91,10 @@ export async function chargeRefillOrder(
   payments: PaymentsDeps,
   order: { id: string; userId: string; channelCode: string; amountMinor: number; currency: string },
   idempotencyKey: string,
+  /** The saved method the refill names (a manual top-up's choice); default the user's newest on the channel. */
+  methodId?: string | null,
 ): Promise<OffSessionAnswer> {
-  const method = await refillMethodOf(db, order.userId, order.channelCode);
+  const method = await refillMethodOf(db, order.userId, { channelCode: order.channelCode, methodId });
   const channel = await getChannel(db, order.channelCode);
   const customer = await db.stripeCustomer.findUnique({ where: { userId: order.userId } });
   return savedMethodCalls(channel).charge(payments, channel, {

@@ -56,8 +56,30 @@ export const EVENT_TYPES = {
     payload: z.object({ availableCredits: userCredits, threshold: userCredits }),
   },
   'top_up.failed': {
-    description: "A top-up rule's refill gave up: every off-session charge was refused (declined, or the bank wanted the customer present) on the dunning schedule (1 hour, 1 day, 3 days). The refill's monthly slot was given back and the rule paused (pausedReason payment_declined) until the user resumes it.",
-    payload: z.object({ ruleId: z.uuid(), refillId: z.string(), orderId: z.string().nullable() }),
+    description: "A refill gave up: every off-session charge of the dunning schedule (1 hour, 1 day, 3 days) was refused (`reason` payment_declined), the customer did not complete a payment the bank wanted them present for (action_abandoned), the user has no usable saved payment method (no_payment_method), or the purchase was refused (its error code). The refill's monthly slot was given back. A refill started by a rule (threshold or interval) pauses the rule with the same reason (`rulePaused`) until the user resumes it; a manual top-up pauses nothing.",
+    payload: z.object({
+      ruleId: z.uuid().nullable(),
+      refillId: z.string(),
+      orderId: z.string().nullable(),
+      reason: z.string().optional(),
+      rulePaused: z.boolean().optional(),
+      trigger: z.enum(['threshold', 'manual', 'interval']).optional(),
+    }),
+  },
+  'top_up.requires_action': {
+    description: 'A refill\'s off-session charge needs the customer present (3-D Secure): the refill waits (up to 24 hours) for them to open `actionUrl`, complete the payment, then confirm (POST /v1/me/top-ups/{id}/confirm). Not completed in time, it fails (`top_up.failed`, reason action_abandoned).',
+    payload: z.object({ ruleId: z.uuid().nullable(), refillId: z.string(), orderId: z.string().nullable(), actionUrl: z.string(), trigger: z.enum(['threshold', 'manual', 'interval']) }),
+  },
+  'top_up.succeeded': {
+    description: "A refill was paid: the payment was handed to its order, which grants the package's credits once (`credits.granted` follows).",
+    payload: z.object({
+      ruleId: z.uuid().nullable(),
+      refillId: z.string(),
+      orderId: z.string().nullable(),
+      amountMinor: z.number().int().min(0),
+      currency: currencyCodeSchema,
+      trigger: z.enum(['threshold', 'manual', 'interval']),
+    }),
   },
   'action_price.changed': {
     description: 'An action price was created or changed (no subject user).',

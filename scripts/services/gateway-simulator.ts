@@ -15,7 +15,11 @@
  * - POST /tokens/delete (form, signed merchant_id, token)  forgets a token.
  * - POST /charge (form, signed merchant_id, token, out_trade_no, amount, currency, idempotency_key)
  *        an off-session charge: {"code":"success","status":"approved"|"declined"|"requires_action",...}.
- *        The same idempotency_key answers the first answer again and never charges twice.
+ *        The same idempotency_key answers the first answer again and never charges twice. A
+ *        requires_action answer carries `action_url`, the bank's page for the customer:
+ * - GET  /authenticate?idempotency_key=…  the customer completes that payment (3-D Secure): the charge
+ *        of that key is taken, and charging with the key again answers `approved` with its trade.
+ *        `&simulate=decline` is a customer the bank refuses: the key answers `declined` from then on.
  * Tests plant disagreements by editing `trades` (the gateway's books) directly, and change how a
  * saved token answers through `tokens`.
  */
@@ -56,6 +60,11 @@ export interface GatewaySimulator {
   refunds: Array<Record<string, string>>;
   /** The gateway's books, by out_trade_no (our order id). */
   trades: Map<string, SimulatedTrade>;
+  /**
+   * Tokens whose next charge is taken but its answer lost (a 503 after the payment was booked), as when
+   * the caller dies between the charge and its answer: a retry with the same key must get the payment.
+   */
+  loseNextChargeAnswer: Set<string>;
   close(): Promise<void>;
 }
 
@@ -65,6 +74,16 @@ export async function startGatewaySimulator(options: GatewaySimulatorOptions): P
   const refundNos = new Set<string>();
   const tokens = new Map<string, SimulatedToken>();
   const charges = new Map<string, Record<string, string>>();
+  /** Charges answered requires_action, by idempotency key, until the customer completes them. */
+  const loseNextChargeAnswer = new Set<string>();
+  const awaitingCustomer = new Map<string, { out_trade_no: string; amount: number; currency: string }>();
+
+  /** Books a successful payment; answers its trade number. */
+  function takePayment(outTradeNo: string, amount: number, currency: string): string {
+    const tradeNo = `sim-${randomUUID()}`;
+    trades.set(outTradeNo, { out_trade_no: outTradeNo, trade_no: tradeNo, amount, currency, status: 'success', paid_at: Math.floor(Date.now() / 1000), refunded: 0 });
+    return tradeNo;
+  }
   const signedForm = async (req: import('node:http').IncomingMessage): Promise<Record<string, string> | undefined> => {
     let text = '';
     for await (const chunk of req) text += chunk;
@@ -153,20 +172,25 @@ export async function startGatewaySimulator(options: GatewaySimulatorOptions): P
         if (!saved) return json(res, 404, { code: 'fail', message: 'unknown token' });
         const status = saved.behaviour === 'approve' ? 'approved' : saved.behaviour === 'decline' ? 'declined' : 'requires_action';
         const answer: Record<string, string> = { code: 'success', status, out_trade_no: params.out_trade_no ?? '' };
-        if (status === 'approved') {
-          answer.trade_no = `sim-${randomUUID()}`;
-          trades.set(answer.out_trade_no!, {
-            out_trade_no: answer.out_trade_no!,
-            trade_no: answer.trade_no,
-            amount: Number(params.amount),
-            currency: params.currency ?? '',
-            status: 'success',
-            paid_at: Math.floor(Date.now() / 1000),
-            refunded: 0,
-          });
-        }
+        if (status === 'approved') answer.trade_no = takePayment(answer.out_trade_no!, Number(params.amount), params.currency ?? '');
         if (status === 'declined') answer.decline_code = 'insufficient_funds';
-        if (status === 'requires_action') answer.action_url = `http://${req.headers.host ?? "simulator"}/authenticate?out_trade_no=${encodeURIComponent(answer.out_trade_no!)}`;
+        if (status === 'requires_action') {
+          answer.action_url = `http://${req.headers.host ?? 'simulator'}/authenticate?idempotency_key=${encodeURIComponent(key)}`;
+          awaitingCustomer.set(key, { out_trade_no: answer.out_trade_no!, amount: Number(params.amount), currency: params.currency ?? '' });
+        }
+        charges.set(key, answer);
+        if (loseNextChargeAnswer.delete(params.token ?? '')) return json(res, 503, { code: 'fail', message: 'answer lost' });
+        return json(res, 200, answer);
+      }
+      if (req.method === 'GET' && url.pathname === '/authenticate') {
+        const key = url.searchParams.get('idempotency_key') ?? '';
+        const pending = awaitingCustomer.get(key);
+        if (!pending) return json(res, 404, { code: 'fail', message: 'no payment waits for the customer under this key' });
+        awaitingCustomer.delete(key);
+        const answer: Record<string, string> =
+          url.searchParams.get('simulate') === 'decline'
+            ? { code: 'success', status: 'declined', out_trade_no: pending.out_trade_no, decline_code: 'authentication_failed' }
+            : { code: 'success', status: 'approved', out_trade_no: pending.out_trade_no, trade_no: takePayment(pending.out_trade_no, pending.amount, pending.currency) };
         charges.set(key, answer);
         return json(res, 200, answer);
       }
@@ -190,6 +214,7 @@ export async function startGatewaySimulator(options: GatewaySimulatorOptions): P
     trades,
     tokens,
     charges,
+    loseNextChargeAnswer,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -2037,7 +2037,7 @@ export interface paths {
          * Save a card through Stripe
          * @description Opens a Stripe Checkout Session in `setup` mode on the user's Stripe Customer (created once per user) and answers its `url`, where the user saves a card. Nothing is saved by this call: the method is listed once Stripe's signed event reports the setup done (`setup_intent.succeeded`, or `checkout.session.completed` in setup mode, at POST /v1/webhooks/stripe). CHANNEL_UNAVAILABLE when the channel is not an enabled `stripe` channel.
          */
-        post: operations["startMyStripeSetup"];
+        post: operations["createMyStripeSetup"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2077,7 +2077,51 @@ export interface paths {
          */
         get: operations["listMyTopUps"];
         put?: never;
+        /**
+         * Buy a top-up now
+         * @description Buys `packageCode` with my saved payment method (`paymentMethodId`, default the newest) in one call, for an agent holding my token: answers 202 with the refill to poll (`GET /v1/me/top-ups/{refillId}`); `top_up.succeeded` (webhook, in-app, email) follows when it is paid, `top_up.requires_action` when the bank wants me present (open `actionUrl`, then `POST .../confirm`), `top_up.failed` when it gives up. The same Idempotency-Key answers the same top-up; another key is another purchase. With a top-up rule it counts against the rule's monthly caps, in the rule's currency (TOP_UP_CAP_REACHED when they have no room). Refused with PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED or PAYMENT_METHOD_REQUIRED (no usable saved method).
+         */
+        post: operations["createMyTopUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/top-ups/{refillId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one of my refills
+         * @description One of my refills (a manual top-up or one my rule started), to poll its `outcome`: `pending`, `requires_action` (open `actionUrl`), `succeeded` or `failed` (`failureReason`). Another user's is NOT_FOUND.
+         */
+        get: operations["getMyTopUp"];
+        put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/top-ups/{refillId}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a top-up the bank asked me to complete
+         * @description After completing the payment at `actionUrl` (3-D Secure), tells the waiting refill to charge again; the gateway answers the completed payment and the refill goes on. Answers the refill as it was (poll it for the outcome); a refill not waiting is answered unchanged. Not completed within 24 hours, the refill fails (`action_abandoned`).
+         */
+        post: operations["resumeMyTopUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2405,11 +2449,55 @@ export interface webhooks {
         put?: never;
         /**
          * `top_up.failed` event
-         * @description A top-up rule's refill gave up: every off-session charge was refused (declined, or the bank wanted the customer present) on the dunning schedule (1 hour, 1 day, 3 days). The refill's monthly slot was given back and the rule paused (pausedReason payment_declined) until the user resumes it.
+         * @description A refill gave up: every off-session charge of the dunning schedule (1 hour, 1 day, 3 days) was refused (`reason` payment_declined), the customer did not complete a payment the bank wanted them present for (action_abandoned), the user has no usable saved payment method (no_payment_method), or the purchase was refused (its error code). The refill's monthly slot was given back. A refill started by a rule (threshold or interval) pauses the rule with the same reason (`rulePaused`) until the user resumes it; a manual top-up pauses nothing.
          *
          *     POSTed to each enabled endpoint subscribed to `top_up.failed` (or to every type), signed per Standard Webhooks. Answer any 2xx within 15 s (WEBHOOK_TIMEOUT_MS) to acknowledge. Anything else, no answer or a redirect is retried on a schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); a `Retry-After` header can push the next attempt later. `410 Gone` disables the endpoint. Order across events is not guaranteed: use `timestamp`. Details: docs/events.md.
          */
         post: operations["receiveTopUpFailedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "top_up.requires_action": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `top_up.requires_action` event
+         * @description A refill's off-session charge needs the customer present (3-D Secure): the refill waits (up to 24 hours) for them to open `actionUrl`, complete the payment, then confirm (POST /v1/me/top-ups/{id}/confirm). Not completed in time, it fails (`top_up.failed`, reason action_abandoned).
+         *
+         *     POSTed to each enabled endpoint subscribed to `top_up.requires_action` (or to every type), signed per Standard Webhooks. Answer any 2xx within 15 s (WEBHOOK_TIMEOUT_MS) to acknowledge. Anything else, no answer or a redirect is retried on a schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); a `Retry-After` header can push the next attempt later. `410 Gone` disables the endpoint. Order across events is not guaranteed: use `timestamp`. Details: docs/events.md.
+         */
+        post: operations["receiveTopUpRequiresActionEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "top_up.succeeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `top_up.succeeded` event
+         * @description A refill was paid: the payment was handed to its order, which grants the package's credits once (`credits.granted` follows).
+         *
+         *     POSTed to each enabled endpoint subscribed to `top_up.succeeded` (or to every type), signed per Standard Webhooks. Answer any 2xx within 15 s (WEBHOOK_TIMEOUT_MS) to acknowledge. Anything else, no answer or a redirect is retried on a schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); a `Retry-After` header can push the next attempt later. `410 Gone` disables the endpoint. Order across events is not guaranteed: use `timestamp`. Details: docs/events.md.
+         */
+        post: operations["receiveTopUpSucceededEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2853,9 +2941,66 @@ export interface components {
             userId: string | null;
             data: {
                 /** Format: uuid */
-                ruleId: string;
+                ruleId: string | null;
                 refillId: string;
                 orderId: string | null;
+                reason?: string;
+                rulePaused?: boolean;
+                /** @enum {string} */
+                trigger?: "threshold" | "manual" | "interval";
+            };
+        };
+        /** @description A `top_up.requires_action` delivery. Fields are only ever added: ignore those you do not know. */
+        TopUpRequiresActionWebhook: {
+            /**
+             * Format: uuid
+             * @description The event id; also the `webhook-id` header. The same on every retry and replay: dedupe on it.
+             */
+            id: string;
+            /** @enum {string} */
+            type: "top_up.requires_action";
+            /**
+             * Format: date-time
+             * @description When the event happened (UTC).
+             */
+            timestamp: string;
+            /** @description The user the event is about; null for events without one. */
+            userId: string | null;
+            data: {
+                /** Format: uuid */
+                ruleId: string | null;
+                refillId: string;
+                orderId: string | null;
+                actionUrl: string;
+                /** @enum {string} */
+                trigger: "threshold" | "manual" | "interval";
+            };
+        };
+        /** @description A `top_up.succeeded` delivery. Fields are only ever added: ignore those you do not know. */
+        TopUpSucceededWebhook: {
+            /**
+             * Format: uuid
+             * @description The event id; also the `webhook-id` header. The same on every retry and replay: dedupe on it.
+             */
+            id: string;
+            /** @enum {string} */
+            type: "top_up.succeeded";
+            /**
+             * Format: date-time
+             * @description When the event happened (UTC).
+             */
+            timestamp: string;
+            /** @description The user the event is about; null for events without one. */
+            userId: string | null;
+            data: {
+                /** Format: uuid */
+                ruleId: string | null;
+                refillId: string;
+                orderId: string | null;
+                amountMinor: number;
+                currency: string;
+                /** @enum {string} */
+                trigger: "threshold" | "manual" | "interval";
             };
         };
         /** @description A `action_price.changed` delivery. Fields are only ever added: ignore those you do not know. */
@@ -3189,7 +3334,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "IDEMPOTENCY_KEY_REQUIRED" | "REQUEST_REJECTED" | "UNAUTHENTICATED" | "INSUFFICIENT_CREDITS" | "FORBIDDEN" | "NOT_FOUND" | "IDEMPOTENCY_KEY_REUSED" | "ALREADY_EXISTS" | "RESERVATION_NOT_HELD" | "REFUND_EXCEEDS_CONSUMPTION" | "ACTION_DISABLED" | "PACKAGE_UNAVAILABLE" | "HOLD_LIMIT_EXCEEDED" | "GRANT_ALREADY_EXPIRED" | "COMMIT_EXCEEDS_HOLD" | "WEBHOOK_SIGNATURE_INVALID" | "PAYMENT_MISMATCH" | "ALREADY_OWNED" | "ORDER_STATE_CONFLICT" | "REFUND_EXCEEDS_PAYMENT" | "PACKAGE_STATE_CONFLICT" | "CHANNEL_UNAVAILABLE" | "PAYMENT_PROVIDER_ERROR" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE" | "COUPON_NOT_APPLICABLE" | "CURRENCY_NOT_SUPPORTED" | "MISMATCH_NOT_REDRIVABLE" | "TOP_UP_CAP_TOO_LOW" | "PAYMENT_METHOD_UNAVAILABLE" | "PAYMENT_METHOD_IN_USE" | "SERVICE_UNAVAILABLE" | "INTERNAL";
+                code: "VALIDATION_FAILED" | "IDEMPOTENCY_KEY_REQUIRED" | "REQUEST_REJECTED" | "UNAUTHENTICATED" | "INSUFFICIENT_CREDITS" | "FORBIDDEN" | "NOT_FOUND" | "IDEMPOTENCY_KEY_REUSED" | "ALREADY_EXISTS" | "RESERVATION_NOT_HELD" | "REFUND_EXCEEDS_CONSUMPTION" | "ACTION_DISABLED" | "PACKAGE_UNAVAILABLE" | "HOLD_LIMIT_EXCEEDED" | "GRANT_ALREADY_EXPIRED" | "COMMIT_EXCEEDS_HOLD" | "WEBHOOK_SIGNATURE_INVALID" | "PAYMENT_MISMATCH" | "ALREADY_OWNED" | "ORDER_STATE_CONFLICT" | "REFUND_EXCEEDS_PAYMENT" | "PACKAGE_STATE_CONFLICT" | "CHANNEL_UNAVAILABLE" | "PAYMENT_PROVIDER_ERROR" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE" | "COUPON_NOT_APPLICABLE" | "CURRENCY_NOT_SUPPORTED" | "MISMATCH_NOT_REDRIVABLE" | "TOP_UP_CAP_TOO_LOW" | "PAYMENT_METHOD_UNAVAILABLE" | "PAYMENT_METHOD_IN_USE" | "TOP_UP_CAP_REACHED" | "PAYMENT_METHOD_REQUIRED" | "SERVICE_UNAVAILABLE" | "INTERNAL";
                 message: string;
                 details?: unknown;
             };
@@ -4219,11 +4364,28 @@ export interface components {
             nextCursor: string | null;
         };
         TopUpRefill: {
-            /** @description The refill workflow id: `top-up-<ruleId>-<trigger id>`. */
+            /** @description The refill workflow id: `top-up-<ruleId>-<trigger id>` (a manual top-up: `top-up-manual-<hash of the caller and its Idempotency-Key>`). */
             id: string;
-            /** Format: uuid */
-            ruleId: string;
+            /** @description The refill workflow run in Temporal (the same as `id`). */
+            workflowId: string;
+            /**
+             * Format: uuid
+             * @description The rule whose monthly caps it counts against; null for a manual top-up of a user without a rule.
+             */
+            ruleId: string | null;
             userId: string;
+            /**
+             * @description What started it: the balance crossing the rule's threshold, the user (`POST /v1/me/top-ups`), or the rule's interval Schedule.
+             * @enum {string}
+             */
+            trigger: "threshold" | "manual" | "interval";
+            /** @description The package it buys (null: the rule's). */
+            packageCode: string | null;
+            /**
+             * Format: uuid
+             * @description The saved method it charges (null: the user's newest).
+             */
+            paymentMethodId: string | null;
             /** @description The calendar month (UTC) it counts against, `YYYY-MM`. */
             month: string;
             amountMinor: number;
@@ -4233,6 +4395,17 @@ export interface components {
              * @enum {string}
              */
             status: "claimed" | "capped" | "released";
+            /**
+             * @description `pending`: under way; `requires_action`: the bank wants the customer present (open `actionUrl`, then confirm); `succeeded`: paid, its credits handed to the order to grant; `failed`: given up (`failureReason`).
+             * @enum {string}
+             */
+            outcome: "pending" | "requires_action" | "succeeded" | "failed";
+            /** Format: uuid */
+            orderId: string | null;
+            /** @description While `requires_action`: where the customer completes the payment (3-D Secure). */
+            actionUrl: string | null;
+            /** @description `payment_declined` (the last charge of the dunning schedule was refused), `action_abandoned` (the customer did not complete the payment in time), `no_payment_method` (no usable saved method), or the refusal's error code. */
+            failureReason: string | null;
             createdAt: string;
             updatedAt: string;
         };
@@ -11340,7 +11513,7 @@ export interface operations {
                 /** @description The `nextCursor` of the previous page (opaque), with the same filters; omit it for the first page. */
                 cursor?: string;
                 /** @description An event type (docs/events.md). */
-                type?: "credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "inspection.findings" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test";
+                type?: "credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "top_up.requires_action" | "top_up.succeeded" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "inspection.findings" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test";
                 /** @description The calling service's opaque user id. */
                 userId?: string;
                 /** @description Only items at or after this instant (inclusive; ISO 8601 with offset). */
@@ -11596,7 +11769,7 @@ export interface operations {
                      * @description Types to deliver; empty = every type.
                      * @default []
                      */
-                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "inspection.findings" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "top_up.requires_action" | "top_up.succeeded" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "inspection.findings" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
                     description?: string;
                     enabled?: boolean;
                 };
@@ -11994,7 +12167,7 @@ export interface operations {
                      */
                     url?: string;
                     /** @description Types to deliver; empty = every type. */
-                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "inspection.findings" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    eventTypes?: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "top_up.requires_action" | "top_up.succeeded" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "inspection.findings" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
                     description?: string;
                     enabled?: boolean;
                 };
@@ -13355,7 +13528,7 @@ export interface operations {
                 "application/json": {
                     /** Format: email */
                     email: string | null;
-                    emailOptOut: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "inspection.findings" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    emailOptOut: ("credits.granted" | "credits.deducted" | "reservation.committed" | "reservation.released" | "reservation.refunded" | "balance.low" | "top_up.failed" | "top_up.requires_action" | "top_up.succeeded" | "action_price.changed" | "order.paid" | "subscription.provisioned" | "subscription.renewed" | "order.refunded" | "invoice.issued" | "credit_note.issued" | "inspection.findings" | "package.expiring_soon" | "package.expired" | "webhook_endpoint.disabled" | "webhook.test")[];
                 };
             };
         };
@@ -20207,7 +20380,7 @@ export interface operations {
             };
         };
     };
-    startMyStripeSetup: {
+    createMyStripeSetup: {
         parameters: {
             query?: never;
             header: {
@@ -20525,14 +20698,22 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42",
+                     *           "workflowId": "top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42",
                      *           "ruleId": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                      *           "userId": "user-42",
+                     *           "trigger": "threshold",
+                     *           "packageCode": null,
+                     *           "paymentMethodId": null,
                      *           "month": "2026-02",
                      *           "amountMinor": 1000,
                      *           "currency": "USD",
                      *           "status": "claimed",
+                     *           "outcome": "succeeded",
+                     *           "orderId": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+                     *           "actionUrl": null,
+                     *           "failureReason": null,
                      *           "createdAt": "2026-02-03T10:00:00.000Z",
-                     *           "updatedAt": "2026-02-03T10:00:00.000Z"
+                     *           "updatedAt": "2026-02-03T10:00:05.000Z"
                      *         }
                      *       ],
                      *       "nextCursor": null
@@ -20561,6 +20742,440 @@ export interface operations {
             };
             /** @description Error codes: FORBIDDEN */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createMyTopUp: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intended change; a retry with the same key replays the first answer. */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "packageCode": "credits_100"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description The package to buy: on sale and granting credits.
+                     * @example credits_100
+                     */
+                    packageCode: string;
+                    /**
+                     * Format: uuid
+                     * @description One of my saved payment methods; default the one my top-up rule charges, else the newest.
+                     * @example 0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f
+                     */
+                    paymentMethodId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e",
+                     *       "workflowId": "top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e",
+                     *       "ruleId": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "trigger": "manual",
+                     *       "packageCode": "credits_100",
+                     *       "paymentMethodId": null,
+                     *       "month": "2026-02",
+                     *       "amountMinor": 1000,
+                     *       "currency": "USD",
+                     *       "status": "claimed",
+                     *       "outcome": "pending",
+                     *       "orderId": null,
+                     *       "actionUrl": null,
+                     *       "failureReason": null,
+                     *       "createdAt": "2026-02-03T10:00:00.000Z",
+                     *       "updatedAt": "2026-02-03T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRefill"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED, IDEMPOTENCY_KEY_REQUIRED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: TOP_UP_CAP_REACHED, IDEMPOTENCY_KEY_REUSED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PACKAGE_UNAVAILABLE, CURRENCY_NOT_SUPPORTED, PAYMENT_METHOD_REQUIRED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMyTopUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The refill's id (its workflow id): `top-up-<ruleId>-<trigger id>` or `top-up-manual-<hash>`. */
+                refillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42",
+                     *       "workflowId": "top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42",
+                     *       "ruleId": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "trigger": "threshold",
+                     *       "packageCode": null,
+                     *       "paymentMethodId": null,
+                     *       "month": "2026-02",
+                     *       "amountMinor": 1000,
+                     *       "currency": "USD",
+                     *       "status": "claimed",
+                     *       "outcome": "succeeded",
+                     *       "orderId": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+                     *       "actionUrl": null,
+                     *       "failureReason": null,
+                     *       "createdAt": "2026-02-03T10:00:00.000Z",
+                     *       "updatedAt": "2026-02-03T10:00:05.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRefill"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying with the same Idempotency-Key. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeMyTopUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The refill's id (its workflow id): `top-up-<ruleId>-<trigger id>` or `top-up-manual-<hash>`. */
+                refillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e",
+                     *       "workflowId": "top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e",
+                     *       "ruleId": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "userId": "user-42",
+                     *       "trigger": "manual",
+                     *       "packageCode": "credits_100",
+                     *       "paymentMethodId": null,
+                     *       "month": "2026-02",
+                     *       "amountMinor": 1000,
+                     *       "currency": "USD",
+                     *       "status": "claimed",
+                     *       "outcome": "requires_action",
+                     *       "orderId": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+                     *       "actionUrl": "https://gateway.example/authenticate?idempotency_key=top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e%3Acharge%3A0",
+                     *       "failureReason": null,
+                     *       "createdAt": "2026-02-03T10:00:00.000Z",
+                     *       "updatedAt": "2026-02-03T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TopUpRefill"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, REQUEST_REJECTED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -22678,11 +23293,131 @@ export interface operations {
                  *       "data": {
                  *         "ruleId": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                  *         "refillId": "top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42",
-                 *         "orderId": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
+                 *         "orderId": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+                 *         "reason": "payment_declined",
+                 *         "rulePaused": true,
+                 *         "trigger": "threshold"
                  *       }
                  *     }
                  */
                 "application/json": components["schemas"]["TopUpFailedWebhook"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once (a `webhook_endpoint.disabled` event records it). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Acknowledged: the delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, or none in time, is retried on the schedule; after the last attempt the delivery is failed (replayable by an operator). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveTopUpRequiresActionEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every attempt and replay of this event. Dedupe on it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. Refuse one far from your clock (Standard Webhooks libraries allow 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<raw body>`, keyed with the base64 part of the endpoint secret (`whsec_…`); two during a secret rotation overlap. Verify with a Standard Webhooks library (`standardwebhooks` on npm) against the raw body. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
+                 *       "type": "top_up.requires_action",
+                 *       "timestamp": "2026-01-31T12:00:04.000Z",
+                 *       "userId": "user-42",
+                 *       "data": {
+                 *         "ruleId": null,
+                 *         "refillId": "top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e",
+                 *         "orderId": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+                 *         "actionUrl": "https://gateway.example/authenticate?idempotency_key=top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e%3Acharge%3A0",
+                 *         "trigger": "manual"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["TopUpRequiresActionWebhook"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once (a `webhook_endpoint.disabled` event records it). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Acknowledged: the delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, or none in time, is retried on the schedule; after the last attempt the delivery is failed (replayable by an operator). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveTopUpSucceededEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every attempt and replay of this event. Dedupe on it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed. Refuse one far from your clock (Standard Webhooks libraries allow 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<raw body>`, keyed with the base64 part of the endpoint secret (`whsec_…`); two during a secret rotation overlap. Verify with a Standard Webhooks library (`standardwebhooks` on npm) against the raw body. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
+                 *       "type": "top_up.succeeded",
+                 *       "timestamp": "2026-01-31T12:00:04.000Z",
+                 *       "userId": "user-42",
+                 *       "data": {
+                 *         "ruleId": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                 *         "refillId": "top-up-6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20-42",
+                 *         "orderId": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+                 *         "amountMinor": 1000,
+                 *         "currency": "USD",
+                 *         "trigger": "threshold"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["TopUpSucceededWebhook"];
             };
         };
         responses: {

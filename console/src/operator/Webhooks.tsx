@@ -20,6 +20,8 @@ const EVENT_TYPES = Object.keys({
   'reservation.refunded': true,
   'balance.low': true,
   'top_up.failed': true,
+  'top_up.requires_action': true,
+  'top_up.succeeded': true,
   'action_price.changed': true,
   'order.paid': true,
   'subscription.provisioned': true,

@@ -37,7 +37,8 @@ interface VariantResult {
 async function runVariant(bench: Bench, name: string, entry: string, env: NodeJS.ProcessEnv, scrape: boolean): Promise<VariantResult> {
   const { stack, settings } = bench;
   const port = await findFreePort();
-  const program = await stack.startProgram(name, entry, stack.appEnv(name, { PORT: String(port), ...env }), async () => {
+  // No gRPC listener: the main API holds the stack's GRPC_PORT, and this side is about the HTTP path.
+  const program = await stack.startProgram(name, entry, stack.appEnv(name, { PORT: String(port), GRPC_PORT: undefined, ...env }), async () => {
     const status = await httpGetStatus(port, '/readyz');
     if (status !== 200) throw new Error(`/readyz answered ${status}`);
   });
@@ -75,6 +76,18 @@ async function runVariant(bench: Bench, name: string, entry: string, env: NodeJS
   }
 }
 
+/** `NAME=value,NAME=value` from a bench variable, for the tracing side only. */
+function envFromList(variable: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const pair of (process.env[variable] ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`${variable}: "${pair}" is not NAME=value`);
+    env[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  if (Object.keys(env).length > 0) log(`${variable}: the tracing side runs with ${Object.entries(env).map(([n, v]) => `${n}=${v}`).join(' ')}`);
+  return env;
+}
+
 async function run(bench: Bench): Promise<void> {
   const { stack, settings } = bench;
   const sink = await startReceiver();
@@ -91,8 +104,10 @@ async function run(bench: Bench): Promise<void> {
       bench,
       'api-tracing-on',
       settings.apiEntry,
-      // Batches go out every second (the SDK's default is 5 s), so the window sees exports, not just their build-up.
-      { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'durable-billing-bench', OTEL_BSP_SCHEDULE_DELAY: '1000' },
+      // The shipped defaults: the sampler (parentbased_traceidratio at DEFAULT_TRACE_SAMPLE_RATIO: no OTEL_TRACES_SAMPLER
+      // here) and the batch span processor's (a batch every 5 s, so the 10 s window sees exports).
+      // BENCH_EDGE_TRACING_ENV (NAME=value,...) measures others, e.g. OTEL_TRACES_SAMPLER=always_on.
+      { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'durable-billing-bench', ...envFromList('BENCH_EDGE_TRACING_ENV') },
       true,
     );
     const metricsRatio = off ? on.result.perSecond / off.result.perSecond : NaN;
