@@ -181,15 +181,17 @@ describe('rate limits on the gRPC port (in-memory store, a clock the test moves)
     const before = await scrape(doors.stack.baseUrl);
     expect((await deduct(doors, userId)).error).toBeNull();
     for (let i = 0; i < 2; i++) expect((await deduct(doors, userId)).error?.code).toBe(grpc.status.FAILED_PRECONDITION); // INSUFFICIENT_CREDITS
-    expectRateLimited(await deduct(doors, userId), 1);
-    const after = await scrape(doors.stack.baseUrl);
-    const delta = (name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    const answered = await scrape(doors.stack.baseUrl);
     const route = { method: 'POST', route: DEDUCT_ROUTE };
-    expect(delta('http_request_duration_seconds_count', { ...route, status: '200' })).toBe(1);
-    expect(delta('http_request_duration_seconds_count', { ...route, status: '402' })).toBe(2);
-    expect(delta('http_request_duration_seconds_count', { ...route, status: '429' })).toBe(1);
-    expect(delta('billing_api_refusals_total', { ...route, code: 'INSUFFICIENT_CREDITS' })).toBe(2);
-    expect(delta('billing_api_refusals_total', { ...route, code: 'RATE_LIMITED' })).toBe(1);
+    const delta = (after: Scrape, name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    expect(delta(answered, 'http_request_duration_seconds_count', { ...route, status: '200' })).toBe(1);
+    expect(delta(answered, 'http_request_duration_seconds_count', { ...route, status: '402' })).toBe(2);
+    expect(delta(answered, 'billing_api_refusals_total', { ...route, code: 'INSUFFICIENT_CREDITS' })).toBe(2);
+
+    expectRateLimited(await deduct(doors, userId), 1);
+    const limited = await scrape(doors.stack.baseUrl);
+    expect(delta(limited, 'http_request_duration_seconds_count', { ...route, status: '429' })).toBe(1);
+    expect(delta(limited, 'billing_api_refusals_total', { ...route, code: 'RATE_LIMITED' })).toBe(1);
   });
 });
 
