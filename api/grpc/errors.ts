@@ -81,9 +81,10 @@ export function retryInfoFrom(error: BillingError): RetryInfo | undefined {
  */
 export function connectErrorFrom(error: BillingError): ConnectError {
   const retryInfo = retryInfoFrom(error);
-  const details = [{ desc: ErrorInfoSchema, value: errorInfoFrom(error) }, ...(retryInfo ? [{ desc: RetryInfoSchema, value: retryInfo }] : [])];
+  const details: ConstructorParameters<typeof ConnectError>[3] = [{ desc: ErrorInfoSchema, value: errorInfoFrom(error) }];
+  if (retryInfo) details.push({ desc: RetryInfoSchema, value: retryInfo });
   const metadata = retryInfo ? { 'retry-after': String(retryInfo.retryDelay!.seconds) } : undefined;
-  return new ConnectError(error.message, grpcCodeForHttpStatus(error.httpStatus), metadata, details as never);
+  return new ConnectError(error.message, grpcCodeForHttpStatus(error.httpStatus), metadata, details);
 }
 
 /**
