@@ -40,7 +40,7 @@ let baseUrl: string;
 
 beforeAll(async () => {
   stack = await startStack();
-  server = createGrpcServer(stack.deps, createLogger('grpc-test', 'warn'));
+  server = createGrpcServer(stack.deps, createLogger('grpc-test', 'warn'), { rateLimits: stack.rateLimits });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   baseUrl = `http://${address}`;

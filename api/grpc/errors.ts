@@ -5,14 +5,14 @@
  * (gRPC-Web, Connect).
  */
 import { create, toBinary } from '@bufbuild/protobuf';
-import { anyPack } from '@bufbuild/protobuf/wkt';
+import { anyPack, DurationSchema } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { Metadata, type StatusObject } from '@grpc/grpc-js';
 import { BillingError } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import type { DependencyHealth } from '../../platform/dependency-health';
 import { classifyOutage } from '../outages';
-import { ErrorInfoSchema, type ErrorInfo } from './gen/google/rpc/error_details_pb';
+import { ErrorInfoSchema, RetryInfoSchema, type ErrorInfo, type RetryInfo } from './gen/google/rpc/error_details_pb';
 import { StatusSchema } from './gen/google/rpc/status_pb';
 
 /** ErrorInfo.domain of every refusal. */
@@ -63,20 +63,42 @@ export function errorInfoFrom(error: BillingError): ErrorInfo {
   return create(ErrorInfoSchema, { reason: error.code, domain: ERROR_DOMAIN, metadata });
 }
 
-/** The ConnectRPC error for a refusal (gRPC-Web and Connect): the message, the code, and its ErrorInfo. */
-export function connectErrorFrom(error: BillingError): ConnectError {
-  return new ConnectError(error.message, grpcCodeForHttpStatus(error.httpStatus), undefined, [{ desc: ErrorInfoSchema, value: errorInfoFrom(error) }]);
+/** How long a refusal asks the caller to wait (RATE_LIMITED, SERVICE_UNAVAILABLE: its details' retryAfterSeconds), if it does. */
+function retryAfterSecondsOf(error: BillingError): number | undefined {
+  const seconds = error.details?.retryAfterSeconds;
+  return typeof seconds === 'number' && seconds > 0 ? seconds : undefined;
+}
+
+/** A google.rpc.RetryInfo for a refusal that asks the caller to wait: what gRPC clients' retry logic reads. */
+export function retryInfoFrom(error: BillingError): RetryInfo | undefined {
+  const seconds = retryAfterSecondsOf(error);
+  return seconds === undefined ? undefined : create(RetryInfoSchema, { retryDelay: create(DurationSchema, { seconds: BigInt(Math.ceil(seconds)) }) });
 }
 
 /**
- * The grpc-js status for a refusal (gRPC): the same code and message, and the ErrorInfo in a
- * google.rpc.Status in the `grpc-status-details-bin` trailer, as ConnectRPC writes it.
+ * The ConnectRPC error for a refusal (gRPC-Web and Connect): the message, the code, its ErrorInfo, and
+ * for one that asks the caller to wait a RetryInfo and `retry-after` (seconds, as HTTP's Retry-After) metadata.
+ */
+export function connectErrorFrom(error: BillingError): ConnectError {
+  const retryInfo = retryInfoFrom(error);
+  const details: ConstructorParameters<typeof ConnectError>[3] = [{ desc: ErrorInfoSchema, value: errorInfoFrom(error) }];
+  if (retryInfo) details.push({ desc: RetryInfoSchema, value: retryInfo });
+  const metadata = retryInfo ? { 'retry-after': String(retryInfo.retryDelay!.seconds) } : undefined;
+  return new ConnectError(error.message, grpcCodeForHttpStatus(error.httpStatus), metadata, details);
+}
+
+/**
+ * The grpc-js status for a refusal (gRPC): the same code, message and details (ErrorInfo, RetryInfo) in
+ * a google.rpc.Status in the `grpc-status-details-bin` trailer, and `retry-after`, as ConnectRPC writes them.
  */
 export function grpcStatusFrom(error: BillingError): StatusObject {
   const code = grpcCodeForHttpStatus(error.httpStatus);
-  const status = create(StatusSchema, { code, message: error.message, details: [anyPack(ErrorInfoSchema, errorInfoFrom(error))] });
+  const retryInfo = retryInfoFrom(error);
+  const details = [anyPack(ErrorInfoSchema, errorInfoFrom(error)), ...(retryInfo ? [anyPack(RetryInfoSchema, retryInfo)] : [])];
+  const status = create(StatusSchema, { code, message: error.message, details });
   const metadata = new Metadata();
   metadata.set('grpc-status-details-bin', Buffer.from(toBinary(StatusSchema, status)));
+  if (retryInfo) metadata.set('retry-after', String(retryInfo.retryDelay!.seconds));
   // ConnectRPC's Code and grpc-js's status are both google.rpc.Code's numbers.
   return { code: code as number, details: error.message, metadata };
 }

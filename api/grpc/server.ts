@@ -12,12 +12,13 @@
  */
 import http from 'node:http';
 import { Server, type Socket } from 'node:net';
-import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import { createContextKey, createContextValues, type ConnectRouter, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import * as grpc from '@grpc/grpc-js';
 import { BillingError } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import type { ApiDeps } from '../deps';
+import type { CredentialRateLimits } from '../edge';
 import { creditsCalls, type CallMetadata, type CreditsCall } from './credits';
 import { grpcServiceDefinition } from './definition';
 import { connectErrorFrom, grpcStatusFrom } from './errors';
@@ -34,6 +35,14 @@ function asRefusal(error: unknown): BillingError {
   return error instanceof BillingError ? error : new BillingError('INTERNAL', 'Internal error. The request id identifies it in the logs.');
 }
 
+/** The address in a grpc-js peer (`address:port`, IPv6 unbracketed), as a socket's remoteAddress says it. */
+function peerAddressOf(peer: string): string | undefined {
+  return peer === 'unknown' ? undefined : peer.replace(/:\d+$/, '');
+}
+
+/** The remote address of a ConnectRPC call's connection (set per request by the Node adapter: `contextValues`). */
+const peerAddressKey = createContextKey<string | undefined>(undefined, { description: 'remote address' });
+
 /** The credits service on grpc-js: metadata from the call, `idempotent-replayed` as response metadata. */
 function grpcCreditsService(calls: Map<string, CreditsCall>): grpc.UntypedServiceImplementation {
   const first = (metadata: grpc.Metadata, key: string) => {
@@ -43,7 +52,11 @@ function grpcCreditsService(calls: Map<string, CreditsCall>): grpc.UntypedServic
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const [name, run] of calls) {
     implementation[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const metadata: CallMetadata = { authorization: first(call.metadata, 'authorization'), idempotencyKey: first(call.metadata, 'idempotency-key') };
+      const metadata: CallMetadata = {
+        authorization: first(call.metadata, 'authorization'),
+        idempotencyKey: first(call.metadata, 'idempotency-key'),
+        peerAddress: peerAddressOf(call.getPeer()),
+      };
       run(call.request as never, metadata).then(
         (answer) => {
           if (answer.replayed) {
@@ -68,6 +81,7 @@ function connectCreditsService(calls: Map<string, CreditsCall>): ServiceImpl<typ
       const metadata: CallMetadata = {
         authorization: context.requestHeader.get('authorization') ?? undefined,
         idempotencyKey: context.requestHeader.get('idempotency-key') ?? undefined,
+        peerAddress: context.values.get(peerAddressKey),
       };
       try {
         const answer = await run(request, metadata);
@@ -82,7 +96,7 @@ function connectCreditsService(calls: Map<string, CreditsCall>): ServiceImpl<typ
 }
 
 /** Every service and descriptor ConnectRPC serves (gRPC-Web, Connect). */
-export function grpcRoutes(deps: ApiDeps, logger: Logger, calls = creditsCalls(deps, logger)): (router: ConnectRouter) => void {
+export function grpcRoutes(deps: ApiDeps, logger: Logger, calls: Map<string, CreditsCall>): (router: ConnectRouter) => void {
   return (router) => {
     router.service(CreditsService, connectCreditsService(calls));
     registerHealth(router, deps.health, [CreditsService.typeName]);
@@ -106,6 +120,8 @@ const HTTP2_PREFACE_START = Buffer.from('PRI');
 const FIRST_BYTES_TIMEOUT_MS = 10_000;
 
 export interface GrpcServerOptions {
+  /** The HTTP API's rate limits (api/main.ts makes one for both): calls here count against the same budgets. */
+  rateLimits: CredentialRateLimits;
   /** How long close() lets calls in flight finish before it closes their connections. */
   shutdownGraceMs?: number;
 }
@@ -120,11 +136,16 @@ export class GrpcServer extends Server {
   private readonly connectServer: http.Server;
   private readonly shutdownGraceMs: number;
 
-  constructor(deps: ApiDeps, logger: Logger, options: GrpcServerOptions = {}) {
+  constructor(deps: ApiDeps, logger: Logger, options: GrpcServerOptions) {
     super({ noDelay: true });
-    const calls = creditsCalls(deps, logger);
+    const calls = creditsCalls(deps, logger, options.rateLimits);
     this.grpcConnections = grpcJsServer(deps, calls).createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    this.connectServer = http.createServer(connectNodeAdapter({ routes: grpcRoutes(deps, logger, calls) }));
+    this.connectServer = http.createServer(
+      connectNodeAdapter({
+        routes: grpcRoutes(deps, logger, calls),
+        contextValues: (req) => createContextValues().set(peerAddressKey, req.socket.remoteAddress),
+      }),
+    );
     this.shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
     this.on('connection', (socket: Socket) => this.route(socket));
   }
@@ -161,6 +182,6 @@ export class GrpcServer extends Server {
   }
 }
 
-export function createGrpcServer(deps: ApiDeps, logger: Logger, options: GrpcServerOptions = {}): GrpcServer {
+export function createGrpcServer(deps: ApiDeps, logger: Logger, options: GrpcServerOptions): GrpcServer {
   return new GrpcServer(deps, logger, options);
 }
