@@ -220,6 +220,23 @@ describe('credit notes', () => {
     const sum = await stack.db.creditNote.aggregate({ where: { invoiceId: invoice.id }, _sum: { amountMinor: true } });
     expect(sum._sum.amountMinor).toBe(900);
   });
+
+  it("partial credit notes of a tax-inclusive invoice add up to its net and its tax exactly, to the cent", async () => {
+    // 1,000 at 19 % inclusive: tax 160, net 840. Split at the rate one by one, 333 + 333 + 334 would credit
+    // 53 + 53 + 53 = 159 of tax and 841 of net: a cent more net than the invoice has.
+    const userId = newUserId('inv-incl-split');
+    await setBilling(userId, { name: 'Max Muster', address: 'Berlin', country: 'DE' });
+    const pkg = await buyablePackage(stack, { priceMinor: 1000 });
+    const placed = expectStatus(await order(stack, userId, { packageCode: pkg.code, channel: manual }), 201, 'order');
+    await recordPayment(stack.db, placed.id, { source: 'manual', externalId: `split-${placed.id}`, amountMinor: 1000, currency: 'USD', actor: 'test' });
+    const invoice = await invoiceOf(placed.id);
+    expect([invoice.totalMinor, invoice.taxMinor]).toEqual([1000, 160]);
+    for (const amountMinor of [333, 333, 334]) {
+      await stack.db.$transaction((tx) => issueCreditNote(tx, { orderId: placed.id, refundId: randomUUID(), amountMinor, reason: 'split' }));
+    }
+    const sum = await stack.db.creditNote.aggregate({ where: { invoiceId: invoice.id }, _sum: { amountMinor: true, taxMinor: true } });
+    expect([sum._sum.amountMinor, sum._sum.taxMinor]).toEqual([1000, 160]);
+  });
 });
 
 describe('PDF and CSV', () => {

@@ -117,11 +117,10 @@ export interface RefundForCreditNote {
 }
 
 /**
- * Issues the credit note of a settled refund against the order's invoice (once per refund). Its tax:
- * `exclusive` invoices prorate the line's tax (rules/tax.ts creditNoteTax), so the credit notes' tax
- * adds up to the invoice's once it is all credited; `inclusive` ones split the refund at the line's
- * rate. The
- * invoice row is locked first, so concurrent refunds are checked one after the other: the credit
+ * Issues the credit note of a settled refund against the order's invoice (once per refund). Its tax is
+ * the invoice's tax prorated (rules/tax.ts creditNoteTax) in either tax mode, so the credit notes' tax and
+ * net each add up to the invoice's once it is all credited, never beyond (splitting each refund at the
+ * rate on its own could leave the sum a cent off after several partial refunds). The invoice row is locked first, so concurrent refunds are checked one after the other: the credit
  * notes of an invoice never add up to more than it. An order paid before invoicing began has no
  * invoice: nothing to credit (null).
  */
@@ -141,10 +140,7 @@ export async function issueCreditNote(tx: Tx, refund: RefundForCreditNote, confi
     });
   }
   const rate = (full.lines as unknown as InvoiceLine[])[0]?.rateBasisPoints ?? 0;
-  const taxed =
-    full.taxMode === 'exclusive'
-      ? creditNoteTax({ grossMinor: full.totalMinor, taxMinor: full.taxMinor, creditedMinor: credited._sum.amountMinor ?? 0, creditedTaxMinor: credited._sum.taxMinor ?? 0 }, refund.amountMinor)
-      : taxLine(refund.amountMinor, rate, 'inclusive');
+  const taxed = creditNoteTax({ grossMinor: full.totalMinor, taxMinor: full.taxMinor, creditedMinor: credited._sum.amountMinor ?? 0, creditedTaxMinor: credited._sum.taxMinor ?? 0 }, refund.amountMinor);
   const issuedAt = new Date();
   const allocated = await allocateNumber(tx, 'credit_note', { prefix: config.creditNotePrefix, perYear: config.perYear }, issuedAt);
   const id = randomUUID();
