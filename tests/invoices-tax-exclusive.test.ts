@@ -25,7 +25,7 @@ import { waitFor } from './support/wait';
 import type { Connection } from '@temporalio/client';
 import { withSignature } from '../modules/payments/rules/gateway-signature';
 import { ensureSearchAttributes } from '../worker/search-attributes';
-import { claimRefill, monthlyUse, startRefillAfter } from '../modules/topups';
+import { OfferBook, claimRefill, monthlyUse, startRefillAfter } from '../modules/topups';
 import type { topUpRefillWorkflow } from '../workflows/top-up-refill';
 import { refillWorkflowId } from '../modules/topups/rules/caps';
 
@@ -206,6 +206,22 @@ describe('what is charged = price − discount + tax, fixed at placement, for ev
     await setBilling(userId, { name: '山田', country: 'JP' });
     const preview = expectStatus(await stack.call('POST', '/v1/me/coupons/preview', { as: { user: userId }, body: { code: coupon, packageCode: code, currency: 'JPY' } }), 200, 'preview');
     expect(preview).toMatchObject({ applicable: true, listAmountMinor: 1980, discountMinor: 396, amountMinor: 1584, taxMinor: 158, totalMinor: 1742 });
+  });
+
+  it('an INSUFFICIENT_CREDITS offer shows what its order will charge, tax included, and the order charges that', async () => {
+    const userId = newUserId('tax-offer');
+    await setBilling(userId, { name: 'Erika', country: 'DE' });
+    const { offers } = await new OfferBook(stack.db).shortfall(userId, 1, 0);
+    expect(offers.length).toBeGreaterThan(0);
+    for (const offer of offers) {
+      const listed = await stack.db.billingPackage.findUniqueOrThrow({ where: { code: offer.packageCode } });
+      const list = offer.currency === listed.currency ? listed.priceMinor : (await stack.db.packagePrice.findFirstOrThrow({ where: { packageId: listed.id, currency: offer.currency } })).amountMinor;
+      expect(offer.taxMinor).toBe(Math.round((list * 1900) / 10_000));
+      expect(offer.priceMinor).toBe(list + offer.taxMinor);
+    }
+    const [first] = offers;
+    const placed = expectStatus(await stack.call('POST', first!.purchase.path, { body: { ...first!.purchase.body } }), 201, 'the offer\'s order');
+    expect([placed.totalMinor, placed.taxMinor]).toEqual([first!.priceMinor, first!.taxMinor]);
   });
 
   it('Stripe gets the package at the subtotal and the tax as its own line', async () => {

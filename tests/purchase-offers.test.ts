@@ -59,6 +59,7 @@ function offer(userId: string, credits: number, priceMinor: number) {
     name: 'Test package',
     credits,
     priceMinor,
+    taxMinor: 0,
     currency: 'BHD',
     purchase: { method: 'POST', path: '/v1/internal/orders', body: { userId, packageCode, channel: gatewayChannel, currency: 'BHD' } },
   };

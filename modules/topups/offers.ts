@@ -15,6 +15,7 @@ import { listStorefrontPackages } from '../catalog';
 import { listOrders } from '../orders';
 import { listPublicChannels } from '../payments';
 import { listPackagePrices } from '../pricing';
+import { quoteOrderTax } from '../invoices';
 
 /** At most this many offers: the smallest packages that cover the shortfall. */
 export const MAX_OFFERS = 3;
@@ -36,7 +37,10 @@ export const purchaseOfferSchema = z
     packageCode: z.string(),
     name: z.string(),
     credits: z.number().int().openapi({ description: 'Credits the package grants (at least the shortfall).' }),
-    priceMinor: z.number().int().openapi({ description: "The price in the currency's minor unit (platform currencies table)." }),
+    priceMinor: z.number().int().openapi({
+      description: "What buying it charges, tax included, in the currency's minor unit (platform currencies table): the package's price, plus the buyer's tax when prices are tax-exclusive.",
+    }),
+    taxMinor: z.number().int().openapi({ description: 'The tax within `priceMinor` at the buyer\'s billing country (0 where the rate is 0).' }),
     currency: z.string().openapi({ description: 'ISO 4217: the user’s currency (that of their latest order), else the package’s own.' }),
     purchase: purchaseCallSchema,
   })
@@ -111,8 +115,11 @@ function purchaseCall(userId: string, candidate: Candidate): PurchaseOffer['purc
   };
 }
 
+/** An offer before its tax is known (the buyer's country is read only for the offers picked). */
+export type PickedOffer = Omit<PurchaseOffer, 'taxMinor'>;
+
 /** The packages that cover `shortfall`, smallest first, at most MAX_OFFERS (pure: the snapshot is already read). */
-export function pickOffers(candidates: readonly Candidate[], shortfall: number, userId: string): PurchaseOffer[] {
+export function pickOffers(candidates: readonly Candidate[], shortfall: number, userId: string): PickedOffer[] {
   return candidates
     .filter((candidate) => candidate.credits >= shortfall)
     .slice(0, MAX_OFFERS)
@@ -144,7 +151,15 @@ export class OfferBook {
     const shortfall = Math.max(0, required - available);
     if (shortfall === 0) return { required, available, shortfall, offers: [] };
     const currency = await preferredCurrency(this.db, userId);
-    return { required, available, shortfall, offers: pickOffers(await this.candidates(currency), shortfall, userId) };
+    const picked = pickOffers(await this.candidates(currency), shortfall, userId);
+    // The price an offer shows is what placing its order would charge: the order fixes its tax the same way.
+    const offers = await Promise.all(
+      picked.map(async (offer) => {
+        const quote = await quoteOrderTax(this.db, userId, offer.priceMinor);
+        return { ...offer, priceMinor: quote.totalMinor, taxMinor: quote.taxMinor };
+      }),
+    );
+    return { required, available, shortfall, offers };
   }
 
   /** An INSUFFICIENT_CREDITS refusal with its shortfall and offers; any other error as it was. */

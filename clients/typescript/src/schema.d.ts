@@ -3375,8 +3375,10 @@ export interface components {
             name: string;
             /** @description Credits the package grants (at least the shortfall). */
             credits: number;
-            /** @description The price in the currency's minor unit (platform currencies table). */
+            /** @description What buying it charges, tax included, in the currency's minor unit (platform currencies table): the package's price, plus the buyer's tax when prices are tax-exclusive. */
             priceMinor: number;
+            /** @description The tax within `priceMinor` at the buyer's billing country (0 where the rate is 0). */
+            taxMinor: number;
             /** @description ISO 4217: the user’s currency (that of their latest order), else the package’s own. */
             currency: string;
             purchase: components["schemas"]["PurchaseCall"];
