@@ -104,6 +104,12 @@ async function finishedRuns(ruleId: string, count: number): Promise<Array<string
   );
 }
 
+/** The gateway's charges of the user's orders (keyed by idempotency key: a replay is not a new one). */
+async function chargesOf(userId: string): Promise<number> {
+  const orders = new Set((await stack.db.order.findMany({ where: { userId }, select: { id: true } })).map((o) => o.id));
+  return [...gateway.charges.values()].filter((charge) => orders.has(charge.out_trade_no ?? '')).length;
+}
+
 async function refillsOf(userId: string): Promise<Refill[]> {
   return expectStatus(await stack.call<{ items: Refill[] }>('GET', '/v1/me/top-ups?limit=100', { as: { user: userId } }), 200, 'refills').items;
 }
@@ -218,6 +224,7 @@ describe('interval rules: one refill per month, under the cap', () => {
     // `succeeded`: paid and handed to the order, which grants the credits (once) right after.
     await waitFor(async () => (await availableCredits(stack.db, userId)) === PACKAGE_CREDITS, 60_000, 'the credits granted');
     expect(await stack.db.userPackage.count({ where: { userId } })).toBe(1);
+    expect(await chargesOf(userId)).toBe(1);
     expect(await monthlyUse(stack.db, rule.id, refill!.month)).toEqual({ topUps: 1, amountMinor: PRICE });
   });
 
@@ -249,5 +256,6 @@ describe('interval rules: one refill per month, under the cap', () => {
     expect(await stack.db.order.count({ where: { userId } })).toBe(CAP);
     await waitFor(async () => (await availableCredits(stack.db, userId)) === CAP * PACKAGE_CREDITS, 60_000, 'the credits granted');
     expect(await stack.db.userPackage.count({ where: { userId } })).toBe(CAP);
+    expect(await chargesOf(userId)).toBe(CAP);
   });
 });
