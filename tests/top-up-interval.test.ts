@@ -15,6 +15,7 @@ import { createPackage, expectStatus, uniqueKey } from './support/fixtures';
 import { createGatewayChannel } from './support/orders';
 import { newUserId, startStack, type TestStack } from './support/stack';
 import { waitFor } from './support/wait';
+import { keepHistory } from './workflows/record-history';
 
 const account = { merchantId: 'm-interval-top-ups', secret: 'a-secret-of-at-least-sixteen' };
 const PACKAGE_CREDITS = 30;
@@ -102,6 +103,12 @@ async function finishedRuns(ruleId: string, count: number): Promise<Array<string
   return Promise.all(
     actions.map(async (action) => (await stack.temporal.workflow.getHandle<typeof topUpIntervalWorkflow>(action.action.workflow.workflowId).result()).refillId),
   );
+}
+
+/** The first run's history, kept for the replay tests when RECORD_HISTORIES names a folder. */
+async function keepFirstRun(ruleId: string, name: string): Promise<void> {
+  const [first] = (await scheduleOf(ruleId).describe()).info.recentActions;
+  await keepHistory(stack.temporal, first!.action.workflow.workflowId, name);
 }
 
 /** The gateway's charges of the user's orders (keyed by idempotency key: a replay is not a new one). */
@@ -215,6 +222,7 @@ describe('interval rules: one refill per month, under the cap', () => {
     expect(new Set(runs).size).toBe(1);
     const refillId = runs[0]!;
     expect(refillId).toMatch(new RegExp(`^top-up-${rule.id}-\\d{4}-\\d{2}$`));
+    await keepFirstRun(rule.id, 'interval-run-started-refill');
 
     const [refill, ...others] = await settled(userId, 1);
     expect(others).toEqual([]);
@@ -235,6 +243,7 @@ describe('interval rules: one refill per month, under the cap', () => {
     await stack.db.topUpRule.update({ where: { id: rule.id }, data: { status: 'paused', pausedReason: 'payment_declined' } });
     await scheduleOf(rule.id).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
     expect(await finishedRuns(rule.id, 1)).toEqual([null]);
+    await keepFirstRun(rule.id, 'interval-run-rule-paused');
     expect(await refillsOf(userId)).toEqual([]);
   });
 
