@@ -4364,7 +4364,7 @@ export interface components {
             nextCursor: string | null;
         };
         TopUpRefill: {
-            /** @description The refill workflow id: `top-up-<ruleId>-<trigger id>` (a manual top-up: `top-up-manual-<hash of the caller and its Idempotency-Key>`). */
+            /** @description The refill workflow id: `top-up-<ruleId>-<trigger id>` (a threshold crossing: the newest grant's id; an interval rule's month: `YYYY-MM`; a manual top-up: `top-up-manual-<hash of the caller and its Idempotency-Key>`). */
             id: string;
             /** @description The refill workflow run in Temporal (the same as `id`). */
             workflowId: string;
