@@ -4,12 +4,13 @@
  * call), each month is one refill however many runs the Schedule fires (catch-up, manual triggers), and
  * runs, manual top-ups at once never go above the rule's monthly cap.
  */
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Connection } from '@temporalio/client';
+import { Client, Connection, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { withSignature } from '../modules/payments/rules/gateway-signature';
 import { startGatewaySimulator, type GatewaySimulator } from '../scripts/services/gateway-simulator';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { availableCredits } from '../modules/credits';
-import { INTERVAL_CATCHUP_WINDOW, monthlyUse, refillDue, topUpRuleScheduleId } from '../modules/topups';
+import { INTERVAL_CATCHUP_WINDOW, monthlyUse, refillDue, syncRuleSchedule, topUpRuleScheduleId } from '../modules/topups';
+import { BillingError } from '../platform/errors';
 import type { topUpIntervalWorkflow } from '../workflows/top-up-interval';
 import { createPackage, expectStatus, uniqueKey } from './support/fixtures';
 import { createGatewayChannel } from './support/orders';
@@ -134,13 +135,13 @@ async function settled(userId: string, count: number): Promise<Refill[]> {
 
 describe('interval rules: validation', () => {
   it.each([
-    ['no dayOfMonth', { kind: 'interval' }],
-    ['a day not every month has', { kind: 'interval', dayOfMonth: 29 }],
-    ['day 0', { kind: 'interval', dayOfMonth: 0 }],
-    ['a threshold too', { kind: 'interval', dayOfMonth: 1, thresholdCredits: 10 }],
+    ['an interval rule without dayOfMonth', { kind: 'interval' }],
+    ['an interval rule on a day not every month has (29)', { kind: 'interval', dayOfMonth: 29 }],
+    ['an interval rule on day 0', { kind: 'interval', dayOfMonth: 0 }],
+    ['an interval rule with a threshold too', { kind: 'interval', dayOfMonth: 1, thresholdCredits: 10 }],
     ['a threshold rule with a day', { thresholdCredits: 10, dayOfMonth: 1 }],
     ['a threshold rule without its threshold', { kind: 'threshold' }],
-  ])('refuses an interval rule with %s: 400 VALIDATION_FAILED, nothing written', async (_label, fields) => {
+  ])('refuses %s: 400 VALIDATION_FAILED, nothing written', async (_label, fields) => {
     const userId = newUserId('tui-invalid');
     const answer = await stack.call('POST', '/v1/me/top-up-rules', { as: { user: userId }, body: { packageCode, maxTopUpsPerMonth: 1, ...fields }, idempotencyKey: uniqueKey('bad') });
     expect(answer.status).toBe(400);
@@ -207,6 +208,26 @@ describe('interval rules: the Schedule follows the rule', () => {
     const retried = expectStatus(await createIntervalRule(userId, { maxTopUpsPerMonth: 1 }, key), 201, 'retry');
     expect(retried.id).toBe(ruleId);
     expect((await scheduleOf(ruleId).describe()).spec.calendars).toHaveLength(1);
+  });
+});
+
+describe('interval rules: Temporal failing after the commit', () => {
+  it('answers SERVICE_UNAVAILABLE (never a silent success) when the Schedule cannot be written, and the next sync writes it', async () => {
+    const userId = await userWithMethod('down');
+    const rule = expectStatus(await createIntervalRule(userId, { maxTopUpsPerMonth: 1 }), 201, 'rule');
+    await scheduleOf(rule.id).delete(); // as if Temporal had failed right after the rule's commit
+
+    // A real client whose connection is closed: every Schedule call fails, as with Temporal down.
+    const connection = await Connection.connect({ address: (stack.temporal.connection as Connection).options.address });
+    await connection.close();
+    const down = new Client({ connection, namespace: stack.temporal.options.namespace });
+    const failed = await syncRuleSchedule({ db: stack.db, temporal: down, taskQueue: stack.taskQueue }, rule.id).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(BillingError);
+    expect((failed as BillingError).code).toBe('SERVICE_UNAVAILABLE');
+    await expect(scheduleOf(rule.id).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+
+    await syncRuleSchedule({ db: stack.db, temporal: stack.temporal, taskQueue: stack.taskQueue }, rule.id);
+    expect((await scheduleOf(rule.id).describe()).state.paused).toBe(false);
   });
 });
 
