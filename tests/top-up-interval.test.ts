@@ -28,7 +28,7 @@ let packageCode: string;
 
 interface Rule {
   id: string;
-  kind: string;
+  kind: 'threshold' | 'interval';
   thresholdCredits: number | null;
   dayOfMonth: number | null;
   status: string;
@@ -221,12 +221,14 @@ describe('interval rules: Temporal failing after the commit', () => {
     const connection = await Connection.connect({ address: (stack.temporal.connection as Connection).options.address });
     await connection.close();
     const down = new Client({ connection, namespace: stack.temporal.options.namespace });
-    const failed = await syncRuleSchedule({ db: stack.db, temporal: down, taskQueue: stack.taskQueue }, rule.id).catch((error: unknown) => error);
+    const failed = await syncRuleSchedule({ db: stack.db, temporal: down, taskQueue: stack.taskQueue }, rule).catch((error: unknown) => error);
     expect(failed).toBeInstanceOf(BillingError);
     expect((failed as BillingError).code).toBe('SERVICE_UNAVAILABLE');
     await expect(scheduleOf(rule.id).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    // A threshold rule's writes never wait on Temporal.
+    await expect(syncRuleSchedule({ db: stack.db, temporal: down, taskQueue: stack.taskQueue }, { ...rule, kind: 'threshold' })).resolves.toBeUndefined();
 
-    await syncRuleSchedule({ db: stack.db, temporal: stack.temporal, taskQueue: stack.taskQueue }, rule.id);
+    await syncRuleSchedule({ db: stack.db, temporal: stack.temporal, taskQueue: stack.taskQueue }, rule);
     expect((await scheduleOf(rule.id).describe()).state.paused).toBe(false);
   });
 });

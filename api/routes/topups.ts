@@ -120,7 +120,7 @@ const RULE_DESCRIPTION =
  * (modules/topups interval-schedules.ts): a 2xx is never answered while an interval rule lacks its Schedule.
  */
 async function withSchedule(deps: ApiDeps, result: IdempotentResult<TopUpRuleView>): Promise<IdempotentResult<TopUpRuleView>> {
-  await syncRuleSchedule({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE }, result.body.id);
+  await syncRuleSchedule({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE }, result.body);
   return result;
 }
 

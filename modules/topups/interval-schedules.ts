@@ -68,9 +68,12 @@ async function deleteSchedule(temporal: Client, ruleId: string): Promise<void> {
 
 /**
  * Makes the rule's Schedule match the rule as it is now (see the file comment). A threshold rule has
- * none. Temporal not answering is SERVICE_UNAVAILABLE: the caller retries the same call.
+ * none and costs no Temporal call (a rule's kind never changes), so its writes never wait on Temporal.
+ * Temporal not answering is SERVICE_UNAVAILABLE: the caller retries the same call.
  */
-export async function syncRuleSchedule(deps: RefillStartDeps, ruleId: string): Promise<void> {
+export async function syncRuleSchedule(deps: RefillStartDeps, written: { id: string; kind: 'threshold' | 'interval' }): Promise<void> {
+  if (written.kind !== 'interval') return;
+  const ruleId = written.id;
   const rule = await deps.db.topUpRule.findUnique({ where: { id: ruleId } });
   try {
     if (!rule || rule.kind !== 'interval') {
