@@ -4,7 +4,7 @@ import { edgeConfigSchema, type EdgeConfig } from '../modules/config';
 import type { Logger } from '../platform/logger';
 import type { ApiDeps } from './deps';
 import { failFastDuringOutage, outageErrors } from './outages';
-import { bodyTooLarge, rateLimits, refusalMetrics, requestMetrics, routeTemplates, securityHeaders, userRoutesCors } from './edge';
+import { bodyTooLarge, CredentialRateLimits, refusalMetrics, requestMetrics, routeTemplates, securityHeaders, userRoutesCors } from './edge';
 import { errorHandler, notFoundHandler } from './errors';
 import { requestLogging } from './request-log';
 import { requestTracing, resumeRequestTrace, tracingIsOn } from './request-tracing';
@@ -20,6 +20,11 @@ export interface EdgeOptions {
   config?: EdgeConfig;
   /** A rate-limit store shared by all API replicas (default: in memory, per process). */
   rateLimitStore?: Store;
+  /**
+   * The rate limits, when another door counts against the same budgets (the gRPC port: api/main.ts);
+   * default: made here from `config` and `rateLimitStore`.
+   */
+  rateLimits?: CredentialRateLimits;
   /** The console at /console (api/console.ts). Default: the built console beside the code, no Temporal UI links. */
   console?: ConsoleOptions;
   /** A server span per request (api/request-tracing.ts). Default: when a tracer provider is registered (startTracing ran). */
@@ -41,7 +46,7 @@ export function createApp(deps: ApiDeps, logger: Logger, edge: EdgeOptions = {})
   // Static files, before the rate limits: loading the page must not spend the anonymous budget of an office behind one address.
   app.use(consoleRouter(edge.console ?? { assetsDir: DEFAULT_CONSOLE_ASSETS_DIR, temporalUiUrl: null, temporalNamespace: 'default' }));
   if (edgeConfig.CORS_ALLOWED_ORIGINS.length > 0) app.use('/v1/me', userRoutesCors(edgeConfig.CORS_ALLOWED_ORIGINS));
-  app.use(rateLimits(edgeConfig, deps.authenticator, edge.rateLimitStore));
+  app.use((edge.rateLimits ?? new CredentialRateLimits(edgeConfig, deps.authenticator, edge.rateLimitStore)).http);
   // Per route: JSON for most, the raw bytes for routes that verify a signature over them (webhooks).
   // With tracing on, the request's trace context is taken up again after the body is read (api/request-tracing.ts).
   const afterBody = traced ? [resumeRequestTrace] : [];

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { RequestHandler, Request } from 'express';
 import { trace } from '@opentelemetry/api';
 import cors from 'cors';
-import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore, rateLimit, type Store } from 'express-rate-limit';
 import helmet from 'helmet';
 import { match } from 'path-to-regexp';
 import { BillingError } from '../platform/errors';
@@ -166,11 +166,36 @@ export function markSignatureVerified(req: Request): void {
   verifiedBySignature.add(req);
 }
 
+/** Who a request or call counts against: a credential (by principal id), or without one an address. */
+export interface RateLimitIdentity {
+  role: LimitedRole;
+  key: string;
+}
+
+/** A caller's identity for the rate limits: its principal, or its address when it has no valid credential. */
+export function rateLimitIdentity(principal: Principal | undefined, address: string | undefined): RateLimitIdentity {
+  return principal ? { role: principal.role, key: principal.id } : { role: 'anonymous', key: `ip:${ipKeyGenerator(address ?? 'unknown')}` };
+}
+
+/** Whole seconds until a window ends (at least 1), as Retry-After says it. */
+function secondsUntil(resetTime: Date | undefined, windowMs: number): number {
+  return Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000));
+}
+
+function rateLimited(retryAfterSeconds: number): BillingError {
+  return new BillingError('RATE_LIMITED', `Too many requests; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds });
+}
+
 /**
  * Rate limits per credential: each service key, each user (by token subject, so minting new tokens
  * does not reset it), each admin key; requests without a credential per client address (set
  * TRUST_PROXY_HOPS behind a proxy). A request with an invalid credential counts against its address
  * (the route then answers 401). Probes and /metrics are not limited.
+ *
+ * One budget per credential and window, whichever door a call comes through: the HTTP API (`http`,
+ * express-rate-limit) and the gRPC port (`admit`, api/grpc/credits.ts: gRPC, gRPC-Web and Connect)
+ * count in the same store under the same keys, so a caller cannot add the gRPC port's allowance to
+ * the HTTP one. Build one per process and hand it to both (api/main.ts).
  *
  * Payment webhooks carry no credential header: their credential is the signature over the body,
  * known only once the route verified it. So they count against their address on arrival like any
@@ -182,46 +207,74 @@ export function markSignatureVerified(req: Request): void {
  * limit). RATE_LIMIT_REDIS_URL shares the count across replicas (api/rate-limit-store.ts, `rate-limit-redis`);
  * embedders may pass any other express-rate-limit store: see docs/operations.md.
  */
-export function rateLimits(config: EdgeConfig, authenticator: Authenticator, store?: Store): RequestHandler {
-  const limits: Record<LimitedRole, number> = {
-    service: config.RATE_LIMIT_SERVICE,
-    user: config.RATE_LIMIT_USER,
-    admin: config.RATE_LIMIT_ADMIN,
-    anonymous: config.RATE_LIMIT_ANONYMOUS,
-  };
-  const identify = async (req: Request): Promise<{ role: LimitedRole; key: string }> => {
-    const cached = (req as { rateLimitIdentity?: { role: LimitedRole; key: string } }).rateLimitIdentity;
-    if (cached) return cached;
-    let principal: Principal | undefined;
+export class CredentialRateLimits {
+  /** The Express middleware (api/app.ts). */
+  readonly http: RequestHandler;
+  private readonly limits: Record<LimitedRole, number>;
+  private readonly windowMs: number;
+
+  constructor(
+    config: EdgeConfig,
+    authenticator: Authenticator,
+    /** Kept by the instance: express-rate-limit initialises it (once, in `http`'s making) and the gRPC port increments it. */
+    private readonly store: Store = new MemoryStore(),
+  ) {
+    this.limits = { service: config.RATE_LIMIT_SERVICE, user: config.RATE_LIMIT_USER, admin: config.RATE_LIMIT_ADMIN, anonymous: config.RATE_LIMIT_ANONYMOUS };
+    this.windowMs = config.RATE_LIMIT_WINDOW_MS;
+    this.http = this.httpLimiter(config, authenticator);
+  }
+
+  /**
+   * Counts one gRPC call against its caller's budget (one store increment, as an HTTP request) and
+   * throws RATE_LIMITED (details.retryAfterSeconds) when it is over. A store that fails lets the call
+   * through, as over HTTP.
+   */
+  async admit(identity: RateLimitIdentity): Promise<void> {
+    const limit = this.limits[identity.role];
+    if (limit === 0) return;
+    let counted: { totalHits: number; resetTime: Date | undefined };
     try {
-      principal = await requestPrincipal(authenticator, req);
+      counted = await this.store.increment(identity.key);
     } catch {
-      principal = undefined; // invalid credential: limited by address; the route answers 401
+      // As passOnStoreError below: a shared store that is down (Redis restarting; its client logs it) does not fail calls.
+      return;
     }
-    const identity = principal
-      ? { role: principal.role, key: principal.id }
-      : { role: 'anonymous' as const, key: `ip:${ipKeyGenerator(req.ip ?? 'unknown')}` };
-    (req as { rateLimitIdentity?: unknown }).rateLimitIdentity = identity;
-    return identity;
-  };
-  return rateLimit({
-    windowMs: config.RATE_LIMIT_WINDOW_MS,
-    limit: async (req) => limits[(await identify(req)).role],
-    keyGenerator: async (req) => (await identify(req)).key,
-    skip: async (req) => FIXED_PATHS.has(req.path) || req.path.startsWith('/docs') || limits[(await identify(req)).role] === 0,
-    skipSuccessfulRequests: true,
-    requestWasSuccessful: (req) => verifiedBySignature.has(req),
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    ...(store ? { store } : {}),
-    // A shared store that is down (Redis restarting) lets requests through rather than failing them: the
-    // limits protect capacity, the credit engine keeps balances right either way.
-    passOnStoreError: true,
-    handler: (req, res, next) => {
-      const resetTime = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-      const retryAfterSeconds = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + config.RATE_LIMIT_WINDOW_MS) - Date.now()) / 1000));
-      res.setHeader('Retry-After', String(retryAfterSeconds));
-      next(new BillingError('RATE_LIMITED', `Too many requests; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds }));
-    },
-  });
+    if (counted.totalHits > limit) throw rateLimited(secondsUntil(counted.resetTime, this.windowMs));
+  }
+
+  private httpLimiter(config: EdgeConfig, authenticator: Authenticator): RequestHandler {
+    const identify = async (req: Request): Promise<RateLimitIdentity> => {
+      const cached = (req as { rateLimitIdentity?: RateLimitIdentity }).rateLimitIdentity;
+      if (cached) return cached;
+      let principal: Principal | undefined;
+      try {
+        principal = await requestPrincipal(authenticator, req);
+      } catch {
+        principal = undefined; // invalid credential: limited by address; the route answers 401
+      }
+      const identity = rateLimitIdentity(principal, req.ip);
+      (req as { rateLimitIdentity?: unknown }).rateLimitIdentity = identity;
+      return identity;
+    };
+    return rateLimit({
+      windowMs: config.RATE_LIMIT_WINDOW_MS,
+      limit: async (req) => this.limits[(await identify(req)).role],
+      keyGenerator: async (req) => (await identify(req)).key,
+      skip: async (req) => FIXED_PATHS.has(req.path) || req.path.startsWith('/docs') || this.limits[(await identify(req)).role] === 0,
+      skipSuccessfulRequests: true,
+      requestWasSuccessful: (req) => verifiedBySignature.has(req),
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      store: this.store,
+      // A shared store that is down (Redis restarting) lets requests through rather than failing them: the
+      // limits protect capacity, the credit engine keeps balances right either way.
+      passOnStoreError: true,
+      handler: (req, res, next) => {
+        const resetTime = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+        const retryAfterSeconds = secondsUntil(resetTime, this.windowMs);
+        res.setHeader('Retry-After', String(retryAfterSeconds));
+        next(rateLimited(retryAfterSeconds));
+      },
+    });
+  }
 }

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     ? (await import('../platform/tracing')).startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? 'durable-billing-api' })
     : undefined;
   const { createApp } = await import('./app');
+  const { CredentialRateLimits } = await import('./edge');
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_CONNECT_TIMEOUT_MS);
   await checkDatabase(db, config.DATABASE_URL);
   const temporal = await connectingToTemporal(config.TEMPORAL_ADDRESS, () =>
@@ -38,9 +39,11 @@ async function main(): Promise<void> {
   const deducts = deductSenderFor(db, config);
   const rateLimitStore = config.RATE_LIMIT_REDIS_URL ? await connectingToRateLimitStore(config.RATE_LIMIT_REDIS_URL, log) : undefined;
   const deps = { db, temporal, authenticator, config, payments: paymentsFromConfig(config), orders, health, deducts };
+  // One set of budgets for both doors: a caller's HTTP requests and gRPC calls count together.
+  const rateLimits = new CredentialRateLimits(config, authenticator, rateLimitStore?.store);
   const app = createApp(deps, log, {
     config,
-    ...(rateLimitStore ? { rateLimitStore: rateLimitStore.store } : {}),
+    rateLimits,
     console: consoleOptionsFrom(config),
   });
   const server = createServer(app);
@@ -48,7 +51,7 @@ async function main(): Promise<void> {
   keepIdleConnectionsLongerThanClients(server);
   const { port } = await listenOn(server, { host: config.HOST, port: config.PORT, hostVariable: 'HOST', portVariable: 'PORT' });
   log.info({ url: `http://${config.HOST}:${port}`, tracing: tracing ? 'otlp' : 'off' }, 'api listening');
-  const grpcServer = config.GRPC_PORT === undefined ? undefined : (await import('./grpc/server')).createGrpcServer(deps, log);
+  const grpcServer = config.GRPC_PORT === undefined ? undefined : (await import('./grpc/server')).createGrpcServer(deps, log, { rateLimits, shutdownGraceMs: config.SHUTDOWN_GRACE_MS });
   if (grpcServer) {
     const grpcAddress = await listenOn(grpcServer, { host: config.HOST, port: config.GRPC_PORT!, hostVariable: 'HOST', portVariable: 'GRPC_PORT' });
     log.info({ address: `${config.HOST}:${grpcAddress.port}` }, 'grpc listening');

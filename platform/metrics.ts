@@ -19,7 +19,7 @@ export function outcomeCounter<L extends string>(name: string, help: string, lab
 
 export const httpRequestDuration = new Histogram({
   name: 'http_request_duration_seconds',
-  help: 'HTTP requests by route template (never the raw URL), method and status, with their latency.',
+  help: 'HTTP requests by route template (never the raw URL), method and status, with their latency; gRPC port calls as route "grpc /<service>/<method>".',
   labelNames: ['method', 'route', 'status'] as const,
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [metricsRegistry],

@@ -10,10 +10,13 @@ import { targetLine, type Target } from '../scripts/bench/report';
 
 it('finds every scenario file, in run order', () => {
   const scenarios = loadScenarios();
-  expect(scenarios.map((scenario) => scenario.name)).toEqual(['deduct', 'grpc', 'sql-path', 'lifecycle', 'orders', 'events', 'expiry', 'edge', 'memory']);
+  expect(scenarios.map((scenario) => scenario.name)).toEqual(['deduct', 'grpc', 'sql-path', 'lifecycle', 'orders', 'events', 'expiry', 'edge', 'memory', 'grown']);
   expect(selectScenarios(scenarios, ['memory', 'deduct', 'edge']).map((scenario) => scenario.name)).toEqual(['deduct', 'edge', 'memory']);
+  // `grown` (minutes of growing) runs only when named.
+  expect(selectScenarios(scenarios, []).map((scenario) => scenario.name)).not.toContain('grown');
+  expect(selectScenarios(scenarios, ['grown']).map((scenario) => scenario.name)).toEqual(['grown']);
   expect(() => selectScenarios(scenarios, ['nosuch'])).toThrow(
-    new UsageError('unknown scenario nosuch (scenarios: deduct, grpc, sql-path, lifecycle, orders, events, expiry, edge, memory)'),
+    new UsageError('unknown scenario nosuch (scenarios: deduct, grpc, sql-path, lifecycle, orders, events, expiry, edge, memory, grown)'),
   );
 });
 

@@ -4,14 +4,19 @@
  * behind the services' backs, the findings gauge per kind, the outbox event, and the schedule.
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { findFreePort, startProcess } from '../scripts/services';
 import { inspectionFindings, runInspection } from '../modules/lifecycle';
 import { scheduleDefinitions } from '../modules/lifecycle/schedules';
 import { grantCredits, newUserId, startStack, type TestStack } from './support/stack';
+import { waitFor } from './support/wait';
 import { createOwnDatabase } from './support/own-database';
 
 let stack: TestStack;
+let databaseUrl: string;
 beforeAll(async () => {
-  stack = await startStack({ databaseUrl: await createOwnDatabase('inspection'), withWorker: true });
+  databaseUrl = await createOwnDatabase('inspection');
+  stack = await startStack({ databaseUrl, withWorker: true });
 });
 afterAll(async () => {
   await stack?.stopWorker();
@@ -103,6 +108,46 @@ it('reports one finding of each kind, sets the gauge, records the event, and ans
   const next = await stack.call('GET', `/v1/admin/inspections?limit=10&cursor=${encodeURIComponent(list.body.nextCursor)}`, { as: 'admin' });
   expect(next.body.items.every((r: { kind: string }) => r.kind === 'inspection')).toBe(true);
   expect(next.body.items.length).toBeGreaterThanOrEqual(1);
+});
+
+it("shows the latest report's findings on a freshly started worker's /metrics (read at scrape time, not kept in the process that ran it)", async () => {
+  const [latest] = await stack.db.lifecycleReport.findMany({ where: { kind: 'inspection' }, orderBy: { startedAt: 'desc' }, take: 1 });
+  const byKind = (latest!.summary as { byKind: Record<string, number> }).byKind;
+  expect(byKind.ledger_mismatch).toBeGreaterThan(0);
+  const port = await findFreePort();
+  const lines: string[] = [];
+  const worker = startProcess({
+    name: 'worker',
+    command: process.execPath,
+    args: ['--import', 'tsx', 'worker/main.ts'],
+    cwd: path.join(__dirname, '..'),
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+      TEMPORAL_TASK_QUEUE: `inspection-metrics-${port}`,
+      WORKER_METRICS_PORT: String(port),
+      EVENTS_RELAY_ENABLED: 'false',
+      SCHEDULES_ENABLED: 'false',
+    },
+    log: (line) => lines.push(line),
+  });
+  try {
+    const expected = Object.entries(byKind).map(([kind, count]) => `billing_inspection_findings{kind="${kind}"} ${count}`);
+    const scraped = await waitFor(
+      async () => {
+        const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+        return expected.every((line) => text.includes(line)) ? text : undefined;
+      },
+      90_000,
+      `the findings on the new worker's /metrics (its log: ${lines.slice(-5).join(' | ')})`,
+    );
+    expect(scraped).toContain('billing_inspection_findings{kind="dead_letters"} 1');
+  } finally {
+    await worker.stop();
+  }
 });
 
 it('answers 404 for a report of another kind', async () => {

@@ -1,16 +1,20 @@
 /**
  * The internal credits API over gRPC (api/grpc/server.ts), called with a real gRPC client
- * (@grpc/grpc-js, descriptors from proto/) against the real stack: PostgreSQL, Temporal, the worker.
+ * (@grpc/grpc-js, descriptors from proto/) against the real stack: PostgreSQL, Temporal, the worker;
+ * and over gRPC-Web and Connect (HTTP/1.1, ConnectRPC's clients) on the same port.
  */
 import { randomUUID } from 'node:crypto';
 import { connect, type AddressInfo } from 'node:net';
-import type { Http2Server } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fromBinary } from '@bufbuild/protobuf';
+import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
+import { createConnectTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
-import { createGrpcServer } from '../api/grpc/server';
+import { createGrpcServer, type GrpcServer } from '../api/grpc/server';
 import { ErrorInfoSchema } from '../api/grpc/gen/google/rpc/error_details_pb';
+import { CreditsService } from '../api/grpc/gen/durable_billing/credits/v1/credits_pb';
+import { Health } from '../api/grpc/gen/grpc/health/v1/health_pb';
 import { balances, grantCredits, newUserId, SERVICE_KEY, startStack, type TestStack } from './support/stack';
 import { createLogger } from '../platform/logger';
 import { findFreePort, startProcess } from '../scripts/services';
@@ -28,16 +32,18 @@ const loaded = grpc.loadPackageDefinition(definition) as any;
 type Answer = { error: grpc.ServiceError | null; value: any; metadata: grpc.Metadata | undefined };
 
 let stack: TestStack;
-let server: Http2Server;
+let server: GrpcServer;
 let credits: any;
 let health: any;
 let reflection: any;
+let baseUrl: string;
 
 beforeAll(async () => {
   stack = await startStack();
-  server = createGrpcServer(stack.deps, createLogger('grpc-test', 'warn'));
+  server = createGrpcServer(stack.deps, createLogger('grpc-test', 'warn'), { rateLimits: stack.rateLimits });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = `http://${address}`;
   const insecure = grpc.credentials.createInsecure();
   credits = new loaded.durable_billing.credits.v1.CreditsService(address, insecure);
   health = new loaded.grpc.health.v1.Health(address, insecure);
@@ -213,6 +219,34 @@ describe('gRPC credits service', () => {
     expect(names).toEqual(['durable_billing/credits/v1/credits.proto', 'google/protobuf/struct.proto']);
     const missing = await ask({ fileContainingSymbol: 'no.such.Symbol' });
     expect(missing.errorResponse.errorCode).toBe(grpc.status.NOT_FOUND);
+  });
+});
+
+describe.each([
+  ['gRPC-Web', () => createGrpcWebTransport({ baseUrl, httpVersion: '1.1' })],
+  ['Connect', () => createConnectTransport({ baseUrl, httpVersion: '1.1' })],
+])('the same port over %s (HTTP/1.1, ConnectRPC)', (_protocol, transport: () => Transport) => {
+  it('deducts and replays under the same idempotency key, and refuses with the same code and ErrorInfo as gRPC', async () => {
+    const userId = newUserId();
+    await grantCredits(stack.db, userId, 3);
+    const credits = createClient(CreditsService, transport());
+    const headers = { authorization: `Bearer ${SERVICE_KEY}`, 'idempotency-key': `web-${randomUUID()}` };
+    const first = await credits.deductCredits({ userId, actionKey: 'pdf_export', quantity: 2 }, { headers });
+    expect(first.consumption).toMatchObject({ userId, quantity: 2, creditsCost: 2n });
+    const replayHeaders = new Headers();
+    const again = await credits.deductCredits({ userId, actionKey: 'pdf_export', quantity: 2 }, { headers, onHeader: (h) => h.forEach((v, k) => replayHeaders.set(k, v)) });
+    expect(again).toMatchObject({ replayed: true, consumption: { id: first.consumption!.id } });
+    expect(replayHeaders.get('idempotent-replayed')).toBe('true');
+
+    const refused = await credits
+      .deductCredits({ userId, actionKey: 'pdf_export', quantity: 5 }, { headers: { ...headers, 'idempotency-key': randomUUID() } })
+      .then(() => undefined, (error: unknown) => ConnectError.from(error));
+    expect(refused?.code).toBe(Code.FailedPrecondition);
+    expect(refused?.findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: 'INSUFFICIENT_CREDITS', domain: 'durable-billing', metadata: { httpStatus: '402' } });
+
+    const health = createClient(Health, transport());
+    expect((await health.check({ service: 'durable_billing.credits.v1.CreditsService' })).status).toBe(1); // SERVING
+    expect((await balances(stack.db, userId))[0]).toMatchObject({ used: 2, available: 1 });
   });
 });
 

@@ -1,6 +1,6 @@
 import { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { ensureSchedules, lifecycleTimerSettings } from '../modules/lifecycle';
+import { ensureSchedules, lifecycleTimerSettings, readInspectionFindingsFrom } from '../modules/lifecycle';
 import { loadWorkerConfig, orExit } from '../modules/config';
 import { createDatabase } from '../platform/database';
 import { createLogger } from '../platform/logger';
@@ -30,6 +30,8 @@ async function main(): Promise<void> {
     : undefined;
   const db = createDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_CONNECT_TIMEOUT_MS);
   await checkDatabase(db, config.DATABASE_URL);
+  // The findings gauge reads the latest stored inspection report: the same counts after a restart.
+  readInspectionFindingsFrom(() => db);
 
   const admin = await connectingToTemporal(config.TEMPORAL_ADDRESS, () => Connection.connect({ address: config.TEMPORAL_ADDRESS }));
   await ensureSearchAttributes(admin, config.TEMPORAL_NAMESPACE);

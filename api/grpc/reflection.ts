@@ -1,13 +1,15 @@
 /**
  * gRPC server reflection (grpc.reflection.v1), so grpcurl, Postman and friends list and call the
  * services without the .proto files. The descriptors are the ones protoc-gen-es embedded in the
- * generated code, served file by file with their imports. (@grpc/reflection serves grpc-js servers
- * only; this server is ConnectRPC's.)
+ * generated code, served file by file with their imports, on both servers of the port
+ * (api/grpc/server.ts). (@grpc/reflection needs proto-loader's descriptors; these are protobuf-es's.)
  */
 import { create, toBinary, type DescFile, type MessageInitShape } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { Code } from '@connectrpc/connect';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcServiceDefinition } from './definition';
 import {
   ServerReflection,
   ServerReflectionResponseSchema,
@@ -76,13 +78,27 @@ function answer(files: ReflectedFiles, request: ServerReflectionRequest): Server
   }
 }
 
+function reflected(files: DescFile[]): ReflectedFiles {
+  return index(files, files.flatMap((file) => file.services.map((service) => service.typeName)));
+}
+
 /** Registers grpc.reflection.v1.ServerReflection for the given files' services (itself included). */
 export function registerReflection(router: ConnectRouter, files: DescFile[]): void {
-  const services = files.flatMap((file) => file.services.map((service) => service.typeName));
-  const reflected = index(files, services);
+  const served = reflected(files);
   router.service(ServerReflection, {
     async *serverReflectionInfo(requests) {
-      for await (const request of requests) yield answer(reflected, request);
+      for await (const request of requests) yield answer(served, request);
+    },
+  });
+}
+
+/** The same on a grpc-js server: one answer per request, until the client ends its stream. */
+export function addReflectionService(server: grpc.Server, files: DescFile[]): void {
+  const served = reflected(files);
+  server.addService(grpcServiceDefinition(ServerReflection), {
+    serverReflectionInfo(call: grpc.ServerDuplexStream<ServerReflectionRequest, ServerReflectionResponse>) {
+      call.on('data', (request: ServerReflectionRequest) => call.write(answer(served, request)));
+      call.on('end', () => call.end());
     },
   });
 }

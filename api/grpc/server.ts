@@ -1,93 +1,187 @@
 /**
- * The internal credits and reservations API over gRPC, gRPC-Web and Connect (ConnectRPC, one
- * HTTP/2 cleartext port, GRPC_PORT), beside the HTTP API: the same credentials (`authorization`
- * metadata), idempotency keys (`idempotency-key` metadata, one namespace with HTTP), route handlers
- * and error codes (api/grpc/errors.ts), plus grpc.health.v1 and server reflection.
+ * The internal credits and reservations API over gRPC, gRPC-Web and Connect on one cleartext port
+ * (GRPC_PORT), beside the HTTP API: the same credentials (`authorization` metadata), idempotency keys
+ * (`idempotency-key` metadata, one namespace with HTTP), route handlers (api/grpc/credits.ts) and
+ * error codes (api/grpc/errors.ts), plus grpc.health.v1 and server reflection.
+ *
+ * Each connection goes to one of two servers by its first bytes: an HTTP/2 connection (gRPC clients
+ * connect with prior knowledge) to grpc-js's server, HTTP/1.1 (browsers' gRPC-Web, Connect, curl) to
+ * ConnectRPC's Node adapter. grpc-js serves a gRPC call for a fraction of the CPU ConnectRPC's adapter
+ * needs (docs/performance.md, "What the gRPC path costs"); ConnectRPC serves the protocols grpc-js
+ * does not speak.
  */
-import { randomUUID } from 'node:crypto';
-import { createServer, type Http2Server } from 'node:http2';
-import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import http from 'node:http';
+import { Server, type Socket } from 'node:net';
+import { createContextKey, createContextValues, type ConnectRouter, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import type { JsonValue } from '@bufbuild/protobuf';
-import type { Request } from 'express';
+import * as grpc from '@grpc/grpc-js';
+import { BillingError } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
 import type { ApiDeps } from '../deps';
-import { authorize, parsePart, routeIdempotency, type RouteDefinition } from '../route';
-import { internalRoutes } from '../routes/internal';
-import { toConnectError } from './errors';
-import { registerHealth } from './health';
-import { creditsMethods, type RouteAnswer } from './methods';
-import { registerReflection } from './reflection';
+import type { CredentialRateLimits } from '../edge';
+import { creditsCalls, type CallMetadata, type CreditsCall } from './credits';
+import { grpcServiceDefinition } from './definition';
+import { connectErrorFrom, grpcStatusFrom } from './errors';
+import { addHealthService, registerHealth } from './health';
+import { addReflectionService, registerReflection } from './reflection';
 import { CreditsService, file_durable_billing_credits_v1_credits } from './gen/durable_billing/credits/v1/credits_pb';
 import { file_grpc_health_v1_health } from './gen/grpc/health/v1/health_pb';
 import { file_grpc_reflection_v1_reflection } from './gen/grpc/reflection/v1/reflection_pb';
 
-/** Handlers served over gRPC read the logger from `log`; reading the Express request is a bug, made loud. */
-const noExpressRequest = new Proxy({} as Request, {
-  get(_target, property) {
-    throw new Error(`a route served over gRPC read req.${String(property)}; use the context's log instead`);
-  },
-});
+const REFLECTED_FILES = [file_durable_billing_credits_v1_credits, file_grpc_health_v1_health, file_grpc_reflection_v1_reflection];
 
-/** Runs a route as its HTTP endpoint would, from gRPC metadata and the mapped request parts. */
-async function callRoute(route: RouteDefinition, deps: ApiDeps, log: () => Logger, context: HandlerContext, parts: { params?: unknown; body?: unknown }): Promise<RouteAnswer> {
-  deps.health.database.assertAvailable();
-  const principal = await deps.authenticator.authenticate(context.requestHeader.get('authorization') ?? undefined);
-  authorize(route, principal);
-  const params = route.params ? parsePart(route.params, parts.params, 'params') : undefined;
-  const body = route.body ? parsePart(route.body, parts.body, 'body') : undefined;
-  const idempotency = routeIdempotency(route, principal, context.requestHeader.get('idempotency-key') ?? undefined, params, body);
-  const result = await route.handler({
-    params,
-    query: undefined,
-    body,
-    principal,
-    idempotency,
-    deps,
-    get log() {
-      return log();
-    },
-    req: noExpressRequest,
-    rawBody: undefined,
-  });
-  if ('stream' in result) throw new Error(`route ${route.operationId} streams; it cannot be served over gRPC`);
-  if (result.replayed) context.responseHeader.set('idempotent-replayed', 'true');
-  const json = result.bodyText !== undefined ? (JSON.parse(result.bodyText) as JsonValue) : (result.body as JsonValue);
-  return { body: json, replayed: result.replayed === true };
+/** A refusal the call threw (always a BillingError: api/grpc/credits.ts), or INTERNAL for anything else. */
+function asRefusal(error: unknown): BillingError {
+  return error instanceof BillingError ? error : new BillingError('INTERNAL', 'Internal error. The request id identifies it in the logs.');
 }
 
-/** The credits service: each method runs its route (api/grpc/methods.ts) and maps its refusals. */
-function creditsService(deps: ApiDeps, logger: Logger): ServiceImpl<typeof CreditsService> {
-  const routeById = new Map(internalRoutes.map((route) => [route.operationId, route]));
+/** The address in a grpc-js peer (`address:port`, IPv6 unbracketed), as a socket's remoteAddress says it. */
+function peerAddressOf(peer: string): string | undefined {
+  return peer === 'unknown' ? undefined : peer.replace(/:\d+$/, '');
+}
+
+/** The remote address of a ConnectRPC call's connection (set per request by the Node adapter: `contextValues`). */
+const peerAddressKey = createContextKey<string | undefined>(undefined, { description: 'remote address' });
+
+/** The credits service on grpc-js: metadata from the call, `idempotent-replayed` as response metadata. */
+function grpcCreditsService(calls: Map<string, CreditsCall>): grpc.UntypedServiceImplementation {
+  const first = (metadata: grpc.Metadata, key: string) => {
+    const [value] = metadata.get(key);
+    return typeof value === 'string' ? value : undefined;
+  };
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const [name, run] of calls) {
+    implementation[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const metadata: CallMetadata = {
+        authorization: first(call.metadata, 'authorization'),
+        idempotencyKey: first(call.metadata, 'idempotency-key'),
+        peerAddress: peerAddressOf(call.getPeer()),
+      };
+      run(call.request as never, metadata).then(
+        (answer) => {
+          if (answer.replayed) {
+            const replayed = new grpc.Metadata();
+            replayed.set('idempotent-replayed', 'true');
+            call.sendMetadata(replayed);
+          }
+          callback(null, answer.response);
+        },
+        (error: unknown) => callback(grpcStatusFrom(asRefusal(error))),
+      );
+    };
+  }
+  return implementation;
+}
+
+/** The credits service on ConnectRPC: metadata from the request headers, `idempotent-replayed` as a response header. */
+function connectCreditsService(calls: Map<string, CreditsCall>): ServiceImpl<typeof CreditsService> {
   const implementation: Record<string, (request: never, context: HandlerContext) => Promise<unknown>> = {};
-  for (const [name, mapping] of Object.entries(creditsMethods)) {
-    const route = routeById.get(mapping.operationId);
-    if (!route) throw new Error(`gRPC method ${name} names no route ${mapping.operationId}`);
+  for (const [name, run] of calls) {
     implementation[name] = async (request: never, context: HandlerContext) => {
-      // Built only when something logs (most calls log nothing), as the HTTP request's logger.
-      let callLog: Logger | undefined;
-      const log = () => (callLog ??= logger.child({ req: { id: randomUUID(), rpc: `${CreditsService.typeName}/${context.method.name}` } }));
+      const metadata: CallMetadata = {
+        authorization: context.requestHeader.get('authorization') ?? undefined,
+        idempotencyKey: context.requestHeader.get('idempotency-key') ?? undefined,
+        peerAddress: context.values.get(peerAddressKey),
+      };
       try {
-        const answer = await callRoute(route, deps, log, context, (mapping.request as (m: never) => { params?: unknown; body?: unknown })(request));
-        return (mapping.response as (a: RouteAnswer) => unknown)(answer);
+        const answer = await run(request, metadata);
+        if (answer.replayed) context.responseHeader.set('idempotent-replayed', 'true');
+        return answer.response;
       } catch (error) {
-        throw await toConnectError(error, deps.health, log());
+        throw connectErrorFrom(asRefusal(error));
       }
     };
   }
   return implementation as unknown as ServiceImpl<typeof CreditsService>;
 }
 
-/** Every service and descriptor the port serves. */
-export function grpcRoutes(deps: ApiDeps, logger: Logger): (router: ConnectRouter) => void {
+/** Every service and descriptor ConnectRPC serves (gRPC-Web, Connect). */
+export function grpcRoutes(deps: ApiDeps, logger: Logger, calls: Map<string, CreditsCall>): (router: ConnectRouter) => void {
   return (router) => {
-    router.service(CreditsService, creditsService(deps, logger));
+    router.service(CreditsService, connectCreditsService(calls));
     registerHealth(router, deps.health, [CreditsService.typeName]);
-    registerReflection(router, [file_durable_billing_credits_v1_credits, file_grpc_health_v1_health, file_grpc_reflection_v1_reflection]);
+    registerReflection(router, REFLECTED_FILES);
   };
 }
 
-/** An HTTP/2 cleartext server (gRPC clients' prior knowledge); call listen() on it. */
-export function createGrpcServer(deps: ApiDeps, logger: Logger): Http2Server {
-  return createServer(connectNodeAdapter({ routes: grpcRoutes(deps, logger) }));
+/** The same services on a grpc-js server (gRPC). */
+function grpcJsServer(deps: ApiDeps, calls: Map<string, CreditsCall>): grpc.Server {
+  // Channelz keeps per-call statistics nobody reads here; off, a call costs less.
+  const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
+  server.addService(grpcServiceDefinition(CreditsService), grpcCreditsService(calls));
+  addHealthService(server, deps.health, [CreditsService.typeName]);
+  addReflectionService(server, REFLECTED_FILES);
+  return server;
+}
+
+/** An HTTP/2 connection opens with this preface ("PRI * HTTP/2.0…"); no HTTP/1.1 method starts with "PRI". */
+const HTTP2_PREFACE_START = Buffer.from('PRI');
+/** A connection that has not sent its first bytes by then is closed. */
+const FIRST_BYTES_TIMEOUT_MS = 10_000;
+
+export interface GrpcServerOptions {
+  /** The HTTP API's rate limits (api/main.ts makes one for both): calls here count against the same budgets. */
+  rateLimits: CredentialRateLimits;
+  /** How long close() lets calls in flight finish before it closes their connections. */
+  shutdownGraceMs?: number;
+}
+
+/**
+ * The port: a TCP server handing each connection to grpc-js (HTTP/2) or ConnectRPC (HTTP/1.1).
+ * close() stops accepting, asks HTTP/2 clients to go away once their calls end (GOAWAY), closes idle
+ * HTTP/1.1 connections, and calls back when every connection is gone.
+ */
+export class GrpcServer extends Server {
+  private readonly grpcConnections: grpc.ConnectionInjector;
+  private readonly connectServer: http.Server;
+  private readonly shutdownGraceMs: number;
+
+  constructor(deps: ApiDeps, logger: Logger, options: GrpcServerOptions) {
+    super({ noDelay: true });
+    const calls = creditsCalls(deps, logger, options.rateLimits);
+    this.grpcConnections = grpcJsServer(deps, calls).createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.connectServer = http.createServer(
+      connectNodeAdapter({
+        routes: grpcRoutes(deps, logger, calls),
+        contextValues: (req) => createContextValues().set(peerAddressKey, req.socket.remoteAddress),
+      }),
+    );
+    this.shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+    this.on('connection', (socket: Socket) => this.route(socket));
+  }
+
+  private route(socket: Socket): void {
+    let received = Buffer.alloc(0);
+    socket.setTimeout(FIRST_BYTES_TIMEOUT_MS, () => socket.destroy());
+    // Until a server has the socket, a reset must not become an uncaught 'error' (the process would exit).
+    const onError = () => socket.destroy();
+    socket.on('error', onError);
+    const onData = (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < HTTP2_PREFACE_START.length) return;
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.setTimeout(0);
+      socket.pause();
+      // Both servers read what was already received from the socket's buffer first.
+      socket.unshift(received);
+      if (received.subarray(0, HTTP2_PREFACE_START.length).equals(HTTP2_PREFACE_START)) this.grpcConnections.injectConnection(socket);
+      else {
+        this.connectServer.emit('connection', socket);
+        socket.resume();
+      }
+    };
+    socket.on('data', onData);
+  }
+
+  override close(callback?: (error?: Error) => void): this {
+    super.close(callback);
+    this.grpcConnections.drain(this.shutdownGraceMs);
+    this.connectServer.closeIdleConnections();
+    return this;
+  }
+}
+
+export function createGrpcServer(deps: ApiDeps, logger: Logger, options: GrpcServerOptions): GrpcServer {
+  return new GrpcServer(deps, logger, options);
 }

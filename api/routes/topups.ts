@@ -159,7 +159,7 @@ export const topUpRoutes: RouteDefinition[] = [
     path: '/v1/me/payment-methods/stripe-setups',
     access: USER,
     tag: 'User',
-    operationId: 'startMyStripeSetup',
+    operationId: 'createMyStripeSetup',
     summary: 'Save a card through Stripe',
     description:
       "Opens a Stripe Checkout Session in `setup` mode on the user's Stripe Customer (created once per user) and answers its `url`, where the user saves a card. Nothing is saved by this call: the method is listed once Stripe's signed event reports the setup done (`setup_intent.succeeded`, or `checkout.session.completed` in setup mode, at POST /v1/webhooks/stripe). CHANNEL_UNAVAILABLE when the channel is not an enabled `stripe` channel.",

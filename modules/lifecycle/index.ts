@@ -4,8 +4,9 @@
  * Workflow code imports modules/lifecycle/rules/ and modules/lifecycle/shapes.ts instead, never this file.
  */
 export { lifecycleConfigShape } from './config';
-export { repairReportItem, runConsumptionRollup, runExpirySweep, runReconciliation } from './jobs';
-export { INSPECTION_FINDING_KINDS, inspectionFindings, runInspection } from './inspection';
+export { latestRollupCoverage, repairReportItem, runConsumptionRollup, runExpirySweep, runReconciliation } from './jobs';
+export type { RollupCoverage } from './jobs';
+export { INSPECTION_FINDING_KINDS, inspectionFindings, readInspectionFindingsFrom, runInspection } from './inspection';
 export type { InspectionOptions } from './inspection';
 export { ensureSchedules, listSchedules, scheduleDefinitions } from './schedules';
 export { changePackageExpiry, getReport, listPackagesByExpiry, listReports, packageLifecycle, revokePackage, runJobNow, signUp, trackGrantedPackage } from './service';

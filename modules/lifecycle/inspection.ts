@@ -6,7 +6,7 @@
  * - grant_past_expiry: a grant still live past its expiry (plus a grace for the expiry sweep);
  * - paid_not_provisioned: an order paid but without its grant;
  * - dead_letters: webhook deliveries that gave up (a count, not per row).
- * It writes one lifecycle report (kind `inspection`), sets the findings gauge, and when something is
+ * It writes one lifecycle report (kind `inspection`), which the findings gauge reads, and when something is
  * found records an `inspection.findings` event through the outbox and mails the operator address.
  */
 import { randomUUID } from 'node:crypto';
@@ -20,12 +20,58 @@ import type { ScheduledJobInput } from '../../workflows/package-lifecycle-contra
 export const INSPECTION_FINDING_KINDS = ['ledger_mismatch', 'hold_past_deadline', 'grant_past_expiry', 'paid_not_provisioned', 'dead_letters'] as const;
 export type InspectionFindingKind = (typeof INSPECTION_FINDING_KINDS)[number];
 
-/** Findings of the last inspection per kind (a gauge: the alert fires while the last run found some). */
+/**
+ * Findings of the latest stored inspection per kind, read from its report at scrape time: a worker that
+ * restarted, or a replica that did not run it, reports the same counts (aggregate with max). The read is
+ * one indexed lookup (lifecycle_reports (kind, started_at)), cached for FINDINGS_CACHE_MS so it does not
+ * follow the scrape rate; a run in this process refreshes the cache with its own counts. Without a
+ * database to read (`readInspectionFindingsFrom` not called) it shows this process's last run, if any.
+ */
+export const FINDINGS_CACHE_MS = 5_000;
+
+let findingsSource: (() => Database) | undefined;
+let cachedFindings: { readAt: number; counts: Record<string, number> | null } | undefined;
+let pendingRead: Promise<void> | undefined;
+
+/** The database the findings gauge reads at scrape time (the worker's, set at start). */
+export function readInspectionFindingsFrom(source: () => Database): void {
+  findingsSource = source;
+  cachedFindings = undefined;
+}
+
+/** Counts by kind of the latest inspection report (null: none yet). */
+export async function latestInspectionFindings(db: Database): Promise<Record<string, number> | null> {
+  const [latest] = await db.$queryRaw<Array<{ summary: { byKind?: Record<string, number> } | null }>>`
+    SELECT summary FROM lifecycle_reports WHERE kind = 'inspection' ORDER BY started_at DESC LIMIT 1`;
+  return latest ? (latest.summary?.byKind ?? {}) : null;
+}
+
+async function refreshFindings(): Promise<void> {
+  const source = findingsSource;
+  if (!source || (cachedFindings && Date.now() - cachedFindings.readAt < FINDINGS_CACHE_MS)) return;
+  pendingRead ??= latestInspectionFindings(source())
+    .then((counts) => {
+      cachedFindings = { readAt: Date.now(), counts };
+    })
+    // Database down: the last values stay; /readyz says why.
+    .catch(() => undefined)
+    .finally(() => {
+      pendingRead = undefined;
+    });
+  await pendingRead;
+}
+
 export const inspectionFindings = new Gauge({
   name: 'billing_inspection_findings',
-  help: 'Findings of the last daily inspection, by kind (ledger_mismatch, hold_past_deadline, grant_past_expiry, paid_not_provisioned, dead_letters).',
+  help: 'Findings of the latest daily inspection (its stored report), by kind (ledger_mismatch, hold_past_deadline, grant_past_expiry, paid_not_provisioned, dead_letters); no sample before the first report.',
   labelNames: ['kind'] as const,
   registers: [metricsRegistry],
+  async collect() {
+    await refreshFindings();
+    const counts = cachedFindings?.counts;
+    if (!counts) return;
+    for (const kind of INSPECTION_FINDING_KINDS) this.set({ kind }, counts[kind] ?? 0);
+  },
 });
 
 interface Finding {
@@ -51,39 +97,51 @@ const DEFAULT_GRACE_MS = 60 * 60 * 1000;
 /** Findings listed per kind in the report; the summary counts them all. */
 const LISTED_PER_KIND = 500;
 
+/**
+ * One page of users: the next `pageSize` user ids after `after`, then every check over the id range
+ * (after, last]. A range, not `user_id = ANY(ids)`: the planner walks the user_id index for a range, where
+ * for a long id list it chose a sequential scan of user_packages on every page (one scan per page: the run
+ * grew with the square of the users). The ledger sums are read per grant from the index on
+ * (user_package_id, amount, reserved_delta, used_delta) alone (index-only: the ledger is append-only, so
+ * its pages are all-visible once vacuumed), summed per grant before the comparison so no page sorts or
+ * hashes its users' whole ledgers.
+ */
 async function inspectUserPage(db: Database, after: string, pageSize: number, cutoff: Date): Promise<{ last: string | null; findings: Finding[] }> {
   return db.$transaction(async (tx) => {
     const users = await tx.$queryRaw<Array<{ user_id: string }>>`
       SELECT DISTINCT user_id FROM user_packages WHERE user_id > ${after} ORDER BY user_id LIMIT ${pageSize}`;
     if (users.length === 0) return { last: null, findings: [] };
-    const ids = users.map((u) => u.user_id);
+    const last = users[users.length - 1]!.user_id;
     const findings: Finding[] = [];
     const mismatches = await tx.$queryRaw<Array<{ id: string; user_id: string; total: number; used: number; reserved: number; l_available: number; l_reserved: number; l_used: number }>>`
       SELECT g.id, g.user_id, g.total_credits AS total, g.used_credits AS used, g.reserved_credits AS reserved,
-             COALESCE(SUM(l.amount), 0)::int AS l_available, COALESCE(SUM(l.reserved_delta), 0)::int AS l_reserved,
-             COALESCE(SUM(l.used_delta), 0)::int AS l_used
-      FROM user_packages g LEFT JOIN credit_ledger_entries l ON l.user_package_id = g.id
-      WHERE g.user_id = ANY(${ids}::text[])
-      GROUP BY g.id
-      HAVING g.total_credits - g.used_credits - g.reserved_credits < 0
-          OR COALESCE(SUM(l.amount), 0) <> g.total_credits - g.used_credits - g.reserved_credits
-          OR COALESCE(SUM(l.reserved_delta), 0) <> g.reserved_credits
-          OR COALESCE(SUM(l.used_delta), 0) <> g.used_credits`;
+             l.available::int AS l_available, l.reserved::int AS l_reserved, l.used::int AS l_used
+      FROM user_packages g
+      CROSS JOIN LATERAL (
+        SELECT COALESCE(SUM(amount), 0) AS available, COALESCE(SUM(reserved_delta), 0) AS reserved, COALESCE(SUM(used_delta), 0) AS used
+        FROM credit_ledger_entries WHERE user_package_id = g.id
+      ) l
+      WHERE g.user_id > ${after} AND g.user_id <= ${last}
+        AND (g.total_credits - g.used_credits - g.reserved_credits < 0
+          OR l.available <> g.total_credits - g.used_credits - g.reserved_credits
+          OR l.reserved <> g.reserved_credits
+          OR l.used <> g.used_credits)`;
     for (const m of mismatches) {
       findings.push({
         id: `ledger_mismatch:${m.id}`, kind: 'ledger_mismatch', subjectId: m.id, userId: m.user_id,
         details: { columns: { available: m.total - m.used - m.reserved, reserved: m.reserved, used: m.used }, ledger: { available: m.l_available, reserved: m.l_reserved, used: m.l_used } },
       });
     }
-    const holds = await tx.reservation.findMany({ where: { userId: { in: ids }, status: 'held', expiresAt: { lt: cutoff } }, select: { id: true, userId: true, expiresAt: true } });
+    const inPage = { gt: after, lte: last };
+    const holds = await tx.reservation.findMany({ where: { userId: inPage, status: 'held', expiresAt: { lt: cutoff } }, select: { id: true, userId: true, expiresAt: true } });
     for (const hold of holds) {
       findings.push({ id: `hold_past_deadline:${hold.id}`, kind: 'hold_past_deadline', subjectId: hold.id, userId: hold.userId, details: { expiresAt: hold.expiresAt.toISOString() } });
     }
-    const grants = await tx.userPackage.findMany({ where: { userId: { in: ids }, status: { in: ['pending', 'active', 'depleted'] }, expiresAt: { lt: cutoff } }, select: { id: true, userId: true, status: true, expiresAt: true } });
+    const grants = await tx.userPackage.findMany({ where: { userId: inPage, status: { in: ['pending', 'active', 'depleted'] }, expiresAt: { lt: cutoff } }, select: { id: true, userId: true, status: true, expiresAt: true } });
     for (const grant of grants) {
       findings.push({ id: `grant_past_expiry:${grant.id}`, kind: 'grant_past_expiry', subjectId: grant.id, userId: grant.userId, details: { status: grant.status, expiresAt: grant.expiresAt?.toISOString() ?? null } });
     }
-    return { last: ids[ids.length - 1]!, findings };
+    return { last, findings };
   });
 }
 
@@ -147,7 +205,8 @@ export async function runInspection(db: Database, input: ScheduledJobInput = {},
     }
     return created.count === 1;
   });
-  for (const kind of INSPECTION_FINDING_KINDS) inspectionFindings.set({ kind }, counts[kind]);
+  // The report just written is the latest: the gauge shows it at once, without waiting for the cache.
+  cachedFindings = { readAt: Date.now(), counts };
   if (written && total > 0 && options.notifyOperator) await mailOperator(options.notifyOperator, id, total, counts);
   return id;
 }

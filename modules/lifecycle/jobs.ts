@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BillingError } from '../../platform/errors';
-import type { Prisma } from '../../generated/prisma/client';
+import { Prisma } from '../../generated/prisma/client';
 import type { Database } from '../../platform/database';
 import { lapseReleasedCredits, realignGrantToLedger, expireOverdueHolds } from '../credits';
 import { recordLifecycleEvent } from './events';
@@ -21,7 +21,16 @@ interface ReportItem {
   details: Record<string, unknown>;
 }
 
-async function writeReport(db: Database, kind: string, input: ScheduledJobInput, startedAt: Date, summary: Record<string, unknown>, items: ReportItem[]): Promise<string> {
+async function writeReport(
+  db: Database | Prisma.TransactionClient,
+  kind: string,
+  input: ScheduledJobInput,
+  startedAt: Date,
+  summary: Record<string, unknown>,
+  items: ReportItem[],
+  /** A retried run replaces its report (the rollup's coverage must describe the rows it just wrote). */
+  replace = false,
+): Promise<string> {
   const id = input.reportId ?? randomUUID();
   await db.lifecycleReport.upsert({
     where: { id },
@@ -35,7 +44,7 @@ async function writeReport(db: Database, kind: string, input: ScheduledJobInput,
       startedAt,
       finishedAt: new Date(),
     },
-    update: {},
+    update: replace ? { summary: summary as Prisma.InputJsonValue, startedAt, finishedAt: new Date() } : {},
   });
   return id;
 }
@@ -171,23 +180,93 @@ export async function repairReportItem(db: Database, reportId: string, itemId: s
   throw new BillingError('PACKAGE_STATE_CONFLICT', `Items of kind ${item.kind} have no automatic repair; resolve them by hand.`, { kind: item.kind });
 }
 
-/** Rebuilds the daily rollup rows of the last `days` UTC days (default 3: late refunds land). */
+/** Where the rollup rows are exact: whole UTC days [coveredFrom, coveredTo), as of `watermark`. */
+export interface RollupCoverage {
+  coveredFrom: string;
+  coveredTo: string;
+  /** Instant the rebuild read the consumptions; refunds created since are not in the rows. */
+  watermark: string;
+}
+
+/** A day is closed (and only then rolled up as final) this long after its midnight: a consumption stamped just before midnight may commit a little after. */
+const CLOSED_DAY_MARGIN_MS = 5 * 60_000;
+const DAY_MS = 86_400_000;
+
+/** 'YYYY-MM-DD' of a UTC midnight: a date literal, so no session time zone shifts it. */
+function isoDay(midnight: Date): string {
+  return midnight.toISOString().slice(0, 10);
+}
+
+function startOfUtcDay(instant: Date): Date {
+  return new Date(Date.UTC(instant.getUTCFullYear(), instant.getUTCMonth(), instant.getUTCDate()));
+}
+
+/** The coverage the latest rollup recorded, or null before the first one. */
+export async function latestRollupCoverage(db: Database | Prisma.TransactionClient): Promise<RollupCoverage | null> {
+  const [report] = await db.$queryRaw<Array<{ summary: Partial<RollupCoverage> }>>`
+    SELECT summary FROM lifecycle_reports WHERE kind = 'rollup' ORDER BY started_at DESC LIMIT 1`;
+  const summary = report?.summary;
+  if (!summary?.coveredFrom || !summary.coveredTo || !summary.watermark) return null;
+  return { coveredFrom: summary.coveredFrom, coveredTo: summary.coveredTo, watermark: summary.watermark };
+}
+
+/**
+ * Rebuilds the daily rollup rows of the last `days` UTC days (default 3: late refunds land), and of
+ * every older day with a consumption refunded since the previous run (every day on the first run), so
+ * the rows stay exact for all the days they cover. Records that coverage (in the same transaction as the rows) for the reports:
+ * days [coveredFrom, coveredTo) are exact as of the watermark.
+ */
 export async function runConsumptionRollup(db: Database, input: ScheduledJobInput = {}, days = 3, now = new Date()): Promise<string> {
   const startedAt = new Date();
-  const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
-  const rows = await db.$transaction(async (tx) => {
-    await tx.$executeRaw`DELETE FROM daily_consumption_rollups WHERE day >= ${from}::date`;
-    // ON CONFLICT: a rollup running at the same time (a retried activity whose first attempt still
-    // runs) inserted the same days after this one's DELETE; the later rebuild overwrites them.
-    return tx.$executeRaw`
-      INSERT INTO daily_consumption_rollups (day, action_key, consumptions, quantity, credits_cost, credits_refunded, users, updated_at)
-      SELECT (created_at AT TIME ZONE 'UTC')::date, action_key, count(*)::int, sum(quantity)::int, sum(credits_cost)::int,
-             sum(credits_refunded)::int, count(DISTINCT user_id)::int, now()
-      FROM consumption_records WHERE created_at >= ${from}
-      GROUP BY 1, 2
-      ON CONFLICT (day, action_key) DO UPDATE SET
-        consumptions = EXCLUDED.consumptions, quantity = EXCLUDED.quantity, credits_cost = EXCLUDED.credits_cost,
-        credits_refunded = EXCLUDED.credits_refunded, users = EXCLUDED.users, updated_at = EXCLUDED.updated_at`;
-  });
-  return writeReport(db, 'rollup', input, startedAt, { from: from.toISOString(), rows }, []);
+  const window = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
+  return db.$transaction(
+    async (tx) => {
+      // One rebuild at a time: the coverage recorded last must describe the rows written last.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('daily_consumption_rollups'))`;
+      const previous = await latestRollupCoverage(tx);
+      // The first run rebuilds every day, and a run after a gap (an outage longer than the window)
+      // starts where the previous coverage ends, so the covered days stay one contiguous range.
+      const from = previous ? new Date(Math.min(window.getTime(), Date.parse(previous.coveredTo))) : new Date(0);
+      const refundedDays = previous ? await daysRefundedSince(tx, new Date(Date.parse(previous.watermark) - CLOSED_DAY_MARGIN_MS), from) : [];
+      const rebuilt = [Prisma.sql`created_at >= ${from}`, ...refundedDays.map((day) => Prisma.sql`(created_at >= ${day} AND created_at < ${new Date(day.getTime() + DAY_MS)})`)];
+      await tx.$executeRaw`DELETE FROM daily_consumption_rollups WHERE day >= ${isoDay(from)}::date ${
+        refundedDays.length > 0 ? Prisma.sql`OR day IN (${Prisma.join(refundedDays.map((day) => Prisma.sql`${isoDay(day)}::date`))})` : Prisma.empty
+      }`;
+      // ON CONFLICT: kept for a rebuild that runs without the lock (an older worker still running).
+      // The watermark is read inside the INSERT's own statement, after its snapshot was taken: every
+      // refund the rows include was stamped before it, so a reader adding refunds stamped since never
+      // counts one twice. A refund stamped before it but committed after is in neither until the next
+      // run, which rebuilds its day (it looks back a margin before this watermark).
+      const [written] = await tx.$queryRaw<Array<{ watermark: Date; rows: bigint }>>`
+        WITH mark AS MATERIALIZED (SELECT clock_timestamp() AS at),
+        written AS (
+          INSERT INTO daily_consumption_rollups (day, action_key, consumptions, quantity, credits_cost, credits_refunded, users, updated_at)
+          SELECT (created_at AT TIME ZONE 'UTC')::date, action_key, count(*)::int, sum(quantity)::int, sum(credits_cost)::int,
+                 sum(credits_refunded)::int, count(DISTINCT user_id)::int, (SELECT at FROM mark)
+          FROM consumption_records WHERE ${Prisma.join(rebuilt, ' OR ')}
+          GROUP BY 1, 2
+          ON CONFLICT (day, action_key) DO UPDATE SET
+            consumptions = EXCLUDED.consumptions, quantity = EXCLUDED.quantity, credits_cost = EXCLUDED.credits_cost,
+            credits_refunded = EXCLUDED.credits_refunded, users = EXCLUDED.users, updated_at = EXCLUDED.updated_at
+          RETURNING 1)
+        SELECT (SELECT at FROM mark) AS watermark, (SELECT count(*) FROM written) AS rows`;
+      const watermark = written!.watermark;
+      const coveredTo = startOfUtcDay(new Date(watermark.getTime() - CLOSED_DAY_MARGIN_MS));
+      const coveredFrom = previous ? new Date(Math.min(Date.parse(previous.coveredFrom), from.getTime())) : from;
+      const coverage: RollupCoverage = { coveredFrom: coveredFrom.toISOString(), coveredTo: coveredTo.toISOString(), watermark: watermark.toISOString() };
+      const summary = { from: from.toISOString(), rows: Number(written!.rows), refundedDays: refundedDays.map((day) => day.toISOString().slice(0, 10)), ...coverage };
+      return writeReport(tx, 'rollup', input, startedAt, summary, [], true);
+    },
+    { timeout: 10 * 60_000 },
+  );
+}
+
+/** UTC days before `before` holding a consumption refunded since `since`: their refunded sums moved. */
+async function daysRefundedSince(tx: Prisma.TransactionClient, since: Date, before: Date): Promise<Date[]> {
+  const rows = await tx.$queryRaw<Array<{ day: Date }>>`
+    SELECT DISTINCT date_trunc('day', c.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day
+    FROM consumption_refunds r JOIN consumption_records c ON c.id = r.consumption_id
+    WHERE r.created_at >= ${since} AND c.created_at < ${before}
+    ORDER BY 1`;
+  return rows.map((row) => row.day);
 }

@@ -7,6 +7,7 @@ import { NEWEST_FIRST, type Page, type PageRequest } from '../../platform/pagina
 import { Prisma, type GrantStatus } from '../../generated/prisma/client';
 import { compareBurnDownOrder, isSpendable, spendableTotal } from '../credits/rules/burn-down';
 import { consumptionView, grantView } from '../credits';
+import { latestRollupCoverage, type RollupCoverage } from '../lifecycle';
 import type { ConsumptionPage, ConsumptionStats, StatsGroupBy, UserCreditsView, UserGrantView } from './views';
 
 // ---------------------------------------------------------------------------------------------
@@ -110,21 +111,7 @@ interface StatsSqlRow {
   credits_refunded: bigint | number;
 }
 
-/**
- * Counts and sums per day or per action. Sums are bigint in SQL (int4 would overflow on a busy year)
- * and become JS numbers here: exact up to 2^53, far beyond any realistic total.
- */
-export async function consumptionStats(db: Database, filter: ConsumptionFilter, groupBy: StatsGroupBy): Promise<ConsumptionStats> {
-  const rows = await db.$queryRaw<StatsSqlRow[]>`
-    SELECT ${GROUP_KEY[groupBy]} AS key,
-           count(*)::bigint AS consumptions,
-           sum(c.quantity)::bigint AS quantity,
-           sum(c.credits_cost)::bigint AS credits_cost,
-           sum(c.credits_refunded)::bigint AS credits_refunded
-    FROM consumption_records c
-    ${filterSql(filter)}
-    GROUP BY 1
-    ORDER BY 1`;
+function toStats(groupBy: StatsGroupBy, rows: StatsSqlRow[]): ConsumptionStats {
   return {
     groupBy,
     rows: rows.map((row) => {
@@ -140,4 +127,79 @@ export async function consumptionStats(db: Database, filter: ConsumptionFilter, 
       };
     }),
   };
+}
+
+/** The ledger's part: consumption_records aggregated over the filter (and any extra conditions). */
+function ledgerPart(filter: ConsumptionFilter, groupBy: StatsGroupBy, extra: Prisma.Sql[] = []): Prisma.Sql {
+  return Prisma.sql`
+    SELECT ${GROUP_KEY[groupBy]} AS key,
+           count(*)::bigint AS consumptions,
+           sum(c.quantity)::bigint AS quantity,
+           sum(c.credits_cost)::bigint AS credits_cost,
+           sum(c.credits_refunded)::bigint AS credits_refunded
+    FROM consumption_records c
+    ${filterSql(filter, extra)}
+    GROUP BY 1`;
+}
+
+/**
+ * Counts and sums per day or per action, straight from the ledger. Sums are bigint in SQL (int4 would
+ * overflow on a busy year) and become JS numbers here: exact up to 2^53, far beyond any realistic total.
+ * The reference the rollup-based answer must equal; used as is for one user's statistics.
+ */
+export async function consumptionStatsFromLedger(db: Database, filter: ConsumptionFilter, groupBy: StatsGroupBy): Promise<ConsumptionStats> {
+  return toStats(groupBy, await db.$queryRaw<StatsSqlRow[]>`${ledgerPart(filter, groupBy)} ORDER BY 1`);
+}
+
+const DAY_MS = 86_400_000;
+
+/** 'YYYY-MM-DD' of a UTC midnight: a date literal, so no session time zone shifts it. */
+function isoDay(midnight: Date): string {
+  return midnight.toISOString().slice(0, 10);
+}
+
+/** Whole UTC days inside [from, to) that the rollup covers exactly, or null when there are none. */
+function rolledUpDays(filter: ConsumptionFilter, coverage: RollupCoverage): { from: Date; to: Date } | null {
+  const ceilDay = (ms: number) => Math.ceil(ms / DAY_MS) * DAY_MS;
+  const floorDay = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
+  const from = Math.max(Date.parse(coverage.coveredFrom), filter.from ? ceilDay(Date.parse(filter.from)) : -Infinity);
+  const to = Math.min(Date.parse(coverage.coveredTo), filter.to ? floorDay(Date.parse(filter.to)) : Infinity);
+  return from < to ? { from: new Date(from), to: new Date(to) } : null;
+}
+
+/**
+ * Counts and sums per day or per action. Whole closed days the daily rollup covers are read from it
+ * (one row per day and action, plus the refunds made since it ran); the edges of the range, today and
+ * any day it does not cover come from the ledger through its created_at index. The time therefore grows
+ * with the days asked for, not with the ledger. A filter on one user reads the ledger (the rollup has
+ * no user dimension; the (user_id, created_at) index bounds it to that user's rows).
+ */
+export async function consumptionStats(db: Database, filter: ConsumptionFilter, groupBy: StatsGroupBy): Promise<ConsumptionStats> {
+  const coverage = filter.userId ? null : await latestRollupCoverage(db);
+  const days = coverage ? rolledUpDays(filter, coverage) : null;
+  if (!coverage || !days) return consumptionStatsFromLedger(db, filter, groupBy);
+
+  const outsideRollup = Prisma.sql`(c.created_at < ${days.from} OR c.created_at >= ${days.to})`;
+  const rollupKey = groupBy === 'day' ? Prisma.sql`to_char(r.day, 'YYYY-MM-DD')` : Prisma.sql`r.action_key`;
+  const actionFilter = (column: Prisma.Sql) => (filter.actionKey ? Prisma.sql`AND ${column} = ${filter.actionKey}` : Prisma.empty);
+  // Merged and ordered in SQL, so keys sort by the same collation as the ledger-only answer.
+  const rows = await db.$queryRaw<StatsSqlRow[]>`
+    SELECT key, sum(consumptions)::bigint AS consumptions, sum(quantity)::bigint AS quantity,
+           sum(credits_cost)::bigint AS credits_cost, sum(credits_refunded)::bigint AS credits_refunded
+    FROM (
+      ${ledgerPart(filter, groupBy, [outsideRollup])}
+      UNION ALL
+      SELECT ${rollupKey} AS key, r.consumptions::bigint, r.quantity::bigint, r.credits_cost::bigint, r.credits_refunded::bigint
+      FROM daily_consumption_rollups r
+      WHERE r.day >= ${isoDay(days.from)}::date AND r.day < ${isoDay(days.to)}::date ${actionFilter(Prisma.sql`r.action_key`)}
+      UNION ALL
+      -- Refunds of rolled-up consumptions made after the rollup read them: at most a day's refunds.
+      SELECT ${GROUP_KEY[groupBy]} AS key, 0::bigint, 0::bigint, 0::bigint, f.credits::bigint
+      FROM consumption_refunds f JOIN consumption_records c ON c.id = f.consumption_id
+      WHERE f.created_at >= ${new Date(coverage.watermark)} AND c.created_at >= ${days.from} AND c.created_at < ${days.to}
+            ${actionFilter(Prisma.sql`c.action_key`)}
+    ) parts
+    GROUP BY key
+    ORDER BY key`;
+  return toStats(groupBy, rows);
 }

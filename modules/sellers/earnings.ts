@@ -121,17 +121,41 @@ function neutraliseFormula(text: string): string {
 const CSV_COLUMNS = ['id', 'occurred_at', 'kind', 'order_id', 'currency', 'gross_minor', 'platform_fee_minor', 'seller_share_minor', 'fee_basis_points'] as const;
 const CSV_MAX_ROWS = 100_000;
 
-/** The seller's ledger entries in [from, to), oldest first, as CSV (RFC 4180, CRLF). */
+/** Rows read per query: the export holds one page (and the stream buffers) whatever the period. */
+const CSV_PAGE_ROWS = 5_000;
+
+type EarningCsvRow = Record<(typeof CSV_COLUMNS)[number], unknown> & { id: bigint };
+
+/**
+ * The seller's ledger entries in [from, to), oldest first, as CSV (RFC 4180, CRLF), streamed: read in
+ * keyset pages on (occurred_at, id) only as fast as the response takes them, never all at once.
+ */
 export async function exportEarningsCsv(db: Database, sellerId: string, filter: Pick<EarningsFilter, 'from' | 'to'>): Promise<Readable> {
   await requireSeller(db, sellerId);
-  const entries = await db.$queryRaw<Array<Record<(typeof CSV_COLUMNS)[number], unknown>>>`
-    SELECT id, occurred_at, kind, order_id, currency, gross_minor, platform_fee_minor, seller_share_minor, fee_basis_points
-      FROM seller_earning_entries ${rangeSql(sellerId, filter)} ORDER BY occurred_at, id LIMIT ${CSV_MAX_ROWS}`;
   const csv = stringify({
     header: true,
     columns: [...CSV_COLUMNS],
     record_delimiter: 'windows',
     cast: { string: neutraliseFormula, date: (value) => value.toISOString(), bigint: (value) => value.toString() },
   });
-  return Readable.from(entries.map((entry) => ({ ...entry, currency: String(entry.currency).trim() }))).pipe(csv);
+  const rows = Readable.from(earningPages(db, sellerId, filter));
+  rows.on('error', (error) => csv.destroy(error)); // a failed page ends the response instead of hanging it
+  return rows.pipe(csv);
+}
+
+async function* earningPages(db: Database, sellerId: string, filter: Pick<EarningsFilter, 'from' | 'to'>): AsyncGenerator<EarningCsvRow> {
+  let sent = 0;
+  let after: { occurredAt: Date; id: bigint } | undefined;
+  while (sent < CSV_MAX_ROWS) {
+    const entries = await db.$queryRaw<EarningCsvRow[]>`
+      SELECT id, occurred_at, kind, order_id, currency, gross_minor, platform_fee_minor, seller_share_minor, fee_basis_points
+        FROM seller_earning_entries ${rangeSql(sellerId, filter)}
+        ${after ? Prisma.sql`AND (occurred_at, id) > (${after.occurredAt}::timestamptz, ${after.id.toString()}::bigint)` : Prisma.empty}
+       ORDER BY occurred_at, id LIMIT ${Math.min(CSV_PAGE_ROWS, CSV_MAX_ROWS - sent)}`;
+    for (const entry of entries) yield { ...entry, currency: String(entry.currency).trim() };
+    sent += entries.length;
+    const last = entries[entries.length - 1];
+    if (!last || entries.length < CSV_PAGE_ROWS) return;
+    after = { occurredAt: last.occurred_at as Date, id: last.id };
+  }
 }

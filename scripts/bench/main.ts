@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- <scenario> ...] [--seconds N] [--list]`: measures the API against baselines on the same
  * services, in one run, on services it starts itself (scripts/bench/stack.ts). Each scenario is a file in
- * scripts/bench/scenarios/ (deduct, sql-path, lifecycle, orders, events, expiry, edge, memory); with none named, all run. Prints a table per
+ * scripts/bench/scenarios/ (deduct, sql-path, lifecycle, orders, events, expiry, edge, memory; grown only when named); with none named, all run. Prints a table per
  * scenario, one line per performance target (`target <n> <name>: <value> (goal >= <x>) met|missed`) and a
  * summary; writes the raw figures to .data/bench-results.json. The exit code is 0 unless the run itself
  * fails: a missed target is a finding, not an error. Options: docs/performance.md.

@@ -15,6 +15,8 @@ export interface Scenario {
   /** One line for `npm run bench -- --list`. */
   description: string;
   run(bench: Bench): Promise<void>;
+  /** Left out of the default set (it takes long): runs only when named on the command line. */
+  onlyWhenNamed?: boolean;
 }
 
 const SCENARIOS_DIR = path.join(__dirname, 'scenarios');
@@ -36,9 +38,9 @@ export function loadScenarios(dir = SCENARIOS_DIR): Scenario[] {
   return scenarios.sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
 }
 
-/** The scenarios named (all when none is), in run order; an unknown name is an error that lists the known ones. */
+/** The scenarios named (all but the only-when-named ones when none is), in run order; an unknown name is an error that lists the known ones. */
 export function selectScenarios(all: Scenario[], names: string[]): Scenario[] {
-  if (names.length === 0) return all;
+  if (names.length === 0) return all.filter((scenario) => !scenario.onlyWhenNamed);
   const unknown = names.filter((name) => !all.some((scenario) => scenario.name === name));
   if (unknown.length > 0) throw new UsageError(`unknown scenario ${unknown.join(', ')} (scenarios: ${all.map((s) => s.name).join(', ')})`);
   return all.filter((scenario) => names.includes(scenario.name));

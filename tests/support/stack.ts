@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { SignJWT } from 'jose';
 import { createApp } from '../../api/app';
+import { CredentialRateLimits } from '../../api/edge';
 import type { ConsoleOptions } from '../../api/console';
 import { Authenticator } from '../../api/auth';
 import { answerParserErrorsWithEnvelope, keepIdleConnectionsLongerThanClients } from '../../api/server';
@@ -59,6 +60,8 @@ export interface TestStack {
   taskQueue: string;
   deps: ApiDeps;
   baseUrl: string;
+  /** The API's rate limits: a gRPC server made for this stack counts against the same budgets. */
+  rateLimits: CredentialRateLimits;
   worker: Worker | null;
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
@@ -168,11 +171,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     deducts: options.groupCommit === false ? undefined : new DeductBatcher(db, options.groupCommit ?? defaultGroupCommit()),
     authenticator: new Authenticator({ serviceKeys: [SERVICE_KEY, OTHER_SERVICE_KEY], adminKeys: [ADMIN_KEY], userTokenSecret: USER_TOKEN_SECRET }),
   };
+  const edge = { ...edgeConfigSchema.parse({}), RATE_LIMIT_SERVICE: 0, RATE_LIMIT_USER: 0, RATE_LIMIT_ADMIN: 0, RATE_LIMIT_ANONYMOUS: 0, ...options.edge };
+  const rateLimits = new CredentialRateLimits(edge, deps.authenticator, options.rateLimitStore);
   const server: Server = await new Promise((resolve) => {
-    const edge = { ...edgeConfigSchema.parse({}), RATE_LIMIT_SERVICE: 0, RATE_LIMIT_USER: 0, RATE_LIMIT_ADMIN: 0, RATE_LIMIT_ANONYMOUS: 0, ...options.edge };
     const listening = createApp(deps, logger, {
       config: edge,
-      ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
+      rateLimits,
       ...(options.console ? { console: options.console } : {}),
     }).listen(0, '127.0.0.1', () => resolve(listening));
     answerParserErrorsWithEnvelope(listening, logger);
@@ -189,6 +193,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     taskQueue,
     deps,
     baseUrl,
+    rateLimits,
     worker: null,
     async startWorker() {
       workerConnection ??= await NativeConnection.connect({ address: temporalAddress });

@@ -2037,7 +2037,7 @@ export interface paths {
          * Save a card through Stripe
          * @description Opens a Stripe Checkout Session in `setup` mode on the user's Stripe Customer (created once per user) and answers its `url`, where the user saves a card. Nothing is saved by this call: the method is listed once Stripe's signed event reports the setup done (`setup_intent.succeeded`, or `checkout.session.completed` in setup mode, at POST /v1/webhooks/stripe). CHANNEL_UNAVAILABLE when the channel is not an enabled `stripe` channel.
          */
-        post: operations["startMyStripeSetup"];
+        post: operations["createMyStripeSetup"];
         delete?: never;
         options?: never;
         head?: never;
@@ -20387,7 +20387,7 @@ export interface operations {
             };
         };
     };
-    startMyStripeSetup: {
+    createMyStripeSetup: {
         parameters: {
             query?: never;
             header: {
