@@ -8,8 +8,9 @@ import type { Database } from '../platform/database';
 import { BillingError } from '../platform/errors';
 import { OrderWorkflowClient, getOrder, placeOrder } from '../modules/orders';
 import { getChannel, type PaymentsDeps } from '../modules/payments';
-import { chargeRefillOrder, claimRefill, completeRefill, failRefill, getRefillById, noteActionRequired, noteRefillOrder, refillOrderRequest, type OffSessionAnswer } from '../modules/topups';
+import { chargeRefillOrder, claimRefill, startIntervalRefill, completeRefill, failRefill, getRefillById, noteActionRequired, noteRefillOrder, refillOrderRequest, type OffSessionAnswer } from '../modules/topups';
 import type { ChargeResult, TopUpRefillActivities } from '../workflows/top-up-refill-contract';
+import type { TopUpIntervalActivities } from '../workflows/top-up-interval-contract';
 
 /** Who the refill's writes are audited as. */
 const REFILL_ACTOR = 'system:top-up';
@@ -32,7 +33,7 @@ async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createTopUpActivities({ db, payments }: TopUpActivityDeps): TopUpRefillActivities {
+export function createTopUpActivities({ db, payments }: TopUpActivityDeps): TopUpRefillActivities & TopUpIntervalActivities {
   async function chargeOrder(refillId: string, orderId: string, idempotencyKey: string): Promise<OffSessionAnswer> {
     const order = await getOrder(db, orderId);
     // Charged only while it waits for its payment: an order paid some other way meanwhile (a checkout
@@ -104,6 +105,13 @@ export function createTopUpActivities({ db, payments }: TopUpActivityDeps): TopU
           eventId: `${refillId}:payment`,
         });
         await completeRefill(db, refillId);
+      }),
+
+    /** A rule's Schedule run (workflows/top-up-interval.ts): the month's refill, started on this worker's task queue. */
+    startIntervalRefill: ({ ruleId, at }) =>
+      refusalsFinal(async () => {
+        const { client, info } = Context.current();
+        return startIntervalRefill({ db, temporal: client, taskQueue: info.taskQueue }, ruleId, new Date(at));
       }),
 
     failTopUp: ({ refillId, orderId, reason }) =>

@@ -6,4 +6,5 @@ export { notificationWorkflow } from './notification';
 export { packageLifecycleWorkflow, subscriptionLifecycleWorkflow, expirySweepWorkflow, reconciliationWorkflow, consumptionRollupWorkflow, dailyInspectionWorkflow } from './package-lifecycle';
 export { gatewayReconciliationWorkflow } from './reconciliation';
 export { topUpRefillWorkflow } from './top-up-refill';
+export { topUpIntervalWorkflow } from './top-up-interval';
 export { retentionWorkflow } from './retention';

@@ -1,6 +1,8 @@
 import { z } from '../../platform/zod';
 import { BillingError } from '../../platform/errors';
-import { confirmTopUpAction, getRefill, startManualTopUp, type TopUpRefillView, createTopUpRule, deleteTopUpRule, getTopUpRule, listPaymentMethods, listRefills, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema, startStripeSetup, stripeSetupSchema, listTopUpRules, setTopUpRulePaused, topUpRefillSchema, topUpRuleSchema, type TopUpRuleView } from '../../modules/topups';
+import { confirmTopUpAction, getRefill, startManualTopUp, type TopUpRefillView, createTopUpRule, deleteTopUpRule, getTopUpRule, listPaymentMethods, listRefills, removePaymentMethod, saveGatewayToken, savedPaymentMethodSchema, startStripeSetup, stripeSetupSchema, listTopUpRules, setTopUpRulePaused, syncRuleSchedule, topUpRefillSchema, topUpRuleSchema, type TopUpRuleView } from '../../modules/topups';
+import type { ApiDeps } from '../deps';
+import type { IdempotentResult } from '../../platform/idempotency/store';
 import type { Principal } from '../auth';
 import { defineRoute, type RouteDefinition } from '../route';
 import { ids } from '../examples';
@@ -19,7 +21,9 @@ const codeSchema = z.string().min(1).max(64).regex(/^[a-z0-9]+(?:[_-][a-z0-9]+)*
 const int32 = z.number().int().min(1).max(2_147_483_647);
 const ruleBody = z
   .strictObject({
-    thresholdCredits: int32.openapi({ description: 'A refill starts when available credits fall below this.', example: 20 }),
+    kind: z.enum(['threshold', 'interval']).optional().openapi({ description: '`threshold` (default): refill when available credits fall below `thresholdCredits`; `interval`: refill on `dayOfMonth` of each month (00:00 UTC), on a Temporal Schedule.', example: 'threshold' }),
+    thresholdCredits: int32.optional().openapi({ description: 'A threshold rule (required for one, refused for an interval rule): a refill starts when available credits fall below this.', example: 20 }),
+    dayOfMonth: z.number().int().min(1).max(28).optional().openapi({ description: 'An interval rule (required for one, refused for a threshold rule): the day of each month, 1-28 so every month has it, its refill runs (00:00 UTC).', example: 1 }),
     packageCode: codeSchema.openapi({ description: 'The package each refill buys: on sale and granting credits.', example: 'credits_100' }),
     currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code in upper case').optional().openapi({ description: "One of the package's prices; default the package's own.", example: 'USD' }),
     maxTopUpsPerMonth: int32.optional().openapi({ description: 'At most this many refills per calendar month (UTC).', example: 3 }),
@@ -29,6 +33,14 @@ const ruleBody = z
   .refine((body) => body.maxTopUpsPerMonth !== undefined || body.maxAmountMinorPerMonth !== undefined, {
     message: 'Give maxTopUpsPerMonth, maxAmountMinorPerMonth or both: a rule without a cap could buy without end.',
     path: ['maxTopUpsPerMonth'],
+  })
+  .refine((body) => ((body.kind ?? 'threshold') === 'threshold' ? body.thresholdCredits !== undefined && body.dayOfMonth === undefined : true), {
+    message: 'A threshold rule takes thresholdCredits and no dayOfMonth.',
+    path: ['thresholdCredits'],
+  })
+  .refine((body) => (body.kind === 'interval' ? body.dayOfMonth !== undefined && body.thresholdCredits === undefined : true), {
+    message: 'An interval rule takes dayOfMonth and no thresholdCredits.',
+    path: ['dayOfMonth'],
   });
 const emptyBody = z.strictObject({});
 const myRuleParams = z.strictObject({ ruleId: uuidSchema });
@@ -78,11 +90,13 @@ const actionRefillExample: TopUpRefillView = {
   actionUrl: 'https://gateway.example/authenticate?idempotency_key=top-up-manual-3b9f0c1d2e4a5b6c7d8e9f0a1b2c3d4e%3Acharge%3A0',
 };
 
-const RULE_ERRORS = ['NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'TOP_UP_CAP_TOO_LOW', 'PAYMENT_METHOD_UNAVAILABLE', 'ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'];
+const RULE_ERRORS = ['VALIDATION_FAILED', 'SERVICE_UNAVAILABLE', 'NOT_FOUND', 'PACKAGE_UNAVAILABLE', 'CURRENCY_NOT_SUPPORTED', 'TOP_UP_CAP_TOO_LOW', 'PAYMENT_METHOD_UNAVAILABLE', 'ALREADY_EXISTS', 'IDEMPOTENCY_KEY_REUSED'];
 const rule: TopUpRuleView = {
   id: '6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20',
   userId: ids.user,
+  kind: 'threshold',
   thresholdCredits: 20,
+  dayOfMonth: null,
   packageCode: 'credits_100',
   currency: 'USD',
   maxTopUpsPerMonth: 3,
@@ -93,11 +107,22 @@ const rule: TopUpRuleView = {
   createdAt: '2026-01-31T12:00:00.000Z',
   updatedAt: '2026-01-31T12:00:00.000Z',
 };
+const intervalRule: TopUpRuleView = { ...rule, id: '7a2d3b45-9c8f-4e3a-8b21-4d6f8c0e2a31', kind: 'interval', thresholdCredits: null, dayOfMonth: 1, maxTopUpsPerMonth: 1 };
+const intervalRuleRequest = { kind: 'interval' as const, dayOfMonth: 1, packageCode: 'credits_100', currency: 'USD', maxTopUpsPerMonth: 1 };
 const pausedRule: TopUpRuleView = { ...rule, status: 'paused', pausedReason: 'by_user', updatedAt: '2026-02-02T08:00:00.000Z' };
 const ruleRequest = { thresholdCredits: 20, packageCode: 'credits_100', currency: 'USD', maxTopUpsPerMonth: 3, maxAmountMinorPerMonth: 3000, paymentMethodId: '0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f' };
 
 const RULE_DESCRIPTION =
-  'When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency), TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase) or PAYMENT_METHOD_UNAVAILABLE (`paymentMethodId` is not one of the user’s saved methods: unknown, another user’s, or removed). Audited.';
+  'A threshold rule (`kind` `threshold`, the default): when available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. An interval rule (`kind` `interval`): buy `packageCode` on `dayOfMonth` (1-28) of each month at 00:00 UTC, under the same caps, run by the Temporal Schedule `top-up-rule-<ruleId>` (created by this call; paused, resumed and deleted with the rule); each month is one refill `top-up-<ruleId>-<YYYY-MM>`. One rule per user, of either kind (ALREADY_EXISTS for a second). VALIDATION_FAILED when the field of its kind is missing or one of the other kind is given. 503 SERVICE_UNAVAILABLE when the rule was saved but its Schedule could not be written: the same call again (same Idempotency-Key) finishes it. Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency), TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase) or PAYMENT_METHOD_UNAVAILABLE (`paymentMethodId` is not one of the user’s saved methods: unknown, another user’s, or removed). Audited.';
+
+/**
+ * After a rule's write committed (or replayed), its Schedule is made to match the rule as it is now
+ * (modules/topups interval-schedules.ts): a 2xx is never answered while an interval rule lacks its Schedule.
+ */
+async function withSchedule(deps: ApiDeps, result: IdempotentResult<TopUpRuleView>): Promise<IdempotentResult<TopUpRuleView>> {
+  await syncRuleSchedule({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE }, result.body);
+  return result;
+}
 
 const methodBody = z.strictObject({
   channel: codeSchema.openapi({ description: 'A `gateway` payment channel.', example: 'gateway' }),
@@ -251,7 +276,7 @@ export const topUpRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: RULE_ERRORS,
     examples: { request: ruleRequest, response: rule },
-    handler: async ({ body, deps, idempotency, principal }) => createTopUpRule(deps.db, ownUserId(principal), body, idempotency, principal!.id),
+    handler: async ({ body, deps, idempotency, principal }) => withSchedule(deps, await createTopUpRule(deps.db, ownUserId(principal), body, idempotency, principal!.id)),
   }),
   defineRoute({
     method: 'get',
@@ -294,7 +319,7 @@ export const topUpRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
     examples: { request: {}, response: pausedRule },
-    handler: async ({ params, deps, idempotency, principal }) => setTopUpRulePaused(deps.db, ownUserId(principal), params.ruleId, 'by_user', idempotency, principal!.id),
+    handler: async ({ params, deps, idempotency, principal }) => withSchedule(deps, await setTopUpRulePaused(deps.db, ownUserId(principal), params.ruleId, 'by_user', idempotency, principal!.id)),
   }),
   defineRoute({
     method: 'post',
@@ -310,7 +335,7 @@ export const topUpRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: RULE_ERRORS.filter((code) => code !== 'ALREADY_EXISTS'),
     examples: { request: {}, response: rule },
-    handler: async ({ params, deps, idempotency, principal }) => setTopUpRulePaused(deps.db, ownUserId(principal), params.ruleId, null, idempotency, principal!.id),
+    handler: async ({ params, deps, idempotency, principal }) => withSchedule(deps, await setTopUpRulePaused(deps.db, ownUserId(principal), params.ruleId, null, idempotency, principal!.id)),
   }),
   defineRoute({
     method: 'delete',
@@ -325,7 +350,7 @@ export const topUpRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
     examples: { response: rule },
-    handler: async ({ params, deps, idempotency, principal }) => deleteTopUpRule(deps.db, ownUserId(principal), params.ruleId, idempotency, principal!.id),
+    handler: async ({ params, deps, idempotency, principal }) => withSchedule(deps, await deleteTopUpRule(deps.db, ownUserId(principal), params.ruleId, idempotency, principal!.id)),
   }),
   defineRoute({
     method: 'post',
@@ -341,8 +366,8 @@ export const topUpRoutes: RouteDefinition[] = [
     successStatus: 201,
     idempotent: true,
     errors: RULE_ERRORS,
-    examples: { request: ruleRequest, response: rule },
-    handler: async ({ params, body, deps, idempotency, principal }) => createTopUpRule(deps.db, params.userId, body, idempotency, principal!.id),
+    examples: { request: intervalRuleRequest, response: { ...intervalRule, pausedReason: null } },
+    handler: async ({ params, body, deps, idempotency, principal }) => withSchedule(deps, await createTopUpRule(deps.db, params.userId, body, idempotency, principal!.id)),
   }),
   defineRoute({
     method: 'get',
@@ -386,7 +411,7 @@ export const topUpRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
     examples: { request: {}, response: { ...pausedRule, pausedReason: 'by_admin' } },
-    handler: async ({ params, deps, idempotency, principal }) => setTopUpRulePaused(deps.db, params.userId, params.ruleId, 'by_admin', idempotency, principal!.id),
+    handler: async ({ params, deps, idempotency, principal }) => withSchedule(deps, await setTopUpRulePaused(deps.db, params.userId, params.ruleId, 'by_admin', idempotency, principal!.id)),
   }),
   defineRoute({
     method: 'post',
@@ -402,7 +427,7 @@ export const topUpRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: RULE_ERRORS.filter((code) => code !== 'ALREADY_EXISTS'),
     examples: { request: {}, response: rule },
-    handler: async ({ params, deps, idempotency, principal }) => setTopUpRulePaused(deps.db, params.userId, params.ruleId, null, idempotency, principal!.id),
+    handler: async ({ params, deps, idempotency, principal }) => withSchedule(deps, await setTopUpRulePaused(deps.db, params.userId, params.ruleId, null, idempotency, principal!.id)),
   }),
   defineRoute({
     method: 'delete',
@@ -417,6 +442,6 @@ export const topUpRoutes: RouteDefinition[] = [
     idempotent: true,
     errors: ['NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
     examples: { response: rule },
-    handler: async ({ params, deps, idempotency, principal }) => deleteTopUpRule(deps.db, params.userId, params.ruleId, idempotency, principal!.id),
+    handler: async ({ params, deps, idempotency, principal }) => withSchedule(deps, await deleteTopUpRule(deps.db, params.userId, params.ruleId, idempotency, principal!.id)),
   }),
 ];

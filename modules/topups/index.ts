@@ -17,3 +17,4 @@ export { chargeRefillOrder, mayCrossThreshold, refillDue, refillOrderRequest, st
 export { confirmTopUpAction, manualRefillId, startManualTopUp } from './manual-top-ups';
 export type { ManualTopUpInput } from './manual-top-ups';
 export type { RefillStartDeps } from './refill-start';
+export { INTERVAL_CATCHUP_WINDOW, startIntervalRefill, syncRuleSchedule, topUpRuleScheduleId } from './interval-schedules';

@@ -29,7 +29,8 @@ export function mayCrossThreshold(eventType: string): boolean {
 /** The refill the user's balance calls for now, if any: an active rule whose threshold is above what is available. */
 export async function refillDue(db: Database, userId: string): Promise<TopUpRefillInput | undefined> {
   const rule = await db.topUpRule.findUnique({ where: { userId } });
-  if (!rule || rule.status !== 'active') return undefined;
+  // An interval rule refills on its Schedule (interval-schedules.ts), never on a crossing.
+  if (!rule || rule.status !== 'active' || rule.kind !== 'threshold' || rule.thresholdCredits === null) return undefined;
   if ((await availableCredits(db, userId)) >= rule.thresholdCredits) return undefined;
   const crossing = (await latestGrantId(db, userId)) ?? 'first';
   return { refillId: refillWorkflowId(rule.id, crossing), ruleId: rule.id, userId, trigger: 'threshold' };

@@ -19,7 +19,7 @@ import { monthOf } from './rules/caps';
 
 export const topUpRefillSchema = z
   .object({
-    id: z.string().openapi({ description: 'The refill workflow id: `top-up-<ruleId>-<trigger id>` (a manual top-up: `top-up-manual-<hash of the caller and its Idempotency-Key>`).' }),
+    id: z.string().openapi({ description: 'The refill workflow id: `top-up-<ruleId>-<trigger id>` (a threshold crossing: the newest grant\'s id; an interval rule\'s month: `YYYY-MM`; a manual top-up: `top-up-manual-<hash of the caller and its Idempotency-Key>`).' }),
     workflowId: z.string().openapi({ description: 'The refill workflow run in Temporal (the same as `id`).' }),
     ruleId: z.uuid().nullable().openapi({ description: "The rule whose monthly caps it counts against; null for a manual top-up of a user without a rule." }),
     userId: z.string(),

@@ -1,6 +1,8 @@
 /**
- * Top-up rules: "when available credits fall below T, buy package P in currency C, at most N refills or
- * amount A per calendar month". One rule per user. Written by the user (/v1/me/top-up-rules) or an admin
+ * Top-up rules: "when available credits fall below T (a threshold rule), or on day D of each month in
+ * UTC (an interval rule), buy package P in currency C, at most N refills or amount A per calendar month".
+ * One rule per user, of either kind: both kinds count against the same monthly caps, and one rule keeps
+ * "what will this user be charged" a single answer. Written by the user (/v1/me/top-up-rules) or an admin
  * (/v1/admin/users/{userId}/top-up-rules); every write is idempotent and audited (audit_events).
  */
 import { randomUUID } from 'node:crypto';
@@ -18,7 +20,9 @@ export const topUpRuleSchema = z
   .object({
     id: z.uuid(),
     userId: z.string(),
-    thresholdCredits: z.number().int().openapi({ description: 'A refill starts when available credits fall below this.' }),
+    kind: z.enum(['threshold', 'interval']).openapi({ description: '`threshold`: a refill when available credits fall below `thresholdCredits`; `interval`: a refill on `dayOfMonth` of each month (UTC), run by a Temporal Schedule.' }),
+    thresholdCredits: z.number().int().nullable().openapi({ description: 'A threshold rule: a refill starts when available credits fall below this. Null for an interval rule.' }),
+    dayOfMonth: z.number().int().nullable().openapi({ description: 'An interval rule: the day of each month (1-28, at 00:00 UTC) its refill runs. Null for a threshold rule.' }),
     packageCode: z.string(),
     currency: z.string(),
     maxTopUpsPerMonth: z.number().int().nullable().openapi({ description: 'At most this many refills per calendar month (UTC); null: no count cap.' }),
@@ -36,7 +40,9 @@ export function topUpRuleView(rule: TopUpRule): TopUpRuleView {
   return {
     id: rule.id,
     userId: rule.userId,
+    kind: rule.kind,
     thresholdCredits: rule.thresholdCredits,
+    dayOfMonth: rule.dayOfMonth,
     packageCode: rule.packageCode,
     currency: rule.currency,
     maxTopUpsPerMonth: rule.maxTopUpsPerMonth,
@@ -50,7 +56,12 @@ export function topUpRuleView(rule: TopUpRule): TopUpRuleView {
 }
 
 export interface TopUpRuleInput {
-  thresholdCredits: number;
+  /** Default `threshold`. */
+  kind?: 'threshold' | 'interval' | undefined;
+  /** A threshold rule's threshold (required for one, refused for an interval rule). */
+  thresholdCredits?: number | undefined;
+  /** An interval rule's day of the month, 1-28 (required for one, refused for a threshold rule). */
+  dayOfMonth?: number | undefined;
   packageCode: string;
   /** ISO 4217; default the package's own. */
   currency?: string | undefined;
@@ -65,6 +76,7 @@ export interface TopUpRuleInput {
  * in the currency, and the amount cap allows at least one purchase. Answers the package and its price.
  */
 async function validateRule(tx: Tx, userId: string, input: TopUpRuleInput): Promise<{ packageId: string; currency: string }> {
+  checkTrigger(input);
   if (input.paymentMethodId !== undefined) await lockUsableMethod(tx, userId, input.paymentMethodId);
   const pkg = await packageOnSale(tx, input.packageCode);
   if (pkg.creditsAmount <= 0) {
@@ -84,6 +96,23 @@ async function validateRule(tx: Tx, userId: string, input: TopUpRuleInput): Prom
     );
   }
   return { packageId: pkg.id, currency: price.currency };
+}
+
+/** Each kind has exactly its own trigger: a threshold rule a threshold, an interval rule a day every month has. */
+function checkTrigger(input: TopUpRuleInput): void {
+  const kind = input.kind ?? 'threshold';
+  if (kind === 'threshold') {
+    if (input.thresholdCredits === undefined || input.dayOfMonth !== undefined) {
+      throw new BillingError('VALIDATION_FAILED', 'A threshold rule takes thresholdCredits and no dayOfMonth.', { kind, field: input.thresholdCredits === undefined ? 'thresholdCredits' : 'dayOfMonth' });
+    }
+    return;
+  }
+  if (input.dayOfMonth === undefined || input.thresholdCredits !== undefined) {
+    throw new BillingError('VALIDATION_FAILED', 'An interval rule takes dayOfMonth and no thresholdCredits.', { kind, field: input.dayOfMonth === undefined ? 'dayOfMonth' : 'thresholdCredits' });
+  }
+  if (!Number.isInteger(input.dayOfMonth) || input.dayOfMonth < 1 || input.dayOfMonth > 28) {
+    throw new BillingError('VALIDATION_FAILED', 'dayOfMonth must be 1-28, a day every month has.', { kind, field: 'dayOfMonth', dayOfMonth: input.dayOfMonth });
+  }
 }
 
 /**
@@ -122,7 +151,9 @@ export async function createTopUpRule(
           data: {
             id: randomUUID(),
             userId,
-            thresholdCredits: input.thresholdCredits,
+            kind: input.kind ?? 'threshold',
+            thresholdCredits: input.thresholdCredits ?? null,
+            dayOfMonth: input.dayOfMonth ?? null,
             packageId,
             packageCode: input.packageCode,
             currency,
@@ -167,7 +198,9 @@ export async function setTopUpRulePaused(
     if (pausedReason === null) {
       // Resuming checks the rule again: its package or price may have changed while it was paused.
       await validateRule(tx, userId, {
-        thresholdCredits: current.thresholdCredits,
+        kind: current.kind,
+        thresholdCredits: current.thresholdCredits ?? undefined,
+        dayOfMonth: current.dayOfMonth ?? undefined,
         packageCode: current.packageCode,
         currency: current.currency,
         maxAmountMinorPerMonth: current.maxAmountMinorPerMonth ?? undefined,

@@ -2143,7 +2143,7 @@ export interface paths {
         put?: never;
         /**
          * Create my top-up rule
-         * @description When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency), TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase) or PAYMENT_METHOD_UNAVAILABLE (`paymentMethodId` is not one of the user’s saved methods: unknown, another user’s, or removed). Audited.
+         * @description A threshold rule (`kind` `threshold`, the default): when available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. An interval rule (`kind` `interval`): buy `packageCode` on `dayOfMonth` (1-28) of each month at 00:00 UTC, under the same caps, run by the Temporal Schedule `top-up-rule-<ruleId>` (created by this call; paused, resumed and deleted with the rule); each month is one refill `top-up-<ruleId>-<YYYY-MM>`. One rule per user, of either kind (ALREADY_EXISTS for a second). VALIDATION_FAILED when the field of its kind is missing or one of the other kind is given. 503 SERVICE_UNAVAILABLE when the rule was saved but its Schedule could not be written: the same call again (same Idempotency-Key) finishes it. Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency), TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase) or PAYMENT_METHOD_UNAVAILABLE (`paymentMethodId` is not one of the user’s saved methods: unknown, another user’s, or removed). Audited.
          */
         post: operations["createMyTopUpRule"];
         delete?: never;
@@ -2231,7 +2231,7 @@ export interface paths {
         put?: never;
         /**
          * Create a user's top-up rule
-         * @description When available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. One rule per user (ALREADY_EXISTS for a second). Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency), TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase) or PAYMENT_METHOD_UNAVAILABLE (`paymentMethodId` is not one of the user’s saved methods: unknown, another user’s, or removed). Audited.
+         * @description A threshold rule (`kind` `threshold`, the default): when available credits fall below `thresholdCredits`, buy `packageCode` in `currency`, at most `maxTopUpsPerMonth` refills or `maxAmountMinorPerMonth` charged per calendar month (UTC); at least one cap is required. An interval rule (`kind` `interval`): buy `packageCode` on `dayOfMonth` (1-28) of each month at 00:00 UTC, under the same caps, run by the Temporal Schedule `top-up-rule-<ruleId>` (created by this call; paused, resumed and deleted with the rule); each month is one refill `top-up-<ruleId>-<YYYY-MM>`. One rule per user, of either kind (ALREADY_EXISTS for a second). VALIDATION_FAILED when the field of its kind is missing or one of the other kind is given. 503 SERVICE_UNAVAILABLE when the rule was saved but its Schedule could not be written: the same call again (same Idempotency-Key) finishes it. Refused with PACKAGE_UNAVAILABLE (the package is not on sale or grants no credits), CURRENCY_NOT_SUPPORTED (no price in the currency), TOP_UP_CAP_TOO_LOW (the amount cap is below one purchase) or PAYMENT_METHOD_UNAVAILABLE (`paymentMethodId` is not one of the user’s saved methods: unknown, another user’s, or removed). Audited.
          */
         post: operations["createUserTopUpRule"];
         delete?: never;
@@ -4366,7 +4366,7 @@ export interface components {
             nextCursor: string | null;
         };
         TopUpRefill: {
-            /** @description The refill workflow id: `top-up-<ruleId>-<trigger id>` (a manual top-up: `top-up-manual-<hash of the caller and its Idempotency-Key>`). */
+            /** @description The refill workflow id: `top-up-<ruleId>-<trigger id>` (a threshold crossing: the newest grant's id; an interval rule's month: `YYYY-MM`; a manual top-up: `top-up-manual-<hash of the caller and its Idempotency-Key>`). */
             id: string;
             /** @description The refill workflow run in Temporal (the same as `id`). */
             workflowId: string;
@@ -4415,8 +4415,15 @@ export interface components {
             /** Format: uuid */
             id: string;
             userId: string;
-            /** @description A refill starts when available credits fall below this. */
-            thresholdCredits: number;
+            /**
+             * @description `threshold`: a refill when available credits fall below `thresholdCredits`; `interval`: a refill on `dayOfMonth` of each month (UTC), run by a Temporal Schedule.
+             * @enum {string}
+             */
+            kind: "threshold" | "interval";
+            /** @description A threshold rule: a refill starts when available credits fall below this. Null for an interval rule. */
+            thresholdCredits: number | null;
+            /** @description An interval rule: the day of each month (1-28, at 00:00 UTC) its refill runs. Null for a threshold rule. */
+            dayOfMonth: number | null;
             packageCode: string;
             currency: string;
             /** @description At most this many refills per calendar month (UTC); null: no count cap. */
@@ -21246,7 +21253,9 @@ export interface operations {
                      *         {
                      *           "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                      *           "userId": "user-42",
+                     *           "kind": "threshold",
                      *           "thresholdCredits": 20,
+                     *           "dayOfMonth": null,
                      *           "packageCode": "credits_100",
                      *           "currency": "USD",
                      *           "maxTopUpsPerMonth": 3,
@@ -21354,10 +21363,21 @@ export interface operations {
                  */
                 "application/json": {
                     /**
-                     * @description A refill starts when available credits fall below this.
+                     * @description `threshold` (default): refill when available credits fall below `thresholdCredits`; `interval`: refill on `dayOfMonth` of each month (00:00 UTC), on a Temporal Schedule.
+                     * @example threshold
+                     * @enum {string}
+                     */
+                    kind?: "threshold" | "interval";
+                    /**
+                     * @description A threshold rule (required for one, refused for an interval rule): a refill starts when available credits fall below this.
                      * @example 20
                      */
-                    thresholdCredits: number;
+                    thresholdCredits?: number;
+                    /**
+                     * @description An interval rule (required for one, refused for a threshold rule): the day of each month, 1-28 so every month has it, its refill runs (00:00 UTC).
+                     * @example 1
+                     */
+                    dayOfMonth?: number;
                     /**
                      * @description The package each refill buys: on sale and granting credits.
                      * @example credits_100
@@ -21398,7 +21418,9 @@ export interface operations {
                      * @example {
                      *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                      *       "userId": "user-42",
+                     *       "kind": "threshold",
                      *       "thresholdCredits": 20,
+                     *       "dayOfMonth": null,
                      *       "packageCode": "credits_100",
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
@@ -21547,7 +21569,9 @@ export interface operations {
                      * @example {
                      *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                      *       "userId": "user-42",
+                     *       "kind": "threshold",
                      *       "thresholdCredits": 20,
+                     *       "dayOfMonth": null,
                      *       "packageCode": "credits_100",
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
@@ -21663,7 +21687,9 @@ export interface operations {
                      * @example {
                      *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                      *       "userId": "user-42",
+                     *       "kind": "threshold",
                      *       "thresholdCredits": 20,
+                     *       "dayOfMonth": null,
                      *       "packageCode": "credits_100",
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
@@ -21793,7 +21819,9 @@ export interface operations {
                      * @example {
                      *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                      *       "userId": "user-42",
+                     *       "kind": "threshold",
                      *       "thresholdCredits": 20,
+                     *       "dayOfMonth": null,
                      *       "packageCode": "credits_100",
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
@@ -21941,7 +21969,9 @@ export interface operations {
                      * @example {
                      *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                      *       "userId": "user-42",
+                     *       "kind": "threshold",
                      *       "thresholdCredits": 20,
+                     *       "dayOfMonth": null,
                      *       "packageCode": "credits_100",
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
@@ -22092,7 +22122,9 @@ export interface operations {
                      *         {
                      *           "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                      *           "userId": "user-42",
+                     *           "kind": "threshold",
                      *           "thresholdCredits": 20,
+                     *           "dayOfMonth": null,
                      *           "packageCode": "credits_100",
                      *           "currency": "USD",
                      *           "maxTopUpsPerMonth": 3,
@@ -22193,20 +22225,30 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "thresholdCredits": 20,
+                 *       "kind": "interval",
+                 *       "dayOfMonth": 1,
                  *       "packageCode": "credits_100",
                  *       "currency": "USD",
-                 *       "maxTopUpsPerMonth": 3,
-                 *       "maxAmountMinorPerMonth": 3000,
-                 *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f"
+                 *       "maxTopUpsPerMonth": 1
                  *     }
                  */
                 "application/json": {
                     /**
-                     * @description A refill starts when available credits fall below this.
+                     * @description `threshold` (default): refill when available credits fall below `thresholdCredits`; `interval`: refill on `dayOfMonth` of each month (00:00 UTC), on a Temporal Schedule.
+                     * @example threshold
+                     * @enum {string}
+                     */
+                    kind?: "threshold" | "interval";
+                    /**
+                     * @description A threshold rule (required for one, refused for an interval rule): a refill starts when available credits fall below this.
                      * @example 20
                      */
-                    thresholdCredits: number;
+                    thresholdCredits?: number;
+                    /**
+                     * @description An interval rule (required for one, refused for a threshold rule): the day of each month, 1-28 so every month has it, its refill runs (00:00 UTC).
+                     * @example 1
+                     */
+                    dayOfMonth?: number;
                     /**
                      * @description The package each refill buys: on sale and granting credits.
                      * @example credits_100
@@ -22245,12 +22287,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
+                     *       "id": "7a2d3b45-9c8f-4e3a-8b21-4d6f8c0e2a31",
                      *       "userId": "user-42",
-                     *       "thresholdCredits": 20,
+                     *       "kind": "interval",
+                     *       "thresholdCredits": null,
+                     *       "dayOfMonth": 1,
                      *       "packageCode": "credits_100",
                      *       "currency": "USD",
-                     *       "maxTopUpsPerMonth": 3,
+                     *       "maxTopUpsPerMonth": 1,
                      *       "maxAmountMinorPerMonth": 3000,
                      *       "paymentMethodId": "0b7d5c1e-2f3a-4b6c-8d9e-1a2b3c4d5e6f",
                      *       "status": "active",
@@ -22398,7 +22442,9 @@ export interface operations {
                      * @example {
                      *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                      *       "userId": "user-42",
+                     *       "kind": "threshold",
                      *       "thresholdCredits": 20,
+                     *       "dayOfMonth": null,
                      *       "packageCode": "credits_100",
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
@@ -22516,7 +22562,9 @@ export interface operations {
                      * @example {
                      *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                      *       "userId": "user-42",
+                     *       "kind": "threshold",
                      *       "thresholdCredits": 20,
+                     *       "dayOfMonth": null,
                      *       "packageCode": "credits_100",
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
@@ -22648,7 +22696,9 @@ export interface operations {
                      * @example {
                      *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                      *       "userId": "user-42",
+                     *       "kind": "threshold",
                      *       "thresholdCredits": 20,
+                     *       "dayOfMonth": null,
                      *       "packageCode": "credits_100",
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
@@ -22798,7 +22848,9 @@ export interface operations {
                      * @example {
                      *       "id": "6f1c2a34-8b7e-4d2f-9a10-3c5e7b9d1f20",
                      *       "userId": "user-42",
+                     *       "kind": "threshold",
                      *       "thresholdCredits": 20,
+                     *       "dayOfMonth": null,
                      *       "packageCode": "credits_100",
                      *       "currency": "USD",
                      *       "maxTopUpsPerMonth": 3,
