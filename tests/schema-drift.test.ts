@@ -136,7 +136,8 @@ async function actualModel(client: Client) {
     JOIN pg_namespace n ON n.oid = t.relnamespace
     CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ordinality)
     JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-    WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations' AND NOT t.relispartition
+    -- Key columns only: a schema cannot declare an index's INCLUDE columns, the migration adds them.
+    WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations' AND NOT t.relispartition AND k.ordinality <= i.indnkeyatts
     GROUP BY i.indexrelid, t.relname, i.indisunique`);
   const indexes = indexRows.rows
     .map((row) => `${row.table_name} ${row.is_unique ? 'unique' : 'index'} (${row.columns.join(', ')})`)
