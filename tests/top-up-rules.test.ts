@@ -138,3 +138,47 @@ describe('top-up rules', () => {
     expect(await stack.db.topUpRule.count({ where: { userId } })).toBe(0);
   });
 });
+
+describe('a refusal while credits are on their way', () => {
+  const deduct = (userId: string) => stack.call('POST', '/v1/internal/credits/deduct', { body: { userId, actionKey: 'ai_chat', quantity: 1 } });
+  /** A refill of the user's rule in the state a running refill workflow leaves it (no worker runs here). */
+  async function refillUnderWay(userId: string, ruleId: string, outcome: 'pending' | 'requires_action') {
+    const id = `top-up-${ruleId}-${randomUUID()}`;
+    await stack.db.topUpRefill.create({
+      data: { id, ruleId, userId, month: '2026-12', amountMinor: 1000, currency: 'USD', status: 'claimed', outcome, ...(outcome === 'requires_action' ? { actionUrl: 'https://bank.example/3ds?id=1' } : {}) },
+    });
+    return id;
+  }
+
+  it('says whether a refill is under way, with Retry-After only while one is pending; nothing without a rule', async () => {
+    const withoutRule = await deduct(newUserId('topup-none'));
+    expect(withoutRule.status).toBe(402);
+    expect(withoutRule.body.error.details.topUp).toBeUndefined();
+    expect(withoutRule.headers.get('retry-after')).toBeNull();
+
+    const userId = newUserId('topup-coming');
+    const rule = await mine(userId, 'POST', '', ruleBody());
+    expect(rule.status).toBe(201);
+    const idle = await deduct(userId);
+    expect(idle.status).toBe(402);
+    expect(idle.body.error.details.topUp).toEqual({ ruleId: rule.body.id, refillInFlight: false, refillId: null, outcome: null, actionUrl: null, retryAfterSeconds: null });
+    expect(idle.headers.get('retry-after')).toBeNull();
+
+    const waiting = await refillUnderWay(userId, rule.body.id, 'requires_action');
+    const action = await deduct(userId);
+    expect(action.body.error.details.topUp).toMatchObject({ refillInFlight: true, refillId: waiting, outcome: 'requires_action', actionUrl: 'https://bank.example/3ds?id=1', retryAfterSeconds: null });
+    expect(action.headers.get('retry-after')).toBeNull();
+
+    const pending = await refillUnderWay(userId, rule.body.id, 'pending');
+    const coming = await deduct(userId);
+    expect(coming.status).toBe(402);
+    expect(coming.body.error.details.topUp).toMatchObject({ ruleId: rule.body.id, refillInFlight: true, refillId: pending, outcome: 'pending', retryAfterSeconds: 5 });
+    expect(coming.headers.get('retry-after')).toBe('5');
+
+    // The check answers the same state (200: no header), and another user's refill is not this user's.
+    const check = await stack.call('POST', '/v1/internal/credits/check', { body: { userId, actionKey: 'ai_chat', quantity: 1 } });
+    expect(check.body).toMatchObject({ sufficient: false, topUp: { refillId: pending, outcome: 'pending' } });
+    const other = await deduct(newUserId('topup-other'));
+    expect(other.body.error.details.topUp).toBeUndefined();
+  });
+});

@@ -1,7 +1,7 @@
 import { z } from '../../platform/zod';
 import { checkCredits, deductCredits, consumptionSchema, refundSchema, reservationSchema } from '../../modules/credits';
 import { ReservationService } from '../../modules/reservations';
-import { offerBookFor, purchaseOfferSchema } from '../../modules/topups';
+import { offerBookFor, purchaseOfferSchema, topUpStateSchema } from '../../modules/topups';
 import type { Database } from '../../platform/database';
 import { committedReservation, consumption, ids, refund, reservation } from '../examples';
 import { defineRoute, type RouteDefinition } from '../route';
@@ -73,6 +73,7 @@ export const internalRoutes: RouteDefinition[] = [
         offers: z.array(purchaseOfferSchema).openapi({
           description: 'When not sufficient: the packages that cover the shortfall, smallest first, at most 3, each with the call that buys it (the same as INSUFFICIENT_CREDITS details.offers). Empty when sufficient.',
         }),
+        topUp: topUpStateSchema.optional().openapi({ description: 'When not sufficient and the user has an active top-up rule or a refill under way: whether credits are coming, and when to check again.' }),
       })
       .openapi('CreditCheck'),
     errors: ['NOT_FOUND', 'ACTION_DISABLED'],
@@ -82,8 +83,8 @@ export const internalRoutes: RouteDefinition[] = [
     },
     handler: async ({ body, deps }) => {
       const check = await checkCredits(deps.db, body.userId, body.actionKey, body.quantity);
-      const { shortfall, offers } = await offerBookFor(deps.db).shortfall(body.userId, check.required, check.available);
-      return { body: { ...check, shortfall, offers } };
+      const { shortfall, offers, topUp } = await offerBookFor(deps.db).shortfall(body.userId, check.required, check.available);
+      return { body: { ...check, shortfall, offers, ...(topUp ? { topUp } : {}) } };
     },
   }),
   defineRoute({

@@ -2,8 +2,8 @@
  * The public face of modules/topups: what other modules, api/, activities/, worker/ and prisma/ may import.
  * Everything else in this folder is private to it (dependency-cruiser checks that, see .dependency-cruiser.cjs).
  */
-export { MAX_OFFERS, OFFER_CACHE_MS, OfferBook, offerBookFor, pickOffers, purchaseCallSchema, purchaseOfferSchema } from './offers';
-export type { PurchaseOffer, ShortfallDetails } from './offers';
+export { MAX_OFFERS, OFFER_CACHE_MS, OfferBook, REFILL_RETRY_AFTER_SECONDS, offerBookFor, pickOffers, purchaseCallSchema, purchaseOfferSchema, topUpStateSchema } from './offers';
+export type { PurchaseOffer, ShortfallDetails, TopUpState } from './offers';
 export { createTopUpRule, deleteTopUpRule, getTopUpRule, listTopUpRules, setTopUpRulePaused, topUpRuleSchema } from './top-up-rules';
 export type { TopUpRuleInput, TopUpRuleView } from './top-up-rules';
 export { claimRefill, completeRefill, failRefill, getRefill, getRefillById, listRefills, monthlyUse, noteActionRequired, noteRefillOrder, releaseRefill, topUpRefillSchema } from './refills';

@@ -47,12 +47,54 @@ export const purchaseOfferSchema = z
   .openapi('PurchaseOffer');
 export type PurchaseOffer = z.infer<typeof purchaseOfferSchema>;
 
+/**
+ * How soon a refused call may be retried while a refill is on its way: a refill that is charged without
+ * the customer grants its credits within seconds (claim, order, off-session charge, provision).
+ */
+export const REFILL_RETRY_AFTER_SECONDS = 5;
+
+export const topUpStateSchema = z
+  .object({
+    ruleId: z.string().nullable().openapi({ description: 'The user\'s active top-up rule; null when only a manual top-up is on its way.' }),
+    refillInFlight: z.boolean().openapi({ description: 'A refill of this user is under way: credits are coming without anyone buying them.' }),
+    refillId: z.string().nullable().openapi({ description: 'That refill (GET /v1/me/top-ups/{refillId}); null when none is under way.' }),
+    outcome: z.enum(['pending', 'requires_action']).nullable().openapi({ description: 'pending: being charged or provisioned; requires_action: the bank wants the user first (`actionUrl`).' }),
+    actionUrl: z.string().nullable().openapi({ description: 'Where the user completes the bank\'s step, when `outcome` is requires_action.' }),
+    retryAfterSeconds: z.number().int().nullable().openapi({ description: 'When to retry the refused call (also the 402\'s Retry-After): set while a refill is pending, null otherwise.' }),
+  })
+  .openapi('TopUpState');
+export type TopUpState = z.infer<typeof topUpStateSchema>;
+
 /** The details of an INSUFFICIENT_CREDITS refusal (and of a check that is not sufficient). */
 export interface ShortfallDetails {
   required: number;
   available: number;
   shortfall: number;
   offers: PurchaseOffer[];
+  /** Present when the user has an active top-up rule or a refill under way. */
+  topUp?: TopUpState;
+}
+
+/** The user's refill state for a refusal: their active rule, and the newest refill still under way. */
+async function topUpStateOf(db: Database, userId: string): Promise<TopUpState | undefined> {
+  const [rule, refill] = await Promise.all([
+    db.topUpRule.findFirst({ where: { userId, status: 'active' }, select: { id: true } }),
+    db.topUpRefill.findFirst({
+      where: { userId, status: 'claimed', outcome: { in: ['pending', 'requires_action'] } },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      select: { id: true, outcome: true, actionUrl: true },
+    }),
+  ]);
+  if (!rule && !refill) return undefined;
+  const outcome = refill ? (refill.outcome as 'pending' | 'requires_action') : null;
+  return {
+    ruleId: rule?.id ?? null,
+    refillInFlight: refill !== null,
+    refillId: refill?.id ?? null,
+    outcome,
+    actionUrl: outcome === 'requires_action' ? (refill?.actionUrl ?? null) : null,
+    retryAfterSeconds: outcome === 'pending' ? REFILL_RETRY_AFTER_SECONDS : null,
+  };
 }
 
 /** One package a refusal may offer, before the shortfall picks among them. */
@@ -150,7 +192,7 @@ export class OfferBook {
   async shortfall(userId: string, required: number, available: number): Promise<ShortfallDetails> {
     const shortfall = Math.max(0, required - available);
     if (shortfall === 0) return { required, available, shortfall, offers: [] };
-    const currency = await preferredCurrency(this.db, userId);
+    const [currency, topUp] = await Promise.all([preferredCurrency(this.db, userId), topUpStateOf(this.db, userId)]);
     const picked = pickOffers(await this.candidates(currency), shortfall, userId);
     // The price an offer shows is what placing its order would charge: the order fixes its tax the same way.
     const offers = await Promise.all(
@@ -159,7 +201,7 @@ export class OfferBook {
         return { ...offer, priceMinor: quote.totalMinor, taxMinor: quote.taxMinor };
       }),
     );
-    return { required, available, shortfall, offers };
+    return { required, available, shortfall, offers, ...(topUp ? { topUp } : {}) };
   }
 
   /** An INSUFFICIENT_CREDITS refusal with its shortfall and offers; any other error as it was. */

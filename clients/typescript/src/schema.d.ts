@@ -3369,6 +3369,7 @@ export interface components {
             shortfall: number;
             /** @description When not sufficient: the packages that cover the shortfall, smallest first, at most 3, each with the call that buys it (the same as INSUFFICIENT_CREDITS details.offers). Empty when sufficient. */
             offers: components["schemas"]["PurchaseOffer"][];
+            topUp?: components["schemas"]["TopUpState"];
         };
         PurchaseOffer: {
             packageCode: string;
@@ -3391,6 +3392,24 @@ export interface components {
             body: {
                 [key: string]: unknown;
             };
+        };
+        /** @description When not sufficient and the user has an active top-up rule or a refill under way: whether credits are coming, and when to check again. */
+        TopUpState: {
+            /** @description The user's active top-up rule; null when only a manual top-up is on its way. */
+            ruleId: string | null;
+            /** @description A refill of this user is under way: credits are coming without anyone buying them. */
+            refillInFlight: boolean;
+            /** @description That refill (GET /v1/me/top-ups/{refillId}); null when none is under way. */
+            refillId: string | null;
+            /**
+             * @description pending: being charged or provisioned; requires_action: the bank wants the user first (`actionUrl`).
+             * @enum {string|null}
+             */
+            outcome: "pending" | "requires_action" | null;
+            /** @description Where the user completes the bank's step, when `outcome` is requires_action. */
+            actionUrl: string | null;
+            /** @description When to retry the refused call (also the 402's Retry-After): set while a refill is pending, null otherwise. */
+            retryAfterSeconds: number | null;
         };
         Consumption: {
             /** Format: uuid */
