@@ -5,23 +5,12 @@ import { lifecycleConfigShape } from './lifecycle';
 import { creditsConfigShape } from './credits';
 import { invoicesConfigShape } from './invoices';
 import { retentionConfigShape } from './retention';
+import { envWholeNumber } from '../platform/schemas';
 
 /**
  * All configuration comes from the environment and is validated here, once, at start.
  * A bad value stops the process with a message naming the variable.
  */
-
-/** A whole number from the environment: an empty or fractional value is an error, not 0. */
-function envInt(options: { min: number; max?: number; default: number }) {
-  const range = z.number().int().min(options.min).max(options.max ?? Number.MAX_SAFE_INTEGER);
-  return z
-    .string()
-    .regex(/^\s*-?\d+\s*$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(range)
-    .optional()
-    .transform((value) => value ?? options.default);
-}
 
 const commaList = z
   .string()
@@ -46,9 +35,9 @@ const baseConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: databaseUrl,
-  DATABASE_POOL_SIZE: envInt({ min: 1, max: 200, default: 20 }),
+  DATABASE_POOL_SIZE: envWholeNumber({ min: 1, max: 200, default: 20 }),
   /** How long opening a database connection may take before the call fails (so no call hangs on a dead server). */
-  DATABASE_CONNECT_TIMEOUT_MS: envInt({ min: 100, max: 120_000, default: 5_000 }),
+  DATABASE_CONNECT_TIMEOUT_MS: envWholeNumber({ min: 100, max: 120_000, default: 5_000 }),
   TEMPORAL_ADDRESS: temporalAddress.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('billing'),
@@ -57,9 +46,9 @@ const baseConfigSchema = z.object({
    * their refund window, so without a bound the cache would grow with traffic; evicted runs are
    * replayed from history when they next get work.
    */
-  WORKER_MAX_CACHED_WORKFLOWS: envInt({ min: 0, max: 100_000, default: 250 }),
+  WORKER_MAX_CACHED_WORKFLOWS: envWholeNumber({ min: 0, max: 100_000, default: 250 }),
   /** Validity of a replacement grant when refunded credits belong to a grant that has expired meanwhile. */
-  REFUND_GRACE_DAYS: envInt({ min: 1, max: 3650, default: 30 }),
+  REFUND_GRACE_DAYS: envWholeNumber({ min: 1, max: 3650, default: 30 }),
   ...paymentsConfigShape,
   /**
    * OpenTelemetry: traces are exported over OTLP/HTTP when this is set (the standard OTel variable;
@@ -80,11 +69,11 @@ const baseConfigSchema = z.object({
 /** The worker's metrics endpoint (Temporal SDK metrics + process metrics); unset port = no endpoint. */
 const workerConfigSchema = baseConfigSchema.extend({
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-  WORKER_METRICS_PORT: envInt({ min: 1, max: 65535, default: 0 }).transform((port) => (port === 0 ? undefined : port)),
+  WORKER_METRICS_PORT: envWholeNumber({ min: 1, max: 65535, default: 0 }).transform((port) => (port === 0 ? undefined : port)),
 });
 
 /** Optional positive whole number from the environment; 0 switches the limit off. */
-const rateLimit = (fallback: number) => envInt({ min: 0, max: 1_000_000, default: fallback });
+const rateLimit = (fallback: number) => envWholeNumber({ min: 0, max: 1_000_000, default: fallback });
 
 /**
  * The API's edge: rate limits, CORS, body size, proxies, who may read /metrics.
@@ -92,7 +81,7 @@ const rateLimit = (fallback: number) => envInt({ min: 0, max: 1_000_000, default
  */
 export const edgeConfigSchema = z.object({
   /** Length of a rate-limit window. */
-  RATE_LIMIT_WINDOW_MS: envInt({ min: 1000, max: 3_600_000, default: 60_000 }),
+  RATE_LIMIT_WINDOW_MS: envWholeNumber({ min: 1000, max: 3_600_000, default: 60_000 }),
   /** Requests per window per service key (business services call a lot: reservations, deducts, checks). */
   RATE_LIMIT_SERVICE: rateLimit(6000),
   /** Requests per window per user (the `sub` of the token, whatever token carries it). */
@@ -107,13 +96,13 @@ export const edgeConfigSchema = z.object({
    */
   RATE_LIMIT_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   /** Express `trust proxy`: how many proxies in front of the API set X-Forwarded-For (0 = trust none). */
-  TRUST_PROXY_HOPS: envInt({ min: 0, max: 10, default: 0 }),
+  TRUST_PROXY_HOPS: envWholeNumber({ min: 0, max: 10, default: 0 }),
   /** Origins (scheme://host[:port]) a browser may call the user routes (/v1/me/*) from. None by default. */
   CORS_ALLOWED_ORIGINS: commaList
     .pipe(z.array(z.url().refine((value) => new URL(value).origin === value, 'must be an origin like https://app.example.com (no path)')))
     .default([]),
   /** Largest accepted JSON body; larger ones get 413 PAYLOAD_TOO_LARGE. */
-  HTTP_BODY_LIMIT_BYTES: envInt({ min: 1024, max: 10 * 1024 * 1024, default: 64 * 1024 }),
+  HTTP_BODY_LIMIT_BYTES: envWholeNumber({ min: 1024, max: 10 * 1024 * 1024, default: 64 * 1024 }),
   /** Bearer tokens Prometheus scrapes /metrics with (admin keys work too); read-only, unlike an admin key. */
   METRICS_TOKENS: commaList.pipe(z.array(z.string().min(16, 'each token must be at least 16 characters'))).default([]),
 });
@@ -122,32 +111,32 @@ export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
 /** The API also needs credentials, listening address and reservation bounds. */
 const configSchema = baseConfigSchema.extend(edgeConfigSchema.shape).extend(creditsConfigShape).extend({
   HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: envInt({ min: 0, max: 65535, default: 3000 }),
+  PORT: envWholeNumber({ min: 0, max: 65535, default: 3000 }),
   /** Port of the gRPC/gRPC-Web/Connect server for the internal credits API (api/grpc/server.ts), on HOST; 0 picks a free one. Unset: off. */
-  GRPC_PORT: envInt({ min: 0, max: 65535, default: -1 }).transform((port) => (port === -1 ? undefined : port)),
+  GRPC_PORT: envWholeNumber({ min: 0, max: 65535, default: -1 }).transform((port) => (port === -1 ? undefined : port)),
   /** Keys for business services calling /v1/internal/*. */
   SERVICE_API_KEYS: secretKeys,
   /** Keys for operators calling /v1/admin/*. */
   ADMIN_API_KEYS: secretKeys,
   /** HMAC secret for user tokens (HS256 JWT, `sub` = user id) minted by the calling service. */
   USER_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters'),
-  RESERVATION_DEFAULT_HOLD_SECONDS: envInt({ min: 1, default: 900 }),
-  RESERVATION_MAX_HOLD_SECONDS: envInt({ min: 1, default: 86_400 }),
+  RESERVATION_DEFAULT_HOLD_SECONDS: envWholeNumber({ min: 1, default: 900 }),
+  RESERVATION_MAX_HOLD_SECONDS: envWholeNumber({ min: 1, default: 86_400 }),
   /** How long after commit a reservation's consumption can be refunded through its workflow. */
-  REFUND_WINDOW_DAYS: envInt({ min: 0, max: 365, default: 30 }),
-  SHUTDOWN_GRACE_MS: envInt({ min: 0, default: 10_000 }),
+  REFUND_WINDOW_DAYS: envWholeNumber({ min: 0, max: 365, default: 30 }),
+  SHUTDOWN_GRACE_MS: envWholeNumber({ min: 0, default: 10_000 }),
   /**
    * How long a reservation call waits for the workflow's answer (e.g. while no worker runs) before
    * answering 503 SERVICE_UNAVAILABLE; a retry with the same Idempotency-Key is safe.
    */
-  RESERVATION_CALL_TIMEOUT_MS: envInt({ min: 100, max: 600_000, default: 30_000 }),
+  RESERVATION_CALL_TIMEOUT_MS: envWholeNumber({ min: 100, max: 600_000, default: 30_000 }),
   /**
    * A commit the API accepted before the hold's deadline still counts if the workflow gets to it
    * (worker down, say) up to this long after the deadline (modules/reservations/rules/commit-time.ts).
    */
-  COMMIT_GRACE_MS: envInt({ min: 0, max: 3_600_000, default: 60_000 }),
+  COMMIT_GRACE_MS: envWholeNumber({ min: 0, max: 3_600_000, default: 60_000 }),
   /** Seconds a 503 SERVICE_UNAVAILABLE tells the caller to wait (Retry-After) while a dependency is down. */
-  OUTAGE_RETRY_AFTER_SECONDS: envInt({ min: 1, max: 300, default: 2 }),
+  OUTAGE_RETRY_AFTER_SECONDS: envWholeNumber({ min: 1, max: 300, default: 2 }),
   /** The Temporal Web UI's address, for the console's links to workflow runs (api/console.ts); none when unset. */
   TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Where the built console is (default: console/dist beside the API's code, api/console.ts). */

@@ -24,3 +24,18 @@ export const uuidSchema = z.uuid();
 export function isUuid(value: string): boolean {
   return uuidSchema.safeParse(value).success;
 }
+
+/**
+ * A whole number from the environment, within [min, max], `fallback` when unset: an empty or fractional
+ * value is an error naming the variable, not 0 or a rounding.
+ */
+export function envWholeNumber(options: { min: number; max?: number; default: number }) {
+  const range = z.number().int().min(options.min).max(options.max ?? Number.MAX_SAFE_INTEGER);
+  return z
+    .string()
+    .regex(options.min < 0 ? /^\s*-?\d+\s*$/ : /^\s*\d+\s*$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(range)
+    .optional()
+    .transform((value) => value ?? options.default);
+}

@@ -5,16 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './rules/webhook-retries';
-
-function envInt(min: number, max: number, fallback: number) {
-  return z
-    .string()
-    .regex(/^\s*\d+\s*$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max))
-    .optional()
-    .transform((value) => value ?? fallback);
-}
+import { envWholeNumber } from '../../platform/schemas';
 
 /** Development-only key; production refuses it (see loadEventsConfig). */
 const DEV_SECRETS_KEY = Buffer.alloc(32, 'change-me-dev-only').toString('base64');
@@ -22,12 +13,12 @@ const DEV_SECRETS_KEY = Buffer.alloc(32, 'change-me-dev-only').toString('base64'
 const eventsConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   /** `balance.low` fires when available credits fall below this (once per crossing). */
-  BALANCE_LOW_THRESHOLD: envInt(0, 2_147_483_647, 10),
+  BALANCE_LOW_THRESHOLD: envWholeNumber({ min: 0, max: 2_147_483_647, default: 10 }),
   /** false: this worker runs no relay (another process does). */
   EVENTS_RELAY_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   /** How often the relay looks for events not yet handed to Temporal. */
-  EVENTS_RELAY_INTERVAL_MS: envInt(10, 60_000, 250),
-  EVENTS_RELAY_BATCH_SIZE: envInt(1, 1000, 100),
+  EVENTS_RELAY_INTERVAL_MS: envWholeNumber({ min: 10, max: 60_000, default: 250 }),
+  EVENTS_RELAY_BATCH_SIZE: envWholeNumber({ min: 1, max: 1000, default: 100 }),
   /** Delays before each webhook attempt, in ms, comma-separated; default Svix's schedule (8 attempts over ~28 h). */
   WEBHOOK_RETRY_SCHEDULE_MS: z
     .string()
@@ -36,11 +27,11 @@ const eventsConfigSchema = z.object({
     .optional()
     .transform((value) => value ?? [...DEFAULT_RETRY_SCHEDULE_MS]),
   /** Time limit of one POST to a receiver. */
-  WEBHOOK_TIMEOUT_MS: envInt(100, 120_000, 15_000),
+  WEBHOOK_TIMEOUT_MS: envWholeNumber({ min: 100, max: 120_000, default: 15_000 }),
   /** An endpoint failing for this long (no success in between) is disabled. */
-  WEBHOOK_DISABLE_AFTER_HOURS: envInt(1, 24 * 90, 5 * 24),
+  WEBHOOK_DISABLE_AFTER_HOURS: envWholeNumber({ min: 1, max: 24 * 90, default: 5 * 24 }),
   /** How long the previous secret keeps signing after a rotation, by default. */
-  WEBHOOK_ROTATION_OVERLAP_HOURS: envInt(0, 24 * 30, 24),
+  WEBHOOK_ROTATION_OVERLAP_HOURS: envWholeNumber({ min: 0, max: 24 * 30, default: 24 }),
   /** 32 bytes, base64: the key that encrypts endpoint secrets at rest (AES-256-GCM). */
   WEBHOOK_SECRETS_KEY: z
     .string()

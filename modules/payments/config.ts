@@ -1,4 +1,5 @@
 import { z } from '../../platform/zod';
+import { envWholeNumber } from '../../platform/schemas';
 
 /**
  * Payment settings from the environment (merged into modules/config.ts). Production needs only the
@@ -12,13 +13,7 @@ export const DEV_STRIPE_SECRET_KEY = 'sk_test_devStripeMock';
 
 export const paymentsConfigShape = {
   /** How long an unpaid order waits for its payment before it expires. */
-  ORDER_EXPIRY_SECONDS: z
-    .string()
-    .regex(/^\s*\d+\s*$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(30 * 86_400))
-    .optional()
-    .transform((value) => value ?? 1800),
+  ORDER_EXPIRY_SECONDS: envWholeNumber({ min: 1, max: 30 * 86_400, default: 1800 }),
   STRIPE_SECRET_KEY: z.string().min(1).default(DEV_STRIPE_SECRET_KEY),
   STRIPE_WEBHOOK_SECRET: z.string().min(1).default('whsec_dev_change-me'),
   /** e.g. http://127.0.0.1:12111 for stripe-mock; unset = api.stripe.com. */

@@ -1,15 +1,5 @@
 import { z } from '../../platform/zod';
-
-/** A whole number from the environment: an empty or fractional value is an error, not 0. */
-function envInt(min: number, max: number, fallback: number) {
-  return z
-    .string()
-    .regex(/^\s*\d+\s*$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max))
-    .optional()
-    .transform((value) => value ?? fallback);
-}
+import { envWholeNumber } from '../../platform/schemas';
 
 /**
  * Retention settings from the environment (merged into modules/config.ts, so a bad value stops the API
@@ -22,24 +12,24 @@ export const retentionConfigShape = {
    * client retrying across a long weekend's outage still gets its first answer. A key whose answer names
    * a reservation or an order still open, or whose work is still under way, is kept past the window.
    */
-  IDEMPOTENCY_KEY_RETENTION_HOURS: envInt(1, 24 * 365, 72),
+  IDEMPOTENCY_KEY_RETENTION_HOURS: envWholeNumber({ min: 1, max: 24 * 365, default: 72 }),
   /**
    * Age after which a month of events leaves with its webhook deliveries, their attempts and its notices
    * (a month goes once its last day is this old). Default 90 days: a quarter of delivery history for
    * support questions and replays, far past the webhook retry schedule (~28 hours) and the reports'
    * windows; the ledger, which is the books, is never deleted.
    */
-  EVENT_RETENTION_DAYS: envInt(7, 3650, 90),
+  EVENT_RETENTION_DAYS: envWholeNumber({ min: 7, max: 3650, default: 90 }),
   /** Monthly partitions kept ready ahead of the current month, so a stopped job cannot stop event writes for that long. */
-  EVENT_PARTITIONS_AHEAD_MONTHS: envInt(1, 24, 6),
+  EVENT_PARTITIONS_AHEAD_MONTHS: envWholeNumber({ min: 1, max: 24, default: 6 }),
   /** How long dropping a month may wait for its locks before giving up until the next run (never queueing the API's writes for long). */
-  RETENTION_LOCK_TIMEOUT_MS: envInt(100, 60_000, 2_000),
+  RETENTION_LOCK_TIMEOUT_MS: envWholeNumber({ min: 100, max: 60_000, default: 2_000 }),
   /** Keys deleted per statement (one short transaction each), so pruning never holds long locks. */
-  RETENTION_BATCH_SIZE: envInt(100, 100_000, 5_000),
+  RETENTION_BATCH_SIZE: envWholeNumber({ min: 100, max: 100_000, default: 5_000 }),
   /** Batches one run may delete at most; the next run goes on where it stopped. */
-  RETENTION_MAX_BATCHES_PER_RUN: envInt(1, 100_000, 200),
+  RETENTION_MAX_BATCHES_PER_RUN: envWholeNumber({ min: 1, max: 100_000, default: 200 }),
   /** Minutes between runs of the retention Schedule (default hourly). */
-  RETENTION_EVERY_MINUTES: envInt(1, 24 * 60, 60),
+  RETENTION_EVERY_MINUTES: envWholeNumber({ min: 1, max: 24 * 60, default: 60 }),
 };
 
 const retentionConfigSchema = z.object(retentionConfigShape);
