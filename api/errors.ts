@@ -59,10 +59,8 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   }
   // An outage is logged once by platform/dependency-health.ts, not per request.
   if (billingError.httpStatus >= 500 && billingError.code !== 'INTERNAL' && !(billingError instanceof DependencyUnavailableError)) req.log?.warn({ err: error }, billingError.message);
-  if (billingError.code === 'SERVICE_UNAVAILABLE') res.setHeader('Retry-After', retryAfterHeader(billingError));
-  // Out of credits while a refill is on its way: the caller may retry once it has landed.
-  const refillRetry = billingError.code === 'INSUFFICIENT_CREDITS' ? (billingError.details as { topUp?: { retryAfterSeconds?: number | null } } | undefined)?.topUp?.retryAfterSeconds : undefined;
-  if (typeof refillRetry === 'number') res.setHeader('Retry-After', String(refillRetry));
+  // A refusal that names a wait (an outage, a refill on its way) says it as Retry-After, as gRPC's RetryInfo does.
+  if (billingError.code === 'SERVICE_UNAVAILABLE' || typeof billingError.details?.retryAfterSeconds === 'number') res.setHeader('Retry-After', retryAfterHeader(billingError));
   res.status(billingError.httpStatus).json(envelope(billingError));
 };
 

@@ -87,7 +87,7 @@ export function dependencyOutageError(error: unknown, retryAfterSeconds: number)
   return undefined;
 }
 
-/** The Retry-After header (seconds) for a 503: the wait its details name, else 1 s. */
+/** The Retry-After header (seconds) of a refusal: the wait its details name, else 1 s (a 503 always has one). */
 export function retryAfterHeader(error: BillingError): string {
   const seconds = error.details?.retryAfterSeconds;
   return String(typeof seconds === 'number' && seconds > 0 ? Math.ceil(seconds) : 1);

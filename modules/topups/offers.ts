@@ -209,7 +209,9 @@ export class OfferBook {
     if (!(error instanceof BillingError) || error.code !== 'INSUFFICIENT_CREDITS') return error;
     const { required, available } = error.details as { required: number; available: number };
     const details = await this.shortfall(userId, required, available);
-    return new BillingError('INSUFFICIENT_CREDITS', error.message, { ...details });
+    // A refill on its way: the refusal asks the caller to wait (Retry-After over HTTP, RetryInfo over gRPC).
+    const wait = details.topUp?.retryAfterSeconds;
+    return new BillingError('INSUFFICIENT_CREDITS', error.message, { ...details, ...(wait ? { retryAfterSeconds: wait } : {}) });
   }
 
   private candidates(currency: string | undefined): Promise<Candidate[]> {
